@@ -1,0 +1,108 @@
+"""Process settings, read from the environment and `.env`.
+
+Nothing is read at import time: entrypoints call ``Settings()`` and pass the object down.
+Per-workspace choices (fiscal year, org time zone, timeline preset) live in the database.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class ScoringSettings(BaseSettings):
+    """Thresholds for pace, traffic lights, grades and lint. Env prefix ``OKR_SCORING_``."""
+
+    model_config = SettingsConfigDict(env_prefix="OKR_SCORING_", env_file=".env", extra="ignore")
+
+    # Suggested traffic light: see scoring.pace.suggest_status for the rule.
+    yellow_gap: float = Field(0.15, ge=0, le=1)
+    red_gap: float = Field(0.30, ge=0, le=1)
+    # Declared green while this far behind pace, or red while this far ahead: a mismatch.
+    mismatch_gap: float = Field(0.25, ge=0, le=1)
+    # Grade bands (final score >= band).
+    grade_achieved: float = Field(1.0, ge=0, le=1)
+    grade_strong: float = Field(0.7, ge=0, le=1)
+    grade_partial: float = Field(0.4, ge=0, le=1)
+    # Calibration of a set of final scores.
+    calibration_too_easy: float = Field(0.9, ge=0, le=1)
+    calibration_unrealistic: float = Field(0.4, ge=0, le=1)
+    sweet_spot_low: float = Field(0.6, ge=0, le=1)
+    sweet_spot_high: float = Field(0.7, ge=0, le=1)
+    # Lint.
+    max_cascade_depth: int = Field(4, ge=1)
+    min_objectives: int = 1
+    max_objectives: int = 5
+    min_krs: int = 2
+    max_krs: int = 5
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    database_url: str = Field("sqlite:///okr.db", alias="DATABASE_URL")
+
+    slack_bot_token: str | None = Field(None, alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: str | None = Field(None, alias="SLACK_SIGNING_SECRET")
+    slack_app_token: str | None = Field(None, alias="SLACK_APP_TOKEN")
+    slack_client_id: str | None = Field(None, alias="SLACK_CLIENT_ID")
+    slack_client_secret: str | None = Field(None, alias="SLACK_CLIENT_SECRET")
+    slack_api_url: str = Field("https://slack.com/api/", alias="SLACK_API_URL")
+
+    gitlab_webhook_secret: str | None = Field(None, alias="OKR_GITLAB_WEBHOOK_SECRET")
+    github_webhook_secret: str | None = Field(None, alias="OKR_GITHUB_WEBHOOK_SECRET")
+    gitlab_token: str | None = Field(None, alias="OKR_GITLAB_TOKEN")
+    github_token: str | None = Field(None, alias="OKR_GITHUB_TOKEN")
+    # Self-managed GitLab hosts accepted in links, besides gitlab.com.
+    gitlab_hosts: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["gitlab.com"], alias="OKR_GITLAB_HOSTS")
+    gitlab_api_url: str | None = Field(None, alias="OKR_GITLAB_API_URL")
+    github_api_url: str = Field("https://api.github.com", alias="OKR_GITHUB_API_URL")
+
+    secret_key: str | None = Field(None, alias="OKR_SECRET_KEY")
+
+    # Slack user ids allowed to run admin subcommands (also people flagged admin in the DB).
+    admins: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="OKR_ADMINS")
+
+    # Scheduling.
+    tick_seconds: int = Field(45, ge=5, le=300, alias="OKR_TICK_SECONDS")
+    grace_hours: float = Field(6.0, ge=0, alias="OKR_GRACE_HOURS")
+    skip_if_checked_in_days: int = Field(3, ge=0, alias="OKR_SKIP_IF_CHECKED_IN_DAYS")
+    nudge_after_hours: float = Field(24.0, gt=0, alias="OKR_NUDGE_AFTER_HOURS")
+    max_nudges_per_week: int = Field(2, ge=0, alias="OKR_MAX_NUDGES_PER_WEEK")
+    lease_seconds: int = Field(120, ge=5, alias="OKR_LEASE_SECONDS")
+    # Digests when nothing changed since the last one: "note" (one line) or "silent".
+    quiet_digest: str = Field("note", alias="OKR_QUIET_DIGEST")
+    # Sending pace, a little under Slack's limits (per second).
+    send_rate_per_second: float = Field(0.9, gt=0, alias="OKR_SEND_RATE")
+    workspace_send_rate_per_second: float = Field(5.0, gt=0, alias="OKR_WORKSPACE_SEND_RATE")
+
+    # HTTP serving.
+    host: str = Field("0.0.0.0", alias="OKR_HOST")
+    port: int = Field(3000, alias="OKR_PORT")
+    web_workers: int = Field(1, ge=1, alias="OKR_WEB_WORKERS")
+    web_threads: int = Field(8, ge=1, alias="OKR_WEB_THREADS")
+    listener_threads: int = Field(32, ge=1, alias="OKR_LISTENER_THREADS")
+
+    log_level: str = Field("INFO", alias="OKR_LOG_LEVEL")
+
+    scoring: ScoringSettings = Field(default_factory=ScoringSettings)
+
+    @field_validator("admins", "gitlab_hosts", mode="before")
+    @classmethod
+    def _split_csv(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("quiet_digest")
+    @classmethod
+    def _quiet(cls, value: str) -> str:
+        if value not in ("note", "silent"):
+            raise ValueError("OKR_QUIET_DIGEST must be 'note' or 'silent'")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,205 @@
+"""The shared vocabulary: enums and small frozen value objects passed between layers.
+
+Pure: imports nothing of ours and touches no I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date
+
+
+class StrEnum(str, enum.Enum):
+    def __str__(self) -> str:
+        return self.value
+
+
+class KRType(StrEnum):
+    INCREASE = "increase"
+    DECREASE = "decrease"
+    ABOVE = "above"
+    BELOW = "below"
+    PERCENT = "percent"
+    MILESTONE = "milestone"
+    MANUAL = "manual"
+    ISSUES = "issues"
+    CHILDREN = "children"
+
+    @property
+    def takes_value(self) -> bool:
+        """True when a check-in for this type carries a measured value."""
+        return self in (
+            KRType.INCREASE,
+            KRType.DECREASE,
+            KRType.ABOVE,
+            KRType.BELOW,
+            KRType.PERCENT,
+            KRType.MILESTONE,
+        )
+
+    @property
+    def needs_start_and_target(self) -> bool:
+        return self in (KRType.INCREASE, KRType.DECREASE)
+
+    @property
+    def needs_threshold(self) -> bool:
+        return self in (KRType.ABOVE, KRType.BELOW)
+
+
+class TrafficLight(StrEnum):
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+
+    @property
+    def rank(self) -> int:
+        """Higher is worse: used to take the worst status of a set."""
+        return {"green": 0, "yellow": 1, "red": 2}[self.value]
+
+    @property
+    def emoji(self) -> str:
+        return {"green": ":large_green_circle:", "yellow": ":large_yellow_circle:",
+                "red": ":red_circle:"}[self.value]
+
+
+class KRState(StrEnum):
+    """Lifecycle of a key result, orthogonal to its traffic light."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+    DONE = "done"
+
+
+class CyclePhase(StrEnum):
+    PLANNING = "planning"
+    ACTIVE = "active"
+    REVIEW = "review"
+    CLOSED = "closed"
+
+
+class RollupMode(StrEnum):
+    KRS = "krs"
+    CHILDREN = "children"
+    BOTH = "both"
+
+
+class TeamKind(StrEnum):
+    COMPANY = "company"
+    DEPARTMENT = "department"
+    TEAM = "team"
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"
+    PRIVATE = "private"
+
+
+class Commitment(StrEnum):
+    COMMITTED = "committed"
+    ASPIRATIONAL = "aspirational"
+
+
+class CheckinSource(StrEnum):
+    SLACK = "slack"
+    CLI = "cli"
+    API = "api"
+    IMPORT = "import"
+    ISSUES = "issues"
+    DEMO = "demo"
+    REVIEW = "review"
+
+
+class Confidence(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class Grade(StrEnum):
+    ACHIEVED = "achieved"
+    STRONG = "strong"
+    PARTIAL = "partial"
+    MISS = "miss"
+
+
+class ReviewKind(StrEnum):
+    """Kinds of end-of-cycle score entries; every entry is kept as history."""
+
+    COMPUTED = "computed"
+    SELF = "self"
+    FINAL = "final"
+
+
+# --- value objects handed to scoring -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IssueFact:
+    """A linked issue or merge request as scoring sees it."""
+
+    closed: bool
+    weight: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class KRFacts:
+    """Everything scoring needs about one key result.
+
+    ``current`` is the latest measured value (None before the first check-in: the KR is then
+    at its start). ``manual_score`` is the owner's score for ``manual`` KRs. ``issues`` feeds
+    ``issues`` KRs; ``children`` lists the ids of objectives aligned to this KR, used by
+    ``children`` KRs.
+    """
+
+    id: str
+    kr_type: KRType
+    start: float | None = None
+    target: float | None = None
+    current: float | None = None
+    manual_score: float | None = None
+    weight: float = 1.0
+    issues: tuple[IssueFact, ...] = ()
+    children: tuple[str, ...] = ()
+    declared_status: TrafficLight | None = None
+    state: KRState = KRState.ACTIVE
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectiveFacts:
+    """An objective with its KRs and the ids of objectives aligned directly to it."""
+
+    id: str
+    key_results: tuple[KRFacts, ...] = ()
+    children: tuple[str, ...] = ()
+    rollup_mode: RollupMode = RollupMode.KRS
+    weight: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class CycleWindow:
+    """A cycle's dates, inclusive on both ends, in the organisation's calendar."""
+
+    name: str
+    start: date
+    end: date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+@dataclass(frozen=True, slots=True)
+class LintWarning:
+    code: str
+    subject: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreCard:
+    """Scores computed for one tree: ids -> score in [0, 1]."""
+
+    key_results: dict[str, float] = field(default_factory=dict)
+    objectives: dict[str, float] = field(default_factory=dict)
+    progress: dict[str, float] = field(default_factory=dict)

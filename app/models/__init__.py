@@ -1,0 +1,42 @@
+"""All tables. Import models from here so every table is registered on ``Base.metadata``."""
+
+from app.models.base import Base, UTCDateTime, WorkspaceScoped
+from app.models.core import (
+    AuditEntry,
+    Checkin,
+    Cycle,
+    KeyResult,
+    Objective,
+    Person,
+    Reflection,
+    Review,
+    Team,
+    TeamMember,
+    Workspace,
+)
+from app.models.integrations import ApiToken, IssueLink, WebhookDelivery
+from app.models.scheduling import Delivery, PromptSkip
+from app.models.slack import ProcessedEvent
+
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "Base",
+    "Checkin",
+    "Cycle",
+    "Delivery",
+    "IssueLink",
+    "KeyResult",
+    "Objective",
+    "Person",
+    "ProcessedEvent",
+    "PromptSkip",
+    "Reflection",
+    "Review",
+    "Team",
+    "TeamMember",
+    "UTCDateTime",
+    "WebhookDelivery",
+    "Workspace",
+    "WorkspaceScoped",
+]

@@ -1,0 +1,52 @@
+"""Links to issue trackers, their webhook deliveries, and API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Float, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, WorkspaceScoped
+
+
+class IssueLink(WorkspaceScoped, Base):
+    __tablename__ = "issue_links"
+    __table_args__ = (UniqueConstraint("workspace_id", "kr_id", "url"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kr_id: Mapped[int] = mapped_column(ForeignKey("key_results.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(String(500))
+    provider: Mapped[str] = mapped_column(String(16))  # gitlab | github
+    host: Mapped[str] = mapped_column(String(200))
+    project: Mapped[str] = mapped_column(String(300))  # group/sub/project or owner/repo
+    kind: Mapped[str] = mapped_column(String(16))  # issue | merge_request | pull_request
+    number: Mapped[int] = mapped_column()
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    state_updated_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column()
+
+
+class WebhookDelivery(Base):
+    """Delivery ids already applied, so a redelivered webhook changes nothing."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("provider", "delivery_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    delivery_id: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[datetime] = mapped_column()
+
+
+class ApiToken(WorkspaceScoped, Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column()
+    last_used_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
