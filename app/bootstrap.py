@@ -1,0 +1,44 @@
+"""The composition root: build engine, session factory and settings once per process."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import Settings
+from app.db import make_engine, make_session_factory
+from app.migrate import upgrade
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def bootstrap(settings: Settings | None = None, *, migrate: bool = False) -> Container:
+    settings = settings or Settings()
+    engine = make_engine(settings.database_url)
+    if migrate:
+        upgrade(engine)
+    return Container(settings=settings, engine=engine, session_factory=make_session_factory(engine))
+
+
+def utcnow() -> datetime:
+    """The one place the real clock is read; everything below takes ``now`` as an argument."""
+    return datetime.now(UTC)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )

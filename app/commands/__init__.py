@@ -1,0 +1,18 @@
+"""Subcommands of ``okr``. Each module listed here exposes ``COMMANDS``, a list of click commands."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# One entry per module in app/commands/; add yours here.
+MODULES: tuple[str, ...] = ()
+
+
+def REGISTRY() -> list[click.Command]:  # noqa: N802 - reads as a constant at the call site
+    commands: list[click.Command] = []
+    for name in MODULES:
+        module = importlib.import_module(f"app.commands.{name}")
+        commands.extend(module.COMMANDS)
+    return commands
