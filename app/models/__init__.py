@@ -15,6 +15,7 @@ from app.models.core import (
     Workspace,
 )
 from app.models.integrations import ApiToken, IssueLink, WebhookDelivery
+from app.models.reviews import KRRevision, ReviewRound
 from app.models.scheduling import Delivery, PromptSkip
 from app.models.slack import ProcessedEvent
 
@@ -26,6 +27,7 @@ __all__ = [
     "Cycle",
     "Delivery",
     "IssueLink",
+    "KRRevision",
     "KeyResult",
     "Objective",
     "Person",
@@ -33,6 +35,7 @@ __all__ = [
     "PromptSkip",
     "Reflection",
     "Review",
+    "ReviewRound",
     "Team",
     "TeamMember",
     "UTCDateTime",

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 01:52:29.040882
+Create Date: 2026-11-22 01:57:52.748779
 """
 from __future__ import annotations
 
@@ -157,6 +157,22 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('prompt_skips', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_prompt_skips_workspace_id'), ['workspace_id'], unique=False)
+
+    op.create_table('review_rounds',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('cycle_id', sa.Integer(), nullable=False),
+    sa.Column('opened_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('opened_by_id', sa.Integer(), nullable=True),
+    sa.Column('deadline', sa.Date(), nullable=False),
+    sa.Column('workspace_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['cycle_id'], ['cycles.id'], name=op.f('fk_review_rounds_cycle_id_cycles'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['opened_by_id'], ['people.id'], name=op.f('fk_review_rounds_opened_by_id_people'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_review_rounds_workspace_id_workspaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_review_rounds')),
+    sa.UniqueConstraint('workspace_id', 'cycle_id', name=op.f('uq_review_rounds_workspace_id_cycle_id'))
+    )
+    with op.batch_alter_table('review_rounds', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_review_rounds_workspace_id'), ['workspace_id'], unique=False)
 
     op.create_table('teams',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -328,6 +344,28 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_issue_links_kr_id'), ['kr_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_issue_links_workspace_id'), ['workspace_id'], unique=False)
 
+    op.create_table('kr_revisions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kr_id', sa.Integer(), nullable=False),
+    sa.Column('cycle_id', sa.Integer(), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('field', sa.String(length=16), nullable=False),
+    sa.Column('old_value', sa.Float(), nullable=True),
+    sa.Column('new_value', sa.Float(), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('workspace_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['author_id'], ['people.id'], name=op.f('fk_kr_revisions_author_id_people'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['cycle_id'], ['cycles.id'], name=op.f('fk_kr_revisions_cycle_id_cycles'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['kr_id'], ['key_results.id'], name=op.f('fk_kr_revisions_kr_id_key_results'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_kr_revisions_workspace_id_workspaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_kr_revisions'))
+    )
+    with op.batch_alter_table('kr_revisions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_kr_revisions_cycle_id'), ['cycle_id'], unique=False)
+        batch_op.create_index('ix_kr_revisions_kr_at', ['kr_id', 'at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_kr_revisions_workspace_id'), ['workspace_id'], unique=False)
+
     op.create_table('reviews',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kr_id', sa.Integer(), nullable=False),
@@ -360,6 +398,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_reviews_cycle_id'))
 
     op.drop_table('reviews')
+    with op.batch_alter_table('kr_revisions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_kr_revisions_workspace_id'))
+        batch_op.drop_index('ix_kr_revisions_kr_at')
+        batch_op.drop_index(batch_op.f('ix_kr_revisions_cycle_id'))
+
+    op.drop_table('kr_revisions')
     with op.batch_alter_table('issue_links', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_issue_links_workspace_id'))
         batch_op.drop_index(batch_op.f('ix_issue_links_kr_id'))
@@ -399,6 +443,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_teams_workspace_id'))
 
     op.drop_table('teams')
+    with op.batch_alter_table('review_rounds', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_review_rounds_workspace_id'))
+
+    op.drop_table('review_rounds')
     with op.batch_alter_table('prompt_skips', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_prompt_skips_workspace_id'))
 
