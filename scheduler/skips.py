@@ -1,0 +1,99 @@
+"""Why a due check-in prompt is not sent: a pure decision over facts loaded at send time.
+
+The reasons are recorded on the delivery row (state ``skipped``), so a prompt that did not go
+out is visible with its reason instead of silently missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from app.domain import CyclePhase
+
+DEACTIVATED = "deactivated"
+AWAY = "away"
+HOLIDAY = "holiday"
+NO_CYCLE = "no cycle running"
+CYCLE_PLANNING = "cycle still in planning"
+CYCLE_CLOSED = "cycle closed"
+CYCLE_REVIEW = "cycle in review"
+NO_ACTIVE_KRS = "no active key results"
+CHECKED_IN = "checked in recently"
+SKIPPED_WEEK = "skipped this week"
+ALREADY_CHECKED_IN = "checked in since the prompt"
+
+
+@dataclass(frozen=True, slots=True)
+class PromptFacts:
+    """What the decision needs about one person on one occurrence."""
+
+    active: bool
+    away_until: date | None
+    phase: CyclePhase | None  # the effective phase of the cycle on that date; None: no cycle
+    # Last check-in instant of each of the person's *active* KRs (None: never).
+    active_krs: tuple[datetime | None, ...]
+    skipped_week: bool = False
+    holidays: Collection[date] = field(default_factory=frozenset)
+
+
+def is_away(away_until: date | None, day: date) -> bool:
+    """Away until a date means away through that date, inclusive."""
+    return away_until is not None and day <= away_until
+
+
+def prompt_skip_reason(facts: PromptFacts, *, local_date: date, due_at: datetime,
+                       checked_in_days: int) -> str | None:
+    """The reason not to prompt, or None to send. The order is the order of precedence."""
+    if not facts.active:
+        return DEACTIVATED
+    if facts.phase is None:
+        return NO_CYCLE
+    if facts.phase == CyclePhase.PLANNING:
+        return CYCLE_PLANNING
+    if facts.phase == CyclePhase.CLOSED:
+        return CYCLE_CLOSED
+    if facts.phase == CyclePhase.REVIEW:
+        # End-of-cycle scoring has its own prompts; weekly check-ins stop.
+        return CYCLE_REVIEW
+    if is_away(facts.away_until, local_date):
+        return AWAY
+    if local_date in facts.holidays:
+        return HOLIDAY
+    if facts.skipped_week:
+        return SKIPPED_WEEK
+    if not facts.active_krs:
+        return NO_ACTIVE_KRS
+    if checked_in_days > 0:
+        since = due_at - timedelta(days=checked_in_days)
+        if all(at is not None and at >= since for at in facts.active_krs):
+            return CHECKED_IN
+    return None
+
+
+def nudge_skip_reason(facts: PromptFacts, *, local_date: date, prompted_at: datetime) -> str | None:
+    """A follow-up goes only to someone still due: same rules, and no check-in since the prompt."""
+    base = prompt_skip_reason(facts, local_date=local_date, due_at=prompted_at, checked_in_days=0)
+    if base is not None:
+        return base
+    if any(at is not None and at >= prompted_at for at in facts.active_krs):
+        return ALREADY_CHECKED_IN
+    return None
+
+
+def effective_phase(stored: str, start: date, end: date, day: date) -> CyclePhase:
+    """The phase of a cycle on a local date.
+
+    An explicit ``closed`` or ``review`` wins. ``planning`` (the default of a new cycle) holds
+    until the start date, then the cycle runs: a cycle whose dates have come is not a draft.
+    ``active`` past the end date reads as review: check-in prompts stop with the cycle.
+    """
+    phase = CyclePhase(stored)
+    if phase in (CyclePhase.CLOSED, CyclePhase.REVIEW):
+        return phase
+    if day < start:
+        return CyclePhase.PLANNING
+    if day > end:
+        return CyclePhase.REVIEW
+    return CyclePhase.ACTIVE

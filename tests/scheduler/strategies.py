@@ -1,0 +1,46 @@
+"""Hypothesis strategies shared by the scheduling rule tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from hypothesis import strategies as st
+
+from scheduler.cadence import Schedule
+
+ZONES = ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu",
+         "America/Nuuk", "UTC"]
+
+# Local times that fall into gaps or folds in some of the zones above (02:00-03:00 in
+# Europe and New York, 02:00-02:30 on Lord Howe, 22:00-23:00 / 23:00-00:00 in Nuuk).
+TIMES = st.sampled_from([time(0, 0), time(1, 30), time(2, 0), time(2, 15), time(2, 30),
+                         time(2, 59), time(9, 0), time(10, 0), time(16, 0), time(21, 30),
+                         time(22, 0), time(22, 30), time(23, 0), time(23, 45)]) | st.builds(
+    time, st.integers(0, 23), st.sampled_from([0, 15, 30, 45, 59]))
+
+DAYS = st.lists(st.integers(0, 6), min_size=1, max_size=3, unique=True).map(
+    lambda d: tuple(sorted(d)))
+
+
+@st.composite
+def schedules(draw: st.DrawFn) -> Schedule:
+    kind = draw(st.sampled_from(["weekly", "biweekly", "every_3_weeks", "every_4_weeks",
+                                 "monthly-nth", "monthly-dom"]))
+    at = draw(TIMES)
+    if kind == "monthly-nth":
+        return Schedule(cadence="monthly", days=(draw(st.integers(0, 6)),), at=at,
+                        nth=draw(st.sampled_from([1, 2, 3, 4, 5, -1])))
+    if kind == "monthly-dom":
+        return Schedule(cadence="monthly", at=at, day_of_month=draw(st.integers(1, 31)))
+    anchor = draw(st.none() | st.dates(date(2024, 1, 1), date(2027, 1, 1)))
+    return Schedule(cadence=kind, days=draw(DAYS), at=at, anchor=anchor)
+
+
+# Windows around the DST transitions of 2026 in the zones above, and anywhere else.
+TRANSITIONS = [datetime(2026, 3, 8, tzinfo=UTC), datetime(2026, 3, 29, tzinfo=UTC),
+               datetime(2026, 4, 5, tzinfo=UTC), datetime(2026, 10, 4, tzinfo=UTC),
+               datetime(2026, 10, 25, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC),
+               datetime(2026, 3, 28, tzinfo=UTC)]
+STARTS = st.sampled_from(TRANSITIONS).flatmap(
+    lambda t: st.integers(-10 * 24, 3 * 24).map(lambda h: t + timedelta(hours=h))
+) | st.datetimes(datetime(2025, 1, 1), datetime(2028, 1, 1)).map(lambda d: d.replace(tzinfo=UTC))
