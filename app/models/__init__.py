@@ -16,7 +16,13 @@ from app.models.core import (
 )
 from app.models.integrations import ApiToken, IssueLink, WebhookDelivery
 from app.models.reviews import KRRevision, ReviewRound
-from app.models.scheduling import Delivery, PromptSkip
+from app.models.scheduling import (
+    Delivery,
+    DigestSnapshot,
+    PromptSkip,
+    SchedulerState,
+    TimelineRule,
+)
 from app.models.slack import ProcessedEvent
 
 __all__ = [
@@ -26,6 +32,7 @@ __all__ = [
     "Checkin",
     "Cycle",
     "Delivery",
+    "DigestSnapshot",
     "IssueLink",
     "KRRevision",
     "KeyResult",
@@ -36,8 +43,10 @@ __all__ = [
     "Reflection",
     "Review",
     "ReviewRound",
+    "SchedulerState",
     "Team",
     "TeamMember",
+    "TimelineRule",
     "UTCDateTime",
     "WebhookDelivery",
     "Workspace",

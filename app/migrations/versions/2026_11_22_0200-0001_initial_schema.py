@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 01:57:52.748779
+Create Date: 2026-11-22 02:00:43.043567
 """
 from __future__ import annotations
 
@@ -33,6 +33,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_deliveries')),
     sa.UniqueConstraint('provider', 'delivery_id', name=op.f('uq_webhook_deliveries_provider_delivery_id'))
     )
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhook_deliveries_received_at'), ['received_at'], unique=False)
+
     op.create_table('workspaces',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('slack_team_id', sa.String(length=32), nullable=True),
@@ -79,32 +82,6 @@ def upgrade() -> None:
     with op.batch_alter_table('cycles', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_cycles_workspace_id'), ['workspace_id'], unique=False)
 
-    op.create_table('deliveries',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('kind', sa.String(length=16), nullable=False),
-    sa.Column('target', sa.String(length=64), nullable=False),
-    sa.Column('occurrence', sa.String(length=100), nullable=False),
-    sa.Column('due_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('state', sa.String(length=12), nullable=False),
-    sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('claimed_until', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('claimed_by', sa.String(length=100), nullable=True),
-    sa.Column('channel', sa.String(length=32), nullable=True),
-    sa.Column('ts', sa.String(length=32), nullable=True),
-    sa.Column('error', sa.Text(), nullable=True),
-    sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('workspace_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_deliveries_workspace_id_workspaces'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_deliveries')),
-    sa.UniqueConstraint('workspace_id', 'kind', 'target', 'occurrence', name='uq_deliveries_key')
-    )
-    with op.batch_alter_table('deliveries', schema=None) as batch_op:
-        batch_op.create_index('ix_deliveries_due', ['state', 'due_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_deliveries_workspace_id'), ['workspace_id'], unique=False)
-
     op.create_table('people',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('slack_id', sa.String(length=32), nullable=False),
@@ -124,6 +101,32 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('people', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_people_workspace_id'), ['workspace_id'], unique=False)
+
+    op.create_table('scheduler_state',
+    sa.Column('workspace_id', sa.Integer(), nullable=False),
+    sa.Column('last_tick_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_scheduler_state_workspace_id_workspaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('workspace_id', name=op.f('pk_scheduler_state'))
+    )
+    op.create_table('timeline_rules',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=64), nullable=False),
+    sa.Column('anchor', sa.String(length=8), nullable=False),
+    sa.Column('offset_days', sa.Integer(), nullable=False),
+    sa.Column('at', sa.String(length=5), nullable=False),
+    sa.Column('audience', sa.String(length=24), nullable=False),
+    sa.Column('channel', sa.String(length=32), nullable=True),
+    sa.Column('usergroup', sa.String(length=32), nullable=True),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('workspace_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_timeline_rules_workspace_id_workspaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_timeline_rules')),
+    sa.UniqueConstraint('workspace_id', 'key', name=op.f('uq_timeline_rules_workspace_id_key'))
+    )
+    with op.batch_alter_table('timeline_rules', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_timeline_rules_workspace_id'), ['workspace_id'], unique=False)
 
     op.create_table('audit_log',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -194,6 +197,41 @@ def upgrade() -> None:
     with op.batch_alter_table('teams', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_teams_workspace_id'), ['workspace_id'], unique=False)
 
+    op.create_table('deliveries',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('target', sa.String(length=64), nullable=False),
+    sa.Column('occurrence', sa.String(length=100), nullable=False),
+    sa.Column('due_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('state', sa.String(length=12), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('claimed_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('claimed_by', sa.String(length=100), nullable=True),
+    sa.Column('channel', sa.String(length=32), nullable=True),
+    sa.Column('ts', sa.String(length=32), nullable=True),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('person_id', sa.Integer(), nullable=True),
+    sa.Column('team_id', sa.Integer(), nullable=True),
+    sa.Column('cycle_id', sa.Integer(), nullable=True),
+    sa.Column('tz', sa.String(length=64), nullable=True),
+    sa.Column('token', sa.String(length=40), nullable=True),
+    sa.Column('workspace_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['cycle_id'], ['cycles.id'], name=op.f('fk_deliveries_cycle_id_cycles'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_deliveries_person_id_people'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['team_id'], ['teams.id'], name=op.f('fk_deliveries_team_id_teams'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_deliveries_workspace_id_workspaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_deliveries')),
+    sa.UniqueConstraint('workspace_id', 'kind', 'target', 'occurrence', name='uq_deliveries_key')
+    )
+    with op.batch_alter_table('deliveries', schema=None) as batch_op:
+        batch_op.create_index('ix_deliveries_due', ['state', 'due_at'], unique=False)
+        batch_op.create_index('ix_deliveries_person', ['workspace_id', 'person_id', 'kind', 'due_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_deliveries_workspace_id'), ['workspace_id'], unique=False)
+
     op.create_table('objectives',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('key', sa.String(length=100), nullable=False),
@@ -244,6 +282,25 @@ def upgrade() -> None:
     with op.batch_alter_table('team_members', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_team_members_person_id'), ['person_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_team_members_workspace_id'), ['workspace_id'], unique=False)
+
+    op.create_table('digest_snapshots',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('delivery_id', sa.Integer(), nullable=False),
+    sa.Column('team_id', sa.Integer(), nullable=False),
+    sa.Column('cycle_id', sa.Integer(), nullable=False),
+    sa.Column('taken_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=False),
+    sa.Column('workspace_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['cycle_id'], ['cycles.id'], name=op.f('fk_digest_snapshots_cycle_id_cycles'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['delivery_id'], ['deliveries.id'], name=op.f('fk_digest_snapshots_delivery_id_deliveries'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['team_id'], ['teams.id'], name=op.f('fk_digest_snapshots_team_id_teams'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_digest_snapshots_workspace_id_workspaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_digest_snapshots')),
+    sa.UniqueConstraint('delivery_id', name=op.f('uq_digest_snapshots_delivery_id'))
+    )
+    with op.batch_alter_table('digest_snapshots', schema=None) as batch_op:
+        batch_op.create_index('ix_digest_snapshots_team', ['workspace_id', 'team_id', 'taken_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_digest_snapshots_workspace_id'), ['workspace_id'], unique=False)
 
     op.create_table('key_results',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -332,6 +389,9 @@ def upgrade() -> None:
     sa.Column('number', sa.Integer(), nullable=False),
     sa.Column('weight', sa.Float(), nullable=False),
     sa.Column('closed', sa.Boolean(), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('title', sa.String(length=300), nullable=True),
+    sa.Column('source_updated_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('state_updated_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('workspace_id', sa.Integer(), nullable=False),
@@ -342,6 +402,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('issue_links', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_issue_links_kr_id'), ['kr_id'], unique=False)
+        batch_op.create_index('ix_issue_links_ref', ['provider', 'host', 'project', 'number'], unique=False)
         batch_op.create_index(batch_op.f('ix_issue_links_workspace_id'), ['workspace_id'], unique=False)
 
     op.create_table('kr_revisions',
@@ -406,6 +467,7 @@ def downgrade() -> None:
     op.drop_table('kr_revisions')
     with op.batch_alter_table('issue_links', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_issue_links_workspace_id'))
+        batch_op.drop_index('ix_issue_links_ref')
         batch_op.drop_index(batch_op.f('ix_issue_links_kr_id'))
 
     op.drop_table('issue_links')
@@ -425,6 +487,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_key_results_objective_id'))
 
     op.drop_table('key_results')
+    with op.batch_alter_table('digest_snapshots', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_digest_snapshots_workspace_id'))
+        batch_op.drop_index('ix_digest_snapshots_team')
+
+    op.drop_table('digest_snapshots')
     with op.batch_alter_table('team_members', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_team_members_workspace_id'))
         batch_op.drop_index(batch_op.f('ix_team_members_person_id'))
@@ -439,6 +506,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_objectives_aligned_kr_id'))
 
     op.drop_table('objectives')
+    with op.batch_alter_table('deliveries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_deliveries_workspace_id'))
+        batch_op.drop_index('ix_deliveries_person')
+        batch_op.drop_index('ix_deliveries_due')
+
+    op.drop_table('deliveries')
     with op.batch_alter_table('teams', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_teams_workspace_id'))
 
@@ -456,15 +529,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_audit_log_workspace_id'))
 
     op.drop_table('audit_log')
+    with op.batch_alter_table('timeline_rules', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_timeline_rules_workspace_id'))
+
+    op.drop_table('timeline_rules')
+    op.drop_table('scheduler_state')
     with op.batch_alter_table('people', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_people_workspace_id'))
 
     op.drop_table('people')
-    with op.batch_alter_table('deliveries', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_deliveries_workspace_id'))
-        batch_op.drop_index('ix_deliveries_due')
-
-    op.drop_table('deliveries')
     with op.batch_alter_table('cycles', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cycles_workspace_id'))
 
@@ -474,6 +547,9 @@ def downgrade() -> None:
 
     op.drop_table('api_tokens')
     op.drop_table('workspaces')
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_deliveries_received_at'))
+
     op.drop_table('webhook_deliveries')
     op.drop_table('processed_events')
     # ### end Alembic commands ###
