@@ -1,0 +1,99 @@
+"""Parse issue-tracker links: GitLab issues and merge requests, GitHub issues and pull requests.
+
+Pure (no I/O). Accepted shapes:
+
+* GitLab: ``https://<host>/<group>[/<subgroup>...]/<project>/-/issues/<n>`` and
+  ``.../-/merge_requests/<n>`` on gitlab.com or any host in ``gitlab_hosts``.
+* GitHub: ``https://github.com/<owner>/<repo>/issues/<n>`` and ``.../pull/<n>``.
+
+A trailing slash, query string or fragment (``#note_123``) is tolerated and dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+GITLAB_KINDS = {"issues": "issue", "merge_requests": "merge_request"}
+GITHUB_KINDS = {"issues": "issue", "pull": "pull_request"}
+
+_SEGMENT = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.-]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class IssueRef:
+    provider: str  # "gitlab" | "github"
+    host: str
+    project: str  # "group/sub/project" or "owner/repo"
+    kind: str  # "issue" | "merge_request" | "pull_request"
+    number: int
+
+    @property
+    def url(self) -> str:
+        """The canonical URL for this reference."""
+        if self.provider == "github":
+            part = "pull" if self.kind == "pull_request" else "issues"
+            return f"https://{self.host}/{self.project}/{part}/{self.number}"
+        part = "merge_requests" if self.kind == "merge_request" else "issues"
+        return f"https://{self.host}/{self.project}/-/{part}/{self.number}"
+
+
+class IssueUrlError(ValueError):
+    """The text is not a link to an issue, merge request or pull request we understand."""
+
+
+def _number(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise IssueUrlError(f"{text!r} is not an issue number")
+    return int(text)
+
+
+def _project(parts: list[str]) -> str:
+    if not parts or not all(_SEGMENT.match(p) for p in parts):
+        raise IssueUrlError("the project path is missing or malformed")
+    return "/".join(parts)
+
+
+def parse_issue_url(url: str, *, gitlab_hosts: Iterable[str] | None = None) -> IssueRef:
+    """Parse one link; raise :class:`IssueUrlError` with a reason a person can act on.
+
+    GitLab's ``/-/`` path marker identifies self-managed instances too, so any host is accepted
+    unless ``gitlab_hosts`` restricts them (gitlab.com is always allowed).
+    """
+    text = url.strip()
+    split = urlsplit(text)
+    if split.scheme not in ("http", "https") or not split.hostname:
+        raise IssueUrlError("not an http(s) link")
+    host = split.hostname.lower()
+    if split.port:
+        host = f"{host}:{split.port}"
+    parts = [p for p in split.path.split("/") if p]
+    if host in ("github.com", "www.github.com"):
+        if len(parts) != 4 or parts[2] not in GITHUB_KINDS:
+            raise IssueUrlError(
+                "a GitHub link looks like https://github.com/<owner>/<repo>/issues/<n> "
+                "or .../pull/<n>"
+            )
+        return IssueRef("github", "github.com", _project(parts[:2]), GITHUB_KINDS[parts[2]],
+                        _number(parts[3]))
+    if gitlab_hosts is not None:
+        known = {h.strip().lower() for h in gitlab_hosts if h.strip()} | {"gitlab.com"}
+        if host not in known:
+            raise IssueUrlError(
+                f"{host} is neither github.com nor a known GitLab host (set OKR_GITLAB_HOSTS)"
+            )
+    if "-" not in parts:
+        raise IssueUrlError(
+            "not a link to a GitLab issue or merge request, or a GitHub issue or pull request"
+        )
+    dash = parts.index("-")
+    tail = parts[dash + 1:]
+    if len(tail) != 2 or tail[0] not in GITLAB_KINDS or dash < 2:
+        raise IssueUrlError(
+            "a GitLab link looks like https://<host>/<group>/<project>/-/issues/<n> "
+            "or .../-/merge_requests/<n>"
+        )
+    return IssueRef("gitlab", host, _project(parts[:dash]), GITLAB_KINDS[tail[0]],
+                    _number(tail[1]))
