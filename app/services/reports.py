@@ -1,0 +1,203 @@
+"""Everything a cycle report shows, gathered once: scores, history, retrospective, reflections.
+
+The renderers in ``app.reports`` (HTML, Markdown, CSV) only format this. Private objectives
+are left out unless ``include_private`` (channel reports never ask for them).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import scoring
+from app.config import ScoringSettings
+from app.domain import (
+    CycleView,
+    Grade,
+    KRFacts,
+    KRType,
+    KRView,
+    ObjectiveFacts,
+    ObjectiveView,
+)
+from app.models import Checkin, Cycle, KeyResult, Objective, Workspace
+from app.services import adjustments, okrs, reflections, retro, reviews
+from app.services.reflections import ReflectionView
+from app.services.retro import Retro
+from app.services.reviews import KRScores
+
+Point = tuple[date, float]
+
+
+@dataclass(frozen=True, slots=True)
+class KRRow:
+    view: KRView
+    scores: KRScores | None
+    used: float
+    grade: Grade
+
+    @property
+    def final(self) -> float | None:
+        return self.scores.final if self.scores else None
+
+    @property
+    def self_score(self) -> float | None:
+        return self.scores.self_score if self.scores else None
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectiveRow:
+    view: ObjectiveView
+    krs: tuple[KRRow, ...]
+    used: float
+    grade: Grade
+    provisional: bool
+    series: tuple[Point, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    workspace_name: str
+    cycle: CycleView
+    as_of: date
+    generated_at: datetime
+    include_private: bool
+    objectives: tuple[ObjectiveRow, ...]
+    retro: Retro
+    reflections: tuple[ReflectionView, ...]
+
+    @property
+    def kr_count(self) -> int:
+        return sum(len(o.krs) for o in self.objectives)
+
+
+def sample_dates(start: date, end: date, as_of: date) -> list[date]:
+    """The cycle's start, each week's last day, and the last day shown (``as_of`` or end)."""
+    last = min(max(as_of, start), end)
+    days = [start]
+    d = start + timedelta(days=6)
+    while d < last:
+        days.append(d)
+        d += timedelta(days=7)
+    if days[-1] != last:
+        days.append(last)
+    return days
+
+
+def score_history(
+    *, session: Session, workspace_id: int, cycle: Cycle, objectives: Sequence[ObjectiveView],
+    tz: str, as_of: date,
+) -> dict[str, list[Point]]:
+    """Each objective's score at the end of each week, replaying its KRs' check-in scores.
+
+    A KR counts as 0 before its first scored check-in; the last point uses today's live
+    scores, so each line ends where the report's tables say it stands.
+    """
+    zone = ZoneInfo(tz)
+    rows = session.execute(
+        select(KeyResult.key, Checkin.at, Checkin.score)
+        .join(KeyResult, KeyResult.id == Checkin.kr_id)
+        .join(Objective, Objective.id == KeyResult.objective_id)
+        .where(Checkin.workspace_id == workspace_id, Objective.cycle_id == cycle.id,
+               Checkin.score.isnot(None))
+        .order_by(Checkin.at, Checkin.id)
+    ).all()
+    times: dict[str, list[datetime]] = defaultdict(list)
+    values: dict[str, list[float]] = defaultdict(list)
+    for key, at, score in rows:
+        times[key].append(at)
+        values[key].append(float(score))
+    days = sample_dates(cycle.start_date, cycle.end_date, as_of)
+    out: dict[str, list[Point]] = {o.key: [] for o in objectives}
+    for i, day in enumerate(days):
+        if i == len(days) - 1 and day >= min(as_of, cycle.end_date):
+            card_scores = {o.key: o.score for o in objectives}
+        else:
+            cutoff = datetime.combine(day + timedelta(days=1), time(0), zone).astimezone(UTC)
+            card_scores = _scores_at(objectives, times, values, cutoff)
+        for o in objectives:
+            out[o.key].append((day, card_scores.get(o.key, 0.0)))
+    return out
+
+
+def _scores_at(objectives: Sequence[ObjectiveView], times: dict[str, list[datetime]],
+               values: dict[str, list[float]], cutoff: datetime) -> dict[str, float]:
+    children: dict[str, list[str]] = defaultdict(list)
+    kr_children: dict[str, list[str]] = defaultdict(list)
+    for o in objectives:
+        if o.aligned_to_kr:
+            kr_children[o.aligned_to_kr].append(o.key)
+        if o.aligned_to:
+            children[o.aligned_to].append(o.key)
+    facts = []
+    for o in objectives:
+        krs = []
+        for kr in o.key_results:
+            if kr.kr_type == KRType.CHILDREN:
+                krs.append(KRFacts(id=kr.key, kr_type=KRType.CHILDREN, weight=kr.weight,
+                                   children=tuple(kr_children.get(kr.key, ())), state=kr.state))
+                continue
+            n = bisect_right(times.get(kr.key, []), cutoff)
+            score = values[kr.key][n - 1] if n else 0.0
+            krs.append(KRFacts(id=kr.key, kr_type=KRType.MANUAL, manual_score=score,
+                               weight=kr.weight, state=kr.state))
+        facts.append(ObjectiveFacts(id=o.key, key_results=tuple(krs),
+                                    children=tuple(children.get(o.key, ())),
+                                    rollup_mode=o.rollup_mode))
+    return scoring.rollup(facts).objectives
+
+
+def build(
+    *,
+    session: Session,
+    workspace_id: int,
+    cycle: Cycle,
+    today: date,
+    now: datetime,
+    settings: ScoringSettings,
+    include_private: bool = False,
+) -> Report:
+    ws = session.get(Workspace, workspace_id)
+    assert ws is not None
+    live = okrs.cycle_report(session=session, workspace_id=workspace_id, cycle=cycle,
+                             today=today, now=now, settings=settings,
+                             include_private=include_private, include_drafts=False)
+    scores = reviews.scores(session=session, workspace_id=workspace_id, cycle=cycle)
+    refs = reflections.latest(session=session, workspace_id=workspace_id, cycle=cycle,
+                              include_private=include_private)
+    history = score_history(session=session, workspace_id=workspace_id, cycle=cycle,
+                            objectives=live.objectives, tz=ws.timezone or "UTC", as_of=today)
+    rows = []
+    for o in live.objectives:
+        krs = tuple(
+            KRRow(view=kr, scores=scores.get(kr.key), used=(u := retro.used_score(
+                kr, scores.get(kr.key))), grade=scoring.grade(u, settings))
+            for kr in o.key_results
+        )
+        used = retro.objective_final(o, scores) if krs else o.score
+        rows.append(ObjectiveRow(
+            view=o, krs=krs, used=used, grade=scoring.grade(used, settings),
+            provisional=any(k.final is None for k in krs), series=tuple(history[o.key]),
+        ))
+    kr_keys = {kr.key for o in live.objectives for kr in o.key_results}
+    summary = retro.assemble(
+        cycle=cycle, scope=None, objectives=live.objectives, scores=scores, refs=refs,
+        revisions=adjustments.revisions(session=session, workspace_id=workspace_id,
+                                        cycle=cycle, kr_keys=kr_keys),
+        previous=retro.previous_numbers(session=session, workspace_id=workspace_id,
+                                        cycle=cycle, today=today, now=now, settings=settings,
+                                        include_private=include_private),
+        settings=settings,
+    )
+    return Report(
+        workspace_name=ws.name, cycle=live.cycle, as_of=min(today, cycle.end_date),
+        generated_at=now, include_private=include_private, objectives=tuple(rows),
+        retro=summary, reflections=tuple(refs),
+    )
