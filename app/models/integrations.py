@@ -4,15 +4,26 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, WorkspaceScoped
 
 
 class IssueLink(WorkspaceScoped, Base):
+    """An issue, merge request or pull request counted by an ``issues`` KR.
+
+    ``state`` is the tracker's word (open, closed, merged); ``closed`` is what scoring counts
+    (see app.services.links.counts_as_closed). ``source_updated_at`` is the tracker's own
+    update time of the last state we applied: older events arriving late are ignored.
+    """
+
     __tablename__ = "issue_links"
-    __table_args__ = (UniqueConstraint("workspace_id", "kr_id", "url"),)
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "kr_id", "url"),
+        # Webhooks and reconciliation find links by the tracker's coordinates.
+        Index("ix_issue_links_ref", "provider", "host", "project", "number"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kr_id: Mapped[int] = mapped_column(ForeignKey("key_results.id", ondelete="CASCADE"), index=True)
@@ -24,6 +35,10 @@ class IssueLink(WorkspaceScoped, Base):
     number: Mapped[int] = mapped_column()
     weight: Mapped[float] = mapped_column(Float, default=1.0)
     closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # open | closed | merged | unknown (not fetched yet)
+    state: Mapped[str] = mapped_column(String(16), default="unknown")
+    title: Mapped[str | None] = mapped_column(String(300))
+    source_updated_at: Mapped[datetime | None] = mapped_column()
     state_updated_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column()
 
@@ -37,10 +52,13 @@ class WebhookDelivery(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     provider: Mapped[str] = mapped_column(String(16))
     delivery_id: Mapped[str] = mapped_column(String(200))
-    received_at: Mapped[datetime] = mapped_column()
+    received_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class ApiToken(WorkspaceScoped, Base):
+    """A progress-API token: only a sha256 hash of the secret is kept, plus a short prefix
+    so people can tell their tokens apart in listings."""
+
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)

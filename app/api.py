@@ -1,0 +1,192 @@
+"""The progress API under ``/api/v1``: CI jobs, BI tools and spreadsheets push metric values.
+
+Authenticated with a per-workspace token (``Authorization: Bearer okr_...``, made with
+``okr token create``). Described by ``/api/v1/openapi.json`` (``app/openapi.yaml``, kept next
+to this code and checked against it by the tests). Errors are JSON:
+``{"error": {"code", "message", "field"}}``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from flask import Blueprint, Response, jsonify, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.api_errors import ApiError, install
+from app.bootstrap import Container, utcnow
+from app.db import unit_of_work
+from app.domain import CheckinSource, KRType
+from app.models import ApiToken, Checkin, KeyResult
+from app.services import checkins, progress, tokens
+from app.services.errors import InvalidValue, NotFound
+
+OPENAPI_PATH = Path(__file__).with_name("openapi.yaml")
+CHECKIN_FIELDS = ("value", "score", "status", "confidence", "note", "blockers")
+MAX_BODY = 64 * 1024
+MAX_IDEMPOTENCY_KEY = 100
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(OPENAPI_PATH.read_text(encoding="utf-8"))
+    return loaded
+
+
+def _number(body: dict[str, Any], name: str) -> float | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ApiError(422, f"{name} is a number", field=name)
+    return float(value)
+
+
+def _text(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        raise ApiError(422, f"{name} is a string", field=name)
+    return value
+
+
+def parse_checkin(body: Any, kr: KeyResult) -> checkins.CheckinInput:
+    """Shape-check a check-in body against the KR's type; the service checks the values."""
+    if not isinstance(body, dict):
+        raise ApiError(422, "the body is a JSON object such as {\"value\": 42}")
+    unknown = sorted(set(body) - set(CHECKIN_FIELDS))
+    if unknown:
+        raise ApiError(422, f"unknown field {unknown[0]!r}; fields are {', '.join(CHECKIN_FIELDS)}",
+                       field=str(unknown[0]))
+    value, score = _number(body, "value"), _number(body, "score")
+    kr_type = KRType(kr.kr_type)
+    if value is not None and not kr_type.takes_value:
+        raise ApiError(422, f"{kr.key} is a {kr_type.value} key result and takes no value",
+                       field="value")
+    if score is not None and kr_type != KRType.MANUAL:
+        raise ApiError(422, f"only manual key results take a score; send value for {kr.key}",
+                       field="score")
+    data = checkins.CheckinInput(
+        kr_key=kr.key, value=value, score=score, status=_text(body, "status"),
+        confidence=_text(body, "confidence"), note=_text(body, "note"),
+        blockers=_text(body, "blockers"),
+    )
+    if not kr_type.takes_value and kr_type != KRType.MANUAL and not any(
+            (data.status, data.confidence, data.note, data.blockers)):
+        raise ApiError(422, f"{kr.key} moves by itself ({kr_type.value}); send a status, "
+                            "confidence, note or blockers")
+    return data
+
+
+def _json_body() -> Any:
+    request.max_content_length = MAX_BODY
+    if request.mimetype != "application/json":
+        raise ApiError(415, "send the body as application/json")
+    try:
+        return json.loads(request.get_data(cache=True))
+    except (ValueError, RecursionError) as exc:
+        raise ApiError(400, "the body is not valid JSON") from exc
+
+
+def _idempotency_key(kr: KeyResult) -> str | None:
+    raw = request.headers.get("Idempotency-Key")
+    if raw is None:
+        return None
+    if not raw.strip() or len(raw) > MAX_IDEMPOTENCY_KEY or not raw.isprintable():
+        raise ApiError(422, f"Idempotency-Key is 1 to {MAX_IDEMPOTENCY_KEY} printable characters",
+                       field="Idempotency-Key")
+    # Scoped to the KR so one client's keys never collide with another KR's check-ins.
+    return f"api:{kr.id}:{raw.strip()}"
+
+
+def _reply(body: dict[str, Any], status: int = 200) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def blueprint(container: Container, *, clock: Callable[[], datetime] = utcnow) -> Blueprint:
+    bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
+    install(bp)
+    scoring_settings = container.settings.scoring
+
+    def authorize(session: Session, now: datetime) -> ApiToken:
+        header = request.headers.get("Authorization", "")
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise ApiError(401, "send Authorization: Bearer <token> (see `okr token create`)")
+        token = tokens.verify(session=session, secret=secret.strip(), now=now)
+        if token is None:
+            raise ApiError(401, "the token is unknown or revoked")
+        return token
+
+    @bp.get("/openapi.json")
+    def openapi() -> Response:
+        return _reply(openapi_document())
+
+    @bp.get("/key-results/<key>")
+    def get_key_result(key: str) -> Response:
+        now = clock()
+        with unit_of_work(container.session_factory) as session:
+            token = authorize(session, now)
+            try:
+                body = progress.key_result(session=session, workspace_id=token.workspace_id,
+                                           key=key, now=now, settings=scoring_settings)
+            except NotFound as exc:
+                raise ApiError(404, str(exc)) from exc
+        return _reply(body)
+
+    @bp.get("/objectives/<key>")
+    def get_objective(key: str) -> Response:
+        now = clock()
+        with unit_of_work(container.session_factory) as session:
+            token = authorize(session, now)
+            try:
+                body = progress.objective(session=session, workspace_id=token.workspace_id,
+                                          key=key, now=now, settings=scoring_settings)
+            except NotFound as exc:
+                raise ApiError(404, str(exc)) from exc
+        return _reply(body)
+
+    @bp.post("/key-results/<key>/checkins")
+    def post_checkin(key: str) -> Response:
+        now = clock()
+        with unit_of_work(container.session_factory) as session:
+            token = authorize(session, now)
+            try:
+                kr = progress.kr_for_update(session=session, workspace_id=token.workspace_id,
+                                            key=key)
+            except NotFound as exc:
+                raise ApiError(404, str(exc)) from exc
+            body = _json_body()
+            idem = _idempotency_key(kr)
+            row = None if idem is None else session.scalars(select(Checkin).where(
+                Checkin.workspace_id == token.workspace_id, Checkin.idempotency_key == idem
+            )).first()
+            replay = row is not None
+            if row is None:
+                data = parse_checkin(body, kr)
+                try:
+                    row = checkins.record(
+                        session=session, workspace_id=token.workspace_id, kr=kr, data=data,
+                        author_id=None, actor_label=f"api:{token.name}"[:64],
+                        source=CheckinSource.API, now=now, idempotency_key=idem)
+                except InvalidValue as exc:
+                    raise ApiError(422, exc.message, field=exc.field) from exc
+            session.flush()
+            detail = progress.key_result(session=session, workspace_id=token.workspace_id,
+                                         key=kr.key, now=now, settings=scoring_settings)
+            out = {"checkin": progress.checkin_dict(row), "key_result": detail}
+        response = _reply(out, 200 if replay else 201)
+        if replay:
+            response.headers["Idempotent-Replayed"] = "true"
+        return response
+
+    return bp

@@ -1,0 +1,146 @@
+"""A small HTTP client for the GitLab and GitHub REST APIs that respects their rate limits.
+
+Both say how much is left after every response: GitLab with ``RateLimit-Remaining`` /
+``RateLimit-Reset``, GitHub with ``X-RateLimit-Remaining`` / ``X-RateLimit-Reset`` (reset as
+Unix seconds). When the budget reaches 0 we wait for the reset before the next request instead
+of spending a request on a refusal. A refusal (429, or GitHub's 403 with nothing left or a
+``Retry-After``) is retried after ``Retry-After`` (or the reset, or a minute). The total time
+spent waiting is capped: past ``max_wait`` the client gives up with :class:`RateLimited`, and
+whatever was not checked is checked on the next run.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import requests
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = (5.0, 20.0)  # connect, read
+FALLBACK_WAIT = 60.0  # GitHub: "wait at least one minute" when a limit gives no hint
+
+
+class ForgeError(Exception):
+    """The tracker refused or failed in a way retrying now will not fix."""
+
+
+class RateLimited(ForgeError):
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"rate limited; the next window opens in {wait:.0f}s")
+        self.wait = wait
+
+
+def _float(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value.strip())
+    except ValueError:
+        return None
+
+
+def retry_after(value: str | None, now: float) -> float | None:
+    """``Retry-After`` as seconds to wait: delta-seconds or an HTTP date."""
+    seconds = _float(value)
+    if seconds is not None:
+        return max(0.0, seconds)
+    if value:
+        try:
+            return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - now)
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+class ForgeClient:
+    """GETs against one API base URL, pacing itself by the tracker's rate-limit headers."""
+
+    def __init__(
+        self, *, provider: str, base_url: str, headers: Mapping[str, str],
+        http: requests.Session | None = None, sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time, max_wait: float = 900.0,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT, max_attempts: int = 5,
+    ) -> None:
+        self.provider = provider
+        self.base_url = base_url.rstrip("/")
+        self.headers = dict(headers)
+        self.http = http or requests.Session()
+        self.sleep = sleep
+        self.clock = clock
+        self.max_wait = max_wait
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+        self.waited = 0.0
+        self.requests = 0
+        self._not_before = 0.0
+        prefix = "X-RateLimit-" if provider == "github" else "RateLimit-"
+        self._remaining_header = prefix + "Remaining"
+        self._reset_header = prefix + "Reset"
+
+    def _wait(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        if self.waited + seconds > self.max_wait:
+            raise RateLimited(seconds)
+        log.info("forge.rate_limit_wait", extra={"provider": self.provider,
+                                                  "seconds": round(seconds, 2)})
+        self.waited += seconds
+        self.sleep(seconds)
+
+    def _note_budget(self, response: requests.Response) -> float | None:
+        """Remember when we may call again if the budget is spent; the reset wait, if any."""
+        remaining = _float(response.headers.get(self._remaining_header))
+        reset = _float(response.headers.get(self._reset_header))
+        if remaining is not None and remaining <= 0 and reset is not None:
+            # A reset far in the past or future is a skewed clock or a delta; trust it within
+            # an hour, and never wait less than a second.
+            wait = min(max(reset - self.clock(), 1.0), 3600.0)
+            self._not_before = self.clock() + wait
+            return wait
+        return None
+
+    def _refused(self, response: requests.Response) -> bool:
+        if response.status_code == 429:
+            return True
+        return response.status_code == 403 and (
+            "Retry-After" in response.headers
+            or _float(response.headers.get(self._remaining_header)) == 0
+        )
+
+    def get(self, path: str, params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
+            ) -> requests.Response:
+        """GET ``path`` (relative to the base URL); 2xx and 404/410 are returned, rate-limit
+        refusals are waited out and retried, other failures raise :class:`ForgeError`."""
+        url = f"{self.base_url}/{path.lstrip('/')}"
+        last_error = "no attempt"
+        for attempt in range(1, self.max_attempts + 1):
+            self._wait(self._not_before - self.clock())
+            try:
+                self.requests += 1
+                response = self.http.get(url, params=params, headers=self.headers,
+                                         timeout=self.timeout)
+            except requests.RequestException as exc:
+                last_error = type(exc).__name__
+                self._wait(min(2.0 ** attempt, 30.0))
+                continue
+            reset_wait = self._note_budget(response)
+            if self._refused(response):
+                wait = retry_after(response.headers.get("Retry-After"), self.clock())
+                if wait is None:
+                    wait = reset_wait if reset_wait is not None else FALLBACK_WAIT
+                self._not_before = max(self._not_before, self.clock() + wait)
+                last_error = f"HTTP {response.status_code}"
+                continue
+            if response.status_code >= 500:
+                last_error = f"HTTP {response.status_code}"
+                self._wait(min(2.0 ** attempt, 30.0))
+                continue
+            if response.ok or response.status_code in (404, 410):
+                return response
+            raise ForgeError(f"{self.provider} answered HTTP {response.status_code} for {path}")
+        raise ForgeError(f"{self.provider} kept failing for {path} ({last_error})")

@@ -1,0 +1,112 @@
+"""``POST /webhooks/gitlab`` and ``POST /webhooks/github``: issue trackers tell us about state.
+
+verify the secret -> read the event -> apply it once -> answer. Statuses: 200 applied (or a
+redelivery, applied before), 202 accepted but nothing to do (an event kind we ignore, an item
+no KR links to: nothing is stored), 400 malformed, 401 bad or missing secret, 413 too large,
+503 database unavailable (the tracker retries). Never a stack trace.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from app.api_errors import ApiError, install
+from app.bootstrap import Container, utcnow
+from app.db import unit_of_work
+from app.services import webhook_events
+from app.services.links import ItemState
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 5 * 1024 * 1024
+
+
+def _same(given: str | None, expected: str) -> bool:
+    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def _body() -> bytes:
+    request.max_content_length = MAX_BODY
+    return request.get_data(cache=True)
+
+
+def _decode(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise ApiError(400, "the body is not valid JSON") from exc
+
+
+def _reply(code: int, /, **body: object) -> Response:
+    response = jsonify(body)
+    response.status_code = code
+    return response
+
+
+def blueprint(container: Container, *, clock: Callable[[], datetime] = utcnow) -> Blueprint:
+    bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+    install(bp)
+    settings = container.settings
+
+    def apply(provider: str, item: ItemState | None, delivery: str | None) -> Response:
+        if item is None:
+            return _reply(202, status="ignored")
+        with unit_of_work(container.session_factory) as session:
+            outcome, result = webhook_events.handle(
+                session=session, provider=provider, item=item,
+                delivery_id=webhook_events.delivery_key(delivery), now=clock())
+        log.info("webhook.%s", outcome, extra={"provider": provider, "project": item.project,
+                                                "number": item.number, "state": item.state,
+                                                "changed": result.changed})
+        if outcome == "unlinked":
+            return _reply(202, status="unlinked")
+        return _reply(200, status=outcome, links=result.matched, changed=result.changed,
+                      checkins=result.checkins)
+
+    @bp.post("/gitlab")
+    def gitlab() -> Response:
+        secret = settings.gitlab_webhook_secret
+        if not secret:
+            raise ApiError(401, "GitLab webhooks are not enabled (set OKR_GITLAB_WEBHOOK_SECRET)")
+        if not _same(request.headers.get("X-Gitlab-Token"), secret):
+            raise ApiError(401, "X-Gitlab-Token does not match the configured secret")
+        payload = _decode(_body())
+        try:
+            item = webhook_events.gitlab_item(payload)
+        except webhook_events.BadPayload as exc:
+            raise ApiError(400, str(exc)) from exc
+        delivery = (request.headers.get("Idempotency-Key")
+                    or request.headers.get("X-Gitlab-Event-UUID"))
+        return apply("gitlab", item, delivery)
+
+    @bp.post("/github")
+    def github() -> Response:
+        secret = settings.github_webhook_secret
+        if not secret:
+            raise ApiError(401, "GitHub webhooks are not enabled (set OKR_GITHUB_WEBHOOK_SECRET)")
+        raw = _body()
+        expected = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+        if not _same(request.headers.get("X-Hub-Signature-256"), expected):
+            raise ApiError(401, "X-Hub-Signature-256 does not match the body and secret")
+        event = request.headers.get("X-GitHub-Event", "")
+        if event == "ping":
+            return _reply(200, status="pong")
+        if event not in ("issues", "pull_request"):
+            return _reply(202, status="ignored")
+        if request.mimetype == "application/x-www-form-urlencoded":
+            raw = request.form.get("payload", "").encode()
+        try:
+            item = webhook_events.github_item(event, _decode(raw))
+        except webhook_events.BadPayload as exc:
+            raise ApiError(400, str(exc)) from exc
+        return apply("github", item, request.headers.get("X-GitHub-Delivery"))
+
+    return bp

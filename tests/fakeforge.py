@@ -1,0 +1,304 @@
+"""Local fake GitLab and GitHub: their REST APIs for reconciliation, their webhooks on change.
+
+Each fake runs an HTTP server on a free loopback port. Items live in memory; ``set_state``
+changes one like a person would on the real site and, when a hook is registered, delivers
+the webhook the real service would send (headers, secret or signature, payload shape).
+``drop_hooks`` simulates webhooks lost on the way. Rate limits: every answer carries the
+service's rate-limit headers; ``budget`` requests are allowed per window, ``inject_429``
+refuses the next requests with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import requests
+
+
+@dataclass
+class Item:
+    state: str  # gitlab: opened|closed|merged; github: open|closed (+ merged)
+    title: str = "item"
+    merged: bool = False
+    updated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass
+class Hit:
+    at: float
+    path: str
+    status: int
+    auth: str | None
+
+
+class FakeForge:
+    provider = ""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str, int], Item] = {}
+        self.hits: list[Hit] = []
+        self.lock = threading.Lock()
+        self.token: str | None = None
+        self.budget = 10_000  # requests per window
+        self.window = 60.0
+        self._window_start = time.time()
+        self._used = 0
+        self._refuse_next = 0
+        self._retry_after = 1
+        self.hook_url: str | None = None
+        self.hook_secret = ""
+        self.drop_hooks = False
+        self.delivered: list[tuple[str, int]] = []
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def start(self) -> FakeForge:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def inject_429(self, count: int = 1, retry_after: int = 1) -> None:
+        with self.lock:
+            self._refuse_next, self._retry_after = count, retry_after
+
+    def exhaust(self, reset_in: float) -> None:
+        """Spend the whole budget now; the window resets ``reset_in`` seconds from now."""
+        with self.lock:
+            self._window_start = time.time() - self.window + reset_in
+            self._used = self.budget
+
+    def api_hits(self) -> list[Hit]:
+        with self.lock:
+            return list(self.hits)
+
+    # --- rate limiting -------------------------------------------------------------------
+
+    def _reset_at(self) -> float:
+        return self._window_start + self.window
+
+    def _admit(self) -> tuple[int, dict[str, str]]:
+        """(status, headers): 0 to serve the request, else a refusal status."""
+        with self.lock:
+            now = time.time()
+            if now >= self._reset_at():
+                self._window_start, self._used = now, 0
+            if self._refuse_next:
+                self._refuse_next -= 1
+                return 429, {"Retry-After": str(self._retry_after), **self._limit_headers()}
+            if self._used >= self.budget:
+                return self._exhausted_status(), self._limit_headers()
+            self._used += 1
+            return 0, self._limit_headers()
+
+    def _exhausted_status(self) -> int:
+        return 429
+
+    def _limit_headers(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    # --- the API ---------------------------------------------------------------------------
+
+    def _route(self, path: str, query: dict[str, list[str]]) -> tuple[int, Any]:
+        raise NotImplementedError
+
+    def _auth_ok(self, headers: Any) -> tuple[bool, str | None]:
+        raise NotImplementedError
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        forge = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                split = urlsplit(self.path)
+                ok, auth = forge._auth_ok(self.headers)
+                refused, headers = forge._admit()
+                if refused:
+                    status, body = refused, {"message": "rate limit exceeded"}
+                elif not ok:
+                    status, body = 401, {"message": "401 Unauthorized"}
+                else:
+                    with forge.lock:
+                        status, body = forge._route(split.path, parse_qs(split.query))
+                with forge.lock:
+                    forge.hits.append(Hit(time.time(), split.path, status, auth))
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(payload)
+
+        return Handler
+
+    # --- changes and webhooks -------------------------------------------------------------
+
+    def add(self, project: str, kind: str, number: int, state: str, title: str = "item") -> None:
+        with self.lock:
+            self.items[(project, kind, number)] = Item(state=state, title=title)
+
+    def set_state(self, project: str, kind: str, number: int, state: str,
+                  *, merged: bool = False) -> requests.Response | None:
+        with self.lock:
+            item = self.items[(project, kind, number)]
+            item.state, item.merged = state, merged
+            item.updated_at = datetime.now(UTC)
+        if self.hook_url is None or self.drop_hooks:
+            return None
+        body, headers = self.hook(project, kind, number)
+        response = requests.post(self.hook_url, data=body, headers=headers, timeout=10)
+        self.delivered.append((headers.get("X-GitHub-Delivery")
+                               or headers.get("X-Gitlab-Event-UUID", ""), response.status_code))
+        return response
+
+    def hook(self, project: str, kind: str, number: int,
+             delivery: str | None = None) -> tuple[bytes, dict[str, str]]:
+        raise NotImplementedError
+
+
+def _iso(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
+
+
+class FakeGitLab(FakeForge):
+    provider = "gitlab"
+    host = "gitlab.com"
+
+    def _limit_headers(self) -> dict[str, str]:
+        return {"RateLimit-Limit": str(self.budget),
+                "RateLimit-Remaining": str(max(self.budget - self._used, 0)),
+                "RateLimit-Reset": str(int(self._reset_at() + 0.999))}
+
+    def _auth_ok(self, headers: Any) -> tuple[bool, str | None]:
+        given = headers.get("PRIVATE-TOKEN")
+        return (self.token is None or given == self.token), given
+
+    def _payload(self, project: str, kind: str, number: int) -> dict[str, Any]:
+        item = self.items[(project, kind, number)]
+        part = "merge_requests" if kind == "merge_request" else "issues"
+        return {"iid": number, "id": 1000 + number, "title": item.title, "state": item.state,
+                "updated_at": _iso(item.updated_at),
+                "web_url": f"https://{self.host}/{project}/-/{part}/{number}"}
+
+    def _route(self, path: str, query: dict[str, list[str]]) -> tuple[int, Any]:
+        parts = path.split("/")
+        # /api/v4/projects/<encoded path>/<issues|merge_requests>[/<iid>]
+        if len(parts) < 6 or parts[1:4] != ["api", "v4", "projects"]:
+            return 404, {"message": "404 Not Found"}
+        project = unquote(parts[4])
+        kind = {"issues": "issue", "merge_requests": "merge_request"}.get(parts[5])
+        if kind is None:
+            return 404, {"message": "404 Not Found"}
+        if len(parts) == 7:
+            key = (project, kind, int(parts[6]))
+            return (200, self._payload(*key)) if key in self.items else (404, {})
+        wanted = [int(v) for v in query.get("iids[]", [])]
+        return 200, [self._payload(project, kind, n) for n in wanted
+                     if (project, kind, n) in self.items]
+
+    def hook(self, project: str, kind: str, number: int,
+             delivery: str | None = None) -> tuple[bytes, dict[str, str]]:
+        with self.lock:
+            attrs = self._payload(project, kind, number)
+        attrs["url"] = attrs.pop("web_url")
+        attrs["action"] = {"closed": "close", "merged": "merge"}.get(attrs["state"], "reopen")
+        body = {"object_kind": kind, "event_type": kind,
+                "project": {"path_with_namespace": project,
+                            "web_url": f"https://{self.host}/{project}"},
+                "object_attributes": attrs}
+        event = "Issue Hook" if kind == "issue" else "Merge Request Hook"
+        return json.dumps(body).encode(), {
+            "Content-Type": "application/json", "X-Gitlab-Event": event,
+            "X-Gitlab-Token": self.hook_secret,
+            "X-Gitlab-Event-UUID": delivery or str(uuid.uuid4()),
+        }
+
+
+class FakeGitHub(FakeForge):
+    provider = "github"
+
+    def _limit_headers(self) -> dict[str, str]:
+        return {"X-RateLimit-Limit": str(self.budget),
+                "X-RateLimit-Remaining": str(max(self.budget - self._used, 0)),
+                "X-RateLimit-Used": str(self._used),
+                "X-RateLimit-Reset": str(int(self._reset_at() + 0.999))}
+
+    def _exhausted_status(self) -> int:
+        return 403  # GitHub's primary rate limit answers 403 with remaining 0
+
+    def _auth_ok(self, headers: Any) -> tuple[bool, str | None]:
+        given = headers.get("Authorization")
+        return (self.token is None or given == f"Bearer {self.token}"), given
+
+    def _payload(self, project: str, kind: str, number: int) -> dict[str, Any]:
+        item = self.items[(project, kind, number)]
+        body: dict[str, Any] = {"number": number, "title": item.title, "state": item.state,
+                                "updated_at": _iso(item.updated_at),
+                                "html_url": f"https://github.com/{project}/issues/{number}"}
+        if kind == "pull_request":
+            body["pull_request"] = {
+                "merged_at": _iso(item.updated_at) if item.merged else None}
+        return body
+
+    def _route(self, path: str, query: dict[str, list[str]]) -> tuple[int, Any]:
+        parts = path.split("/")
+        # /repos/<owner>/<repo>/issues/<n>: answers for pull requests too, like GitHub
+        if len(parts) != 6 or parts[1] != "repos" or parts[4] != "issues":
+            return 404, {"message": "Not Found"}
+        project, number = f"{parts[2]}/{parts[3]}", int(parts[5])
+        for kind in ("issue", "pull_request"):
+            if (project, kind, number) in self.items:
+                return 200, self._payload(project, kind, number)
+        return 404, {"message": "Not Found"}
+
+    def hook(self, project: str, kind: str, number: int,
+             delivery: str | None = None) -> tuple[bytes, dict[str, str]]:
+        with self.lock:
+            item = self.items[(project, kind, number)]
+            obj = self._payload(project, kind, number)
+        event = "issues" if kind == "issue" else "pull_request"
+        if kind == "pull_request":
+            obj.pop("pull_request")
+            obj["merged"] = item.merged
+            obj["merged_at"] = _iso(item.updated_at) if item.merged else None
+        action = "closed" if item.state == "closed" else "reopened"
+        body = {"action": action, ("issue" if kind == "issue" else "pull_request"): obj,
+                "repository": {"full_name": project, "html_url": f"https://github.com/{project}"}}
+        raw = json.dumps(body).encode()
+        signature = hmac.new(self.hook_secret.encode(), raw, hashlib.sha256).hexdigest()
+        return raw, {"Content-Type": "application/json", "X-GitHub-Event": event,
+                     "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+                     "X-Hub-Signature-256": f"sha256={signature}"}
+
+
+@contextmanager
+def running(forge: FakeForge) -> Iterator[FakeForge]:
+    forge.start()
+    try:
+        yield forge
+    finally:
+        forge.stop()
