@@ -5,7 +5,6 @@ No I/O, no clock, no environment: callers pass facts, dates and thresholds in.
 
 from scoring.grades import ADVICE, Calibration, Verdict, calibration, grade
 from scoring.kr import kr_progress, kr_score
-from scoring.lint import LintKR, LintObjective, has_number, lint
 from scoring.pace import (
     AHEAD_OF_PACE,
     BEHIND_PACE,
@@ -17,7 +16,8 @@ from scoring.pace import (
     suggest_status,
     worst_status,
 )
-from scoring.rollup import (
+from scoring.quality import LintKR, LintObjective, has_number, lint
+from scoring.rollups import (
     company_score,
     counted_krs,
     mean_score,
@@ -32,7 +32,7 @@ from scoring.thresholds import (
     LintLimits,
     ScoringThresholds,
 )
-from scoring.trend import Trend, trend, trend_arrow
+from scoring.trends import Trend, trend, trend_arrow
 
 __all__ = [
     "ADVICE",

@@ -7,7 +7,7 @@ from datetime import date
 
 from app.domain import CycleWindow, KRFacts, TrafficLight
 from scoring._num import EPS
-from scoring.rollup import counted_krs
+from scoring.rollups import counted_krs
 
 BEHIND_PACE = "declared green but behind pace"
 AHEAD_OF_PACE = "declared red but ahead of pace"

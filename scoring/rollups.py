@@ -1,8 +1,9 @@
 """Objective scores and whole-forest rollups.
 
-Rules (one place, referenced from the docs):
+The rules, in one place:
 
-* An objective's KR part is the weighted mean of its KR scores (KR ``weight``).
+* An objective's KR part is the weighted mean of its KR scores (KR ``weight``). Weights that
+  are not positive count as zero; when all are zero the plain mean is used.
 * Paused KRs are left out of every rollup, so pausing a KR neither drags its objective down
   nor props it up. When *every* KR of an objective is paused they all count again: the
   objective keeps showing where it stood instead of dropping to 0.
@@ -20,7 +21,7 @@ Rules (one place, referenced from the docs):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 
 from app.domain import KRFacts, KRState, KRType, ObjectiveFacts, RollupMode, ScoreCard
 from scoring._num import weighted_mean
@@ -28,6 +29,15 @@ from scoring.kr import _BY_TYPE, kr_score
 
 _PAUSED = KRState.PAUSED
 _CHILDREN = KRType.CHILDREN
+_KRS = RollupMode.KRS
+_BOTH = RollupMode.BOTH
+
+
+def _mean(weighted: float, total_weight: float, plain: float, count: int) -> float:
+    """weighted_mean from running sums (same zero-weight fallback)."""
+    if total_weight > 0.0:
+        return weighted / total_weight
+    return plain / count if count else 0.0
 
 
 def counted_krs(krs: Sequence[KRFacts]) -> Sequence[KRFacts]:
@@ -67,9 +77,12 @@ def objective_score(
 
 
 def _strongly_connected(
-    nodes: Iterable[str], edges: Mapping[str, list[str]]
+    nodes: Iterable[str], edges: Mapping[str, list[str]], finished: Container[str] = ()
 ) -> Iterator[list[str]]:
-    """Tarjan's algorithm without recursion: components come out dependencies first."""
+    """Tarjan's algorithm without recursion: components come out dependencies first.
+
+    Nodes in ``finished`` are taken as already emitted and not visited again.
+    """
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
@@ -86,6 +99,8 @@ def _strongly_connected(
         while work:
             node, pending = work[-1]
             for nxt in pending:
+                if nxt in finished:
+                    continue
                 if nxt not in index:
                     index[nxt] = low[nxt] = counter
                     counter += 1
@@ -140,9 +155,11 @@ def rollup(objectives: Iterable[ObjectiveFacts]) -> ScoreCard:
     by_type: Mapping[KRType, Callable[[KRFacts], float]] = _BY_TYPE
 
     def score(oid: str, cycle: set[str] | None) -> float:
+        # The hot loop of the module (once per KR of the forest): it keeps running sums
+        # instead of building (score, weight) pairs for weighted_mean, with the same rules.
         objective = by_id[oid]
-        kr_pairs: list[tuple[float, float]] = []
-        paused_pairs: list[tuple[float, float]] = []
+        a_ws = a_tw = a_sum = p_ws = p_tw = p_sum = 0.0
+        a_n = p_n = 0
         for kr in objective.key_results:
             kind = kr.kr_type
             if kind == _CHILDREN:
@@ -153,25 +170,52 @@ def rollup(objectives: Iterable[ObjectiveFacts]) -> ScoreCard:
                 )
             else:
                 raw = by_type[kind](kr)
-            progress[kr.id] = raw
-            # Inline clamp01: this loop runs once per KR of the forest.
+            kid = kr.id
+            progress[kid] = raw
             value = raw if 0.0 <= raw <= 1.0 else (1.0 if raw > 1.0 else 0.0)
-            kr_scores[kr.id] = value
+            kr_scores[kid] = value
+            weight = kr.weight
             if kr.state == _PAUSED:
-                paused_pairs.append((value, kr.weight))
+                p_n += 1
+                p_sum += value
+                if weight > 0.0:
+                    p_tw += weight
+                    p_ws += value * weight
             else:
-                kr_pairs.append((value, kr.weight))
-        if not kr_pairs:
-            kr_pairs = paused_pairs
-        if cycle is not None:
-            return weighted_mean(kr_pairs)
+                a_n += 1
+                a_sum += value
+                if weight > 0.0:
+                    a_tw += weight
+                    a_ws += value * weight
+        if not a_n:  # every KR paused (or none at all): they all count
+            a_ws, a_tw, a_sum, a_n = p_ws, p_tw, p_sum, p_n
         mode = objective.rollup_mode
-        if mode == RollupMode.KRS:
-            return weighted_mean(kr_pairs)
-        child_pairs = [(obj_scores[c], by_id[c].weight) for c in child_ids[oid]]
-        return _combine(mode, kr_pairs, child_pairs)
+        if cycle is None and mode != _KRS:
+            c_ws = c_tw = c_sum = 0.0
+            c_n = 0
+            for c in child_ids[oid]:
+                value = obj_scores[c]
+                weight = by_id[c].weight
+                c_n += 1
+                c_sum += value
+                if weight > 0.0:
+                    c_tw += weight
+                    c_ws += value * weight
+            if mode == _BOTH:
+                return _mean(a_ws + c_ws, a_tw + c_tw, a_sum + c_sum, a_n + c_n)
+            if c_n:
+                return _mean(c_ws, c_tw, c_sum, c_n)
+        return _mean(a_ws, a_tw, a_sum, a_n)
 
-    for component in _strongly_connected(by_id, edges):
+    # Objectives without alignment edges (the leaves, most of a forest) depend on nothing:
+    # score them up front so the cycle search only walks the inner objectives.
+    inner = []
+    for oid, deps in edges.items():
+        if deps:
+            inner.append(oid)
+        else:
+            obj_scores[oid] = score(oid, None)
+    for component in _strongly_connected(inner, edges, obj_scores):
         if len(component) == 1 and component[0] not in edges[component[0]]:
             obj_scores[component[0]] = score(component[0], None)
             continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
@@ -233,14 +234,18 @@ kr_strategy = st.builds(
 
 
 @st.composite
-def forests(draw: st.DrawFn) -> list[ObjectiveFacts]:
-    """Random forests, with cycles, dangling ids and children KRs allowed."""
+def forests(draw: st.DrawFn, acyclic: bool = False) -> list[ObjectiveFacts]:
+    """Random forests with dangling ids and children KRs; cycles unless ``acyclic``."""
     n = draw(st.integers(1, 8))
     ids = [f"o{i}" for i in range(n)]
-    child_ids = st.lists(st.sampled_from([*ids, "ghost"]), max_size=3).map(tuple)
     out = []
-    for oid in ids:
-        krs = draw(st.lists(kr_strategy, max_size=4))
+    for i, oid in enumerate(ids):
+        # Acyclic: children only among the later ids.
+        pool = [*(ids[i + 1:] if acyclic else ids), "ghost"]
+        child_ids = st.lists(st.sampled_from(pool), max_size=3).map(tuple)
+        # Unique KR ids, as in a workspace.
+        krs = [replace(k, id=f"{oid}-k{j}")
+               for j, k in enumerate(draw(st.lists(kr_strategy, max_size=4)))]
         if draw(st.booleans()):
             krs.append(KRFacts(id=f"{oid}-c", kr_type=KRType.CHILDREN,
                                children=draw(child_ids), weight=draw(weights)))
@@ -282,4 +287,17 @@ def test_scaling_all_weights_changes_nothing(
 @given(kr_strategy, st.sampled_from(list(RollupMode)))
 def test_objective_with_one_kr_scores_that_kr(k: KRFacts, mode: RollupMode) -> None:
     card = rollup([ObjectiveFacts(id="o", key_results=(k,), rollup_mode=mode)])
-    assert math.isclose(card.objectives["o"], card.key_results[k.id], rel_tol=1e-12)
+    assert math.isclose(card.objectives["o"], card.key_results[k.id], rel_tol=1e-12,
+                        abs_tol=1e-12)
+
+
+@given(forests(acyclic=True))
+def test_rollup_agrees_with_objective_score(forest: list[ObjectiveFacts]) -> None:
+    card = rollup(forest)
+    by_id = {o.id: o for o in forest}
+    for o in forest:
+        kids = [c for c in dict.fromkeys(o.children) if c in by_id]
+        expected = objective_score(
+            o, card.key_results, [(card.objectives[c], by_id[c].weight) for c in kids]
+        )
+        assert math.isclose(card.objectives[o.id], expected, rel_tol=1e-9, abs_tol=1e-12)
