@@ -61,6 +61,15 @@ class ObjectiveRow:
     provisional: bool
     series: tuple[Point, ...]
 
+    @property
+    def self_score(self) -> float | None:
+        """Weighted mean of the KRs' self scores, once every KR has one."""
+        pairs = [(k.self_score, k.view.weight) for k in self.krs]
+        total = sum(w for _, w in pairs)
+        if not pairs or total <= 0 or any(s is None for s, _ in pairs):
+            return None
+        return sum((s or 0.0) * w for s, w in pairs) / total
+
 
 @dataclass(frozen=True, slots=True)
 class Report:
@@ -72,6 +81,9 @@ class Report:
     objectives: tuple[ObjectiveRow, ...]
     retro: Retro
     reflections: tuple[ReflectionView, ...]
+    # Grade bands (achieved, strong, partial) and the calibration sweet spot (low, high).
+    grade_bands: tuple[float, float, float] = (1.0, 0.7, 0.4)
+    sweet_spot: tuple[float, float] = (0.6, 0.7)
 
     @property
     def kr_count(self) -> int:
@@ -200,4 +212,6 @@ def build(
         workspace_name=ws.name, cycle=live.cycle, as_of=min(today, cycle.end_date),
         generated_at=now, include_private=include_private, objectives=tuple(rows),
         retro=summary, reflections=tuple(refs),
+        grade_bands=(settings.grade_achieved, settings.grade_strong, settings.grade_partial),
+        sweet_spot=(settings.sweet_spot_low, settings.sweet_spot_high),
     )

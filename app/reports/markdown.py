@@ -1,0 +1,11 @@
+"""The Markdown report, for wikis and merge requests."""
+
+from __future__ import annotations
+
+from app.reports.text import environment
+from app.services.reports import Report
+
+
+def render(report: Report) -> str:
+    template = environment(html=False).get_template("report.md.j2")
+    return template.render(report=report, retro=report.retro)
