@@ -11,7 +11,7 @@ from enum import Enum
 
 class Id(str, Enum):
     def __str__(self) -> str:
-        return self.value
+        return str(self.value)
 
 
 class Callback(Id):
@@ -43,3 +43,41 @@ class Action(Id):
     OPEN_SELF_SCORE = "okr_open_self_score"
     OPEN_LEAD_REVIEW = "okr_open_lead_review"
     OPEN_REFLECT = "okr_open_reflect"
+    # Slack app surfaces (check-in modal, Home, editing).
+    OPEN_HOME_CHECKIN = "okr_home_checkin"
+    EDIT_KR = "okr_edit_kr_button"
+    EDIT_OBJECTIVE = "okr_edit_objective_button"
+    ADD_KR = "okr_add_kr"
+
+
+class Block(Id):
+    """Block ids (and, inside a view, the matching action ids).
+
+    Per-KR inputs of the check-in modal are ``f"{prefix}:{kr_key}"`` with these prefixes, so a
+    submission names its key results in ``view.state.values`` (see blocks/checkin.py).
+    """
+
+    CHECKIN_VALUE = "ci_value"
+    CHECKIN_STATUS = "ci_status"
+    CHECKIN_CONFIDENCE = "ci_conf"
+    CHECKIN_NOTE = "ci_note"
+    CHECKIN_BLOCKERS = "ci_blockers"
+    CHECKIN_NO_CHANGE = "ci_same"
+    CHECKIN_KR = "ci_kr"
+    # Objective / KR editing modals.
+    OBJ_TITLE = "obj_title"
+    OBJ_TEAM = "obj_team"
+    OBJ_OWNER = "obj_owner"
+    OBJ_ALIGN = "obj_align"
+    OBJ_VISIBILITY = "obj_visibility"
+    OBJ_COMMITMENT = "obj_commitment"
+    OBJ_CYCLE = "obj_cycle"
+    KR_TITLE = "kr_title"
+    KR_TYPE = "kr_type"
+    KR_START = "kr_start"
+    KR_TARGET = "kr_target"
+    KR_UNIT = "kr_unit"
+    KR_WEIGHT = "kr_weight"
+    KR_OWNER = "kr_owner"
+    KR_STATE = "kr_state"
+    AWAY_UNTIL = "away_until"

@@ -1,0 +1,117 @@
+"""``okr serve``: the Slack app over HTTP (gunicorn) or Socket Mode, plus the scheduler."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import signal
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from app.bootstrap import Container, bootstrap
+from app.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _start_scheduler(container: Container) -> Callable[[], None] | None:
+    """Start the scheduler's runner when it exists; returns a stop function."""
+    if importlib.util.find_spec("scheduler.runner") is None:
+        log.warning("serve.no_scheduler", extra={"reason": "scheduler.runner not available"})
+        return None
+    runner = importlib.import_module("scheduler.runner")
+    start = getattr(runner, "start", None)
+    if start is None:
+        log.warning("serve.no_scheduler", extra={"reason": "scheduler.runner.start missing"})
+        return None
+    stopper = start(container)
+    return stopper if callable(stopper) else None
+
+
+class GunicornApp:
+    """gunicorn's BaseApplication, built lazily so importing this module needs no gunicorn."""
+
+    @staticmethod
+    def run(wsgi: Any, options: dict[str, Any]) -> None:
+        from gunicorn.app.base import BaseApplication
+
+        class _App(BaseApplication):  # type: ignore[misc]
+            def load_config(self) -> None:
+                for key, value in options.items():
+                    if key in self.cfg.settings and value is not None:
+                        self.cfg.set(key, value)
+
+            def load(self) -> Any:
+                return wsgi
+
+        _App().run()
+
+
+def gunicorn_options(settings: Settings, host: str, port: int,
+                     container: Container | None = None) -> dict[str, Any]:
+    def post_fork(server: Any, worker: Any) -> None:
+        # Connections opened before the fork (migrations) belong to the parent.
+        if container is not None:
+            container.engine.dispose(close=False)
+
+    return {
+        "post_fork": post_fork,
+        "bind": f"{host}:{port}",
+        "workers": settings.web_workers,
+        "threads": settings.web_threads,
+        "worker_class": "gthread",
+        "timeout": 30,
+        "graceful_timeout": 10,
+        "keepalive": 5,
+        "accesslog": None,
+        "loglevel": settings.log_level.lower(),
+    }
+
+
+@click.command("serve")
+@click.option("--host", default=None, help="Interface to listen on (default OKR_HOST, 0.0.0.0).")
+@click.option("--port", type=int, default=None, help="Port (default OKR_PORT, 3000).")
+@click.option("--socket-mode", is_flag=True, help="Connect over Socket Mode (SLACK_APP_TOKEN).")
+@click.option("--no-scheduler", is_flag=True, help="Do not run the scheduler in this process.")
+def serve(host: str | None, port: int | None, socket_mode: bool, no_scheduler: bool) -> None:
+    """Serve the Slack app (HTTP by default) and run the scheduler."""
+    from app.slack import create_bolt_app, uses_oauth
+
+    settings = Settings()
+    if not settings.slack_signing_secret and not socket_mode:
+        raise click.UsageError("SLACK_SIGNING_SECRET is required to serve over HTTP")
+    if not settings.slack_bot_token and not uses_oauth(settings):
+        raise click.UsageError("set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and "
+                               "SLACK_CLIENT_SECRET (OAuth)")
+    container = bootstrap(settings, migrate=True)
+    bolt = create_bolt_app(settings, container)
+    stop_scheduler = None if no_scheduler else _start_scheduler(container)
+    try:
+        if socket_mode:
+            _serve_socket_mode(settings, bolt)
+        else:
+            from app.web import create_web_app
+
+            web = create_web_app(container, bolt)
+            GunicornApp.run(web, gunicorn_options(settings, host or settings.host,
+                                                  port or settings.port, container))
+    finally:
+        if stop_scheduler is not None:
+            stop_scheduler()
+        container.close()
+
+
+def _serve_socket_mode(settings: Settings, bolt: Any) -> None:
+    if not settings.slack_app_token:
+        raise click.UsageError("--socket-mode needs SLACK_APP_TOKEN (an xapp- token)")
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    handler = SocketModeHandler(bolt, settings.slack_app_token)
+    signal.signal(signal.SIGTERM, lambda *_: handler.close())  # type: ignore[no-untyped-call]
+    handler.start()  # type: ignore[no-untyped-call]
+
+
+COMMANDS = [serve]

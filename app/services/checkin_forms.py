@@ -1,0 +1,139 @@
+"""A check-in form (the Slack modal, one page of it) as one transaction.
+
+Every answer is checked first (the KR exists in this workspace, the person may check in on it,
+each field is valid); only when all pass are they recorded. Errors name the KR and the field
+(``value``, ``status``, ``confidence``, ``note``, ``blockers`` or ``kr``) so the caller can
+show them inline. ``key_prefix`` makes the submission idempotent: the same prefix records
+each KR once however often it is submitted.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from app.domain import CheckinSource, KRType
+from app.models import Checkin, KeyResult
+from app.services import authz, checkins
+from app.services.authz import Principal
+from app.services.errors import InvalidValue
+
+MAX_ANSWERS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class RawAnswer:
+    """One KR's answer as typed: ``value_text`` unparsed, ``milestone_done`` for milestones."""
+
+    kr_key: str
+    value_text: str | None = None
+    milestone_done: bool | None = None
+    status: str | None = None
+    confidence: str | None = None
+    note: str | None = None
+    blockers: str | None = None
+    no_change: bool = False
+
+
+@dataclass
+class FormOutcome:
+    recorded: list[Checkin] = field(default_factory=list)
+    errors: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _number(text: str | None) -> float | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        value = float(text.strip().replace(",", ""))
+    except ValueError as exc:
+        raise InvalidValue("enter a number", field="value") from exc
+    if not math.isfinite(value):
+        raise InvalidValue("enter a number", field="value")
+    return value
+
+
+def to_input(kr: KeyResult, a: RawAnswer) -> checkins.CheckinInput:
+    """Turn a raw answer into the service's input for this KR's type (raises InvalidValue)."""
+    if a.status is None:
+        raise InvalidValue("pick a status", field="status")
+    base = checkins.CheckinInput(kr_key=kr.key, status=a.status, confidence=a.confidence,
+                                 note=a.note, blockers=a.blockers)
+    kr_type = KRType(kr.kr_type)
+    if a.no_change:
+        if kr.last_checkin_at is None:
+            raise InvalidValue("there is no earlier check-in to repeat: enter a value",
+                               field="value")
+        return replace(base, no_change=True)
+    if kr_type == KRType.MANUAL:
+        score = _number(a.value_text)
+        if score is None:
+            raise InvalidValue("enter a score between 0.0 and 1.0", field="value")
+        return replace(base, score=score)
+    if kr_type == KRType.MILESTONE:
+        if a.value_text is not None or a.milestone_done is None:
+            raise InvalidValue("tick Done or leave it unticked", field="value")
+        return replace(base, value=1.0 if a.milestone_done else 0.0)
+    if kr_type.takes_value:
+        if a.milestone_done is not None:
+            raise InvalidValue("enter a number", field="value")
+        value = _number(a.value_text)
+        if value is None:
+            raise InvalidValue("enter the current value, or tick No change", field="value")
+        return replace(base, value=value)
+    if a.value_text is not None or a.milestone_done is not None:
+        raise InvalidValue("this key result moves by itself: no value to enter", field="value")
+    return base
+
+
+def _field_of(exc: InvalidValue) -> str:
+    return "value" if exc.field in ("value", "score", None) else str(exc.field)
+
+
+def submit(*, session: Session, workspace_id: int, actor: Principal, actor_label: str,
+           answers: Sequence[RawAnswer], now: datetime, key_prefix: str,
+           source: CheckinSource = CheckinSource.SLACK) -> FormOutcome:
+    """Validate every answer, then record them all, or record nothing."""
+    out = FormOutcome()
+    if not answers:
+        out.errors[("", "kr")] = "there is nothing to check in on"
+        return out
+    if len(answers) > MAX_ANSWERS:
+        out.errors[("", "kr")] = "too many key results in one submission"
+        return out
+    keys = [a.kr_key for a in answers]
+    krs = {kr.key: kr for kr in session.scalars(
+        select(KeyResult).options(selectinload(KeyResult.objective))
+        .where(KeyResult.workspace_id == workspace_id, KeyResult.key.in_(keys)))}
+    led = authz.led_team_ids(session=session, workspace_id=workspace_id, person_id=actor.id)
+    inputs: list[tuple[KeyResult, checkins.CheckinInput]] = []
+    for a in answers:
+        kr = krs.get(a.kr_key)
+        if kr is None or not authz.can_edit_kr(actor, kr, kr.objective, led):
+            # Same words for both: do not confirm that someone else's KR exists.
+            out.errors[(a.kr_key, "kr")] = "you cannot check in on this key result"
+            continue
+        try:
+            data = to_input(kr, a)
+            checkins.validate(kr, data)
+        except InvalidValue as exc:
+            out.errors[(a.kr_key, _field_of(exc))] = exc.message
+            continue
+        inputs.append((kr, data))
+    if out.errors:
+        return out
+    for kr, data in inputs:
+        out.recorded.append(checkins.record(
+            session=session, workspace_id=workspace_id, kr=kr, data=data, author_id=actor.id,
+            actor_label=actor_label, source=source, now=now,
+            idempotency_key=f"{key_prefix}:{kr.key}"[:200]))
+    return out

@@ -1,0 +1,109 @@
+"""OAuth installations on our database, with tokens encrypted at rest.
+
+slack_sdk's SQLAlchemy stores keep tokens in plaintext. ``EncryptedInstallationStore`` wraps
+every token column with Fernet (key derived from ``OKR_SECRET_KEY``) on the way in and out.
+Stored values carry a prefix, so rows written before a key was set still read back. The
+tables themselves are part of our schema (app/models/slack.py, created by the migration).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import logging
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from slack_sdk.oauth.installation_store.models.bot import Bot
+from slack_sdk.oauth.installation_store.models.installation import Installation
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from sqlalchemy import Engine
+
+from app.config import Settings
+
+log = logging.getLogger(__name__)
+
+PREFIX = "enc:v1:"
+TOKEN_FIELDS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")
+STATE_EXPIRATION_SECONDS = 600
+
+
+def fernet_for(secret: str) -> Fernet:
+    """A Fernet key derived from the operator's secret (any length) with HKDF-SHA256."""
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"okr-checkin",
+               info=b"slack-installation-tokens").derive(secret.encode())
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+class TokenCipher:
+    def __init__(self, secret: str | None) -> None:
+        self._fernet = fernet_for(secret) if secret else None
+
+    @property
+    def enabled(self) -> bool:
+        return self._fernet is not None
+
+    def encrypt(self, value: str | None) -> str | None:
+        if value is None or self._fernet is None or value.startswith(PREFIX):
+            return value
+        return PREFIX + self._fernet.encrypt(value.encode()).decode()
+
+    def decrypt(self, value: str | None) -> str | None:
+        if value is None or not value.startswith(PREFIX):
+            return value
+        if self._fernet is None:
+            raise RuntimeError("tokens are encrypted but OKR_SECRET_KEY is not set")
+        try:
+            return self._fernet.decrypt(value[len(PREFIX):].encode()).decode()
+        except InvalidToken as exc:
+            raise RuntimeError("OKR_SECRET_KEY does not decrypt the stored tokens") from exc
+
+
+def _transform(obj: Any, fn: Any) -> Any:
+    out = copy.copy(obj)
+    for name in TOKEN_FIELDS:
+        if hasattr(out, name):
+            setattr(out, name, fn(getattr(out, name)))
+    return out
+
+
+class EncryptedInstallationStore(SQLAlchemyInstallationStore):
+    def __init__(self, client_id: str, engine: Engine, cipher: TokenCipher) -> None:
+        super().__init__(client_id=client_id, engine=engine, logger=log)
+        self.cipher = cipher
+
+    def save(self, installation: Installation) -> None:
+        super().save(_transform(installation, self.cipher.encrypt))
+
+    def save_bot(self, bot: Bot) -> None:
+        super().save_bot(_transform(bot, self.cipher.encrypt))
+
+    def find_bot(self, *, enterprise_id: str | None, team_id: str | None,
+                 is_enterprise_install: bool | None = False) -> Bot | None:
+        bot = super().find_bot(enterprise_id=enterprise_id, team_id=team_id,
+                               is_enterprise_install=is_enterprise_install)
+        return None if bot is None else _transform(bot, self.cipher.decrypt)
+
+    def find_installation(self, *, enterprise_id: str | None, team_id: str | None,
+                          user_id: str | None = None,
+                          is_enterprise_install: bool | None = False) -> Installation | None:
+        found = super().find_installation(enterprise_id=enterprise_id, team_id=team_id,
+                                          user_id=user_id,
+                                          is_enterprise_install=is_enterprise_install)
+        return None if found is None else _transform(found, self.cipher.decrypt)
+
+
+def installation_store(settings: Settings, engine: Engine) -> EncryptedInstallationStore:
+    if not settings.secret_key:
+        log.warning("slack.tokens_unencrypted",
+                    extra={"hint": "set OKR_SECRET_KEY to encrypt tokens at rest"})
+    return EncryptedInstallationStore(str(settings.slack_client_id), engine,
+                                      TokenCipher(settings.secret_key))
+
+
+def state_store(engine: Engine) -> SQLAlchemyOAuthStateStore:
+    return SQLAlchemyOAuthStateStore(expiration_seconds=STATE_EXPIRATION_SECONDS, engine=engine,
+                                     logger=log)

@@ -1,0 +1,361 @@
+"""The check-in modal: one page of a person's open KRs, and reading its submission back.
+
+Opening it from anywhere (a DM prompt, the Home tab, a digest) is a button with
+``action_id=Action.OPEN_CHECKIN`` and ``value=open_value(...)``: a compact JSON object
+
+    {"d": 42}                # the delivery (scheduler row) the prompt came from, optional
+    {"d": 42, "k": ["kr1"]}  # only these KRs (still only those the user may check in on)
+    ""                       # all of my open KRs
+
+Unknown or malformed values open the modal for all open KRs. When the button sits in a
+message, the handler keeps that message's channel and ts in ``private_metadata`` and, after a
+successful submit, replaces the message with :func:`checked_in_message`.
+
+Per KR the modal has: a header section, the value input its type needs (number for
+increase/decrease/above/below, percent, a done checkbox for milestones, a 0.0-1.0 score for
+manual KRs; none for issues/children KRs, which move by themselves), a traffic light
+(preselected with the suggested status), confidence, note, blockers and "no change". Block
+and action ids are ``f"{Block.CHECKIN_*}:{kr_key}"``. More than ``PER_PAGE`` KRs paginate:
+submitting a page stores it and the next page replaces the view (``response_action: update``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.domain import Confidence, KRType, KRView, TrafficLight
+from blocks.common import (
+    clip,
+    context,
+    divider,
+    escape,
+    kr_progress_text,
+    local_date,
+    mrkdwn,
+    num,
+    option,
+    pct,
+    plain,
+    section,
+)
+from blocks.ids import Block, Callback
+
+PER_PAGE = 10
+VALUE_TYPES = (KRType.INCREASE, KRType.DECREASE, KRType.ABOVE, KRType.BELOW)
+TEXT_MAX = 3000
+STATUS_LABELS = {TrafficLight.GREEN: "On track", TrafficLight.YELLOW: "At risk",
+                 TrafficLight.RED: "Off track"}
+
+
+# --- the button value and private_metadata ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OpenRequest:
+    """What an ``Action.OPEN_CHECKIN`` button asks for."""
+
+    delivery_id: int | None = None
+    kr_keys: tuple[str, ...] = ()
+
+
+def open_value(delivery_id: int | None = None, kr_keys: Sequence[str] = ()) -> str:
+    data: dict[str, Any] = {}
+    if delivery_id is not None:
+        data["d"] = int(delivery_id)
+    if kr_keys:
+        data["k"] = list(kr_keys)[:20]
+    return json.dumps(data, separators=(",", ":")) if data else ""
+
+
+def parse_open_value(value: str | None) -> OpenRequest:
+    try:
+        data = json.loads(value) if value else {}
+    except ValueError:
+        return OpenRequest()
+    if not isinstance(data, dict):
+        return OpenRequest()
+    d = data.get("d")
+    keys = data.get("k")
+    return OpenRequest(
+        delivery_id=d if isinstance(d, int) and not isinstance(d, bool) else None,
+        kr_keys=tuple(str(k)[:100] for k in keys[:20]) if isinstance(keys, list) else (),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CheckinMeta:
+    """Kept in private_metadata between opening and submitting (never trusted for authz)."""
+
+    channel: str | None = None
+    ts: str | None = None
+    delivery_id: int | None = None
+    page: int = 0
+    kr_keys: tuple[str, ...] = ()
+    done: int = 0  # KRs checked in on earlier pages
+
+    def encode(self) -> str:
+        data = {"c": self.channel, "t": self.ts, "d": self.delivery_id, "p": self.page,
+                "k": list(self.kr_keys), "n": self.done}
+        return json.dumps({k: v for k, v in data.items() if v not in (None, [], 0)},
+                          separators=(",", ":"))
+
+    @classmethod
+    def decode(cls, raw: str | None) -> CheckinMeta:
+        try:
+            data = json.loads(raw) if raw else {}
+        except ValueError:
+            data = {}
+        if not isinstance(data, dict):
+            data = {}
+
+        def s(v: Any) -> str | None:
+            return str(v)[:64] if isinstance(v, str) and v else None
+
+        def i(v: Any) -> int:
+            return v if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else 0
+
+        keys = data.get("k")
+        return cls(channel=s(data.get("c")), ts=s(data.get("t")),
+                   delivery_id=data.get("d") if isinstance(data.get("d"), int) else None,
+                   page=i(data.get("p")), done=i(data.get("n")),
+                   kr_keys=tuple(str(k)[:100] for k in keys[:20])
+                   if isinstance(keys, list) else ())
+
+
+def bid(prefix: Block, kr_key: str) -> str:
+    return f"{prefix}:{kr_key}"
+
+
+# --- the modal -----------------------------------------------------------------------------
+
+
+def _value_input(kr: KRView) -> dict[str, Any] | None:
+    key = kr.key
+    t = kr.kr_type
+    if t in VALUE_TYPES or t == KRType.PERCENT:
+        el: dict[str, Any] = {"type": "number_input", "is_decimal_allowed": True,
+                              "action_id": bid(Block.CHECKIN_VALUE, key)}
+        if kr.current is not None:
+            el["initial_value"] = num(kr.current).replace(",", "")
+        if t == KRType.PERCENT:
+            el.update(min_value="0", max_value="100")
+            label = "Current value (%)"
+        else:
+            label = f"Current value ({clip(kr.unit, 30)})" if kr.unit else "Current value"
+        hint = (f"Start {num(kr.start)} → target {num(kr.target)}" if t in VALUE_TYPES[:2]
+                else f"Threshold {num(kr.target)}" if t in VALUE_TYPES[2:] else "0 to 100")
+        return {"type": "input", "block_id": bid(Block.CHECKIN_VALUE, key), "optional": True,
+                "label": plain(label, 2000), "hint": plain(hint, 2000), "element": el}
+    if t == KRType.MILESTONE:
+        done = option("Done", "done")
+        el = {"type": "checkboxes", "action_id": bid(Block.CHECKIN_VALUE, key),
+              "options": [done]}
+        if kr.current == 1:
+            el["initial_options"] = [done]
+        return {"type": "input", "block_id": bid(Block.CHECKIN_VALUE, key), "optional": True,
+                "label": plain("Milestone"), "element": el}
+    if t == KRType.MANUAL:
+        el = {"type": "number_input", "is_decimal_allowed": True,
+              "action_id": bid(Block.CHECKIN_VALUE, key), "min_value": "0", "max_value": "1"}
+        el["initial_value"] = f"{kr.score:.2f}"
+        return {"type": "input", "block_id": bid(Block.CHECKIN_VALUE, key), "optional": True,
+                "label": plain("Score (0.0 to 1.0)"),
+                "hint": plain("0.7 is a good stretch result; 1.0 means fully achieved."),
+                "element": el}
+    return None
+
+
+def _status_input(kr: KRView) -> dict[str, Any]:
+    opts = [option(f"{STATUS_LABELS[s]}", s.value) for s in TrafficLight]
+    for o, s in zip(opts, TrafficLight, strict=True):
+        o["text"] = plain(f"{s.emoji} {STATUS_LABELS[s]}", 75)
+    initial = opts[list(TrafficLight).index(kr.suggested_status)]
+    return {"type": "input", "block_id": bid(Block.CHECKIN_STATUS, kr.key),
+            "label": plain("Status"),
+            "hint": plain(f"Suggested from pace: {STATUS_LABELS[kr.suggested_status].lower()}"),
+            "element": {"type": "radio_buttons", "action_id": bid(Block.CHECKIN_STATUS, kr.key),
+                        "options": opts, "initial_option": initial}}
+
+
+def _confidence_input(kr: KRView) -> dict[str, Any]:
+    return {"type": "input", "block_id": bid(Block.CHECKIN_CONFIDENCE, kr.key),
+            "optional": True, "label": plain("Confidence"),
+            "element": {"type": "static_select",
+                        "action_id": bid(Block.CHECKIN_CONFIDENCE, kr.key),
+                        "placeholder": plain("How sure are you?", 150),
+                        "options": [option(c.value.capitalize(), c.value) for c in Confidence]}}
+
+
+def _text_input(prefix: Block, kr: KRView, label: str, initial: str | None) -> dict[str, Any]:
+    el: dict[str, Any] = {"type": "plain_text_input", "action_id": bid(prefix, kr.key),
+                          "multiline": True, "max_length": TEXT_MAX}
+    if initial:
+        el["initial_value"] = clip(initial, TEXT_MAX)
+    return {"type": "input", "block_id": bid(prefix, kr.key), "optional": True,
+            "label": plain(label), "element": el}
+
+
+def _no_change_input(kr: KRView) -> dict[str, Any]:
+    same = option("No change since last time", "same")
+    return {"type": "input", "block_id": bid(Block.CHECKIN_NO_CHANGE, kr.key), "optional": True,
+            "label": plain("No change"),
+            "element": {"type": "checkboxes", "action_id": bid(Block.CHECKIN_NO_CHANGE, kr.key),
+                        "options": [same]}}
+
+
+def kr_blocks(kr: KRView) -> list[dict[str, Any]]:
+    last = (f" · last check-in {local_date(kr.last_checkin_at.date())}"
+            if kr.last_checkin_at else " · no check-in yet")
+    head = section(f"*{escape(clip(kr.title, 300))}* `{kr.key}`\n"
+                   f"{kr_progress_text(kr)} · score {pct(kr.score)}{last}",
+                   block_id=bid(Block.CHECKIN_KR, kr.key))
+    out = [head]
+    value = _value_input(kr)
+    if value is not None:
+        out.append(value)
+    else:
+        out.append(context("This key result moves by itself; add a status and a note."))
+    out += [_status_input(kr), _confidence_input(kr),
+            _text_input(Block.CHECKIN_NOTE, kr, "Note", None),
+            _text_input(Block.CHECKIN_BLOCKERS, kr, "Blockers or help needed", kr.last_blockers)]
+    if value is not None and kr.last_checkin_at is not None:
+        out.append(_no_change_input(kr))
+    out.append(divider())
+    return out
+
+
+def pages(krs: Sequence[KRView]) -> list[list[KRView]]:
+    return [list(krs[i:i + PER_PAGE]) for i in range(0, len(krs), PER_PAGE)] or [[]]
+
+
+def modal(krs: Sequence[KRView], *, meta: CheckinMeta, total_pages: int = 1,
+          cycle_name: str | None = None) -> dict[str, Any]:
+    """The modal for one page of KRs (``meta.page``, 0-based, of ``total_pages``)."""
+    last_page = meta.page + 1 >= total_pages
+    title = "Check in" if total_pages == 1 else f"Check in ({meta.page + 1}/{total_pages})"
+    intro = (f"How are your key results going{f' in *{escape(cycle_name)}*' if cycle_name else ''}?"
+             " Values are prefilled with the last check-in.")
+    blocks: list[dict[str, Any]] = [section(intro)]
+    for kr in krs:
+        blocks += kr_blocks(kr)
+    if blocks and blocks[-1]["type"] == "divider":
+        blocks.pop()
+    view: dict[str, Any] = {
+        "type": "modal", "callback_id": str(Callback.CHECKIN), "title": plain(title, 24),
+        "submit": plain("Save" if last_page else "Save & next", 24),
+        "close": plain("Cancel", 24), "private_metadata": meta.encode(),
+        "clear_on_close": True, "notify_on_close": False, "blocks": blocks,
+    }
+    return view
+
+
+def empty_modal(message: str) -> dict[str, Any]:
+    return {"type": "modal", "callback_id": str(Callback.CHECKIN), "title": plain("Check in"),
+            "close": plain("Close"), "blocks": [section(message)]}
+
+
+# --- reading a submission ----------------------------------------------------------------------
+
+
+@dataclass
+class Answer:
+    """One KR's raw answer as submitted; types are checked by the service."""
+
+    kr_key: str
+    value_text: str | None = None
+    milestone_done: bool | None = None
+    status: str | None = None
+    confidence: str | None = None
+    note: str | None = None
+    blockers: str | None = None
+    no_change: bool = False
+    fields: set[str] = field(default_factory=set)
+
+
+_FIELDS = {b.value: b for b in (Block.CHECKIN_VALUE, Block.CHECKIN_STATUS,
+                                 Block.CHECKIN_CONFIDENCE, Block.CHECKIN_NOTE,
+                                 Block.CHECKIN_BLOCKERS, Block.CHECKIN_NO_CHANGE)}
+
+
+def _selected(action: Mapping[str, Any]) -> str | None:
+    opt = action.get("selected_option")
+    if isinstance(opt, Mapping) and isinstance(opt.get("value"), str):
+        return str(opt["value"])
+    return None
+
+
+def _text(action: Mapping[str, Any]) -> str | None:
+    value = action.get("value")
+    if value is None:
+        return None
+    return str(value).strip() or None
+
+
+def parse_state(values: Mapping[str, Any]) -> dict[str, Answer]:
+    """``view.state.values`` -> answers by KR key, in submission order.
+
+    Anything that is not ours (unknown block ids) is ignored; shapes that make no sense leave
+    the field unset so the service reports it.
+    """
+    answers: dict[str, Answer] = {}
+    if not isinstance(values, Mapping):
+        return answers
+    for block_id, actions in values.items():
+        prefix, sep, kr_key = str(block_id).partition(":")
+        if not sep or prefix not in _FIELDS or not kr_key or not isinstance(actions, Mapping):
+            continue
+        action = actions.get(block_id)
+        if not isinstance(action, Mapping):
+            action = next((a for a in actions.values() if isinstance(a, Mapping)), {})
+        a = answers.setdefault(kr_key, Answer(kr_key))
+        kind = _FIELDS[prefix]
+        a.fields.add(prefix)
+        if kind == Block.CHECKIN_VALUE:
+            if action.get("type") == "checkboxes" or "selected_options" in action:
+                chosen = action.get("selected_options") or []
+                a.milestone_done = any(isinstance(o, Mapping) and o.get("value") == "done"
+                                       for o in chosen)
+            else:
+                a.value_text = _text(action)
+        elif kind == Block.CHECKIN_STATUS:
+            a.status = _selected(action)
+        elif kind == Block.CHECKIN_CONFIDENCE:
+            a.confidence = _selected(action)
+        elif kind == Block.CHECKIN_NOTE:
+            a.note = _text(action)
+        elif kind == Block.CHECKIN_BLOCKERS:
+            a.blockers = _text(action)
+        elif kind == Block.CHECKIN_NO_CHANGE:
+            chosen = action.get("selected_options") or []
+            a.no_change = any(isinstance(o, Mapping) and o.get("value") == "same"
+                              for o in chosen)
+    return answers
+
+
+# --- after submitting -------------------------------------------------------------------------
+
+
+def checked_in_message(krs: Sequence[KRView], *, when: str,
+                       earlier: int = 0) -> tuple[str, list[dict[str, Any]]]:
+    """What a DM prompt becomes after its check-in: a short summary, no buttons.
+
+    ``earlier`` counts KRs checked in on previous pages of the same modal.
+    """
+    n = len(krs) + earlier
+    text = f":white_check_mark: Checked in on {n} key result{'s' if n != 1 else ''} {when}."
+    lines = [f"{kr.status.emoji} *{escape(clip(kr.title, 150))}* · {pct(kr.score)}"
+             for kr in krs[:40]]
+    blocks: list[dict[str, Any]] = [section(text)]
+    chunk: list[str] = []
+    for line in lines:
+        if sum(len(x) + 1 for x in chunk) + len(line) > 2800:
+            blocks.append({"type": "section", "text": mrkdwn("\n".join(chunk))})
+            chunk = []
+        chunk.append(line)
+    if chunk:
+        blocks.append({"type": "section", "text": mrkdwn("\n".join(chunk))})
+    blocks.append(context("Thanks! Your team's digest will include this."))
+    return text, blocks

@@ -1,0 +1,125 @@
+"""Small pure helpers shared by the builders: text objects, number and score formatting."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from app.domain import KRState, KRType, KRView, TrafficLight
+
+TREND_ARROWS = {"up": ":arrow_upper_right:", "down": ":arrow_lower_right:",
+                "flat": ":arrow_right:"}
+STATE_EMOJI = {KRState.PAUSED: ":double_vertical_bar:", KRState.DONE: ":white_check_mark:"}
+
+
+def clip(text: str, limit: int) -> str:
+    """Cut ``text`` to ``limit`` characters, marking the cut with an ellipsis."""
+    text = text or ""
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+
+
+def plain(text: str, limit: int = 3000) -> dict[str, Any]:
+    return {"type": "plain_text", "text": clip(text, limit) or " ", "emoji": True}
+
+
+def mrkdwn(text: str, limit: int = 3000) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": clip(text, limit) or " "}
+
+
+def section(text: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "section", "text": mrkdwn(text), **extra}
+
+
+def header(text: str) -> dict[str, Any]:
+    return {"type": "header", "text": plain(text, 150)}
+
+
+def context(*parts: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [mrkdwn(p) for p in parts[:10] if p]}
+
+
+def divider() -> dict[str, Any]:
+    return {"type": "divider"}
+
+
+def button(text: str, action_id: str, value: str = "", *,
+           style: str | None = None) -> dict[str, Any]:
+    el: dict[str, Any] = {"type": "button", "text": plain(text, 75), "action_id": action_id}
+    if value:
+        el["value"] = clip(value, 2000)
+    if style:
+        el["style"] = style
+    return el
+
+
+def option(text: str, value: str) -> dict[str, Any]:
+    return {"text": plain(text, 75), "value": clip(value, 150)}
+
+
+def escape(text: str) -> str:
+    """Escape the three characters mrkdwn treats as control characters."""
+    return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def num(value: float | None) -> str:
+    if value is None:
+        return "–"
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def pct(score: float | None) -> str:
+    return "–" if score is None else f"{round(score * 100):d}%"
+
+
+def with_unit(value: float | None, unit: str | None) -> str:
+    if value is None:
+        return "–"
+    if unit in ("%", "percent"):
+        return f"{num(value)}%"
+    return f"{num(value)} {unit}" if unit else num(value)
+
+
+def status_emoji(status: TrafficLight | None, state: KRState = KRState.ACTIVE) -> str:
+    if state in STATE_EMOJI:
+        return STATE_EMOJI[state]
+    return status.emoji if status else ":white_circle:"
+
+
+def kr_progress_text(kr: KRView) -> str:
+    """How far a KR is, in its own terms: ``14 -> 9 -> 5 days``, ``done``, ``60%``."""
+    t = kr.kr_type
+    if t in (KRType.INCREASE, KRType.DECREASE):
+        return (f"{with_unit(kr.start, kr.unit)} → *{with_unit(kr.current, kr.unit)}* → "
+                f"{with_unit(kr.target, kr.unit)}")
+    if t == KRType.ABOVE:
+        return f"*{with_unit(kr.current, kr.unit)}* (stay ≥ {with_unit(kr.target, kr.unit)})"
+    if t == KRType.BELOW:
+        return f"*{with_unit(kr.current, kr.unit)}* (stay ≤ {with_unit(kr.target, kr.unit)})"
+    if t == KRType.PERCENT:
+        return f"*{num(kr.current)}%*" if kr.current is not None else "not started"
+    if t == KRType.MILESTONE:
+        return "*done*" if kr.current == 1 else "not done yet"
+    if t == KRType.ISSUES:
+        return "linked issues"
+    if t == KRType.CHILDREN:
+        return "aligned objectives"
+    return "scored by owner"
+
+
+def kr_line(kr: KRView, *, owner: bool = True) -> str:
+    """One mrkdwn line: status, title, progress, score and trend."""
+    who = f" · <@{kr.owner_slack_id}>" if owner and kr.owner_slack_id else ""
+    flags = " · :warning: stale" if kr.stale else ""
+    return (f"{status_emoji(kr.status, kr.state)} *{escape(clip(kr.title, 200))}* "
+            f"`{kr.key}`\n{kr_progress_text(kr)} · {pct(kr.score)} "
+            f"{TREND_ARROWS.get(kr.trend, '')}{who}{flags}")
+
+
+def local_date(value: date) -> str:
+    return value.strftime("%a %d %b %Y").replace(" 0", " ")
+
+
+def local_datetime(value: datetime) -> str:
+    return value.strftime("%a %d %b, %H:%M").replace(" 0", " ")

@@ -1,0 +1,189 @@
+"""The check-in modal: open it (``/okr checkin``, a DM prompt or Home button), take the submit.
+
+Flow: button -> views.open (before anything slow: the trigger lives 3 s) -> submit -> validate
+and record in one transaction (inline errors otherwise) -> ack (close, or the next page) ->
+after the ack: chat.update the DM prompt to a summary, refresh the App Home.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from app.domain import KRView
+from app.services import checkin_forms, personal
+from app.services.checkin_forms import RawAnswer
+from blocks import checkin as ui
+from blocks.common import local_datetime
+from blocks.ids import Action, Block, Callback
+from handlers.context import Actor, Env
+from handlers.errors import log_failure, user_message
+from handlers.home import refresh_later
+from handlers.router import CommandRequest, subcommand
+
+log = logging.getLogger(__name__)
+
+FIELD_BLOCKS = {"value": Block.CHECKIN_VALUE, "status": Block.CHECKIN_STATUS,
+                "confidence": Block.CHECKIN_CONFIDENCE, "note": Block.CHECKIN_NOTE,
+                "blockers": Block.CHECKIN_BLOCKERS, "kr": Block.CHECKIN_STATUS}
+
+
+def my_open_krs(env: Env, workspace_id: int, person: Actor, now: Any,
+                only: tuple[str, ...] = ()) -> tuple[str | None, list[KRView]]:
+    with env.session() as s:
+        report = personal.current_report(session=s, workspace_id=workspace_id, now=now,
+                                         settings=env.settings.scoring)
+    if report is None:
+        return None, []
+    krs = personal.owned_krs(report, person.slack_id)
+    if only:
+        chosen = [kr for kr in krs if kr.key in only]
+        krs = chosen or krs
+    return report.cycle.name, krs
+
+
+def build_modal(env: Env, workspace_id: int, person: Actor, now: Any,
+                meta: ui.CheckinMeta) -> dict[str, Any]:
+    cycle, krs = my_open_krs(env, workspace_id, person, now, meta.kr_keys)
+    if not krs:
+        return ui.empty_modal("You have no open key results to check in on right now. "
+                              "Create one with `/okr new`.")
+    pages = ui.pages(krs)
+    page = min(meta.page, len(pages) - 1)
+    meta = ui.CheckinMeta(channel=meta.channel, ts=meta.ts, delivery_id=meta.delivery_id,
+                          page=page, kr_keys=meta.kr_keys, done=meta.done)
+    return ui.modal(pages[page], meta=meta, total_pages=len(pages), cycle_name=cycle)
+
+
+@subcommand("checkin", help="Check in on all my open key results", order=10,
+            aliases=("check-in", "ci"))
+def checkin_command(req: CommandRequest) -> None:
+    view = build_modal(req.env, req.workspace_id, req.person, req.now, ui.CheckinMeta())
+    req.open_modal(view)
+
+
+def open_from_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient,
+                     respond: Respond, okr: Env, workspace_id: int, person: Actor | None,
+                     now: Any) -> None:
+    ack()
+    if person is None:
+        return
+    wanted = ui.parse_open_value(action.get("value"))
+    container = body.get("container") or {}
+    channel = ts = None
+    if container.get("type") == "message" and not container.get("is_ephemeral"):
+        channel, ts = container.get("channel_id"), container.get("message_ts")
+    meta = ui.CheckinMeta(channel=channel, ts=ts, delivery_id=wanted.delivery_id,
+                          kr_keys=wanted.kr_keys)
+    try:
+        view = build_modal(okr, workspace_id, person, now, meta)
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+    except Exception as exc:
+        log_failure("checkin.open_failed", exc, user=person.slack_id)
+        _tell(client, body, person, user_message(exc), respond)
+
+
+def _tell(client: WebClient, body: dict[str, Any], person: Actor, text: str,
+          respond: Respond | None) -> None:
+    try:
+        if respond is not None and body.get("response_url"):
+            respond(text=text, replace_original=False, response_type="ephemeral")
+        else:
+            client.chat_postMessage(channel=person.slack_id, text=text)
+    except SlackApiError:
+        log.error("checkin.tell_failed", extra={"user": person.slack_id})
+
+
+def _error_map(errors: dict[tuple[str, str], str], view: dict[str, Any]) -> dict[str, str]:
+    """Service errors -> ``{input block_id: message}``, only for blocks this view has."""
+    present = [b.get("block_id") for b in view.get("blocks", []) if b.get("type") == "input"]
+    out: dict[str, str] = {}
+    for (kr_key, fld), message in errors.items():
+        target = ui.bid(FIELD_BLOCKS.get(fld, Block.CHECKIN_STATUS), kr_key)
+        if target not in present:
+            target = ui.bid(Block.CHECKIN_STATUS, kr_key)
+        if target not in present:
+            target = next((b for b in present if b), "")
+        if target:
+            out.setdefault(target, message[:150])
+    return out
+
+
+def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, okr: Env,
+           workspace_id: int, person: Actor | None, now: Any) -> None:
+    if person is None:
+        ack()
+        return
+    meta = ui.CheckinMeta.decode(view.get("private_metadata"))
+    answers = ui.parse_state((view.get("state") or {}).get("values") or {})
+    raw = [RawAnswer(kr_key=a.kr_key, value_text=a.value_text, milestone_done=a.milestone_done,
+                     status=a.status, confidence=a.confidence, note=a.note,
+                     blockers=a.blockers, no_change=a.no_change) for a in answers.values()]
+    try:
+        with okr.session() as s:
+            outcome = checkin_forms.submit(
+                session=s, workspace_id=workspace_id, actor=person,
+                actor_label=f"slack:{person.slack_id}", answers=raw, now=now,
+                key_prefix=f"slack:{view.get('id')}:{meta.page}")
+            if not outcome.ok:
+                s.rollback()
+    except Exception as exc:
+        log_failure("checkin.submit_failed", exc, user=person.slack_id)
+        first = _error_map({("", "kr"): user_message(exc)}, view)
+        ack(response_action="errors", errors=first) if first else ack()
+        return
+    if not outcome.ok:
+        errors = _error_map(outcome.errors, view)
+        log.info("checkin.invalid", extra={"user": person.slack_id, "errors": len(errors)})
+        ack(response_action="errors", errors=errors or {"": "invalid submission"})
+        return
+    keys = [a.kr_key for a in raw]
+    next_meta = ui.CheckinMeta(channel=meta.channel, ts=meta.ts, delivery_id=meta.delivery_id,
+                               page=meta.page + 1, kr_keys=meta.kr_keys,
+                               done=meta.done + len(keys))
+    next_view = _next_page(okr, workspace_id, person, now, next_meta)
+    if next_view is not None:
+        ack(response_action="update", view=next_view)
+    else:
+        ack()
+    log.info("checkin.recorded", extra={"user": person.slack_id, "krs": len(keys)})
+    okr.later(after_checkin, okr, client, workspace_id, person, meta, keys,
+              last_page=next_view is None)
+
+
+def _next_page(env: Env, workspace_id: int, person: Actor, now: Any,
+               meta: ui.CheckinMeta) -> dict[str, Any] | None:
+    _, krs = my_open_krs(env, workspace_id, person, now, meta.kr_keys)
+    pages = ui.pages(krs)
+    if meta.page >= len(pages) or not pages[meta.page]:
+        return None
+    return ui.modal(pages[meta.page], meta=meta, total_pages=len(pages))
+
+
+def after_checkin(env: Env, client: WebClient, workspace_id: int, person: Actor,
+                  meta: ui.CheckinMeta, keys: list[str], *, last_page: bool = True) -> None:
+    """After the ack: turn the DM prompt into a summary and refresh the Home tab."""
+    if meta.channel and meta.ts and last_page:
+        with env.session() as s:
+            report = personal.current_report(session=s, workspace_id=workspace_id,
+                                             now=env.clock(), settings=env.settings.scoring)
+        done = [kr for kr in (report.key_result(k) for k in keys) if kr] if report else []
+        when = local_datetime(env.clock().astimezone(ZoneInfo(person.tz)))
+        # On a paginated check-in, earlier pages count too (listed only on their own pages).
+        text, blocks = ui.checked_in_message(done, when=f"on {when}", earlier=meta.done)
+        try:
+            client.chat_update(channel=meta.channel, ts=meta.ts, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            log.error("checkin.prompt_update_failed",
+                      extra={"channel": meta.channel, "slack_error": exc.response.get("error")})
+    refresh_later(env, client, workspace_id, person.id)
+
+
+def register(app: App, env: Env) -> None:
+    app.action(str(Action.OPEN_CHECKIN))(open_from_button)
+    app.view(str(Callback.CHECKIN))(submit)

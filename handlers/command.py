@@ -1,0 +1,106 @@
+"""The ``/okr`` slash command: parse, authorize, route to a subcommand, reply."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from blocks.help import HelpEntry, help_message
+from handlers.context import Actor, Env
+from handlers.errors import log_failure, user_message
+from handlers.router import (
+    CommandRequest,
+    Reply,
+    Result,
+    Subcommand,
+    lookup,
+    split_text,
+    subcommand,
+    visible_subcommands,
+)
+
+log = logging.getLogger(__name__)
+
+COMMAND = "/okr"
+
+
+def register(app: App, env: Env) -> None:
+    app.command(COMMAND)(handle_okr)
+
+
+def _as_reply(result: Result) -> Reply | None:
+    if result is None:
+        return None
+    if isinstance(result, str):
+        return Reply(result)
+    return result
+
+
+def _reply_kwargs(reply: Reply) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"text": reply.text}
+    if reply.blocks:
+        kwargs["blocks"] = reply.blocks
+    if reply.in_channel:
+        kwargs["response_type"] = "in_channel"
+    return kwargs
+
+
+def run(sub: Subcommand, req: CommandRequest) -> Reply | None:
+    """Run a subcommand; any failure becomes a reply, never an exception."""
+    try:
+        return _as_reply(sub.func(req))
+    except Exception as exc:
+        log_failure("okr.subcommand_failed", exc, subcommand=sub.name, user=req.person.slack_id)
+        return Reply(user_message(exc))
+
+
+def _run_later(sub: Subcommand, req: CommandRequest, respond: Respond) -> None:
+    reply = run(sub, req)
+    if reply is not None:
+        respond(**_reply_kwargs(reply))
+
+
+def help_reply(person: Actor, unknown: str | None = None) -> Reply:
+    entries = [HelpEntry(c.name, c.usage, c.help, c.admin)
+               for c in visible_subcommands(is_admin=person.is_admin)]
+    text, blocks = help_message(entries, command=COMMAND, unknown=unknown)
+    return Reply(text, blocks)
+
+
+def handle_okr(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond,
+               okr: Env, workspace_id: int, person: Actor | None, now: Any) -> None:
+    if person is None:
+        ack(text=":warning: I could not tell who you are. Please try again.")
+        return
+    name, args, rest = split_text(str(body.get("text") or ""))
+    sub = lookup(name) if name else None
+    if sub is None:
+        ack(**_reply_kwargs(help_reply(person, unknown=name or None)))
+        return
+    if sub.admin and not person.is_admin:
+        ack(text=f":lock: `{COMMAND} {sub.name}` is for OKR admins. "
+                 "Ask one of them if you need it done.")
+        return
+    req = CommandRequest(
+        env=okr, workspace_id=workspace_id, person=person, name=sub.name, args=args, text=rest,
+        client=client, now=now, trigger_id=str(body.get("trigger_id") or ""),
+        channel_id=str(body.get("channel_id") or ""), team_id=str(body.get("team_id") or ""),
+        response_url=body.get("response_url"), respond=respond,
+    )
+    if sub.slow:
+        ack()
+        okr.later(_run_later, sub, req, respond)
+        return
+    result = run(sub, req)
+    if result is None:
+        ack()
+    else:
+        ack(**_reply_kwargs(result))
+
+
+@subcommand("help", help="Show this list", order=0)
+def okr_help(req: CommandRequest) -> Reply:
+    return help_reply(req.person)

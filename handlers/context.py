@@ -1,0 +1,116 @@
+"""What every Slack listener gets besides Bolt's own arguments.
+
+The middleware in ``app/slack.py`` puts these into Bolt's ``context``, and Bolt injects context
+keys as listener keyword arguments:
+
+- ``okr``: the process-wide :class:`Env` (settings, session factory, clock, executor),
+- ``workspace_id``: the request's workspace (every query filters by it),
+- ``person``: the acting :class:`Actor` (None for events without a user),
+- ``now``: the request's instant (aware UTC).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import Settings
+from app.db import unit_of_work
+from app.models import Person
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The person making a request, detached from any session (safe to pass to threads)."""
+
+    id: int
+    workspace_id: int
+    slack_id: str
+    name: str
+    tz: str
+    is_admin: bool
+    active: bool
+    away_until: date | None
+
+    @classmethod
+    def of(cls, person: Person, settings: Settings) -> Actor:
+        return cls(
+            id=person.id, workspace_id=person.workspace_id, slack_id=person.slack_id,
+            name=person.name, tz=person.tz or "UTC",
+            is_admin=bool(person.is_admin) or person.slack_id in settings.admins,
+            active=person.active, away_until=person.away_until,
+        )
+
+
+class Env:
+    """Process-wide dependencies of the listeners. Shared, never copied (see __deepcopy__)."""
+
+    def __init__(self, settings: Settings, session_factory: sessionmaker[Session], *,
+                 clock: Callable[[], datetime], executor: ThreadPoolExecutor) -> None:
+        self.settings = settings
+        self.session_factory = session_factory
+        self.clock = clock
+        self.executor = executor
+        # Slack team id -> workspace id; a workspace's id never changes while it exists.
+        self.workspace_ids: dict[str, int] = {}
+        # The OAuth installation store (None with a single bot token).
+        self.installation_store: Any = None
+        self._pending: set[Future[Any]] = set()
+        self._lock = threading.Lock()
+
+    def __copy__(self) -> Env:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Env:
+        # Bolt deep-copies the context for lazy listeners; this object is meant to be shared.
+        return self
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One transaction: commits on success, rolls back on error."""
+        with unit_of_work(self.session_factory) as s:
+            yield s
+
+    def later(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
+        """Run ``fn`` after the ack, on the listener executor; errors are logged, not raised."""
+
+        def run() -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except Exception:
+                log.exception("slack.after_ack_failed",
+                              extra={"task": getattr(fn, "__name__", "?")})
+                return None
+
+        future = self.executor.submit(run)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, future: Future[Any]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def drain(self, timeout: float = 10.0) -> None:
+        """Wait for work queued with :meth:`later` (tests, graceful shutdown)."""
+        import concurrent.futures
+
+        while True:
+            with self._lock:
+                pending = set(self._pending)
+            if not pending:
+                return
+            _done, not_done = concurrent.futures.wait(pending, timeout=timeout)
+            if not_done:
+                raise TimeoutError(f"{len(not_done)} task(s) still running after {timeout}s")

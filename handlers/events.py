@@ -1,0 +1,89 @@
+"""Workspace events: people changing in Slack, and the app being uninstalled.
+
+Each event is processed once: its ``event_id`` is recorded after the work succeeded (the
+middleware in app/slack.py skips ids already recorded), so a retry after a failure runs again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import App
+
+from app.models import Workspace
+from app.services import audit, people, slack_events
+from handlers.context import Env
+
+log = logging.getLogger(__name__)
+
+
+def once(env: Env, body: dict[str, Any], work: Callable[[Any], None]) -> None:
+    """Run ``work(session)`` and record the event id in the same transaction."""
+    event_id = str(body.get("event_id") or "")
+    with env.session() as s:
+        if event_id and slack_events.already_processed(session=s, key=event_id):
+            return
+        work(s)
+        if event_id:
+            slack_events.mark_processed(session=s, key=event_id, now=env.clock())
+
+
+def register(app: App, env: Env) -> None:
+    @app.event("user_change")
+    def on_user_change(event: dict[str, Any], body: dict[str, Any], okr: Env,
+                       workspace_id: int) -> None:
+        user = event.get("user") or {}
+        if not user.get("id"):
+            return
+
+        def work(s: Any) -> None:
+            # Only people we already know: joining the workspace is not joining the OKRs.
+            if people.by_slack_id(session=s, workspace_id=workspace_id, slack_id=user["id"]):
+                people.upsert_from_slack(session=s, workspace_id=workspace_id, user=user,
+                                         now=okr.clock())
+
+        once(okr, body, work)
+
+    @app.event("tokens_revoked")
+    def on_tokens_revoked(event: dict[str, Any], body: dict[str, Any], okr: Env,
+                          workspace_id: int) -> None:
+        _revoke_tokens(okr, body, event)
+        _uninstalled(okr, body, workspace_id, "tokens_revoked")
+
+    @app.event("app_uninstalled")
+    def on_app_uninstalled(body: dict[str, Any], okr: Env, workspace_id: int) -> None:
+        store = okr.installation_store
+        if store is not None:
+            store.delete_all(enterprise_id=body.get("enterprise_id"),
+                             team_id=body.get("team_id"))
+        _uninstalled(okr, body, workspace_id, "app_uninstalled")
+
+
+def _revoke_tokens(env: Env, body: dict[str, Any], event: dict[str, Any]) -> None:
+    store = env.installation_store
+    if store is None:
+        return
+    tokens = event.get("tokens") or {}
+    enterprise_id, team_id = body.get("enterprise_id"), body.get("team_id")
+    for user_id in tokens.get("oauth") or []:
+        store.delete_installation(enterprise_id=enterprise_id, team_id=team_id, user_id=user_id)
+    if tokens.get("bot"):
+        store.delete_bot(enterprise_id=enterprise_id, team_id=team_id)
+
+
+def _uninstalled(env: Env, body: dict[str, Any], workspace_id: int, reason: str) -> None:
+    """Audit it and forget the cached workspace (OAuth tokens are deleted by the caller)."""
+    team_id = str(body.get("team_id") or "")
+
+    def work(s: Any) -> None:
+        ws = s.get(Workspace, workspace_id)
+        audit.record(session=s, workspace_id=workspace_id, actor_label="slack",
+                     action=f"slack.{reason}", subject_type="workspace",
+                     subject_key=(ws.slack_team_id if ws else None) or team_id, now=env.clock(),
+                     after={"event": reason})
+
+    once(env, body, work)
+    env.workspace_ids.pop(team_id, None)
+    log.info("slack.uninstalled", extra={"team": team_id, "reason": reason})

@@ -1,0 +1,158 @@
+"""The ``/okr`` subcommand registry. Other modules add subcommands without touching this file::
+
+    from handlers.router import CommandRequest, Reply, subcommand
+
+    @subcommand("next", help="My next check-in prompts, in my time zone")
+    def next_prompts(req: CommandRequest) -> Reply:
+        with req.session() as s:
+            ...
+        return Reply("Your next check-in is ...", blocks=[...])
+
+A subcommand receives a :class:`CommandRequest` and returns a :class:`Reply` (shown to the
+caller, ephemeral unless ``in_channel``), a plain string, or ``None`` when it answered by
+itself (e.g. it opened a modal with ``req.open_modal(view)``). Raising an
+``app.services.errors.OkrError`` shows its message to the caller and changes nothing
+(the session context manager rolls back).
+
+``slow=True`` runs the subcommand after the ack (its reply goes through ``response_url``);
+keep it False for work that reliably takes well under a second, so the reply rides on the ack.
+Modules defining subcommands are listed in ``handlers.MODULES``.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from slack_sdk import WebClient
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from handlers.context import Actor, Env
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    blocks: list[dict[str, Any]] | None = None
+    in_channel: bool = False
+
+
+@dataclass(frozen=True)
+class CommandRequest:
+    """One ``/okr`` invocation, already authenticated and resolved to a workspace and person."""
+
+    env: Env
+    workspace_id: int
+    person: Actor
+    name: str
+    args: list[str]
+    text: str  # everything after the subcommand name, as typed
+    client: WebClient
+    now: datetime
+    trigger_id: str
+    channel_id: str
+    team_id: str
+    response_url: str | None
+    respond: Callable[..., Any] | None = None
+
+    @property
+    def settings(self) -> Settings:
+        return self.env.settings
+
+    @property
+    def is_admin(self) -> bool:
+        return self.person.is_admin
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self.env.session() as s:
+            yield s
+
+    def open_modal(self, view: dict[str, Any]) -> dict[str, Any]:
+        """views.open with this command's trigger; returns the opened view."""
+        resp = self.client.views_open(trigger_id=self.trigger_id, view=view)
+        opened: dict[str, Any] = resp["view"]
+        return opened
+
+
+Result = Reply | str | None
+Func = Callable[[CommandRequest], Result]
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    name: str
+    func: Func
+    help: str
+    usage: str = ""
+    admin: bool = False
+    slow: bool = False
+    aliases: tuple[str, ...] = field(default_factory=tuple)
+    order: int = 100
+
+
+REGISTRY: dict[str, Subcommand] = {}
+ALIASES: dict[str, str] = {}
+
+
+def subcommand(name: str, *, help: str, usage: str = "", admin: bool = False,
+               slow: bool = False, aliases: tuple[str, ...] = (),
+               order: int = 100) -> Callable[[Func], Func]:
+    """Register ``/okr <name>``. ``usage`` is the argument hint shown in help."""
+    key = name.lower()
+
+    def deco(func: Func) -> Func:
+        REGISTRY[key] = Subcommand(key, func, help, usage, admin, slow, tuple(aliases), order)
+        for alias in aliases:
+            ALIASES[alias.lower()] = key
+        return func
+
+    return deco
+
+
+def lookup(name: str) -> Subcommand | None:
+    key = name.lower()
+    return REGISTRY.get(key) or REGISTRY.get(ALIASES.get(key, ""))
+
+
+def split_text(text: str) -> tuple[str, list[str], str]:
+    """``"list @ada  at-risk"`` -> ``("list", ["<@U..>", "at-risk"], "@ada  at-risk")``.
+
+    Quotes group words ("show \\"Ship v2\\""); unbalanced quotes fall back to whitespace.
+    """
+    text = (text or "").strip()
+    if not text:
+        return "", [], ""
+    head, _, rest = text.partition(" ")
+    rest = rest.strip()
+    try:
+        args = shlex.split(rest)
+    except ValueError:
+        args = rest.split()
+    return head.lower(), args, rest
+
+
+_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+_CHANNEL = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$")
+
+
+def user_mention(arg: str) -> str | None:
+    """The user id in an escaped mention (``<@U123|ada>``), else None."""
+    m = _MENTION.match(arg.strip())
+    return m.group(1) if m else None
+
+
+def channel_mention(arg: str) -> str | None:
+    m = _CHANNEL.match(arg.strip())
+    return m.group(1) if m else None
+
+
+def visible_subcommands(*, is_admin: bool) -> list[Subcommand]:
+    cmds = [c for c in REGISTRY.values() if is_admin or not c.admin]
+    return sorted(cmds, key=lambda c: (c.order, c.name))

@@ -1,0 +1,246 @@
+"""Slack-shaped answers of the fake Web API (see tests/fakeslack.py), one function per method."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tests.fakeslack import FakeSlack
+
+Answer = Callable[["FakeSlack", dict[str, Any]], dict[str, Any]]
+_view_seq = itertools.count(1)
+_file_seq = itertools.count(1)
+
+
+def _err(error: str) -> dict[str, Any]:
+    return {"ok": False, "error": error}
+
+
+def _dm_channel(channel: str) -> str:
+    """Posting to a user id lands in the DM with that user (Slack answers with a D... id)."""
+    if channel[:1] in ("U", "W"):
+        return "D" + channel[1:]
+    return channel
+
+
+def auth_test(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
+    return {"ok": True, "url": "https://test.slack.com/", "team": "Test Team", "user": "okr",
+            "team_id": fake.team_id, "user_id": fake.bot_user_id, "bot_id": "B0BOT",
+            "is_enterprise_install": False}
+
+
+def users_info(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
+    user = fake.users.get(str(p.get("user")))
+    return {"ok": True, "user": user} if user else _err("user_not_found")
+
+
+def users_list(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
+    return {"ok": True, "members": list(fake.users.values()),
+            "response_metadata": {"next_cursor": ""}}
+
+
+def users_lookup_by_email(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
+    for user in fake.users.values():
+        if user["profile"].get("email") == p.get("email"):
+            return {"ok": True, "user": user}
+    return _err("users_not_found")
+
+
+def post_message(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
+    channel = str(p.get("channel") or "")
+    if not channel:
+        return _err("channel_not_found")
+    user = fake.users.get(channel)
+    if user is not None and user.get("deleted"):
+        # Slack accepts a DM to a deactivated user; we keep it but it reaches nobody.
+        pass
+    channel = _dm_channel(channel)
+    ts = fake.next_ts()
+    message = {"channel": channel, "ts": ts, "text": p.get("text"), "blocks": p.get("blocks"),
+               "thread_ts": p.get("thread_ts"), "user": fake.bot_user_id}
+    fake.messages[(channel, ts)] = message
+    return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+
+def update(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
+    key = (_dm_channel(str(p.get("channel"))), str(p.get("ts")))
+    if key not in fake.messages:
+        return _err("message_not_found")
+    message = fake.messages[key]
+    message.update({"text": p.get("text"), "blocks": p.get("blocks"), "edited": True})
+    return {"ok": True, "channel": key[0], "ts": key[1], "text": p.get("text")}
+
+
+def delete(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
+    key = (_dm_channel(str(p.get("channel"))), str(p.get("ts")))
+    if fake.messages.pop(key, None) is None:
+        return _err("message_not_found")
+    return {"ok": True, "channel": key[0], "ts": key[1]}
+
+
+def post_ephemeral(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
+    if not p.get("user"):
+        return _err("user_not_found")
+    fake.ephemerals.append(dict(p))
+    return {"ok": True, "message_ts": fake.next_ts()}
+
+
+def get_permalink(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
+    return {"ok": True, "channel": p.get("channel"),
+            "permalink": f"https://test.slack.com/archives/{p.get('channel')}/p{p.get('message_ts')}"}
+
+
+def _store_view(fake: FakeSlack, view: dict[str, Any], *, view_id: str | None = None,
+                root_id: str | None = None, previous: str | None = None) -> dict[str, Any]:
+    view_id = view_id or f"V{next(_view_seq):08d}"
+    stored = {**view, "id": view_id, "team_id": fake.team_id,
+              "hash": hashlib.sha1(f"{view_id}{fake.next_ts()}".encode()).hexdigest()[:20],
+              "root_view_id": root_id or view_id, "previous_view_id": previous,
+              "state": {"values": {}}, "private_metadata": view.get("private_metadata", "")}
+    fake.views[view_id] = stored
+    return stored
+
+
+def _use_trigger(fake: FakeSlack, p: dict[str, Any]) -> str | None:
+    trigger = p.get("trigger_id")
+    if not trigger:
+        return "invalid_trigger_id"
+    if fake.strict_triggers and trigger in fake.used_triggers:
+        return "trigger_exchanged"
+    fake.used_triggers.add(str(trigger))
+    return None
+
+
+def views_open(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
+    problem = _use_trigger(fake, p)
+    if problem:
+        return _err(problem)
+    return {"ok": True, "view": _store_view(fake, p["view"])}
+
+
+def views_push(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
+    problem = _use_trigger(fake, p)
+    if problem:
+        return _err(problem)
+    return {"ok": True, "view": _store_view(fake, p["view"])}
+
+
+def views_update(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
+    view_id = p.get("view_id")
+    if not view_id and p.get("external_id"):
+        view_id = next((v["id"] for v in fake.views.values()
+                        if v.get("external_id") == p["external_id"]), None)
+    current = fake.views.get(str(view_id))
+    if current is None:
+        return _err("not_found")
+    if p.get("hash") and p["hash"] != current["hash"]:
+        return _err("hash_conflict")
+    return {"ok": True, "view": _store_view(fake, p["view"], view_id=current["id"],
+                                            root_id=current["root_view_id"])}
+
+
+def views_publish(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
+    user_id = str(p.get("user_id"))
+    if user_id not in fake.users:
+        return _err("user_not_found")
+    stored = _store_view(fake, p["view"])
+    fake.homes[user_id] = stored
+    return {"ok": True, "view": stored}
+
+
+def conversations_open(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
+    users = p.get("users")
+    if isinstance(users, list):
+        users = ",".join(users)
+    first = str(users or "").split(",")[0]
+    if not first:
+        return _err("users_list_not_supplied")
+    return {"ok": True, "channel": {"id": _dm_channel(first)}}
+
+
+def conversations_members(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
+    members = fake.channel_members.get(str(p.get("channel")))
+    if members is None:
+        return _err("channel_not_found")
+    return {"ok": True, "members": members, "response_metadata": {"next_cursor": ""}}
+
+
+def conversations_info(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
+    channel = str(p.get("channel"))
+    return {"ok": True, "channel": {"id": channel, "name": channel.lower(), "is_archived": False}}
+
+
+def usergroups_users_list(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
+    users = fake.usergroups.get(str(p.get("usergroup")))
+    if users is None:
+        return _err("no_such_subteam")
+    return {"ok": True, "users": users}
+
+
+def files_get_upload_url(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
+    if not p.get("filename") or not p.get("length"):
+        return _err("invalid_arguments")
+    file_id = f"F{next(_file_seq):08d}"
+    fake.files[file_id] = {"id": file_id, "name": p["filename"], "length": int(p["length"]),
+                           "uploaded": 0}
+    return {"ok": True, "upload_url": f"{fake.base_url}/upload/{file_id}", "file_id": file_id}
+
+
+def upload(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
+    f = fake.files.get(str(p.get("file_id")))
+    if f is None:
+        return _err("file_not_found")
+    f["uploaded"] = int(p.get("length") or 0)
+    return {"ok": True}
+
+
+def files_complete_upload(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
+    files = p.get("files") or []
+    out = []
+    for item in files:
+        f = fake.files.get(str(item.get("id")))
+        if f is None:
+            return _err("file_not_found")
+        f.update({"title": item.get("title"), "channel": p.get("channel_id"),
+                  "initial_comment": p.get("initial_comment")})
+        out.append({"id": f["id"], "name": f["name"], "title": item.get("title")})
+    return {"ok": True, "files": out}
+
+
+def response(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
+    return {"ok": True}
+
+
+ANSWERS: dict[str, Answer] = {
+    "auth.test": auth_test,
+    "users.info": users_info,
+    "users.list": users_list,
+    "users.lookupByEmail": users_lookup_by_email,
+    "chat.postMessage": post_message,
+    "chat.update": update,
+    "chat.delete": delete,
+    "chat.postEphemeral": post_ephemeral,
+    "chat.getPermalink": get_permalink,
+    "views.open": views_open,
+    "views.push": views_push,
+    "views.update": views_update,
+    "views.publish": views_publish,
+    "conversations.open": conversations_open,
+    "conversations.members": conversations_members,
+    "conversations.info": conversations_info,
+    "usergroups.users.list": usergroups_users_list,
+    "files.getUploadURLExternal": files_get_upload_url,
+    "files.completeUploadExternal": files_complete_upload,
+    "upload": upload,
+    "response": response,
+}
+
+
+def answer(fake: FakeSlack, method: str, p: dict[str, Any], path: str) -> dict[str, Any]:
+    handler = ANSWERS.get(method)
+    if handler is None:
+        return _err("unknown_method")
+    return handler(fake, p)
