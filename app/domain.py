@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 class StrEnum(str, enum.Enum):
     def __str__(self) -> str:
-        return self.value
+        return str(self.value)
 
 
 class KRType(StrEnum):
