@@ -1,10 +1,12 @@
-"""Jinja environments for report and retrospective templates (``blocks/templates``)."""
+"""Jinja environments and filters for report and retrospective text (``blocks/templates``)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date, datetime
 from functools import lru_cache
+from typing import Literal
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
@@ -45,6 +47,16 @@ def md_cell(value: object) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text).replace("\r", " ").replace("\n", " ")
 
 
+def slack_escape(value: object) -> str:
+    """Text safe in Slack mrkdwn: only &, < and > are control characters there."""
+    text = "" if value is None else str(value)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def num(value: float | None) -> str:
+    return "—" if value is None else f"{value:g}"
+
+
 @lru_cache(maxsize=2)
 def environment(*, html: bool) -> Environment:
     env = Environment(
@@ -56,5 +68,44 @@ def environment(*, html: bool) -> Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(score=score, tenth=tenth, pct=pct, signed=signed, day=day,
-                       md=md_cell)
+                       md=md_cell, slack=slack_escape, num=num)
     return env
+
+
+def retro_text(retro: object, *, markup: Literal["plain", "mrkdwn"]) -> str:
+    """The retrospective as plain text (CLI) or Slack mrkdwn (channel digest).
+
+    ``retro`` is an ``app.services.retro.Retro`` (templates read its attributes).
+    """
+    name = "retro.mrkdwn.j2" if markup == "mrkdwn" else "retro.txt.j2"
+    return environment(html=False).get_template(name).render(r=retro).strip() + "\n"
+
+
+def pending_text(rows: Sequence[tuple[str, int, int]]) -> str:
+    """``(name, self scores owed, final scores owed)`` per person, as plain lines."""
+    lines = ["Still to score:"]
+    for name, own, final in rows:
+        parts = []
+        if own:
+            parts.append(f"{own} self score{'s' if own != 1 else ''}")
+        if final:
+            parts.append(f"{final} final score{'s' if final != 1 else ''}")
+        lines.append(f"  - {name}: {', '.join(parts)}")
+    return "\n".join(lines)
+
+
+def next_cycle_text(*, source: str, cycle: str, start: date, end: date, created: bool,
+                    copied: Sequence[tuple[str, str]], already: int) -> str:
+    head = (f"Created {cycle} ({day(start)} – {day(end)})" if created
+            else f"{cycle} ({day(start)} – {day(end)}) already exists")
+    lines = [f"{head}; carrying over from {source}."]
+    if copied:
+        lines.append(f"Copied {len(copied)} objective{'s' if len(copied) != 1 else ''} as "
+                     "drafts for their owners to confirm:")
+        lines.extend(f"  - {old} -> {new}" for old, new in copied)
+    else:
+        lines.append("No objective to carry over" + (" (already copied earlier)." if already
+                                                     else "."))
+    if copied and already:
+        lines.append(f"({already} carried by an earlier run were left as they are.)")
+    return "\n".join(lines)

@@ -38,7 +38,7 @@ def render(report: Report) -> str:
                 report.cycle.name, o.key, o.title, o.team_name, o.owner_name, o.visibility.value,
                 round(row.used, 4), row.grade.value, v.key, v.title, v.owner_name,
                 v.kr_type.value, v.start, v.target, v.current, v.unit, v.weight, v.status.value,
-                round(s.computed if s and s.computed is not None else v.score, 4),
+                round(v.score, 4),
                 s.self_score if s else None, s.evidence if s else None,
                 s.final if s else None, s.reason if s else None, kr.grade.value,
             )])

@@ -5,8 +5,8 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from app.reports import svg
-from app.reports.text import environment
 from app.services.reports import ObjectiveRow, Report
+from blocks.review_text import environment
 
 # Beyond this many objectives the per-objective charts stop (the tables still list all).
 MAX_CHARTS = 200

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from app.reports.text import environment
 from app.services.reports import Report
+from blocks.review_text import environment
 
 
 def render(report: Report) -> str:

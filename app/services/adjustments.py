@@ -38,9 +38,14 @@ class RevisionView:
     at: datetime
 
 
-def may_adjust(session: Session, kr: KeyResult, person: Person, *, as_admin: bool) -> bool:
+def may_adjust(session: Session, kr: KeyResult, person: Person | None, *,
+               as_admin: bool) -> bool:
     """KR owner, objective owner, a lead of the objective's team (or above), or an admin."""
-    if as_admin or person.id in (kr.owner_id, kr.objective.owner_id):
+    if as_admin:
+        return True
+    if person is None:
+        return False
+    if person.id in (kr.owner_id, kr.objective.owner_id):
         return True
     chain = access.leads_by_objective(session, kr.workspace_id, [kr.objective_id])
     return person.id in chain.get(kr.objective_id, ())
@@ -51,14 +56,18 @@ def adjust_kr(
     session: Session,
     workspace_id: int,
     kr: KeyResult,
-    person: Person,
+    person: Person | None,
     reason: str,
     now: datetime,
+    actor_label: str | None = None,
     target: float | None = None,
     weight: float | None = None,
     as_admin: bool = False,
 ) -> list[KRRevision]:
-    """Change a KR's target and/or weight. Returns the revisions written (none if unchanged)."""
+    """Change a KR's target and/or weight. Returns the revisions written (none if unchanged).
+
+    ``person`` is None for the operator (the CLI), who acts as an admin.
+    """
     if kr.workspace_id != workspace_id:
         raise InvalidValue("unknown key result", field="kr")
     if not may_adjust(session, kr, person, as_admin=as_admin):
@@ -93,15 +102,17 @@ def adjust_kr(
     rows = []
     for name, old, new in changes:
         row = KRRevision(workspace_id=workspace_id, kr_id=kr.id, cycle_id=kr.objective.cycle_id,
-                         author_id=person.id, at=now, field=name, old_value=old, new_value=new,
-                         reason=text)
+                         author_id=person.id if person else None, at=now, field=name,
+                         old_value=old, new_value=new, reason=text)
         session.add(row)
         rows.append(row)
         setattr(kr, "target_value" if name == "target" else "weight", new)
     if rows:
         kr.updated_at = now
-        audit.record(session=session, workspace_id=workspace_id, actor_id=person.id,
-                     actor_label=f"slack:{person.slack_id}", action="kr.adjust",
+        label = actor_label or (f"slack:{person.slack_id}" if person else "cli")
+        audit.record(session=session, workspace_id=workspace_id,
+                     actor_id=person.id if person else None, actor_label=label,
+                     action="kr.adjust",
                      subject_type="key_result", subject_key=kr.key, now=now,
                      before={n: old for n, old, _ in changes},
                      after={**{n: new for n, _, new in changes}, "reason": text})

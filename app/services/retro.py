@@ -81,6 +81,8 @@ class Retro:
     carry_forward: list[CarryItem] = field(default_factory=list)
     adjustments: list[RevisionView] = field(default_factory=list)
     previous: Previous | None = None
+    # Grade bands used (achieved, strong, partial): the achievement rate counts "strong" up.
+    bands: tuple[float, float, float] = (1.0, 0.7, 0.4)
 
     def delta(self, name: str) -> float | None:
         """This cycle's figure minus the previous cycle's, for ``average`` etc."""
@@ -92,9 +94,13 @@ class Retro:
 
 
 def used_score(kr: KRView, have: KRScores | None) -> float:
-    """The score a KR is judged on: final, else self, else computed (live if never snapshot)."""
-    used = have.used if have is not None else None
-    return kr.score if used is None else used
+    """The score a KR is judged on: final, else self, else the computed score as it is now
+    (the snapshots taken when the review opened are history, and a mid-review target change
+    moves the computed score)."""
+    for value in (have.final, have.self_score) if have is not None else ():
+        if value is not None:
+            return value
+    return kr.score
 
 
 def objective_final(objective: ObjectiveView, scores: dict[str, KRScores]) -> float:
@@ -211,6 +217,7 @@ def assemble(
         numbers=nums, calibration=scoring.calibration(used, settings),
         gaps=gaps(objectives, scores), carry_forward=carry_items(refs),
         adjustments=revisions, previous=previous,
+        bands=(settings.grade_achieved, settings.grade_strong, settings.grade_partial),
     )
 
 

@@ -41,14 +41,6 @@ class KRScores:
     reason: str | None = None
 
     @property
-    def used(self) -> float | None:
-        """What reports use: the final score, else the self score, else the computed one."""
-        for value in (self.final, self.self_score, self.computed):
-            if value is not None:
-                return value
-        return None
-
-    @property
     def gap(self) -> float | None:
         """Final minus self (negative when the lead scored lower than the owner)."""
         if self.final is None or self.self_score is None:
