@@ -131,7 +131,7 @@ class FakeForge:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 split = urlsplit(self.path)
                 ok, auth = forge._auth_ok(self.headers)
                 refused, headers = forge._admit()

@@ -54,7 +54,10 @@ class SyncReport:
 ClientFactory = Callable[[str, str], ForgeClient]
 
 
-def default_client_factory(settings: Settings) -> ClientFactory:
+def default_client_factory(settings: Settings, **options: Any) -> ClientFactory:
+    """Clients configured from settings; ``options`` go to :class:`ForgeClient` (timeouts,
+    ``max_wait``, ``max_attempts``, ``sleep``)."""
+
     def make(provider: str, host: str) -> ForgeClient:
         headers = {"User-Agent": "okr-checkin"}
         if provider == "github":
@@ -63,11 +66,11 @@ def default_client_factory(settings: Settings) -> ClientFactory:
             if settings.github_token:
                 headers["Authorization"] = f"Bearer {settings.github_token}"
             return ForgeClient(provider=provider, base_url=settings.github_api_url,
-                               headers=headers)
+                               headers=headers, **options)
         if settings.gitlab_token:
             headers["PRIVATE-TOKEN"] = settings.gitlab_token
         base = settings.gitlab_api_url or f"https://{host}/api/v4"
-        return ForgeClient(provider=provider, base_url=base, headers=headers)
+        return ForgeClient(provider=provider, base_url=base, headers=headers, **options)
     return make
 
 

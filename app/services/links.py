@@ -72,6 +72,8 @@ def parse(url: str, *, gitlab_hosts: Iterable[str]) -> IssueRef:
     except IssueUrlError as exc:
         raise InvalidValue(f"{url.strip()[:200]!r} is not a link we can track: {exc}",
                            field="url") from exc
+    except ValueError as exc:  # urlsplit's own complaints (a bad port, a broken IPv6 host)
+        raise InvalidValue(f"{url.strip()[:200]!r} is not a valid link", field="url") from exc
     # Trackers match project paths case-insensitively; we store them lowercased to match.
     return IssueRef(ref.provider, ref.host, ref.project.lower(), ref.kind, ref.number)
 

@@ -53,14 +53,14 @@ def _int(data: dict[str, Any], key: str, where: str) -> int:
 
 
 def _host(url: str, where: str) -> str:
-    split = urlsplit(url)
-    if not split.hostname:
-        raise BadPayload(f"{where} is not a URL")
     try:
-        port = split.port
+        split = urlsplit(url)
+        host, port = split.hostname, split.port
     except ValueError as exc:
         raise BadPayload(f"{where} is not a URL") from exc
-    return f"{split.hostname.lower()}:{port}" if port else split.hostname.lower()
+    if not host:
+        raise BadPayload(f"{where} is not a URL")
+    return f"{host.lower()}:{port}" if port else host.lower()
 
 
 def parse_time(value: Any) -> datetime | None:

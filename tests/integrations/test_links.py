@@ -143,6 +143,8 @@ def test_unlink_and_weight_change_are_history(session: Session, now: datetime) -
     ("https://gitlab.evil.test/acme/web/-/issues/1", "url"),
     ("https://github.com/acme/api/commits/7", "url"),
     ("not a url", "url"),
+    ("http://[::1/a/b/-/issues/1", "url"),
+    ("https://gitlab.com:99999/a/b/-/issues/1", "url"),
 ])
 def test_bad_urls_are_refused_and_change_nothing(session: Session, now: datetime, url: str,
                                                  field: str) -> None:

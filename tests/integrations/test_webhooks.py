@@ -9,6 +9,8 @@ from datetime import datetime
 
 import pytest
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -257,3 +259,31 @@ def test_wrong_method_and_path_get_json(client: FlaskClient) -> None:
     assert "POST" in response.headers["Allow"]
     response = client.post("/webhooks/bitbucket")
     assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner,
+                                                                max_size=4),
+    max_leaves=12,
+)
+_near_gitlab = st.fixed_dictionaries({
+    "object_kind": st.sampled_from(["issue", "merge_request", "push", ""]),
+    "project": st.fixed_dictionaries({}, optional={
+        "path_with_namespace": st.sampled_from(["acme/web", "a", ""]) | _json,
+        "web_url": st.sampled_from(["https://gitlab.com/acme/web", "http://[::1", ""]) | _json}),
+    "object_attributes": st.fixed_dictionaries({}, optional={
+        "iid": st.integers(-2, 2**40) | _json, "state": st.sampled_from(
+            ["opened", "closed", "merged", "locked", "x"]) | _json,
+        "updated_at": st.text(max_size=30) | _json, "title": _json}),
+})
+
+
+@settings(max_examples=60, deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(body=_near_gitlab | _json)
+def test_fuzzed_gitlab_bodies_never_get_a_server_error(client: FlaskClient, org: Org,
+                                                       body: object) -> None:
+    status, reply = _post(client, "/webhooks/gitlab", json.dumps(body).encode(),
+                          {"X-Gitlab-Token": GITLAB_SECRET, "Content-Type": "application/json"})
+    assert status in (200, 202, 400), reply
