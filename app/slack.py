@@ -19,7 +19,6 @@ from typing import Any
 from slack_bolt import App, BoltContext, BoltResponse
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -30,9 +29,9 @@ from slack_sdk.http_retry.handler import RetryHandler
 import handlers
 from app.bootstrap import Container, utcnow
 from app.config import Settings
-from app.models import Person
 from app.services import installations, people, slack_events, workspaces
 from handlers.context import Actor, Env
+from handlers.people import ensure_person
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +155,8 @@ def _context_middleware(env: Env) -> Callable[..., BoltResponse | None]:
             if wants_person and user_id:
                 person = people.by_slack_id(session=s, workspace_id=ws_id, slack_id=user_id)
                 if person is None:
-                    person = _person_from_slack(s, ws_id, user_id, client, body, now)
+                    name = (body.get("user") or {}).get("name") or body.get("user_name")
+                    person = ensure_person(s, client, ws_id, user_id, now, name)
                 actor = Actor.of(person, env.settings)
         env.workspace_ids[team_id] = ws_id
         context["okr"] = env
@@ -166,20 +166,6 @@ def _context_middleware(env: Env) -> Callable[..., BoltResponse | None]:
         return next()
 
     return resolve
-
-
-def _person_from_slack(session: Any, workspace_id: int, user_id: str, client: WebClient,
-                       body: dict[str, Any], now: datetime) -> Person:
-    """First sight of a user: create them from users.info (name, tz, deleted)."""
-    try:
-        user = client.users_info(user=user_id)["user"]
-    except SlackApiError as exc:
-        # Still let them in; the user_change event or their next request fills the details.
-        log.warning("slack.users_info_failed",
-                    extra={"user": user_id, "slack_error": exc.response.get("error")})
-        name = (body.get("user") or {}).get("name") or body.get("user_name") or user_id
-        user = {"id": user_id, "name": name}
-    return people.upsert_from_slack(session=session, workspace_id=workspace_id, user=user, now=now)
 
 
 def _error_handler(error: Exception, body: dict[str, Any], logger: logging.Logger) -> None:

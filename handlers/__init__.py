@@ -19,8 +19,12 @@ if TYPE_CHECKING:
 # The order only matters for help: subcommands list by their own ``order``, then name.
 MODULES: tuple[str, ...] = (
     "command",
+    "cmd_view",
+    "cmd_person",
     "checkin",
     "home",
+    "editing",
+    "editing_submit",
     "events",
 )
 

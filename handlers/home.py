@@ -3,7 +3,7 @@
 ``publish_home(client, session, workspace_id, person, now, settings)`` is the one way to
 refresh someone's Home; other handlers (and the scheduler) call it after changing things.
 When the next check-in is due comes from ``next_checkin_provider`` (replaceable with
-``set_next_checkin_provider``; the default reads the person's, team's or workspace's cadence).
+``set_next_checkin_provider``; the default asks app.services.schedules).
 """
 
 from __future__ import annotations
@@ -12,16 +12,14 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.models import Person, Team, TeamMember, Workspace
+from app.models import Person, Workspace
 from app.services import personal
 from blocks.home import HomeData, TeamSummary, home_view
 from handlers.context import Actor, Env
@@ -32,25 +30,16 @@ NextCheckin = Callable[[Session, Person, datetime], datetime | None]
 
 
 def _default_next_checkin(session: Session, person: Person, now: datetime) -> datetime | None:
-    """The next occurrence of the person's cadence (person > first team > workspace)."""
-    from scheduler import cadence  # pure schedule maths; the scheduler owns the real queue
+    """The next prompt the scheduler would send (skipped ones left out), in the person's tz."""
+    from app.services import schedules
 
-    data = person.checkin_schedule
-    if data is None:
-        data = session.scalar(
-            select(Team.checkin_schedule).join(TeamMember, TeamMember.team_id == Team.id)
-            .where(TeamMember.person_id == person.id, Team.checkin_schedule.is_not(None))
-            .order_by(Team.id).limit(1))
-    if data is None:
-        ws = session.get(Workspace, person.workspace_id)
-        data = ws.checkin_schedule if ws else None
-    try:
-        schedule = cadence.parse(data)
-        tz = ZoneInfo(person.tz or "UTC")
-    except (ValueError, KeyError):
+    ws = session.get(Workspace, person.workspace_id)
+    if ws is None:
         return None
-    found = cadence.upcoming(schedule, tz, now, 1)
-    return found[0].at.astimezone(tz) if found else None
+    for upcoming in schedules.upcoming_prompts(session=session, ws=ws, person=person, now=now):
+        if upcoming.skip_reason is None:
+            return upcoming.local
+    return None
 
 
 _provider: list[NextCheckin] = [_default_next_checkin]

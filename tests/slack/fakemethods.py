@@ -60,7 +60,8 @@ def post_message(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
     channel = _dm_channel(channel)
     ts = fake.next_ts()
     message = {"channel": channel, "ts": ts, "text": p.get("text"), "blocks": p.get("blocks"),
-               "thread_ts": p.get("thread_ts"), "user": fake.bot_user_id}
+               "thread_ts": p.get("thread_ts"), "user": fake.bot_user_id,
+               "metadata": p.get("metadata")}
     fake.messages[(channel, ts)] = message
     return {"ok": True, "channel": channel, "ts": ts, "message": message}
 
@@ -161,6 +162,32 @@ def conversations_open(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "channel": {"id": _dm_channel(first)}}
 
 
+def _with_metadata(message: dict[str, Any], p: dict[str, Any]) -> dict[str, Any]:
+    include = str(p.get("include_all_metadata", "")).lower() in ("1", "true")
+    return message if include else {k: v for k, v in message.items() if k != "metadata"}
+
+
+def conversations_history(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
+    """Top-level messages of a channel, newest first (``oldest`` is ignored: fake ts are
+    not wall-clock times)."""
+    channel = _dm_channel(str(p.get("channel") or ""))
+    limit = int(p.get("limit") or 100)
+    found = [m for (ch, _), m in fake.messages.items()
+             if ch == channel and m.get("thread_ts") in (None, "", m["ts"])]
+    found = found[::-1][:limit]
+    return {"ok": True, "messages": [_with_metadata(m, p) for m in found], "has_more": False}
+
+
+def conversations_replies(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
+    channel = _dm_channel(str(p.get("channel") or ""))
+    ts = str(p.get("ts") or "")
+    if (channel, ts) not in fake.messages:
+        return _err("thread_not_found")
+    found = [m for (ch, _), m in fake.messages.items()
+             if ch == channel and (m["ts"] == ts or m.get("thread_ts") == ts)]
+    return {"ok": True, "messages": [_with_metadata(m, p) for m in found], "has_more": False}
+
+
 def conversations_members(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
     members = fake.channel_members.get(str(p.get("channel")))
     if members is None:
@@ -230,6 +257,8 @@ ANSWERS: dict[str, Answer] = {
     "views.publish": views_publish,
     "conversations.open": conversations_open,
     "conversations.members": conversations_members,
+    "conversations.history": conversations_history,
+    "conversations.replies": conversations_replies,
     "conversations.info": conversations_info,
     "usergroups.users.list": usergroups_users_list,
     "files.getUploadURLExternal": files_get_upload_url,

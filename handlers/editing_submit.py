@@ -1,0 +1,207 @@
+"""Submissions of the objective / KR modals: read, validate on the server, save, confirm.
+
+Errors come back inline (``response_action: errors``) on the input that caused them; nothing
+is stored unless everything is valid. A modal submitted twice (double click, retry) saves
+once: the view id is recorded with the change in the same transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from sqlalchemy.orm import Session
+
+from app.services import editing, slack_events
+from app.services.editing import KRDraft, ObjectiveDraft
+from app.services.errors import InvalidValue, OkrError
+from blocks import editing as ui
+from blocks.common import plain, section
+from blocks.ids import Action, Block, Callback
+from handlers import editing as forms
+from handlers.context import Actor, Env
+from handlers.errors import log_failure, user_message
+from handlers.home import refresh_later
+from handlers.people import ensure_person
+
+log = logging.getLogger(__name__)
+
+OBJ_FIELDS = {"title": Block.OBJ_TITLE, "cycle": Block.OBJ_CYCLE, "team": Block.OBJ_TEAM,
+              "owner": Block.OBJ_OWNER, "align": Block.OBJ_ALIGN,
+              "visibility": Block.OBJ_VISIBILITY, "commitment": Block.OBJ_COMMITMENT}
+KR_FIELDS = {"title": Block.KR_TITLE, "type": Block.KR_TYPE, "start": Block.KR_START,
+             "target": Block.KR_TARGET, "unit": Block.KR_UNIT, "weight": Block.KR_WEIGHT,
+             "owner": Block.KR_OWNER, "state": Block.KR_STATE}
+_SLOT_FIELD = re.compile(r"^kr(\d+)\.(\w+)$")
+
+
+def block_for(fld: str | None, *, kr_form: bool) -> str:
+    """A service error's field -> the input block id that shows it."""
+    fld = fld or "title"
+    m = _SLOT_FIELD.match(fld)
+    if m:
+        return ui.kr_block_id(KR_FIELDS.get(m.group(2), Block.KR_TITLE), int(m.group(1)))
+    if kr_form:
+        return str(KR_FIELDS.get(fld, Block.KR_TITLE))
+    return str(OBJ_FIELDS.get(fld, Block.OBJ_TITLE))
+
+
+def _number(values: Mapping[str, Any], block: Block, slot: int | None, fld: str) -> float | None:
+    raw = ui.read_number(values, ui.kr_block_id(block, slot))
+    if isinstance(raw, str):
+        raise InvalidValue("enter a number", field=fld)
+    return raw
+
+
+class Reader:
+    """Reads a submitted view's state into drafts, resolving Slack users to people."""
+
+    def __init__(self, s: Session, client: WebClient, workspace_id: int, now: datetime,
+                 values: Mapping[str, Any]) -> None:
+        self.s, self.client, self.ws, self.now, self.values = s, client, workspace_id, now, values
+
+    def person_id(self, block_id: str, fld: str) -> int | None:
+        user = ui.read_user(self.values, block_id)
+        if user is None:
+            return None
+        if not re.fullmatch(r"[UW][A-Z0-9]{1,30}", user):
+            raise InvalidValue("pick a person", field=fld)
+        try:
+            return ensure_person(self.s, self.client, self.ws, user, self.now, strict=True).id
+        except InvalidValue as exc:
+            raise InvalidValue(exc.message, field=fld) from None
+
+    def objective(self) -> ObjectiveDraft:
+        v = self.values
+        cycle = ui.read_choice(v, str(Block.OBJ_CYCLE))
+        if cycle is not None and not cycle.isdigit():
+            raise InvalidValue("pick a cycle", field="cycle")
+        return ObjectiveDraft(
+            title=ui.read_text(v, str(Block.OBJ_TITLE)),
+            cycle_id=int(cycle) if cycle else None,
+            team_key=ui.read_choice(v, str(Block.OBJ_TEAM)),
+            owner_id=self.person_id(str(Block.OBJ_OWNER), "owner"),
+            align=ui.read_choice(v, str(Block.OBJ_ALIGN)),
+            visibility=ui.read_choice(v, str(Block.OBJ_VISIBILITY)),
+            commitment=ui.read_choice(v, str(Block.OBJ_COMMITMENT)),
+        )
+
+    def kr(self, slot: int | None) -> KRDraft:
+        v = self.values
+        pre = "" if slot is None else f"kr{slot}."
+        return KRDraft(
+            title=ui.read_text(v, ui.kr_block_id(Block.KR_TITLE, slot)),
+            kr_type=ui.read_choice(v, ui.kr_block_id(Block.KR_TYPE, slot)),
+            start=_number(v, Block.KR_START, slot, f"{pre}start"),
+            target=_number(v, Block.KR_TARGET, slot, f"{pre}target"),
+            unit=ui.read_text(v, ui.kr_block_id(Block.KR_UNIT, slot)),
+            weight=_number(v, Block.KR_WEIGHT, slot, f"{pre}weight"),
+            owner_id=self.person_id(ui.kr_block_id(Block.KR_OWNER, slot), f"{pre}owner"),
+            state=ui.read_choice(v, str(Block.KR_STATE)) if slot is None else None,
+        )
+
+
+def _present(view: Mapping[str, Any]) -> set[str]:
+    return {str(b.get("block_id")) for b in view.get("blocks", []) if b.get("type") == "input"}
+
+
+def _save(ack: Ack, view: dict[str, Any], client: WebClient, okr: Env, workspace_id: int,
+          person: Actor, now: datetime, *, kr_form: bool,
+          work: Callable[[Reader], str]) -> None:
+    """Run ``work`` in one transaction; ack with inline errors or a confirmation view."""
+    values = (view.get("state") or {}).get("values") or {}
+    present = _present(view)
+    try:
+        with okr.session() as s:
+            dedupe = f"view:{view.get('id')}"
+            if view.get("id") and slack_events.already_processed(session=s, key=dedupe):
+                ack(response_action="update", view=_done_view("Already saved."))
+                return
+            message = work(Reader(s, client, workspace_id, now, values))
+            if view.get("id"):
+                slack_events.mark_processed(session=s, key=dedupe, now=now)
+    except InvalidValue as exc:
+        target = block_for(exc.field, kr_form=kr_form)
+        if target not in present:
+            target = next(iter(sorted(present)), target)
+        ack(response_action="errors", errors={target: exc.message[:150]})
+        return
+    except Exception as exc:
+        log_failure("editing.save_failed", exc, user=person.slack_id)
+        target = block_for(None, kr_form=kr_form)
+        text = str(exc) if isinstance(exc, OkrError) else user_message(exc)
+        ack(response_action="errors", errors={target: text[:150]})
+        return
+    ack(response_action="update", view=_done_view(message))
+    refresh_later(okr, client, workspace_id, person.id)
+
+
+def _done_view(message: str) -> dict[str, Any]:
+    return {"type": "modal", "title": plain("Saved", 24), "close": plain("Done", 24),
+            "blocks": [section(message)]}
+
+
+def on_new_submit(ack: Ack, view: dict[str, Any], client: WebClient, okr: Env,
+                  workspace_id: int, person: Actor | None, now: datetime) -> None:
+    if person is None:
+        ack()
+        return
+    slots = ui.slot_count(view.get("private_metadata"))
+
+    def work(r: Reader) -> str:
+        obj = editing.create_objective(
+            session=r.s, workspace_id=workspace_id, actor=person,
+            actor_label=f"slack:{person.slack_id}", objective=r.objective(),
+            krs=[r.kr(i) for i in range(slots)], now=now)
+        n = len(obj.key_results)
+        return (f":white_check_mark: Created *{obj.title}* (`{obj.key}`) with {n} key "
+                f"result{'s' if n != 1 else ''}. See it with `/okr show {obj.key}`.")
+
+    _save(ack, view, client, okr, workspace_id, person, now, kr_form=False, work=work)
+
+
+def on_edit_objective_submit(ack: Ack, view: dict[str, Any], client: WebClient, okr: Env,
+                             workspace_id: int, person: Actor | None, now: datetime) -> None:
+    key = ui.meta_key(view.get("private_metadata"))
+    if person is None or key is None:
+        ack()
+        return
+
+    def work(r: Reader) -> str:
+        obj = editing.edit_objective(session=r.s, workspace_id=workspace_id, actor=person,
+                                     actor_label=f"slack:{person.slack_id}", key=key,
+                                     draft=r.objective(), now=now)
+        return f":white_check_mark: Saved *{obj.title}* (`{obj.key}`)."
+
+    _save(ack, view, client, okr, workspace_id, person, now, kr_form=False, work=work)
+
+
+def on_edit_kr_submit(ack: Ack, view: dict[str, Any], client: WebClient, okr: Env,
+                      workspace_id: int, person: Actor | None, now: datetime) -> None:
+    key = ui.meta_key(view.get("private_metadata"))
+    if person is None or key is None:
+        ack()
+        return
+
+    def work(r: Reader) -> str:
+        kr = editing.edit_kr(session=r.s, workspace_id=workspace_id, actor=person,
+                             actor_label=f"slack:{person.slack_id}", key=key, draft=r.kr(None),
+                             now=now)
+        return f":white_check_mark: Saved *{kr.title}* (`{kr.key}`)."
+
+    _save(ack, view, client, okr, workspace_id, person, now, kr_form=True, work=work)
+
+
+def register(app: App, env: Env) -> None:
+    app.action(str(Action.NEW_OBJECTIVE))(forms.on_new_button)
+    app.action(re.compile(rf"^{re.escape(str(Action.EDIT_KR))}(:.*)?$"))(forms.on_edit_kr_button)
+    app.action(str(Action.ADD_KR))(forms.on_add_kr)
+    app.options(str(Action.ALIGN_SELECT))(forms.on_align_options)
+    app.view(str(Callback.NEW_OBJECTIVE))(on_new_submit)
+    app.view(str(Callback.EDIT_OBJECTIVE))(on_edit_objective_submit)
+    app.view(str(Callback.EDIT_KR))(on_edit_kr_submit)
