@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import JSON, insert, null, select, update
 from sqlalchemy.orm import Session
 
 from app.models import AuditEntry, Cycle, Person, Team, TeamMember, Workspace
@@ -86,7 +86,7 @@ class Context:
 
     def flush_audit(self) -> None:
         if self.audit_rows:
-            self.session.execute(insert(AuditEntry), self.audit_rows)
+            bulk_insert(self.session, AuditEntry, self.audit_rows)
             self.audit_rows = []
 
 
@@ -191,7 +191,7 @@ def upsert(ctx: Context, spec: Spec, entries: Iterable[Entry],
         ctx.audit("import.update", spec.subject, entry.key, before, after)
         counts.updated += 1
     if creates:
-        ctx.session.execute(insert(spec.model), creates)
+        bulk_insert(ctx.session, spec.model, creates)
     bulk_update(ctx.session, spec.model, updates)
     if creates or spec.kind not in ctx.ids:
         ctx.ids[spec.kind] = key_ids(ctx, spec.model, spec.key_column)
@@ -205,13 +205,45 @@ def key_ids(ctx: Context, model: type[Any], key_column: str) -> dict[str, int]:
     return {key: row_id for key, row_id in ctx.session.execute(stmt)}
 
 
-def bulk_update(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
-    """UPDATE by primary key, batched per set of changed columns."""
+def _json_columns(model: type[Any]) -> frozenset[str]:
+    return frozenset(c.key for c in model.__table__.columns if isinstance(c.type, JSON))
+
+
+def bulk_insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
+    """INSERT many rows in batches.
+
+    ``render_nulls`` keeps NULL columns in the statement so rows share one column set and
+    batch together. JSON columns are the exception: a None there would be stored as JSON
+    ``null``, so those keys are dropped and the column stays SQL NULL, as ORM inserts leave it.
+    """
+    json_cols = _json_columns(model)
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
+        if json_cols:
+            row = {k: v for k, v in row.items() if v is not None or k not in json_cols}
         groups.setdefault(tuple(sorted(row)), []).append(row)
+    stmt = insert(model).execution_options(render_nulls=True)
+    for group in groups.values():
+        session.execute(stmt, group)
+
+
+def bulk_update(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
+    """UPDATE by primary key, batched per set of changed columns (JSON set to None: SQL NULL)."""
+    json_cols = _json_columns(model)
+    to_null: dict[str, list[int]] = {}
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        for col in json_cols & row.keys():
+            if row[col] is None:
+                to_null.setdefault(col, []).append(row["id"])
+        row = {k: v for k, v in row.items() if k not in to_null or v is not None}
+        if len(row) > 1:
+            groups.setdefault(tuple(sorted(row)), []).append(row)
     for group in groups.values():
         session.execute(update(model), group)
+    table = model.__table__
+    for col, ids in to_null.items():
+        session.execute(update(table).where(table.c.id.in_(ids)).values({col: null()}))
 
 
 def write_deferred(ctx: Context, spec: Spec, result: Upserted,
@@ -360,4 +392,4 @@ def apply_teams(ctx: Context, doc: Document) -> None:
         if slack_id not in members.get(t.id, set())
     ]
     if new_pairs:
-        ctx.session.execute(insert(TeamMember), new_pairs)
+        bulk_insert(ctx.session, TeamMember, new_pairs)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from app.domain import CheckinSource, KRState, KRType
 from app.models import Checkin, IssueLink, KeyResult, Objective
@@ -17,6 +17,7 @@ from app.services.import_apply import (
     Context,
     Entry,
     Spec,
+    bulk_insert,
     bulk_update,
     key_ids,
     load_existing,
@@ -153,7 +154,7 @@ def _apply_links(ctx: Context, doc: Document) -> None:
         else:
             counts.unchanged += 1
     if creates:
-        ctx.session.execute(insert(IssueLink), creates)
+        bulk_insert(ctx.session, IssueLink, creates)
     bulk_update(ctx.session, IssueLink, updates)
 
 
@@ -207,6 +208,6 @@ def _apply_checkins(ctx: Context, doc: Document) -> None:
                   {"current": value, "manual_score": manual, "status": kr.status,
                    "score": score})
     if new_rows:
-        ctx.session.execute(insert(Checkin), new_rows)
+        bulk_insert(ctx.session, Checkin, new_rows)
     bulk_update(ctx.session, KeyResult, projections)
     ctx.summary.checkins += len(new_rows)
