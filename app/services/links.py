@@ -74,8 +74,7 @@ def parse(url: str, *, gitlab_hosts: Iterable[str]) -> IssueRef:
                            field="url") from exc
     except ValueError as exc:  # urlsplit's own complaints (a bad port, a broken IPv6 host)
         raise InvalidValue(f"{url.strip()[:200]!r} is not a valid link", field="url") from exc
-    # Trackers match project paths case-insensitively; we store them lowercased to match.
-    return IssueRef(ref.provider, ref.host, ref.project.lower(), ref.kind, ref.number)
+    return ref
 
 
 def _kr_score(links: Sequence[IssueLink]) -> float:
@@ -133,7 +132,10 @@ def find(session: Session, item: ItemState, workspace_id: int | None = None) -> 
     a GitHub link matches by number whatever kind its URL said; GitLab's do not."""
     query = select(IssueLink).where(
         IssueLink.provider == item.provider, IssueLink.host == item.host.lower(),
-        IssueLink.project == item.project.lower(), IssueLink.number == item.number,
+        # Trackers treat project paths case-insensitively. Links made here store them
+        # lowercased; links written by other paths (imports) may keep the case of the URL.
+        IssueLink.project.in_(sorted({item.project, item.project.lower()})),
+        IssueLink.number == item.number,
     )
     if item.provider != "github":
         query = query.where(IssueLink.kind == item.kind)
@@ -222,7 +224,7 @@ def add(
     links = _links_of(session, [kr.id]).get(kr.id, [])
     before = _kr_score(links)
     label = short_ref(ref.provider, ref.project, ref.kind, ref.number)
-    existing = next((lk for lk in links if lk.url == ref.url), None)
+    existing = next((lk for lk in links if lk.url.lower() == ref.url.lower()), None)
     if existing is not None:
         if weight is None or existing.weight == weight:
             return existing, False
@@ -235,7 +237,7 @@ def add(
         return existing, False
     link = IssueLink(
         workspace_id=workspace_id, kr_id=kr.id, url=ref.url, provider=ref.provider,
-        host=ref.host, project=ref.project, kind=ref.kind, number=ref.number,
+        host=ref.host, project=ref.project.lower(), kind=ref.kind, number=ref.number,
         weight=weight if weight is not None else 1.0, closed=False, state="unknown",
         created_at=now,
     )
@@ -257,7 +259,7 @@ def remove(
     ref = parse(url, gitlab_hosts=gitlab_hosts)
     (kr,) = _lock_krs(session, {workspace_id}, [kr.id])
     links = _links_of(session, [kr.id]).get(kr.id, [])
-    link = next((lk for lk in links if lk.url == ref.url), None)
+    link = next((lk for lk in links if lk.url.lower() == ref.url.lower()), None)
     if link is None:
         raise NotFound(f"{ref.url} is not linked to {kr.key}")
     before = _kr_score(links)
@@ -278,8 +280,9 @@ def replace_all(
     """Make a KR's links exactly ``entries`` (url, weight), as an import file states them."""
     hosts = list(gitlab_hosts)
     wanted = {parse(url, gitlab_hosts=hosts).url: weight for url, weight in entries}
+    keep = {url.lower() for url in wanted}
     for link in list(_links_of(session, [kr.id]).get(kr.id, [])):
-        if link.url not in wanted:
+        if link.url.lower() not in keep:
             remove(session=session, workspace_id=workspace_id, kr=kr, url=link.url, now=now,
                    actor_label=actor_label, gitlab_hosts=hosts)
     for url, weight in wanted.items():

@@ -93,7 +93,7 @@ def gitlab_item(payload: Any) -> ItemState | None:
     return ItemState(
         provider="gitlab",
         host=_host(_str(project, "web_url", "project."), "project.web_url"),
-        project=_str(project, "path_with_namespace", "project.").lower(),
+        project=_str(project, "path_with_namespace", "project."),
         kind="issue" if kind == "issue" else "merge_request",
         number=_int(attrs, "iid", "object_attributes."),
         state=state, updated_at=parse_time(attrs.get("updated_at")),
@@ -119,7 +119,7 @@ def github_item(event: str, payload: Any) -> ItemState | None:
     return ItemState(
         provider="github",
         host=_host(_str(repo, "html_url", "repository."), "repository.html_url"),
-        project=_str(repo, "full_name", "repository.").lower(),
+        project=_str(repo, "full_name", "repository."),
         kind="issue" if event == "issues" else "pull_request",
         number=_int(item, "number", f"{key}."),
         state="merged" if merged else raw, updated_at=parse_time(item.get("updated_at")),

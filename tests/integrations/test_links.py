@@ -195,3 +195,21 @@ def test_replace_all_makes_the_set_exact(session: Session, now: datetime) -> Non
         ("https://git.example.org/acme/platform/api/-/merge_requests/3", 1.0),
         ("https://github.com/acme/api/pull/7", 1.0),
     ]
+
+
+def test_links_written_by_imports_keep_their_case_and_still_match(session: Session,
+                                                                  now: datetime) -> None:
+    org = seed(session, now)
+    session.add(IssueLink(workspace_id=org.workspace_id, kr_id=org.krs["bugs"].id,
+                          url="https://gitlab.com/Acme/Web/-/issues/3", provider="gitlab",
+                          host="gitlab.com", project="Acme/Web", kind="issue", number=3,
+                          weight=1.0, closed=False, created_at=now))
+    session.flush()
+    result = links.apply_state(session=session, item=_state("gitlab", "gitlab.com", "Acme/Web",
+                                                            "issue", 3, "closed"),
+                               now=now, actor_label="t")
+    assert (result.matched, result.checkins) == (1, 1)
+    _, created = links.add(session=session, workspace_id=org.workspace_id, kr=org.krs["bugs"],
+                           url="https://gitlab.com/acme/web/-/issues/3", now=now,
+                           actor_label="t", gitlab_hosts=HOSTS)
+    assert created is False
