@@ -1,0 +1,173 @@
+"""``okr token ...``, ``okr link`` / ``okr unlink`` and ``okr sync-issues``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy.orm import Session
+
+from app.bootstrap import Container, utcnow
+from app.cli import Obj, pass_obj
+from app.db import unit_of_work
+from app.models import KeyResult, Workspace
+from app.services import issue_sync, links, okrs, tokens, workspaces
+from app.services.errors import OkrError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def workspace_option(func: F) -> F:
+    return click.option("--workspace", "workspace_ref", default=None,
+                        help="Workspace name or Slack team id (when there are several).")(func)
+
+
+@contextmanager
+def opened(container: Container, workspace_ref: str | None,
+           now: datetime) -> Iterator[tuple[Session, Workspace]]:
+    """One transaction in the chosen workspace; domain errors become CLI messages."""
+    try:
+        with unit_of_work(container.session_factory) as session:
+            if workspace_ref:
+                ws = workspaces.by_ref(session=session, ref=workspace_ref)
+                if ws is None:
+                    raise click.ClickException(f"no workspace {workspace_ref!r}")
+            else:
+                ws = workspaces.default_workspace(session=session, now=now)
+            yield session, ws
+    except OkrError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _kr(session: Session, ws: Workspace, key: str) -> KeyResult:
+    kr = okrs.kr_by_key(session=session, workspace_id=ws.id, key=key)
+    if kr is None:
+        raise click.ClickException(f"no key result {key!r} in workspace {ws.name!r}")
+    return kr
+
+
+@click.group("token")
+def token() -> None:
+    """Progress-API tokens (one workspace each; only a hash is stored)."""
+
+
+@token.command("create")
+@click.argument("name")
+@workspace_option
+@pass_obj
+def token_create(obj: Obj, name: str, workspace_ref: str | None) -> None:
+    """Create a token; its secret is printed once."""
+    now = utcnow()
+    with opened(obj.container, workspace_ref, now) as (session, ws):
+        new = tokens.create(session=session, workspace_id=ws.id, name=name, now=now)
+        token_id, prefix = new.token.id, new.token.prefix
+    click.echo(new.secret)
+    click.echo(f"token {token_id} ({prefix}...) for workspace {ws.name!r}: store it now, "
+               "it is not shown again", err=True)
+
+
+@token.command("list")
+@workspace_option
+@pass_obj
+def token_list(obj: Obj, workspace_ref: str | None) -> None:
+    """Tokens with their prefix, creation, last use and revocation."""
+    now = utcnow()
+    with opened(obj.container, workspace_ref, now) as (session, ws):
+        lines = []
+        for t in tokens.list_tokens(session=session, workspace_id=ws.id):
+            used = f"used {t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never used"
+            revoked = "  REVOKED" if t.revoked_at is not None else ""
+            lines.append(f"{t.id:>4}  {t.prefix}...  {t.name[:40]:<40}  "
+                         f"created {t.created_at:%Y-%m-%d}  {used}{revoked}")
+    for line in lines or [f"no tokens in workspace {ws.name!r} (okr token create NAME)"]:
+        click.echo(line)
+
+
+@token.command("revoke")
+@click.argument("ref")
+@workspace_option
+@pass_obj
+def token_revoke(obj: Obj, ref: str, workspace_ref: str | None) -> None:
+    """Revoke a token by id, prefix or name."""
+    now = utcnow()
+    with opened(obj.container, workspace_ref, now) as (session, ws):
+        revoked = tokens.revoke(session=session, workspace_id=ws.id, ref=ref, now=now)
+        click.echo(f"revoked token {revoked.id} ({revoked.prefix}..., {revoked.name!r})")
+
+
+@click.command("link")
+@click.argument("url")
+@click.argument("kr_key", metavar="KR")
+@click.option("--weight", type=float, default=None, help="How much this item counts (default 1).")
+@click.option("--no-fetch", is_flag=True, help="Do not ask the tracker for its state now.")
+@workspace_option
+@pass_obj
+def link(obj: Obj, url: str, kr_key: str, weight: float | None, no_fetch: bool,
+         workspace_ref: str | None) -> None:
+    """Link an issue, merge request or pull request to an 'issues' key result."""
+    container, now = obj.container, utcnow()
+    with opened(container, workspace_ref, now) as (session, ws):
+        kr = _kr(session, ws, kr_key)
+        row, created = links.add(session=session, workspace_id=ws.id, kr=kr, url=url,
+                                 weight=weight, now=now, actor_label="cli",
+                                 gitlab_hosts=container.settings.gitlab_hosts)
+        link_id, link_url, link_weight = row.id, row.url, row.weight
+    verb = "linked" if created else "already linked; weight now" if weight else "already linked"
+    click.echo(f"{verb} {link_url} -> {kr_key} (weight {link_weight:g})")
+    if created and not no_fetch:
+        report = issue_sync.run(session_factory=container.session_factory,
+                                settings=container.settings, now=now, link_ids=[link_id],
+                                prune=False,
+                                client_factory=issue_sync.default_client_factory(
+                                    container.settings, max_wait=10.0, max_attempts=2))
+        if report.errors or report.missing:
+            click.echo("could not read its state yet (" + "; ".join(
+                report.errors + [f"{m} not found" for m in report.missing])
+                + "); it counts as open until a webhook or `okr sync-issues` says otherwise",
+                err=True)
+
+
+@click.command("unlink")
+@click.argument("url")
+@click.argument("kr_key", metavar="KR")
+@workspace_option
+@pass_obj
+def unlink(obj: Obj, url: str, kr_key: str, workspace_ref: str | None) -> None:
+    """Remove a link from a key result."""
+    container, now = obj.container, utcnow()
+    with opened(container, workspace_ref, now) as (session, ws):
+        kr = _kr(session, ws, kr_key)
+        row = links.remove(session=session, workspace_id=ws.id, kr=kr, url=url, now=now,
+                           actor_label="cli", gitlab_hosts=container.settings.gitlab_hosts)
+        click.echo(f"unlinked {row.url} from {kr_key}")
+
+
+@click.command("sync-issues")
+@click.option("--max-wait", type=float, default=900.0, show_default=True,
+              help="Seconds we may spend waiting for rate limits per tracker.")
+@workspace_option
+@pass_obj
+def sync_issues(obj: Obj, max_wait: float, workspace_ref: str | None) -> None:
+    """Ask GitLab and GitHub for the state of every linked item and apply what changed."""
+    container, now = obj.container, utcnow()
+    workspace_id = None
+    if workspace_ref:
+        with opened(container, workspace_ref, now) as (_session, ws):
+            workspace_id = ws.id
+    report = issue_sync.run(
+        session_factory=container.session_factory, settings=container.settings, now=now,
+        workspace_id=workspace_id,
+        client_factory=issue_sync.default_client_factory(container.settings, max_wait=max_wait))
+    click.echo(report.summary())
+    for ref in report.missing:
+        click.echo(f"not found (deleted, moved or no access): {ref}", err=True)
+    for error in report.errors:
+        click.echo(f"error: {error}", err=True)
+    if report.errors:
+        raise SystemExit(1)
+
+
+COMMANDS: list[click.Command] = [token, link, unlink, sync_issues]
