@@ -139,7 +139,7 @@ def _apply_links(ctx: Context, doc: Document) -> None:
         if found is None:
             creates.append({
                 "workspace_id": ctx.workspace.id, "kr_id": kr_ids[kr.id], "url": ref.url,
-                "provider": ref.provider, "host": ref.host, "project": ref.project,
+                "provider": ref.provider, "host": ref.host, "project": ref.project.lower(),
                 "kind": ref.kind, "number": ref.number, "weight": link.weight,
                 "closed": False, "state_updated_at": None, "created_at": ctx.now,
             })

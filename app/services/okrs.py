@@ -37,6 +37,7 @@ from app.services import cycles as cycles_service
 
 # A KR with no check-in for this long is stale (two weekly cadences).
 STALE_AFTER = timedelta(days=14)
+_SELF_MOVING = (KRType.ISSUES.value, KRType.CHILDREN.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +213,8 @@ def cycle_report(
         declared = TrafficLight(k.declared_status) if k.declared_status else None
         owner = people.get(k.owner_id) if k.owner_id else None
         lc = last.get(k.id, _LastCheckins())
-        stale = k.state == KRState.ACTIVE.value and (
+        # Issues and children KRs move by themselves: nobody owes them a check-in.
+        stale = k.state == KRState.ACTIVE.value and k.kr_type not in _SELF_MOVING and (
             (k.last_checkin_at is None and (today - cycle.start_date).days >= STALE_AFTER.days)
             or (k.last_checkin_at is not None and now - k.last_checkin_at >= STALE_AFTER)
         )

@@ -1,0 +1,121 @@
+"""The phases of ``okr demo``, in order. ``PHASES`` is the extension point.
+
+To add a phase (say, a transcript of the messages the scheduler would have sent, or the
+end-of-cycle retrospective), write ``def my_phase(ctx: DemoContext) -> None`` in your own
+module and add ``Phase("my-phase", my_phase)`` to ``PHASES`` where it belongs: phases that
+write data pass ``setup=True`` and go before ``show_tree``; phases that print go after it.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+import scoring
+from app.demo import simulate
+from app.demo.advice import calibration_lines, lint_lines
+from app.demo.run import DemoContext, Phase
+from app.demo.tree import LEGEND, TeamLine, render_tree
+from app.models import Person, Team
+from app.services import cycles, imports, okrs, workspaces
+
+
+def sample_text() -> str:
+    return resources.files("app.demo").joinpath("sample.yaml").read_text(encoding="utf-8")
+
+
+def load(ctx: DemoContext) -> None:
+    """Import the sample organisation (app/demo/sample.yaml) through ``okr import``'s code."""
+    with ctx.session() as session:
+        ws = workspaces.default_workspace(session=session, now=ctx.now)
+        summary = imports.import_text(session=session, workspace=ws, text=sample_text(),
+                                      now=ctx.now)
+    c = summary.counts
+    tzs = _count_timezones(ctx)
+    ctx.out(f"Loaded the sample organisation: {c['people'].created} people in {tzs} time "
+            f"zones, {c['teams'].created} teams, {c['objectives'].created} objectives, "
+            f"{c['key_results'].created} key results.")
+
+
+def _count_timezones(ctx: DemoContext) -> int:
+    with ctx.session() as session:
+        ws = ctx.workspace(session)
+        return session.scalar(select(func.count(func.distinct(Person.tz))).where(
+            Person.workspace_id == ws.id)) or 0
+
+
+def simulate_quarter(ctx: DemoContext) -> None:
+    """A quarter of weekly check-ins, each at its owner's local morning."""
+    with ctx.session() as session:
+        ws = ctx.workspace(session)
+        cycle = ctx.cycle(session)
+        today = ctx.today(ws)
+        count = simulate.simulate(session=session, workspace=ws,
+                                  window=cycles.window(cycle), now=ctx.now)
+    expected = scoring.expected_progress(cycles.window(cycle), today)
+    ctx.results["checkins"] = count
+    ctx.out(f"Simulated {cycle.name}: {count} weekly check-ins, each recorded at its owner's "
+            "local check-in time (stored in UTC).")
+    view = cycles.view(cycle, today)
+    s = ctx.settings.scoring
+    ctx.out(f"Today is {today.isoformat()}, day {view.day} of {view.total_days}: pace expects "
+            f"{expected:.2f}, so a KR under {expected - s.yellow_gap:.2f} is suggested yellow and "
+            f"under {expected - s.red_gap:.2f} red. Ambitious OKRs end around 0.6-0.7: "
+            "see Calibration below.")
+
+
+def show_tree(ctx: DemoContext) -> None:
+    with ctx.session() as session:
+        ws = ctx.workspace(session)
+        cycle = ctx.cycle(session)
+        report = okrs.cycle_report(session=session, workspace_id=ws.id, cycle=cycle,
+                                   today=ctx.today(ws), now=ctx.now,
+                                   settings=ctx.settings.scoring)
+        teams = team_lines(session, ws.id)
+    ctx.results["report"] = report
+    ctx.out("")
+    ctx.out(render_tree(report, style=ctx.style, teams=teams, now=ctx.now, title=ws.name))
+    ctx.out(ctx.style.paint(f"{LEGEND}.", dim=True))
+
+
+def team_lines(session: Session, workspace_id: int) -> list[TeamLine]:
+    rows = list(session.scalars(select(Team).where(Team.workspace_id == workspace_id)
+                                .order_by(Team.id)))
+    keys = {t.id: t.key for t in rows}
+    return [TeamLine(t.key, t.name, t.kind, keys.get(t.parent_id) if t.parent_id else None)
+            for t in rows]
+
+
+def show_advice(ctx: DemoContext) -> None:
+    report = ctx.results["report"]
+    scoring_settings = ctx.settings.scoring
+    ctx.out("")
+    ctx.out("\n".join(calibration_lines(report, scoring_settings, ctx.style)))
+    ctx.out("")
+    ctx.out("\n".join(lint_lines(report, scoring_settings, ctx.style)))
+
+
+def next_steps(ctx: DemoContext) -> None:
+    url = f"sqlite:///{ctx.db_path}"
+    ctx.out("")
+    ctx.out(ctx.style.paint("Explore the demo database", bold=True))
+    for line in (f"DATABASE_URL={url} okr tree",
+                 f"DATABASE_URL={url} okr show onb-ttfv",
+                 f"DATABASE_URL={url} okr checkin apac-japan --value 2 --status yellow "
+                 "--note 'Second deal signed'",
+                 f"DATABASE_URL={url} okr export --format md",
+                 "okr demo --keep      # print again without recreating the database"):
+        ctx.out(f"  {line}")
+
+
+PHASES: list[Phase] = [
+    Phase("load", load, setup=True),
+    Phase("simulate", simulate_quarter, setup=True),
+    # Setup phases added later (e.g. the scheduler's message transcript) go here.
+    Phase("tree", show_tree),
+    Phase("advice", show_advice),
+    # Printing phases added later (e.g. the end-of-cycle retrospective) go here.
+    Phase("next-steps", next_steps),
+]
