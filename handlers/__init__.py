@@ -26,6 +26,9 @@ MODULES: tuple[str, ...] = (
     "editing",
     "editing_submit",
     "events",
+    "cmd_links",
+    "review",
+    "cmd_review",
 )
 
 

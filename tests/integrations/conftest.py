@@ -106,6 +106,8 @@ def db_engine(request: pytest.FixtureRequest,
 
             @event.listens_for(engine, "begin")
             def _begin(conn: Any) -> None:
-                conn.exec_driver_sql("BEGIN")
+                # app.db may already emit BEGIN itself (same recipe): never twice.
+                if not conn.connection.dbapi_connection.in_transaction:
+                    conn.exec_driver_sql("BEGIN")
 
         yield engine
