@@ -122,14 +122,18 @@ def record(
         idempotency_key=idempotency_key,
     )
     session.add(row)
-    kr.current_value = value
-    kr.manual_score = manual
-    if data.status is not None:
-        kr.declared_status = data.status
-    if KRType(kr.kr_type) == KRType.MILESTONE and value == 1.0 and kr.state == KRState.ACTIVE:
-        kr.state = KRState.DONE.value
-    kr.last_checkin_at = now
-    kr.updated_at = now
+    # A back-dated check-in (``okr checkin --at``) joins the history without overwriting
+    # the KR's projection of a later one.
+    if kr.last_checkin_at is None or now >= kr.last_checkin_at:
+        kr.current_value = value
+        kr.manual_score = manual
+        if data.status is not None:
+            kr.declared_status = data.status
+        if KRType(kr.kr_type) == KRType.MILESTONE and value == 1.0 \
+                and kr.state == KRState.ACTIVE:
+            kr.state = KRState.DONE.value
+        kr.last_checkin_at = now
+        kr.updated_at = now
     if idempotency_key is not None:
         try:
             with session.begin_nested():
