@@ -27,8 +27,6 @@ MODULES: tuple[str, ...] = (
     "editing_submit",
     "events",
     "cmd_links",
-    "review",
-    "cmd_review",
 )
 
 
