@@ -6,10 +6,10 @@ Add new ids to the section of the surface they belong to.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Id(str, Enum):
+class Id(StrEnum):
     def __str__(self) -> str:
         return str(self.value)
 
@@ -81,3 +81,13 @@ class Block(Id):
     KR_OWNER = "kr_owner"
     KR_STATE = "kr_state"
     AWAY_UNTIL = "away_until"
+    # End of cycle: per-KR inputs are f"{prefix}:{kr_key}" like the check-in modal's.
+    REVIEW_KR = "rv_kr"
+    REVIEW_SELF = "rv_self"
+    REVIEW_EVIDENCE = "rv_evidence"
+    REVIEW_FINAL = "rv_final"
+    REVIEW_REASON = "rv_reason"
+    REFLECT_OBJECTIVE = "rf_objective"
+    REFLECT_WORKED = "rf_worked"
+    REFLECT_DID_NOT = "rf_did_not"
+    REFLECT_CARRY = "rf_carry"

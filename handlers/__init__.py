@@ -27,6 +27,8 @@ MODULES: tuple[str, ...] = (
     "editing_submit",
     "events",
     "cmd_links",
+    "review",
+    "cmd_review",
 )
 
 

@@ -16,7 +16,7 @@ from handlers.router import (
     Reply,
     Result,
     Subcommand,
-    lookup,
+    resolve,
     split_text,
     subcommand,
     visible_subcommands,
@@ -43,8 +43,8 @@ def _reply_kwargs(reply: Reply) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"text": reply.text}
     if reply.blocks:
         kwargs["blocks"] = reply.blocks
-    if reply.in_channel:
-        kwargs["response_type"] = "in_channel"
+    # Always JSON with an explicit response type (a bare-text ack is ambiguous to read).
+    kwargs["response_type"] = "in_channel" if reply.in_channel else "ephemeral"
     return kwargs
 
 
@@ -73,16 +73,17 @@ def help_reply(person: Actor, unknown: str | None = None) -> Reply:
 def handle_okr(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond,
                okr: Env, workspace_id: int, person: Actor | None, now: Any) -> None:
     if person is None:
-        ack(text=":warning: I could not tell who you are. Please try again.")
+        ack(text=":warning: I could not tell who you are. Please try again.",
+            response_type="ephemeral")
         return
     name, args, rest = split_text(str(body.get("text") or ""))
-    sub = lookup(name) if name else None
+    sub, args, rest = resolve(name, args, rest)
     if sub is None:
         ack(**_reply_kwargs(help_reply(person, unknown=name or None)))
         return
     if sub.admin and not person.is_admin:
         ack(text=f":lock: `{COMMAND} {sub.name}` is for OKR admins. "
-                 "Ask one of them if you need it done.")
+                 "Ask one of them if you need it done.", response_type="ephemeral")
         return
     req = CommandRequest(
         env=okr, workspace_id=workspace_id, person=person, name=sub.name, args=args, text=rest,

@@ -121,6 +121,16 @@ def lookup(name: str) -> Subcommand | None:
     return REGISTRY.get(key) or REGISTRY.get(ALIASES.get(key, ""))
 
 
+def resolve(name: str, args: list[str], rest: str) -> tuple[Subcommand | None, list[str], str]:
+    """Like :func:`lookup`, but a two-word subcommand (``cycle review``) wins over its first
+    word alone; its second word is then no longer an argument."""
+    if args:
+        pair = REGISTRY.get(f"{name} {args[0]}".lower())
+        if pair is not None:
+            return pair, args[1:], rest.partition(" ")[2].strip()
+    return (lookup(name) if name else None), args, rest
+
+
 def split_text(text: str) -> tuple[str, list[str], str]:
     """``"list @ada  at-risk"`` -> ``("list", ["<@U..>", "at-risk"], "@ada  at-risk")``.
 

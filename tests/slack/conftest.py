@@ -25,6 +25,7 @@ from app.slack import create_bolt_app, env_of, retry_handlers
 from handlers.context import Env
 from tests.fakeslack import FakeSlack, fake_slack
 from tests.slack import seed
+from tests.slack.blockkit import validate_ack, validate_message, validate_options
 from tests.slackreq import SignedRequest, SlackRequests, json_body
 
 __all__ = ["SECRET", "Harness", "fake_slack", "make_settings"]
@@ -55,6 +56,7 @@ class Harness:
         """Dispatch, then wait for the work queued after the ack."""
         resp = request.dispatch(self.app)
         self.env.drain()
+        check_ack(self.fake, resp)
         return resp
 
     def command(self, user: str, text: str, **kw: Any) -> tuple[BoltResponse, dict[str, Any]]:
@@ -70,6 +72,24 @@ class Harness:
             if kr_key:
                 q = q.where(KeyResult.key == kr_key)
             return list(s.scalars(q.order_by(Checkin.id)))
+
+
+def check_ack(fake: FakeSlack, resp: BoltResponse) -> None:
+    """Acks carry Block Kit too (command replies, modal updates, options): check them."""
+    try:
+        body = json_body(resp)
+    except ValueError:
+        return
+    if "response_action" in body:
+        problems = validate_ack(body)
+    elif "options" in body or "option_groups" in body:
+        problems = validate_options(body)
+    elif "text" in body or "blocks" in body:
+        problems = validate_message(body, where="ack")
+    else:
+        problems = []
+    with fake.lock:
+        fake.violations.extend(problems)
 
 
 def build_harness(fake: FakeSlack, engine: Engine, factory: sessionmaker[Session], now: datetime,
@@ -96,8 +116,10 @@ def rollback_factory(db_engine: Engine) -> Iterator[sessionmaker[Session]]:
     commits for real; emitting BEGIN ourselves keeps everything inside the outer transaction.
     """
     conn = db_engine.connect()
-    if db_engine.dialect.name == "sqlite":
-        conn.connection.dbapi_connection.isolation_level = None  # type: ignore[union-attr]
+    dbapi = conn.connection.dbapi_connection
+    # Engines that already emit BEGIN themselves (isolation_level None) need no help.
+    if db_engine.dialect.name == "sqlite" and dbapi.isolation_level is not None:  # type: ignore[union-attr]
+        dbapi.isolation_level = None  # type: ignore[union-attr]
         conn.exec_driver_sql("BEGIN")
         outer = None
     else:
@@ -111,7 +133,7 @@ def rollback_factory(db_engine: Engine) -> Iterator[sessionmaker[Session]]:
             outer.rollback()
         else:
             conn.exec_driver_sql("ROLLBACK")
-            conn.connection.dbapi_connection.isolation_level = ""  # type: ignore[union-attr]
+            dbapi.isolation_level = ""  # type: ignore[union-attr]
         conn.close()
 
 
