@@ -120,6 +120,10 @@ def phase(obj: Obj, name: str, phase: str, workspace_ref: str | None, at: str | 
             reviews.open_review(session=c.session, workspace_id=c.ws.id, cycle=cycle,
                                 today=c.today, now=c.now, settings=c.settings.scoring,
                                 actor_id=None, actor_label="cli")
+        elif phase == CyclePhase.CLOSED.value:
+            reviews.close_cycle(session=c.session, workspace_id=c.ws.id, cycle=cycle,
+                                today=c.today, now=c.now, settings=c.settings.scoring,
+                                actor_id=None, actor_label="cli")
         elif cycle.phase != phase:
             audit.record(session=c.session, workspace_id=c.ws.id, actor_label="cli",
                          action="cycle.phase", subject_type="cycle", subject_key=cycle.name,

@@ -133,6 +133,29 @@ def open_review(
     return rnd
 
 
+def close_cycle(
+    *, session: Session, workspace_id: int, cycle: Cycle, today: date, now: datetime,
+    settings: ScoringSettings, actor_id: int | None, actor_label: str,
+) -> ReviewRound:
+    """Close a cycle. A cycle closed without a review gets its round (and computed snapshot)
+    now, so its retrospective still goes out."""
+    rnd = review_round(session=session, workspace_id=workspace_id, cycle=cycle)
+    if rnd is None:
+        snapshot_computed(session=session, workspace_id=workspace_id, cycle=cycle, today=today,
+                          now=now, settings=settings)
+        rnd = ReviewRound(workspace_id=workspace_id, cycle_id=cycle.id, opened_at=now,
+                          opened_by_id=actor_id, deadline=today)
+        session.add(rnd)
+    if cycle.phase != CyclePhase.CLOSED.value:
+        audit.record(session=session, workspace_id=workspace_id, actor_id=actor_id,
+                     actor_label=actor_label, action="cycle.phase", subject_type="cycle",
+                     subject_key=cycle.name, now=now, before={"phase": cycle.phase},
+                     after={"phase": CyclePhase.CLOSED.value})
+        cycle.phase = CyclePhase.CLOSED.value
+    session.flush()
+    return rnd
+
+
 def snapshot_computed(
     *, session: Session, workspace_id: int, cycle: Cycle, today: date, now: datetime,
     settings: ScoringSettings,
