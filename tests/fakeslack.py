@@ -96,6 +96,7 @@ class FakeSlack:
         self._rates: dict[str, tuple[float, int]] = {}
         self._window: dict[str, deque[float]] = defaultdict(deque)
         self._delays: dict[str, float] = {}
+        self._reply_delays: dict[str, float] = {}
         self._seq = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -110,8 +111,9 @@ class FakeSlack:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="fake-slack")
+        server = self._server
+        self._thread = threading.Thread(target=lambda: server.serve_forever(poll_interval=0.02),
+                                        daemon=True, name="fake-slack")
         self._thread.start()
         return self
 
@@ -188,6 +190,12 @@ class FakeSlack:
     def slow(self, method: str, seconds: float) -> None:
         with self.lock:
             self._delays[method] = seconds
+
+    def slow_reply(self, method: str, seconds: float) -> None:
+        """Process ``method`` at once but answer only after ``seconds``: the call takes effect
+        even if the caller gives up or dies waiting (an ambiguous send)."""
+        with self.lock:
+            self._reply_delays[method] = seconds
 
     def reset_calls(self) -> None:
         with self.lock:
@@ -274,7 +282,10 @@ class FakeSlack:
             self._validate(method, params)
             body = self._answer(method, params, path)
             call.response = body
-            return 200, body, {}
+            after = self._reply_delays.get(method, 0.0)
+        if after:
+            time.sleep(after)
+        return 200, body, {}
 
     def _validate(self, method: str, params: dict[str, Any]) -> None:
         if method in MESSAGE_METHODS or method == "response":
