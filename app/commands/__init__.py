@@ -7,7 +7,9 @@ import importlib
 import click
 
 # One entry per module in app/commands/; add yours here.
-MODULES: tuple[str, ...] = ("serve", "cycles", "schedule", "integrations", "demo")
+MODULES: tuple[str, ...] = (
+    "serve", "cycles", "schedule", "integrations", "demo", "data", "checkin",
+)
 
 
 def REGISTRY() -> list[click.Command]:  # noqa: N802 - reads as a constant at the call site

@@ -1,0 +1,239 @@
+"""``okr checkin`` (record a check-in without Slack) and ``okr show`` (one objective or KR)."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+import click
+from sqlalchemy import select
+
+from app.bootstrap import utcnow
+from app.cli import Obj, pass_obj
+from app.commands.data import Ctx, _instant, opened, workspace_option
+from app.demo.tree import kr_value
+from app.domain import CheckinSource, KRState, KRType, KRView, ObjectiveView
+from app.models import Checkin, Cycle, IssueLink, Person
+from app.services import checkins, okrs, people
+from app.services.checkins import CheckinInput
+from app.services.errors import InvalidValue
+from app.services.okrs import CycleReport
+
+
+def _number(option: str, text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise click.ClickException(f"{option}: {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise click.ClickException(f"{option}: {text!r} is not a usable number")
+    return value
+
+
+@click.command("checkin")
+@click.argument("kr_id")
+@click.option("--value", default=None, metavar="X", help="The current value (measured KRs).")
+@click.option("--score", default=None, metavar="S", help="0.0-1.0 (manual KRs).")
+@click.option("--done", is_flag=True, help="Mark a milestone KR done (value 1).")
+@click.option("--no-change", is_flag=True, help="Still here: carry the last value forward.")
+@click.option("--status", default=None, metavar="green|yellow|red",
+              help="Your traffic light (default: none declared).")
+@click.option("--confidence", default=None, metavar="low|medium|high")
+@click.option("--note", default=None)
+@click.option("--blockers", default=None)
+@click.option("--as", "as_slack_id", default=None, metavar="SLACK_ID",
+              help="Record it as this person (default: no author, actor 'cli').")
+@click.option("--at", "at", default=None, metavar="ISO-8601",
+              help="When it happened (default now; earlier instants join the history).")
+@click.option("--idempotency-key", default=None,
+              help="Scripts that may retry: a key already used records nothing new.")
+@workspace_option
+@pass_obj
+def checkin(obj: Obj, kr_id: str, value: str | None, score: str | None, done: bool,
+            no_change: bool, status: str | None, confidence: str | None, note: str | None,
+            blockers: str | None, as_slack_id: str | None, at: str | None,
+            idempotency_key: str | None, workspace_ref: str | None) -> None:
+    """Record a check-in on key result KR_ID (append-only history)."""
+    given = [name for name, on in (("--value", value is not None), ("--score", score is not None),
+                                   ("--done", done), ("--no-change", no_change)) if on]
+    if len(given) > 1:
+        raise click.ClickException(f"give one of --value, --score, --done, --no-change "
+                                   f"(got {' and '.join(given)})")
+    now = utcnow()
+    when = _instant(at) if at else now
+    if when > now:
+        raise click.ClickException("--at is in the future")
+    with opened(obj, workspace_ref, now) as ctx:
+        kr = okrs.kr_by_key(session=ctx.session, workspace_id=ctx.ws.id, key=kr_id)
+        if kr is None:
+            raise click.ClickException(f"no key result {kr_id!r} (see okr tree for the ids)")
+        kind = KRType(kr.kr_type)
+        if not given and kind not in (KRType.ISSUES, KRType.CHILDREN):
+            hint = "--score" if kind == KRType.MANUAL else \
+                "--done" if kind == KRType.MILESTONE else "--value"
+            raise click.ClickException(f"{kr_id} is {_a(kind)} KR: give {hint} "
+                                       "(or --no-change)")
+        if done and kind != KRType.MILESTONE:
+            raise click.ClickException(f"--done is for milestone KRs; {kr_id} is {_a(kind)} KR")
+        author_id = None
+        if as_slack_id:
+            person = people.by_slack_id(session=ctx.session, workspace_id=ctx.ws.id,
+                                        slack_id=as_slack_id)
+            if person is None:
+                raise click.ClickException(f"--as: no person {as_slack_id!r}")
+            author_id = person.id
+        data = CheckinInput(kr_key=kr.key, value=1.0 if done else _number("--value", value),
+                            score=_number("--score", score), status=status,
+                            confidence=confidence, note=note, blockers=blockers,
+                            no_change=no_change)
+        replay = idempotency_key is not None and ctx.session.scalar(
+            select(Checkin.id).where(Checkin.workspace_id == ctx.ws.id,
+                                     Checkin.idempotency_key == idempotency_key)) is not None
+        try:
+            checkins.record(
+                session=ctx.session, workspace_id=ctx.ws.id, kr=kr, data=data,
+                author_id=author_id,
+                actor_label=f"cli:{as_slack_id}" if as_slack_id else "cli",
+                source=CheckinSource.CLI, now=when, idempotency_key=idempotency_key)
+        except InvalidValue as exc:
+            option = {"value": "--value", "score": "--score", "status": "--status",
+                      "confidence": "--confidence", "note": "--note",
+                      "blockers": "--blockers"}.get(exc.field or "", "")
+            raise click.ClickException(f"{option + ': ' if option else ''}{exc.message}") \
+                from None
+        report = _report(ctx, kr.objective.cycle_id)
+        view = report.key_result(kr.key)
+    if view is None:
+        click.echo(f"recorded a check-in on {kr_id}")
+        return
+    head = f"already recorded (idempotency key {idempotency_key!r}): {kr_id}" if replay \
+        else f"recorded a check-in on {kr_id}"
+    click.echo(f"{head}: {kr_value(view)}, score {view.score:.2f}, status {_status(view)}")
+
+
+def _a(kind: KRType) -> str:
+    return f"an {kind}" if str(kind)[0] in "aeiou" else f"a {kind}"
+
+
+def _report(ctx: Ctx, cycle_id: int) -> CycleReport:
+    cycle = ctx.session.get(Cycle, cycle_id)
+    assert cycle is not None
+    return okrs.cycle_report(session=ctx.session, workspace_id=ctx.ws.id, cycle=cycle,
+                             today=ctx.today, now=ctx.now, settings=ctx.settings.scoring)
+
+
+def _status(kr: KRView) -> str:
+    return kr.state.value if kr.state != KRState.ACTIVE else kr.status.value
+
+
+def _who(name: str | None, slack_id: str | None) -> str:
+    return f"{name} ({slack_id})" if name else "nobody"
+
+
+@click.command("show")
+@click.argument("item_id")
+@workspace_option
+@pass_obj
+def show(obj: Obj, item_id: str, workspace_ref: str | None) -> None:
+    """One objective or key result in detail, a KR with its full check-in history."""
+    now = utcnow()
+    with opened(obj, workspace_ref, now) as ctx:
+        objective = okrs.objective_by_key(session=ctx.session, workspace_id=ctx.ws.id,
+                                          key=item_id)
+        kr = None if objective else okrs.kr_by_key(session=ctx.session, workspace_id=ctx.ws.id,
+                                                   key=item_id)
+        if objective is not None:
+            report = _report(ctx, objective.cycle_id)
+            view = report.objective(item_id)
+            lines = _objective_lines(view, report) if view else []
+        elif kr is not None:
+            report = _report(ctx, kr.objective.cycle_id)
+            kview = report.key_result(item_id)
+            lines = _kr_lines(ctx, kview, kr.id, report) if kview else []
+        else:
+            raise click.ClickException(f"no objective or key result {item_id!r}")
+    click.echo("\n".join(lines))
+
+
+def _objective_lines(o: ObjectiveView, report: CycleReport) -> list[str]:
+    aligned = f"{o.aligned_to}/{o.aligned_to_kr}" if o.aligned_to_kr else o.aligned_to
+    c = report.cycle
+    lines = [
+        f"Objective {o.key}: {o.title}",
+        f"  cycle       {o.cycle} (day {c.day} of {c.total_days}, expected {c.expected:.2f})",
+        f"  team        {o.team_name or '-'}",
+        f"  owner       {_who(o.owner_name, o.owner_slack_id)}",
+        f"  aligned to  {aligned or '-'}",
+        f"  kind        {o.visibility.value}, {o.commitment.value}"
+        f"{', development' if o.is_development else ''}{', draft' if o.is_draft else ''}; "
+        f"rollup {o.rollup_mode.value}",
+        f"  score       {o.score:.2f} · status {o.status.value}",
+        "", "Key results",
+    ]
+    for kr in o.key_results:
+        lines.append(f"  {kr.key:<18} {kr_value(kr):>12}  {kr.score:4.2f}  {_status(kr):<7} "
+                     f"{kr.title}  ({kr.owner_name or 'no owner'})")
+    if not o.key_results:
+        lines.append("  none")
+    children = [v for v in report.objectives if v.aligned_to == o.key and v.key != o.key]
+    if children:
+        lines += ["", "Aligned objectives"]
+        lines += [f"  {v.key:<18} {v.score:4.2f}  {v.status.value:<7} {v.title}"
+                  for v in children]
+    return lines
+
+
+def _kr_lines(ctx: Ctx, kr: KRView, kr_id: int, report: CycleReport) -> list[str]:
+    unit = f" {kr.unit}" if kr.unit else ""
+    target = {KRType.INCREASE: f"{kr.start:g} → {kr.target:g}{unit}" if kr.start is not None
+              and kr.target is not None else "",
+              KRType.DECREASE: f"{kr.start:g} → {kr.target:g}{unit}" if kr.start is not None
+              and kr.target is not None else "",
+              KRType.ABOVE: f"stay at or above {kr.target:g}{unit}" if kr.target is not None
+              else "",
+              KRType.BELOW: f"stay at or below {kr.target:g}{unit}" if kr.target is not None
+              else ""}.get(kr.kr_type, "")
+    declared = kr.declared_status.value if kr.declared_status else "none"
+    lines = [
+        f"Key result {kr.key}: {kr.title}",
+        f"  objective   {kr.objective_key}",
+        f"  owner       {_who(kr.owner_name, kr.owner_slack_id)}",
+        f"  type        {kr.kr_type}{' · ' + target if target else ''} · weight {kr.weight:g}",
+        f"  latest      {kr_value(kr)} · score {kr.score:.2f} · progress {kr.progress:.2f}"
+        f" · trend {kr.trend}",
+        f"  status      {_status(kr)} (declared {declared}, suggested "
+        f"{kr.suggested_status.value}; pace expects {report.cycle.expected:.2f})",
+    ]
+    if kr.stale:
+        lines.append("  ! stale: no check-in for two weeks or more")
+    if kr.mismatch:
+        lines.append(f"  ! {kr.mismatch}")
+    links = ctx.session.scalars(select(IssueLink).where(
+        IssueLink.workspace_id == ctx.ws.id, IssueLink.kr_id == kr_id).order_by(IssueLink.id))
+    lines += [f"  link        {link.url} ({'closed' if link.closed else 'open'}, weight "
+              f"{link.weight:g})" for link in links]
+    rows = list(ctx.session.execute(
+        select(Checkin, Person.name).outerjoin(Person, Person.id == Checkin.author_id)
+        .where(Checkin.workspace_id == ctx.ws.id, Checkin.kr_id == kr_id)
+        .order_by(Checkin.at, Checkin.id)))
+    lines += ["", f"Check-ins ({len(rows)}, oldest first)"]
+    if rows:
+        lines.append(f"  {'at (UTC)':<16}  {'author':<16} {'value':>8} {'score':>5}  "
+                     f"{'status':<6}  {'source':<6}  note / blockers")
+    for c, author in rows:
+        text = " / ".join(t for t in (c.note, f"blocked: {c.blockers}" if c.blockers else None)
+                          if t)
+        value = "" if c.value is None else f"{c.value:g}"
+        score = "" if c.score is None else f"{c.score:.2f}"
+        lines.append(f"  {_at(c.at)}  {(author or '-')[:16]:<16} {value:>8} {score:>5}  "
+                     f"{c.status or '-':<6}  {c.source:<6}  {text}")
+    return lines
+
+
+def _at(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M")
+
+
+COMMANDS = [checkin, show]

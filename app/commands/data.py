@@ -1,0 +1,190 @@
+"""``okr import``, ``okr export``, ``okr checkin``, ``okr show`` and ``okr tree``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import click
+from sqlalchemy.orm import Session
+
+from app.bootstrap import utcnow
+from app.cli import Obj, parse_instant, pass_obj
+from app.config import Settings
+from app.db import unit_of_work
+from app.demo.advice import calibration_lines, lint_lines
+from app.demo.phases import team_lines
+from app.demo.tree import Style, render_tree
+from app.models import Cycle, Workspace
+from app.services import cycles, exports, imports, okrs, workspaces
+from app.services.errors import OkrError
+
+
+class Rollback(Exception):
+    """Raised inside a unit of work to discard it (``--dry-run``)."""
+
+
+@dataclass
+class Ctx:
+    session: Session
+    ws: Workspace
+    settings: Settings
+    now: datetime
+
+    @property
+    def today(self) -> date:
+        return cycles.org_today(self.ws, self.now)
+
+    def cycle(self, name: str | None) -> Cycle:
+        if name:
+            return cycles.by_name(session=self.session, workspace_id=self.ws.id, name=name)
+        found = cycles.current(session=self.session, workspace_id=self.ws.id, today=self.today)
+        if found is None:
+            raise click.ClickException("there are no cycles yet: import some first (okr import)")
+        return found
+
+
+def _instant(at: str | None) -> datetime:
+    if at is None:
+        return utcnow()
+    try:
+        return parse_instant(at)
+    except click.BadParameter as exc:
+        raise click.ClickException(f"--at: {exc.message}") from None
+
+
+@contextmanager
+def opened(obj: Obj, workspace_ref: str | None, now: datetime) -> Iterator[Ctx]:
+    """One transaction in the chosen workspace; domain errors become CLI messages (exit 1)."""
+    container = obj.container
+    try:
+        with unit_of_work(container.session_factory) as s:
+            if workspace_ref:
+                ws = workspaces.by_ref(session=s, ref=workspace_ref)
+                if ws is None:
+                    raise click.ClickException(f"no workspace {workspace_ref!r}")
+            else:
+                ws = workspaces.default_workspace(session=s, now=now)
+            yield Ctx(session=s, ws=ws, settings=container.settings, now=now)
+    except OkrError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+workspace_option = click.option("--workspace", "workspace_ref", default=None, metavar="REF",
+                                help="Workspace name or Slack team id (when there are several).")
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+@workspace_option
+@click.option("--dry-run", is_flag=True, help="Check and report what would change; write nothing.")
+@pass_obj
+def import_(obj: Obj, file: Path, workspace_ref: str | None, dry_run: bool) -> None:
+    """Load settings, cycles, people, teams, objectives and KRs from a YAML FILE.
+
+    Idempotent by id: importing the same file again changes nothing; a changed file updates
+    in place (each change is in the audit log). Nothing missing from the file is deleted.
+    The whole file is checked first; any problem is reported with its path and nothing is
+    written.
+    """
+    try:
+        text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"cannot read {file}: {exc}") from None
+    now = utcnow()
+    invalid: imports.ImportInvalid | None = None
+    try:
+        with opened(obj, workspace_ref, now) as ctx:
+            try:
+                summary = imports.import_text(session=ctx.session, workspace=ctx.ws,
+                                              text=text, now=now)
+            except imports.ImportInvalid as exc:
+                invalid = exc
+                raise Rollback from None
+            name = ctx.ws.name
+            if dry_run:
+                raise Rollback
+    except Rollback:
+        pass
+    if invalid is not None:
+        for problem in invalid.problems:
+            click.echo(f"  {problem}", err=True)
+        raise click.ClickException(f"{file}: {invalid}; nothing was imported")
+    verb = "would import" if dry_run else "imported"
+    tail = "" if summary.changed else " (nothing changed)"
+    click.echo(f"{verb} {file} into workspace {name!r}{tail}")
+    for line in summary.lines():
+        click.echo(f"  {line}")
+
+
+@click.command("export")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "md"]), default="json",
+              show_default=True)
+@click.option("--cycle", "cycle_name", default=None,
+              help="One cycle (default: every cycle for json and csv, the current one for md).")
+@click.option("--checkins", is_flag=True,
+              help="csv: one row per check-in (the history) instead of one row per KR.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file instead of standard output.")
+@workspace_option
+@pass_obj
+def export(obj: Obj, fmt: str, cycle_name: str | None, checkins: bool, output: Path | None,
+           workspace_ref: str | None) -> None:
+    """Everything, with scores, statuses and the full check-in history."""
+    now = utcnow()
+    with opened(obj, workspace_ref, now) as ctx:
+        names = [cycle_name] if cycle_name else None
+        if fmt == "md" and names is None:
+            names = [ctx.cycle(None).name]
+        data = exports.gather(session=ctx.session, workspace=ctx.ws, now=now,
+                              settings=ctx.settings.scoring, cycle_names=names)
+        if fmt == "json":
+            text = exports.to_json(data)
+        elif fmt == "csv":
+            text = exports.to_csv(data, checkins=checkins)
+        else:
+            text = exports.to_markdown(data)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {output}: {exc}") from None
+    click.echo(f"wrote {output} ({len(data.reports)} cycle{'s' if len(data.reports) != 1 else ''},"
+               f" {sum(len(r.objectives) for r in data.reports)} objectives)", err=True)
+
+
+@click.command("tree")
+@click.option("--cycle", "cycle_name", default=None, help="Cycle name (default: the current one).")
+@click.option("--advice/--no-advice", default=True, show_default=True,
+              help="Also print calibration advice and OKR lint.")
+@click.option("--color/--no-color", default=None,
+              help="Colour the output (default: when writing to a terminal).")
+@workspace_option
+@pass_obj
+def tree(obj: Obj, cycle_name: str | None, advice: bool, color: bool | None,
+         workspace_ref: str | None) -> None:
+    """The rollup tree of a cycle: objectives by alignment, KRs, scores, statuses, trends."""
+    now = utcnow()
+    style = Style(color=sys.stdout.isatty() if color is None else color,
+                  unicode="utf" in (getattr(sys.stdout, "encoding", None) or "utf").lower())
+    with opened(obj, workspace_ref, now) as ctx:
+        cycle = ctx.cycle(cycle_name)
+        report = okrs.cycle_report(session=ctx.session, workspace_id=ctx.ws.id, cycle=cycle,
+                                   today=ctx.today, now=now, settings=ctx.settings.scoring)
+        teams = team_lines(ctx.session, ctx.ws.id)
+        title = ctx.ws.name
+    click.echo(render_tree(report, style=style, teams=teams, now=now, title=title), nl=False)
+    if advice:
+        click.echo("")
+        click.echo("\n".join(calibration_lines(report, ctx.settings.scoring, style)))
+        click.echo("")
+        click.echo("\n".join(lint_lines(report, ctx.settings.scoring, style)))
+
+
+COMMANDS = [import_, export, tree]
