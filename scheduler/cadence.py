@@ -9,7 +9,7 @@ date, so a person is asked at most once per occurrence date whatever the offsets
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -21,6 +21,10 @@ CADENCES = (*WEEKS, "monthly")
 # Multi-week cadences count weeks from this Monday unless the schedule (or the cycle) gives an
 # anchor, so "every 2 weeks" means the same weeks in every process and every tick.
 EPOCH = date(2024, 1, 1)
+
+# The anchor of a multi-week cadence: a date, or a function of the occurrence date (e.g. the
+# start of the cycle containing it), or None for the epoch.
+Anchor = date | Callable[[date], date | None] | None
 
 
 class ScheduleError(ValueError):
@@ -157,7 +161,7 @@ def _anchor(value: Any, path: str) -> date | None:
 # --- local dates -------------------------------------------------------------------------------
 
 
-def occurs_on(schedule: Schedule, day: date, *, anchor: date | None = None) -> bool:
+def occurs_on(schedule: Schedule, day: date, *, anchor: Anchor = None) -> bool:
     """True when the schedule has an occurrence on this local date."""
     if schedule.cadence == "monthly":
         if schedule.day_of_month is not None:
@@ -173,7 +177,7 @@ def occurs_on(schedule: Schedule, day: date, *, anchor: date | None = None) -> b
     every = WEEKS[schedule.cadence]
     if every == 1:
         return True
-    base = schedule.anchor or anchor or EPOCH
+    base = schedule.anchor or (anchor(day) if callable(anchor) else anchor) or EPOCH
     weeks = (_monday(day) - _monday(base)).days // 7
     return weeks % every == 0
 
@@ -183,7 +187,7 @@ def _monday(day: date) -> date:
 
 
 def local_dates(schedule: Schedule, first: date, last: date, *,
-                anchor: date | None = None) -> Iterator[date]:
+                anchor: Anchor = None) -> Iterator[date]:
     """Occurrence dates in ``[first, last]``, in order."""
     day = first
     while day <= last:
@@ -236,7 +240,7 @@ class Occurrence:
 
 
 def occurrences(schedule: Schedule, tz: ZoneInfo, after: datetime, until: datetime, *,
-                anchor: date | None = None) -> list[Occurrence]:
+                anchor: Anchor = None) -> list[Occurrence]:
     """Occurrences with ``after < at <= until`` (both aware), in order.
 
     Consecutive windows ``(a, b]`` and ``(b, c]`` together give exactly the occurrences of
@@ -256,7 +260,7 @@ def occurrences(schedule: Schedule, tz: ZoneInfo, after: datetime, until: dateti
 
 
 def upcoming(schedule: Schedule, tz: ZoneInfo, after: datetime, count: int, *,
-             anchor: date | None = None, horizon_days: int = 400) -> list[Occurrence]:
+             anchor: Anchor = None, horizon_days: int = 400) -> list[Occurrence]:
     """The next ``count`` occurrences after ``after`` (within ``horizon_days``)."""
     out: list[Occurrence] = []
     day = after.astimezone(tz).date() - timedelta(days=1)

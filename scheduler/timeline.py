@@ -2,15 +2,21 @@
 
 Pure: a rule plus a cycle's dates give one local date; the scheduler turns that into an
 instant in the audience's time zone and posts each rule once per cycle and recipient.
-Texts are jinja2 templates rendered by ``blocks.reminder`` with the context from ``context``.
+Texts are jinja2 templates. Custom rule texts come from admins, so they render in jinja2's
+sandbox with ``StrictUndefined``: a misspelt variable is an error when the rule is saved, not
+a blank in a channel. The variables are those of ``context``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, time, timedelta
+from functools import lru_cache
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
 
 from app.domain import CycleWindow
 
@@ -125,6 +131,38 @@ def context(cycle: CycleWindow, day: date) -> dict[str, object]:
         "weeks_since_end": since_end // 7,
         "days_left": max((cycle.end - day).days, 0),
     }
+
+
+SAMPLE_CONTEXT: dict[str, object] = {
+    "cycle": "FY27-Q1", "start": "Sun 1 Feb", "end": "Thu 30 Apr", "days_to_start": 14,
+    "weeks_to_start": 2, "days_since_end": -75, "weeks_since_end": -11, "days_left": 89,
+}
+
+
+class ReminderTextError(ValueError):
+    pass
+
+
+@lru_cache(maxsize=1)
+def _env() -> SandboxedEnvironment:
+    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
+                                keep_trailing_newline=False)
+
+
+def render_text(template: str, variables: Mapping[str, object]) -> str:
+    try:
+        return _env().from_string(template).render(**variables).strip()
+    except TemplateError as exc:
+        raise ReminderTextError(f"the reminder text does not render: {exc.message}") from None
+
+
+def check_text(template: str) -> str | None:
+    """None when the text renders with the known variables, else the problem in words."""
+    try:
+        render_text(template, SAMPLE_CONTEXT)
+    except ReminderTextError as exc:
+        return str(exc)
+    return None
 
 
 def _gl(key: str, weeks: int, audience: str, text: str, anchor: str = "start") -> Rule:

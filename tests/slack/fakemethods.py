@@ -237,6 +237,17 @@ def files_complete_upload(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "files": out}
 
 
+def oauth_v2_access(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
+    """Exchanges any code starting with "good" for a bot token of ``fake.team_id``."""
+    if not str(p.get("code", "")).startswith("good"):
+        return _err("invalid_code")
+    return {"ok": True, "app_id": "A0OKR", "authed_user": {"id": "U0ADA"},
+            "scope": "chat:write,commands", "token_type": "bot",
+            "access_token": f"xoxb-oauth-{fake.team_id}", "bot_user_id": fake.bot_user_id,
+            "team": {"id": fake.team_id, "name": "Test Team"}, "enterprise": None,
+            "is_enterprise_install": False}
+
+
 def response(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True}
 
@@ -265,6 +276,7 @@ ANSWERS: dict[str, Answer] = {
     "files.completeUploadExternal": files_complete_upload,
     "upload": upload,
     "response": response,
+    "oauth.v2.access": oauth_v2_access,
 }
 
 

@@ -1,0 +1,169 @@
+"""``okr tick``, ``okr worker``, ``okr deliveries`` and ``okr timeline ...``: the clock."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from datetime import datetime, time
+from typing import Any
+
+import click
+from sqlalchemy import select
+
+from app.bootstrap import utcnow
+from app.cli import Obj, parse_instant, pass_obj
+from app.db import unit_of_work
+from app.models import Delivery
+from app.services import cycles, schedules, workspaces
+from app.services.errors import OkrError
+from scheduler import timeline
+from scheduler.clients import client_factory
+from scheduler.jobs import tick as run_tick
+
+STATES = ("pending", "sending", "sent", "skipped", "failed", "missed", "unknown")
+
+
+@click.command("tick")
+@click.option("--at", "at", default=None, metavar="ISO-8601",
+              help="Run as if the time were this instant (default now), e.g. 2026-03-02T09:00Z.")
+@click.option("--no-deliver", is_flag=True, help="Only enqueue what is due; send nothing.")
+@click.option("--budget", type=click.FloatRange(min=0.1), default=None, metavar="SECONDS",
+              help="Stop delivering after this long (default 80% of OKR_TICK_SECONDS).")
+@pass_obj
+def tick(obj: Obj, at: str | None, no_deliver: bool, budget: float | None) -> None:
+    """One scheduler pass: enqueue what is due and deliver it. Safe to repeat."""
+    now = parse_instant(at) if at else utcnow()
+    container = obj.container
+    result = run_tick(container.session_factory, container.settings, now,
+                      client_for=client_factory(container.settings, container.engine,
+                                                container.session_factory),
+                      budget_seconds=budget, deliver=not no_deliver)
+    click.echo(f"tick at {now.isoformat()}: {result.summary()}")
+
+
+@click.command("worker")
+@click.option("--interval", type=click.FloatRange(min=1), default=None, metavar="SECONDS",
+              help="Seconds between ticks (default OKR_TICK_SECONDS).")
+@pass_obj
+def worker(obj: Obj, interval: float | None) -> None:
+    """Run the scheduler alone (no HTTP): tick every interval until stopped."""
+    from scheduler import runner
+
+    stop_event = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop_event.set())
+    stop = runner.start(obj.container, interval_seconds=interval)
+    click.echo("scheduler running; Ctrl-C to stop", err=True)
+    try:
+        stop_event.wait()
+    finally:
+        stop()
+
+
+@click.command("deliveries")
+@click.option("--state", type=click.Choice(STATES), default=None, help="Only this state.")
+@click.option("--kind", type=click.Choice(["prompt", "nudge", "digest", "reminder"]),
+              default=None)
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@pass_obj
+def deliveries(obj: Obj, state: str | None, kind: str | None, limit: int) -> None:
+    """What the scheduler sent, skipped, missed or failed, newest first."""
+    with unit_of_work(obj.container.session_factory) as s:
+        query = select(Delivery).order_by(Delivery.due_at.desc(), Delivery.id.desc())
+        if state:
+            query = query.where(Delivery.state == state)
+        if kind:
+            query = query.where(Delivery.kind == kind)
+        for row in s.scalars(query.limit(limit)):
+            local = row.due_at.astimezone(schedules.zone(row.tz))
+            click.echo(f"{row.due_at:%Y-%m-%d %H:%MZ}  {row.kind:<8} {row.state:<8} "
+                       f"{row.target:<12} {row.occurrence:<26} local {local:%a %H:%M}"
+                       f"{'  ' + row.error if row.error else ''}")
+
+
+@click.group("timeline")
+def timeline_group() -> None:
+    """Planning-timeline reminders: the preset and custom rules."""
+
+
+def _ws(obj: Obj, s: Any, now: datetime) -> Any:
+    return workspaces.default_workspace(session=s, now=now)
+
+
+@timeline_group.command("show")
+@pass_obj
+def timeline_show(obj: Obj) -> None:
+    """The preset, the custom rules and what fires in the next 120 days."""
+    now = utcnow()
+    with unit_of_work(obj.container.session_factory) as s:
+        ws = _ws(obj, s, now)
+        click.echo(f"preset: {ws.timeline_preset}")
+        today = cycles.org_today(ws, now)
+        for rule, cycle, day in schedules.upcoming_reminders(session=s, ws=ws, today=today):
+            click.echo(f"{day:%a %Y-%m-%d}  {cycle:<10} {rule.key:<24} {rule.audience:<18} "
+                       f"{rule.when()}")
+
+
+@timeline_group.command("set")
+@click.argument("preset", type=click.Choice(list(timeline.PRESETS)))
+@pass_obj
+def timeline_set(obj: Obj, preset: str) -> None:
+    """Use a preset: gitlab-product, okr-cycle or none."""
+    now = utcnow()
+    with unit_of_work(obj.container.session_factory) as s:
+        schedules.set_preset(session=s, ws=_ws(obj, s, now), preset=preset, actor_label="cli",
+                             now=now)
+    click.echo(f"timeline preset: {preset}")
+
+
+@timeline_group.command("add")
+@click.argument("key")
+@click.option("--anchor", type=click.Choice(timeline.ANCHORS), default="start",
+              show_default=True)
+@click.option("--offset", default="0", help="Days or weeks from the anchor: -2w, 3d, +1w.")
+@click.option("--audience", type=click.Choice(timeline.AUDIENCES), default="channel",
+              show_default=True)
+@click.option("--text", required=True, help="jinja2 text; variables: "
+              + ", ".join(sorted(timeline.SAMPLE_CONTEXT)))
+@click.option("--at", "at", default="10:00", show_default=True, help="Local time, HH:MM.")
+@click.option("--channel", default=None, help="Channel id for channel/usergroup audiences.")
+@click.option("--usergroup", default=None, help="User group id to mention (S...).")
+@pass_obj
+def timeline_add(obj: Obj, key: str, anchor: str, offset: str, audience: str, text: str,
+                 at: str, channel: str | None, usergroup: str | None) -> None:
+    """Add (or replace) a custom rule, posted once per cycle."""
+    now = utcnow()
+    try:
+        hh, mm = at.split(":")
+        rule = timeline.Rule(key=key, anchor=anchor, offset_days=timeline.parse_offset(offset),
+                             audience=audience, text=text, at=time(int(hh), int(mm)),
+                             channel=channel, usergroup=usergroup)
+    except timeline.RuleError as exc:
+        raise click.BadParameter(exc.message, param_hint=f"--{exc.field}") from None
+    except ValueError:
+        raise click.BadParameter("use HH:MM, e.g. 09:30", param_hint="--at") from None
+    try:
+        with unit_of_work(obj.container.session_factory) as s:
+            schedules.save_rule(session=s, ws=_ws(obj, s, now), rule=rule, actor_label="cli",
+                                now=now)
+    except OkrError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"rule {key}: {rule.when()}, to {audience}")
+
+
+@timeline_group.command("remove")
+@click.argument("key")
+@pass_obj
+def timeline_remove(obj: Obj, key: str) -> None:
+    """Remove a custom rule."""
+    now = utcnow()
+    try:
+        with unit_of_work(obj.container.session_factory) as s:
+            schedules.remove_rule(session=s, ws=_ws(obj, s, now), key=key, actor_label="cli",
+                                  now=now)
+    except OkrError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"removed rule {key}")
+
+
+COMMANDS = [tick, worker, deliveries, timeline_group]

@@ -1,0 +1,295 @@
+"""Deliver due rows exactly once: claim, render, mark, send, record.
+
+1. **Claim** a batch with ``SELECT ... FOR UPDATE SKIP LOCKED`` (PostgreSQL) and set a lease
+   (``claimed_by``/``claimed_until``); concurrent processes claim disjoint rows. SQLite has no
+   row locks: there each row is claimed by a compare-and-set ``UPDATE`` (correct across
+   processes, since SQLite serialises writers, but meant for one process).
+2. **Render** at send time (``scheduler.render``): skip with a reason, or messages to post.
+3. **Mark** the row ``sending`` with a token before calling Slack; the token travels in the
+   message metadata.
+4. **Send** through ``scheduler.sender`` and **record** ``sent`` with Slack's ``ts``.
+
+A row left ``sending`` (the process died, or the answer was lost) is reconciled before anything
+else happens to it: the conversation is searched for the token. Found: recorded as sent. Not
+there: sent again (still within the grace window) or recorded missed. Cannot tell: recorded
+``unknown`` and never resent. Prompts are at-most-once; see docs/scheduling.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import Settings
+from app.db import unit_of_work
+from app.models import Delivery, DigestSnapshot, Person
+from app.services import people as people_service
+from scheduler import sender
+from scheduler.pacing import Pacer
+from scheduler.render import Renderer
+
+log = logging.getLogger(__name__)
+
+ClientFor = Callable[[int], WebClient | None]  # workspace id -> client (None: no token)
+MAX_CHECKS = 3  # reconciliation attempts that could not tell before a row becomes "unknown"
+BATCH = 50
+
+
+def backoff(attempts: int) -> timedelta:
+    """5 s, 10 s, 20 s ... capped at 10 minutes."""
+    return timedelta(seconds=min(5 * 2 ** max(attempts - 1, 0), 600))
+
+
+class Deliverer:
+    """One delivery pass. ``clock()`` is the pass's notion of now (simulated in ``okr tick
+    --at``, advancing with real time)."""
+
+    def __init__(self, factory: sessionmaker[Session], settings: Settings, client_for: ClientFor,
+                 *, pacer: Pacer, worker_id: str, clock: Callable[[], datetime],
+                 threads: int = 4) -> None:
+        self.factory = factory
+        self.settings = settings
+        self.client_for = client_for
+        self.pacer = pacer
+        self.me = worker_id
+        self.clock = clock
+        # SQLite serialises writers: one sender thread there (the documented fallback).
+        self.threads = 1 if factory.kw.get("bind") is not None and \
+            factory.kw["bind"].dialect.name == "sqlite" else threads
+        self.lease = timedelta(seconds=settings.lease_seconds)
+        self.grace = timedelta(hours=settings.grace_hours)
+        self.renderer = Renderer(settings, clock())
+        self.dead: set[int] = set()  # workspaces whose token Slack refused in this pass
+        self.counts: Counter[str] = Counter()
+
+    # --- claiming ----------------------------------------------------------------------------
+
+    def claim(self, limit: int = BATCH) -> list[int]:
+        now = self.clock()
+        due = (Delivery.state.in_(("pending", "sending")), Delivery.due_at <= now,
+               or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+               or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now))
+        with unit_of_work(self.factory) as s:
+            query = select(Delivery.id).where(*due).order_by(Delivery.due_at, Delivery.id)
+            if s.get_bind().dialect.name == "postgresql":
+                ids = list(s.scalars(query.limit(limit).with_for_update(skip_locked=True)))
+                if ids:
+                    s.execute(update(Delivery).where(Delivery.id.in_(ids)).values(
+                        claimed_by=self.me, claimed_until=now + self.lease))
+                return ids
+            ids = []
+            for row_id in s.scalars(query.limit(limit)):
+                won = s.execute(update(Delivery).where(Delivery.id == row_id, *due).values(
+                    claimed_by=self.me, claimed_until=now + self.lease))
+                if won.rowcount == 1:  # type: ignore[attr-defined]
+                    ids.append(row_id)
+            return ids
+
+    def _guard(self, row_id: int, state: str) -> Any:
+        """An UPDATE that only applies while we hold the lease and the state is as seen."""
+        return update(Delivery).where(Delivery.id == row_id, Delivery.claimed_by == self.me,
+                                      Delivery.claimed_until > self.clock(),
+                                      Delivery.state == state)
+
+    def release(self, row_id: int) -> None:
+        with unit_of_work(self.factory) as s:
+            s.execute(update(Delivery).where(Delivery.id == row_id,
+                                             Delivery.claimed_by == self.me)
+                      .values(claimed_until=None))
+
+    # --- one row -----------------------------------------------------------------------------
+
+    def process(self, row_id: int, deadline: float) -> None:
+        try:
+            self._process(row_id, deadline)
+        except Exception:
+            # One row's trouble must not stop the batch; the lease expires and it is retried
+            # (through reconciliation if it got as far as "sending").
+            log.exception("delivery.row_failed", extra={"delivery_id": row_id})
+            self.counts["error"] += 1
+
+    def _process(self, row_id: int, deadline: float) -> None:
+        with unit_of_work(self.factory) as s:
+            row = s.get(Delivery, row_id)
+            if row is None or row.claimed_by != self.me or row.state not in ("pending", "sending"):
+                return
+            ws_id, state = row.workspace_id, row.state
+            if ws_id in self.dead:
+                row.claimed_until = None
+                return
+            client = self.client_for(ws_id)
+            if client is None:
+                row.claimed_until = None
+                self.counts["no_token"] += 1
+                return
+            payload = dict(row.payload or {})
+            now = self.clock()
+            late = now > row.due_at + self.grace
+            if state == "pending" and late and not payload.get("done"):
+                self._finish(s, row, "missed", "not sent: past the grace window")
+                return
+            if state == "pending" and "parts" not in payload:
+                rendered = self.renderer.render(s, row)
+                if rendered.skip or rendered.fail:
+                    self._finish(s, row, "skipped" if rendered.skip else "failed",
+                                 rendered.skip or rendered.fail)
+                    return
+                payload["parts"] = rendered.messages
+                payload["done"] = 0
+                if rendered.snapshot is not None:
+                    s.add(DigestSnapshot(workspace_id=ws_id, delivery_id=row.id,
+                                         team_id=row.team_id, cycle_id=row.cycle_id,
+                                         taken_at=now, data=rendered.snapshot))
+                row.payload = payload
+            target, channel, token = row.target, row.channel, row.token or uuid.uuid4().hex
+            row.token = token
+        if state == "sending":
+            if not self._reconcile(row_id, client, target, channel, token, payload, late):
+                return
+            state = "pending"
+        self._send_parts(row_id, client, ws_id, target, token, deadline)
+
+    def _reconcile(self, row_id: int, client: WebClient, target: str, channel: str | None,
+                   token: str, payload: dict[str, Any], late: bool) -> bool:
+        """A previous attempt may have posted. True when the row may be (re)sent now."""
+        done = int(payload.get("done", 0))
+        thread = payload.get("thread_ts") if done > 0 else None
+        found = sender.find_posted(client, target=target, channel=channel, token=token,
+                                   part=done, thread_ts=thread)
+        with unit_of_work(self.factory) as s:
+            row = s.get(Delivery, row_id)
+            if row is None or row.claimed_by != self.me or row.state != "sending":
+                return False
+            if found.kind == "ok":
+                self.counts["reconciled"] += 1
+                self._part_sent(s, row, found.ts or "", found.channel)
+                return row.state == "pending"
+            if found.kind == "permanent":  # the conversation answered: not there
+                if late:
+                    self._finish(s, row, "missed", "not sent: past the grace window")
+                    return False
+                row.state = "pending"
+                return True
+            checks = int((row.payload or {}).get("checks", 0)) + 1
+            row.payload = {**(row.payload or {}), "checks": checks}
+            if checks >= MAX_CHECKS:
+                self._finish(s, row, "unknown",
+                             f"may have been sent; not resent (at most once): {found.error}")
+            else:
+                row.next_attempt_at = self.clock() + backoff(checks)
+                row.claimed_until = row.next_attempt_at
+            return False
+
+    def _send_parts(self, row_id: int, client: WebClient, ws_id: int, target: str, token: str,
+                    deadline: float) -> None:
+        while True:
+            if not self.pacer.acquire(ws_id, target, deadline=deadline):
+                self.release(row_id)
+                return
+            with unit_of_work(self.factory) as s:
+                row = s.get(Delivery, row_id)
+                if row is None:
+                    return
+                payload = dict(row.payload or {})
+                done = int(payload.get("done", 0))
+                parts = payload.get("parts") or []
+                marked = s.execute(self._guard(row_id, "pending").values(
+                    state="sending", attempts=Delivery.attempts + 1,
+                    claimed_until=self.clock() + self.lease,
+                    payload=payload))
+                if marked.rowcount != 1:  # type: ignore[attr-defined]
+                    return  # the lease was lost: whoever holds it now carries on
+            part = parts[done]
+            outcome = sender.post(client, channel=target, text=part["text"],
+                                  blocks=part["blocks"], meta=sender.metadata(row_id, token, done),
+                                  thread_ts=payload.get("thread_ts") if done else None)
+            if not self._record(row_id, ws_id, target, outcome):
+                return
+
+    def _record(self, row_id: int, ws_id: int, target: str, outcome: sender.Outcome) -> bool:
+        """Apply a send's outcome; True when another part of this row should go now."""
+        with unit_of_work(self.factory) as s:
+            row = s.get(Delivery, row_id)
+            if row is None or row.claimed_by != self.me or row.state != "sending":
+                return False
+            if outcome.kind == "ok":
+                self._part_sent(s, row, outcome.ts or "", outcome.channel)
+                return row.state == "pending"
+            self.counts[outcome.kind] += 1
+            now = self.clock()
+            if outcome.kind == "ratelimited":
+                self.pacer.rate_limited(ws_id, target, outcome.retry_after)
+                row.state = "pending"  # a 429 was certainly not posted
+                row.attempts = max(row.attempts - 1, 0)
+                row.next_attempt_at = now + timedelta(seconds=outcome.retry_after)
+                row.claimed_until = None
+            elif outcome.kind == "permanent":
+                self._finish(s, row, "failed", outcome.error)
+                self._permanent(s, row, outcome.error or "")
+            else:  # ambiguous: it stays "sending" and is reconciled after the back-off
+                row.error = outcome.error
+                row.next_attempt_at = now + backoff(row.attempts)
+                row.claimed_until = row.next_attempt_at
+            return False
+
+    def _part_sent(self, s: Session, row: Delivery, ts: str, channel: str | None) -> None:
+        payload = dict(row.payload or {})
+        done = int(payload.get("done", 0)) + 1
+        payload["done"] = done
+        payload.pop("checks", None)
+        if done == 1:
+            row.ts, row.channel = ts, channel
+            payload["thread_ts"] = ts
+        row.payload = payload
+        if done >= len(payload.get("parts") or []):
+            self._finish(s, row, "sent", None)
+            self.counts[f"sent:{row.kind}"] += 1
+        else:
+            row.state = "pending"
+
+    def _finish(self, s: Session, row: Delivery, state: str, error: str | None) -> None:
+        row.state = state
+        row.error = error
+        row.claimed_until = None
+        row.next_attempt_at = None
+        if state == "sent":
+            row.sent_at = self.clock()
+        else:
+            self.counts[state] += 1
+        log.info("delivery.%s", state, extra={"delivery_id": row.id, "kind": row.kind,
+                                               "reason": error})
+
+    def _permanent(self, s: Session, row: Delivery, error: str) -> None:
+        if error in sender.WORKSPACE_DEAD:
+            self.dead.add(row.workspace_id)
+            log.error("delivery.token_refused", extra={"workspace_id": row.workspace_id,
+                                                       "error": error})
+        if error in sender.DEACTIVATES and row.person_id is not None:
+            person = s.get(Person, row.person_id)
+            if person is not None:
+                people_service.deactivate(session=s, person=person, now=self.clock(),
+                                          reason=f"Slack: {error}")
+
+    # --- the pass ----------------------------------------------------------------------------
+
+    def run(self, budget_seconds: float) -> Counter[str]:
+        """Deliver until nothing is due or the time budget is spent."""
+        deadline = time.monotonic() + budget_seconds
+        with ThreadPoolExecutor(max_workers=self.threads,
+                                thread_name_prefix="okr-deliver") as pool:
+            while time.monotonic() < deadline:
+                ids = self.claim(BATCH)
+                if not ids:
+                    break
+                list(pool.map(lambda i: self.process(i, deadline), ids))
+        return self.counts

@@ -1,0 +1,65 @@
+"""A due item and how it becomes a delivery row (the unique key makes inserting idempotent)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.models import Delivery
+from app.services.schedules import insert_ignore
+
+# How far back a tick looks when the last tick is long ago (everything was down). Older
+# occurrences are neither sent nor recorded: a scheduler down for weeks does not flood.
+MAX_LOOKBACK = timedelta(days=14)
+MISSED = "due while no scheduler was running; past the grace window"
+
+
+@dataclass
+class Due:
+    kind: str
+    target: str
+    occurrence: str
+    due_at: datetime
+    person_id: int | None = None
+    team_id: int | None = None
+    cycle_id: int | None = None
+    tz: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+def window_start(last_tick_at: datetime | None, now: datetime, grace: timedelta) -> datetime:
+    """Where this tick's look-back begins: the last tick (to find what was missed while down),
+    at least the grace window, at most ``MAX_LOOKBACK``."""
+    start = now - grace
+    if last_tick_at is not None:
+        start = min(start, last_tick_at)
+    return max(start, now - MAX_LOOKBACK)
+
+
+def insert(session: Session, ws_id: int, rows: Sequence[Due], now: datetime,
+           grace: timedelta) -> Counter[str]:
+    """Insert what is not there yet; count inserted rows by ``kind:state``."""
+    if not rows:
+        return Counter()
+    values = []
+    for d in rows:
+        missed = d.due_at + grace < now
+        values.append({
+            "workspace_id": ws_id, "kind": d.kind, "target": d.target,
+            "occurrence": d.occurrence, "due_at": d.due_at,
+            "state": "missed" if missed else "pending", "attempts": 0,
+            "error": MISSED if missed else None, "created_at": now,
+            "person_id": d.person_id, "team_id": d.team_id, "cycle_id": d.cycle_id,
+            "tz": d.tz, "payload": d.payload or None,
+        })
+    counts: Counter[str] = Counter()
+    stmt = insert_ignore(session, Delivery).returning(Delivery.kind, Delivery.state)
+    for chunk in range(0, len(values), 2000):
+        for kind, state in session.execute(stmt, values[chunk:chunk + 2000]):
+            counts[f"{kind}:{state}"] += 1
+    return counts

@@ -1,0 +1,192 @@
+"""The tick: work out what is due from the database and enqueue it, then deliver.
+
+Enqueueing inserts one delivery row per (workspace, kind, target, occurrence) with
+``ON CONFLICT DO NOTHING``: any number of processes may tick at the same moment, and a tick
+repeated for the same ``now`` changes nothing. Rows are created when due, never ahead, so the
+skip rules see the latest facts at send time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import Settings
+from app.db import unit_of_work
+from app.domain import CyclePhase
+from app.models import Cycle, Objective, SchedulerState, Team, Workspace
+from app.services import schedules
+from app.services.schedules import PersonPlan, insert_ignore
+from scheduler import cadence, review_jobs
+from scheduler.delivery import ClientFor, Deliverer
+from scheduler.due import Due, insert, window_start
+from scheduler.nudges import due_nudges
+from scheduler.pacing import Pacer
+from scheduler.reminders import due_reminders
+
+log = logging.getLogger(__name__)
+
+def due_prompts(plans: Iterable[PersonPlan], cycles: Sequence[Cycle],
+                owners: Callable[[int], set[int]], start: datetime,
+                now: datetime) -> list[Due]:
+    """Check-in prompts due in ``(start, now]`` for people owning KRs in a running cycle.
+
+    The remaining rules (away, holiday, skipped week, recent check-in, all KRs paused or
+    done) are decided at send time and recorded on the row.
+    """
+    anchor = schedules.anchor_for(cycles)
+    out: list[Due] = []
+    zones: dict[str, Any] = {}
+    for plan in plans:
+        tz = zones.get(plan.tz)
+        if tz is None:
+            tz = zones[plan.tz] = schedules.zone(plan.tz)
+        for occ in cadence.occurrences(plan.schedule, tz, start, now, anchor=anchor):
+            cycle = schedules.cycle_on(cycles, occ.local_date)
+            if cycle is None or schedules.phase_on(cycle, occ.local_date) != CyclePhase.ACTIVE:
+                continue
+            if plan.person_id not in owners(cycle.id):
+                continue
+            out.append(Due("prompt", plan.slack_id, occ.key, occ.at, person_id=plan.person_id,
+                           cycle_id=cycle.id, tz=plan.tz))
+    return out
+
+
+def due_digests(session: Session, ws: Workspace, cycles: Sequence[Cycle], start: datetime,
+                now: datetime) -> list[Due]:
+    """Channel digests of teams with a channel and OKRs in the running cycle (org zone)."""
+    tz = schedules.zone(ws.timezone)
+    teams = session.scalars(select(Team).where(Team.workspace_id == ws.id,
+                                               Team.channel_id.isnot(None))).all()
+    out: list[Due] = []
+    with_okrs: dict[int, set[int]] = {}
+    for team in teams:
+        schedule = schedules.digest_schedule(team, ws)
+        for occ in cadence.occurrences(schedule, tz, start, now,
+                                       anchor=schedules.anchor_for(cycles)):
+            cycle = schedules.cycle_on(cycles, occ.local_date)
+            if cycle is None or schedules.phase_on(cycle, occ.local_date) not in (
+                    CyclePhase.ACTIVE, CyclePhase.REVIEW):
+                continue
+            if cycle.id not in with_okrs:
+                with_okrs[cycle.id] = set(session.scalars(
+                    select(Objective.team_id).distinct().where(
+                        Objective.workspace_id == ws.id, Objective.cycle_id == cycle.id,
+                        Objective.team_id.isnot(None))))
+            if team.id not in with_okrs[cycle.id]:
+                continue
+            out.append(Due("digest", str(team.channel_id), occ.key, occ.at, team_id=team.id,
+                           cycle_id=cycle.id, tz=ws.timezone))
+    return out
+
+
+def enqueue_workspace(session: Session, ws: Workspace, settings: Settings,
+                      now: datetime) -> Counter[str]:
+    """Everything due for one workspace up to ``now``; returns what was newly enqueued."""
+    grace = timedelta(hours=settings.grace_hours)
+    state = session.get(SchedulerState, ws.id)
+    start = window_start(state.last_tick_at if state else None, now, grace)
+    cycles = schedules.cycles_of(session=session, workspace_id=ws.id)
+    owner_cache: dict[int, set[int]] = {}
+
+    def owners(cycle_id: int) -> set[int]:
+        if cycle_id not in owner_cache:
+            owner_cache[cycle_id] = schedules.kr_owner_ids(
+                session=session, workspace_id=ws.id, cycle_id=cycle_id)
+        return owner_cache[cycle_id]
+
+    rows: list[Due] = []
+    if cycles:
+        plans = schedules.checkin_plans(session=session, ws=ws)
+        rows += due_prompts(plans, cycles, owners, start, now)
+        rows += due_digests(session, ws, cycles, start, now)
+        rows += due_reminders(session, ws, cycles, start, now)
+        rows += review_jobs.due(session, ws, now)
+    counts = insert(session, ws.id, rows, now, grace)
+    # Nudges follow prompts already sent, so they come after the inserts above.
+    counts += insert(session, ws.id, due_nudges(session, ws, settings, start, now), now, grace)
+    if state is None:
+        session.execute(insert_ignore(session, SchedulerState).values(
+            workspace_id=ws.id, last_tick_at=now))
+    elif state.last_tick_at < now:
+        state.last_tick_at = now
+    return counts
+
+
+def enqueue(factory: sessionmaker[Session], settings: Settings, now: datetime) -> Counter[str]:
+    """Enqueue for every workspace, each in its own transaction: one broken workspace does
+    not stop the others."""
+    total: Counter[str] = Counter()
+    with unit_of_work(factory) as session:
+        ids = list(session.scalars(select(Workspace.id).order_by(Workspace.id)))
+    for ws_id in ids:
+        try:
+            with unit_of_work(factory) as session:
+                ws = session.get(Workspace, ws_id)
+                if ws is not None:
+                    total += enqueue_workspace(session, ws, settings, now)
+        except DBAPIError:
+            raise  # the database itself is in trouble: the whole tick stops and retries later
+        except Exception:
+            log.exception("scheduler.enqueue_failed", extra={"workspace_id": ws_id})
+    return total
+
+
+@dataclass
+class TickResult:
+    now: datetime
+    enqueued: Counter[str]
+    delivered: Counter[str]
+
+    def summary(self) -> str:
+        def fmt(c: Counter[str]) -> str:
+            return ", ".join(f"{k} {v}" for k, v in sorted(c.items())) or "nothing"
+
+        return f"enqueued: {fmt(self.enqueued)}; delivered: {fmt(self.delivered)}"
+
+
+def tick(factory: sessionmaker[Session], settings: Settings, now: datetime, *,
+         client_for: ClientFor, pacer: Pacer | None = None, worker_id: str | None = None,
+         budget_seconds: float | None = None, deliver: bool = True,
+         threads: int = 4) -> TickResult:
+    """One scheduler pass as if the time were ``now``: enqueue what is due, deliver it.
+
+    Idempotent: running it again for the same ``now`` sends nothing new. Delivery stops when
+    nothing is due or after ``budget_seconds`` (default: most of a tick interval); what is
+    left goes in the next pass.
+    """
+    started = time.monotonic()
+
+    def clock() -> datetime:
+        return now + timedelta(seconds=time.monotonic() - started)
+
+    enqueued = enqueue(factory, settings, now)
+    delivered: Counter[str] = Counter()
+    if deliver:
+        deliverer = Deliverer(
+            factory, settings, client_for,
+            pacer=pacer or Pacer(settings.workspace_send_rate_per_second,
+                                 settings.send_rate_per_second),
+            worker_id=worker_id or default_worker_id(), clock=clock, threads=threads)
+        budget = budget_seconds if budget_seconds is not None else settings.tick_seconds * 0.8
+        delivered = deliverer.run(budget)
+    result = TickResult(now=now, enqueued=enqueued, delivered=delivered)
+    log.info("scheduler.tick", extra={"at": now.isoformat(), "enqueued": dict(enqueued),
+                                      "delivered": dict(delivered)})
+    return result
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"

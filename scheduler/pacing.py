@@ -1,0 +1,106 @@
+"""Pacing sends a little under Slack's limits, so 429s are the exception rather than the brake.
+
+A token bucket per workspace (``chat.postMessage`` is limited per workspace) and one per
+channel (about one message per second per channel). A 429 pauses the channel it hit for its
+``Retry-After``; a second 429 within a second from another channel means the workspace-wide
+limit, and pauses the whole workspace. Time comes from an injected monotonic clock.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class TokenBucket:
+    rate: float  # tokens per second
+    capacity: float = 1.0
+    tokens: float = 1.0
+    updated: float = 0.0
+    paused_until: float = 0.0
+
+    def _refill(self, now: float) -> None:
+        if now > self.updated:
+            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+
+    def wait_time(self, now: float) -> float:
+        """Seconds until a token is available (0 when one is)."""
+        self._refill(now)
+        pause = max(self.paused_until - now, 0.0)
+        short = max(1.0 - self.tokens, 0.0) / self.rate
+        return max(pause, short)
+
+    def take(self, now: float) -> None:
+        self._refill(now)
+        self.tokens -= 1.0
+
+    def pause(self, now: float, seconds: float) -> None:
+        self.paused_until = max(self.paused_until, now + seconds)
+        self.tokens = min(self.tokens, 0.0)
+        self.updated = max(self.updated, now)
+
+
+@dataclass
+class Pacer:
+    """Thread-safe pacing for one process. ``acquire`` blocks until a send may go out."""
+
+    workspace_rate: float
+    channel_rate: float
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    _workspaces: dict[int, TokenBucket] = field(default_factory=dict)
+    _channels: dict[tuple[int, str], TokenBucket] = field(default_factory=dict)
+    _last_429: dict[int, tuple[float, str]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _buckets(self, ws: int, channel: str) -> tuple[TokenBucket, TokenBucket]:
+        now = self.clock()
+        wb = self._workspaces.get(ws)
+        if wb is None:
+            # A small burst only: capacity + one second of refill stays under the limit.
+            wb = self._workspaces[ws] = TokenBucket(self.workspace_rate, 1.0, 1.0, now)
+        cb = self._channels.get((ws, channel))
+        if cb is None:
+            if len(self._channels) > 50_000:
+                self._channels.clear()  # DM channels are many and used once a week
+            cb = self._channels[(ws, channel)] = TokenBucket(self.channel_rate, 1.0, 1.0, now)
+        return wb, cb
+
+    def delay(self, ws: int, channel: str) -> float:
+        """Seconds before a send to ``channel`` may go out (0: now)."""
+        with self._lock:
+            wb, cb = self._buckets(ws, channel)
+            now = self.clock()
+            return max(wb.wait_time(now), cb.wait_time(now))
+
+    def acquire(self, ws: int, channel: str, *, deadline: float | None = None) -> bool:
+        """Wait for both buckets and take a token from each; False if ``deadline`` comes first."""
+        while True:
+            with self._lock:
+                wb, cb = self._buckets(ws, channel)
+                now = self.clock()
+                wait = max(wb.wait_time(now), cb.wait_time(now))
+                if wait <= 0:
+                    wb.take(now)
+                    cb.take(now)
+                    return True
+            if deadline is not None and self.clock() + wait > deadline:
+                return False
+            self.sleep(min(wait, 0.5))
+
+    def rate_limited(self, ws: int, channel: str, retry_after: float) -> None:
+        """Slack answered 429 for a send to ``channel``."""
+        with self._lock:
+            wb, cb = self._buckets(ws, channel)
+            now = self.clock()
+            cb.pause(now, retry_after)
+            last = self._last_429.get(ws)
+            if last is not None and now - last[0] < 1.0 and last[1] != channel:
+                wb.pause(now, retry_after)  # several channels at once: the workspace limit
+            else:
+                wb.pause(now, 1.0 / wb.rate)  # give back a beat
+            self._last_429[ws] = (now, channel)

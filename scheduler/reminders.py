@@ -1,0 +1,104 @@
+"""Planning-timeline reminders due now: the workspace's rules, their cycles and audiences."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import Cycle, Objective, Person, Team, TimelineRule, Workspace
+from app.services import cycles as cycles_service
+from app.services import schedules
+from scheduler import cadence, timeline
+from scheduler.due import Due
+from scheduler.timeline import Rule
+
+
+def custom_rules(session: Session, ws_id: int, *, enabled_only: bool = True) -> list[Rule]:
+    query = select(TimelineRule).where(TimelineRule.workspace_id == ws_id)
+    if enabled_only:
+        query = query.where(TimelineRule.enabled.is_(True))
+    out = []
+    for row in session.scalars(query.order_by(TimelineRule.key)):
+        hh, mm = (row.at or "10:00").split(":")
+        out.append(Rule(key=row.key, anchor=row.anchor, offset_days=row.offset_days,
+                        audience=row.audience, text=row.text, at=time(int(hh), int(mm)),
+                        channel=row.channel, usergroup=row.usergroup))
+    return out
+
+
+def rules_for(session: Session, ws: Workspace) -> list[Rule]:
+    """The preset's rules plus the workspace's own."""
+    return [*timeline.preset(ws.timeline_preset), *custom_rules(session, ws.id)]
+
+
+def rule_by_key(session: Session, ws: Workspace, key: str) -> Rule | None:
+    return next((r for r in rules_for(session, ws) if r.key == key), None)
+
+
+def default_channels(session: Session, ws_id: int) -> list[str]:
+    """Where channel reminders go without a channel of their own: the top-level teams'
+    channels, or every team channel when no top-level team has one."""
+    rows = session.execute(select(Team.parent_id, Team.channel_id).where(
+        Team.workspace_id == ws_id, Team.channel_id.isnot(None)).order_by(Team.id)).all()
+    top = [str(ch) for parent, ch in rows if parent is None]
+    return list(dict.fromkeys(top or [str(ch) for _, ch in rows]))
+
+
+def _active(session: Session, ws_id: int, ids: set[int]) -> list[tuple[int, str, str]]:
+    if not ids:
+        return []
+    return [(pid, sid, tz or "UTC") for pid, sid, tz in session.execute(
+        select(Person.id, Person.slack_id, Person.tz).where(
+            Person.workspace_id == ws_id, Person.id.in_(ids), Person.active.is_(True))
+        .order_by(Person.id))]
+
+
+def audience(session: Session, ws: Workspace, rule: Rule, cycle: Cycle,
+             cycles: Sequence[Cycle]) -> list[tuple[str, str, int | None]]:
+    """(target, zone, person id) for each recipient of a rule in a cycle."""
+    if rule.audience in ("channel", "usergroup"):
+        channels = [rule.channel] if rule.channel else default_channels(session, ws.id)
+        return [(ch, ws.timezone or "UTC", None) for ch in channels]
+    owners = schedules.kr_owner_ids(session=session, workspace_id=ws.id, cycle_id=cycle.id)
+    if rule.audience == "kr_owners":
+        ids = owners
+    elif rule.audience == "team_leads":
+        ids = {i for i in session.scalars(select(Team.lead_id).where(
+            Team.workspace_id == ws.id, Team.lead_id.isnot(None))) if i is not None}
+    else:  # owners_without_krs: expected to enter KRs (objective owners now, KR owners last
+        # cycle) but owning none in this cycle yet.
+        expected = {i for i in session.scalars(select(Objective.owner_id).where(
+            Objective.workspace_id == ws.id, Objective.cycle_id == cycle.id,
+            Objective.owner_id.isnot(None))) if i is not None}
+        earlier = [c for c in cycles if c.start_date < cycle.start_date]
+        if earlier:
+            expected |= schedules.kr_owner_ids(session=session, workspace_id=ws.id,
+                                               cycle_id=earlier[-1].id)
+        ids = expected - owners
+    return [(sid, tz, pid) for pid, sid, tz in _active(session, ws.id, ids)]
+
+
+def due_reminders(session: Session, ws: Workspace, cycles: Sequence[Cycle], start: datetime,
+                  now: datetime) -> list[Due]:
+    """Reminders whose instant (in each recipient's zone) falls in ``(start, now]``."""
+    rules = rules_for(session, ws)
+    if not rules:
+        return []
+    # Local dates differ across zones by at most a day either way.
+    first = cycles_service.org_today(ws, start) - timedelta(days=1)
+    last = cycles_service.org_today(ws, now) + timedelta(days=1)
+    windows = {c.id: cycles_service.window(c) for c in cycles}
+    by_id = {c.id: c for c in cycles}
+    out: list[Due] = []
+    for rule, window, day in timeline.firing(rules, windows.values(), first, last):
+        cycle = next(by_id[i] for i, w in windows.items() if w is window)
+        for target, tz, person_id in audience(session, ws, rule, cycle, cycles):
+            at = cadence.localize(day, rule.at, schedules.zone(tz))
+            if start < at <= now:
+                out.append(Due("reminder", target, f"{cycle.name}:{rule.key}", at,
+                               person_id=person_id, cycle_id=cycle.id, tz=tz,
+                               payload={"rule": rule.key, "day": day.isoformat()}))
+    return out

@@ -1,0 +1,187 @@
+"""Rendering a delivery at send time: decide skip or send, and build the messages.
+
+Facts are read when the message is about to go out, not when it was enqueued, so someone who
+checked in, went away or was deactivated in between is not prompted. Scored OKRs come from
+``app.services.okrs.cycle_report``, computed once per cycle per delivery pass (cached here).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.domain import KRState, KRView
+from app.models import (
+    Checkin,
+    Cycle,
+    Delivery,
+    DigestSnapshot,
+    KeyResult,
+    Objective,
+    Person,
+    Team,
+    Workspace,
+)
+from app.services import cycles as cycles_service
+from app.services import okrs, schedules
+from app.services.okrs import CycleReport
+from blocks import digest as digest_blocks
+from blocks.prompt import PromptView, prompt_message
+from blocks.reminder import reminder_message
+from scheduler import review_jobs, skips, timeline
+from scheduler.reminders import rule_by_key
+from scheduler.timeline import ReminderTextError, render_text
+
+
+@dataclass
+class Rendered:
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    skip: str | None = None  # recorded as state "skipped"
+    fail: str | None = None  # recorded as state "failed" (a broken rule text, ...)
+    snapshot: dict[str, Any] | None = None  # digests: stored with the first send
+
+
+class Renderer:
+    """Per delivery pass: caches cycle reports; safe to share between sender threads."""
+
+    def __init__(self, settings: Settings, now: datetime) -> None:
+        self.settings = settings
+        self.now = now
+        self._reports: dict[tuple[int, bool], CycleReport] = {}
+        self._lock = threading.Lock()
+
+    def report(self, session: Session, ws: Workspace, cycle: Cycle, *,
+               private: bool) -> CycleReport:
+        key = (cycle.id, private)
+        with self._lock:
+            found = self._reports.get(key)
+        if found is None:
+            found = okrs.cycle_report(
+                session=session, workspace_id=ws.id, cycle=cycle,
+                today=cycles_service.org_today(ws, self.now), now=self.now,
+                settings=self.settings.scoring, include_private=private, include_drafts=False)
+            with self._lock:
+                self._reports[key] = found
+        return found
+
+    def render(self, session: Session, row: Delivery) -> Rendered:
+        ws = session.get(Workspace, row.workspace_id)
+        if ws is None:
+            return Rendered(skip="workspace removed")
+        if row.kind in ("prompt", "nudge"):
+            return self._prompt(session, ws, row)
+        if row.kind == "digest":
+            return self._digest(session, ws, row)
+        if row.kind == "reminder":
+            return self._reminder(session, ws, row)
+        if row.kind in review_jobs.KINDS:
+            messages, skip = review_jobs.messages(session, ws, row, self.settings, self.now)
+            return Rendered(messages=messages, skip=skip)
+        return Rendered(fail=f"unknown delivery kind {row.kind!r}")
+
+    # --- prompts and nudges --------------------------------------------------------------
+
+    def _prompt(self, session: Session, ws: Workspace, row: Delivery) -> Rendered:
+        person = session.get(Person, row.person_id) if row.person_id else None
+        if person is None:
+            return Rendered(skip="person removed")
+        day = date.fromisoformat(schedules.base_occurrence(row))
+        cycles = schedules.cycles_of(session=session, workspace_id=ws.id)
+        cycle = schedules.cycle_on(cycles, day)
+        krs: list[KRView] = []
+        if cycle is not None:
+            report = self.report(session, ws, cycle, private=True)
+            krs = [kr for o in report.objectives for kr in o.key_results
+                   if kr.owner_slack_id == person.slack_id and kr.state == KRState.ACTIVE]
+        facts = skips.PromptFacts(
+            active=person.active, away_until=person.away_until,
+            phase=schedules.phase_on(cycle, day),
+            active_krs=tuple(kr.last_checkin_at for kr in krs),
+            skipped_week=schedules.week_skipped(session=session, workspace_id=ws.id,
+                                                person_id=person.id, day=day),
+            holidays=schedules.holidays_of(ws, [day.year]))
+        if row.kind == "nudge":
+            prompted = datetime.fromisoformat(str((row.payload or {}).get("prompted_at")))
+            reason = skips.nudge_skip_reason(facts, local_date=day, prompted_at=prompted)
+        else:
+            reason = skips.prompt_skip_reason(
+                facts, local_date=day, due_at=row.due_at,
+                checked_in_days=self.settings.skip_if_checked_in_days)
+        if reason is not None or cycle is None:
+            return Rendered(skip=reason or skips.NO_CYCLE)
+        view = cycles_service.view(cycle, day)
+        message = prompt_message(PromptView(
+            delivery_id=row.id, first_name=person.name, cycle_name=cycle.name, day=view.day,
+            total_days=view.total_days, krs=krs, nudge=row.kind == "nudge"))
+        return Rendered(messages=[message])
+
+    # --- digests ---------------------------------------------------------------------------
+
+    def _digest(self, session: Session, ws: Workspace, row: Delivery) -> Rendered:
+        team = session.get(Team, row.team_id) if row.team_id else None
+        cycle = session.get(Cycle, row.cycle_id) if row.cycle_id else None
+        if team is None or cycle is None:
+            return Rendered(skip="team or cycle removed")
+        report = self.report(session, ws, cycle, private=False)
+        objectives = [o for o in report.objectives if o.team_key == team.key]
+        previous = session.scalars(
+            select(DigestSnapshot).where(
+                DigestSnapshot.workspace_id == ws.id, DigestSnapshot.team_id == team.id,
+                DigestSnapshot.cycle_id == cycle.id, DigestSnapshot.delivery_id != row.id)
+            .order_by(DigestSnapshot.taken_at.desc(), DigestSnapshot.id.desc())).first()
+        since = previous.taken_at if previous else None
+        data = digest_blocks.DigestInput(
+            team_name=team.name, cycle=report.cycle, objectives=objectives,
+            previous=previous.data if previous else None,
+            previous_date=since.astimezone(schedules.zone(ws.timezone)).date() if since else None,
+            notes=_notes(session, ws.id, team.id, cycle.id, since))
+        messages = digest_blocks.build(data, quiet=self.settings.quiet_digest)
+        if not messages:
+            return Rendered(skip="nothing changed since the last digest")
+        return Rendered(messages=messages, snapshot=digest_blocks.snapshot(objectives))
+
+    # --- timeline reminders ----------------------------------------------------------------
+
+    def _reminder(self, session: Session, ws: Workspace, row: Delivery) -> Rendered:
+        payload = row.payload or {}
+        rule = rule_by_key(session, ws, str(payload.get("rule")))
+        cycle = session.get(Cycle, row.cycle_id) if row.cycle_id else None
+        if rule is None or cycle is None:
+            return Rendered(skip="rule or cycle removed")
+        if row.person_id is not None:
+            person = session.get(Person, row.person_id)
+            if person is None or not person.active:
+                return Rendered(skip=skips.DEACTIVATED)
+        day = date.fromisoformat(str(payload.get("day")))
+        try:
+            text = render_text(rule.text, timeline.context(cycles_service.window(cycle), day))
+        except ReminderTextError as exc:
+            return Rendered(fail=str(exc))
+        mention = rule.usergroup if rule.audience == "usergroup" else None
+        return Rendered(messages=[reminder_message(text, when=rule.when(), cycle=cycle.name,
+                                                   mention=mention)])
+
+
+def _notes(session: Session, ws_id: int, team_id: int, cycle_id: int,
+           since: datetime | None) -> Sequence[digest_blocks.Note]:
+    """Check-in notes and blockers on the team's KRs since the last digest (latest 30)."""
+    query = (
+        select(KeyResult.key, KeyResult.title, Person.slack_id, Checkin.note, Checkin.blockers)
+        .join(KeyResult, KeyResult.id == Checkin.kr_id)
+        .join(Objective, Objective.id == KeyResult.objective_id)
+        .outerjoin(Person, Person.id == Checkin.author_id)
+        .where(Checkin.workspace_id == ws_id, Objective.team_id == team_id,
+               Objective.cycle_id == cycle_id, Objective.visibility == "public",
+               (Checkin.note.isnot(None)) | (Checkin.blockers.isnot(None)))
+        .order_by(Checkin.at.desc(), Checkin.id.desc()).limit(30))
+    if since is not None:
+        query = query.where(Checkin.at > since)
+    rows = session.execute(query).all()
+    return [digest_blocks.Note(k, t, a, n, b) for k, t, a, n, b in reversed(rows)]

@@ -1,0 +1,43 @@
+"""End-of-cycle deliveries: scoring DMs (``review_reminder``) and team retrospectives
+(``retro``). What is due and what to say come from ``app.services.review_reminders``; this
+module turns them into the tick's rows and the sender's messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.models import Delivery, Workspace
+from app.services import review_reminders
+from blocks import review as ui
+from blocks.review_text import retro_text
+from scheduler.due import Due
+
+KINDS = review_reminders.KINDS
+
+
+def due(session: Session, ws: Workspace, now: datetime) -> list[Due]:
+    return [Due(**asdict(item)) for item in review_reminders.due(session=session, ws=ws, now=now)]
+
+
+def messages(session: Session, ws: Workspace, row: Delivery, settings: Settings,
+             now: datetime) -> tuple[list[dict[str, Any]], str | None]:
+    """``(messages, skip reason)`` for one of :data:`KINDS`."""
+    if row.kind == review_reminders.REMINDER:
+        facts = review_reminders.reminder_facts(session=session, ws=ws, row=row)
+        if isinstance(facts, str):
+            return [], facts
+        return [ui.review_dm(first_name=facts.first_name, cycle_name=facts.cycle_name,
+                             deadline=facts.deadline, self_count=facts.self_count,
+                             final_count=facts.final_count, reminder=facts.reminder)], None
+    found = review_reminders.retro_for(session=session, ws=ws, row=row, settings=settings,
+                                       now=now)
+    if isinstance(found, str):
+        return [], found
+    return [ui.retro_message(retro_text(found, markup="mrkdwn"),
+                             cycle_name=found.cycle_name)], None

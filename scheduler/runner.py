@@ -1,0 +1,76 @@
+"""APScheduler wiring: one interval job calling ``tick`` in each process.
+
+APScheduler keeps no state of its own here (memory job store): the database is the schedule,
+and the delivery rows' unique keys and claims make any number of processes safe. A tick that
+fails (the database restarted, a bug) is logged and the next one runs as usual, so the loop
+never dies; what was due meanwhile is caught up within the grace window.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from app.bootstrap import Container, utcnow
+from scheduler.clients import client_factory
+from scheduler.delivery import ClientFor
+from scheduler.jobs import TickResult, default_worker_id, tick
+from scheduler.pacing import Pacer
+
+log = logging.getLogger(__name__)
+JOB_ID = "okr-tick"
+
+
+class Loop:
+    """What the interval job calls: a tick that never raises."""
+
+    def __init__(self, container: Container, client_for: ClientFor,
+                 worker_id: str | None = None) -> None:
+        settings = container.settings
+        self.container = container
+        self.client_for = client_for
+        self.worker_id = worker_id or default_worker_id()
+        # One pacer per process, kept across ticks so a 429's pause outlives the tick.
+        self.pacer = Pacer(settings.workspace_send_rate_per_second, settings.send_rate_per_second)
+        self.failures = 0
+        self.ticks = 0
+
+    def __call__(self) -> TickResult | None:
+        try:
+            result = tick(self.container.session_factory, self.container.settings, utcnow(),
+                          client_for=self.client_for, pacer=self.pacer,
+                          worker_id=self.worker_id)
+        except Exception:
+            self.failures += 1
+            log.exception("scheduler.tick_failed", extra={"failures": self.failures})
+            return None
+        self.ticks += 1
+        return result
+
+
+def start(container: Container, *, client_for: ClientFor | None = None,
+          worker_id: str | None = None,
+          interval_seconds: float | None = None) -> Callable[[], None]:
+    """Start ticking in a background thread now and every ``tick_seconds``; returns stop()."""
+    settings = container.settings
+    loop = Loop(container, client_for or client_factory(settings, container.engine,
+                                                        container.session_factory), worker_id)
+    interval = interval_seconds or settings.tick_seconds
+    scheduler = BackgroundScheduler(
+        timezone=UTC, jobstores={"default": MemoryJobStore()},
+        executors={"default": ThreadPoolExecutor(1)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(interval)})
+    scheduler.add_job(loop, "interval", seconds=interval, id=JOB_ID, next_run_time=utcnow())
+    scheduler.start()
+    log.info("scheduler.started", extra={"interval": interval, "worker": loop.worker_id})
+
+    def stop() -> None:
+        scheduler.shutdown(wait=True)
+        log.info("scheduler.stopped", extra={"ticks": loop.ticks, "failures": loop.failures})
+
+    return stop
