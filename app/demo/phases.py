@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import scoring
-from app.demo import simulate
+from app.demo import end_of_cycle, simulate
 from app.demo.advice import calibration_lines, lint_lines
 from app.demo.run import DemoContext, Phase
 from app.demo.tree import LEGEND, TeamLine, render_tree
@@ -114,8 +114,11 @@ PHASES: list[Phase] = [
     Phase("load", load, setup=True),
     Phase("simulate", simulate_quarter, setup=True),
     # Setup phases added later (e.g. the scheduler's message transcript) go here.
+    Phase("score-cycle", end_of_cycle.score_cycle, setup=True),
     Phase("tree", show_tree),
     Phase("advice", show_advice),
     # Printing phases added later (e.g. the end-of-cycle retrospective) go here.
+    Phase("retrospective", end_of_cycle.show_retrospective),
+    Phase("report", end_of_cycle.write_report),
     Phase("next-steps", next_steps),
 ]
