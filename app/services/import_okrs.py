@@ -55,7 +55,9 @@ def _objective_entry(index: int, o: ObjectiveIn, default_cycle: str | None) -> E
         "development": bool(o.development), "rollup": o.rollup or "krs",
         "draft": bool(o.draft), "position": index,
     }
-    given = (o.model_fields_set - {"id", "key_results"}) | {"position"}
+    # Position (file order) is set when a row is created; a partial file imported later
+    # would otherwise reshuffle everything it does not list.
+    given = o.model_fields_set - {"id", "key_results"}
     return Entry(o.id, values, frozenset(given))
 
 
@@ -66,7 +68,7 @@ def _kr_entry(objective: str, position: int, kr: KeyResultIn) -> Entry:
         "owner": kr.owner, "state": kr.state or "active", "position": position,
     }
     given = (kr.model_fields_set - {"id", "links", "current", "score", "status"}) | {
-        "objective", "position"}
+        "objective"}
     return Entry(kr.id, values, frozenset(given))
 
 
