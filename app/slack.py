@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
@@ -90,6 +91,11 @@ def create_bolt_app(
         store = installations.installation_store(settings, container.engine)
         kwargs["client"] = client or web_client(settings)
         kwargs["installation_store"] = store
+        # auth.test once per token, not once per request; cleared when tokens are revoked.
+        kwargs["authorize"] = InstallationStoreAuthorize(
+            logger=log, installation_store=store, client_id=settings.slack_client_id,
+            client_secret=settings.slack_client_secret, bot_only=True, cache_enabled=True,
+            client=kwargs["client"])
         kwargs["oauth_settings"] = OAuthSettings(
             client_id=settings.slack_client_id,
             client_secret=settings.slack_client_secret,
@@ -108,6 +114,7 @@ def create_bolt_app(
     # Token cleanup on tokens_revoked / app_uninstalled lives in handlers/events.py (Bolt's
     # own revocation listeners would shadow ours: only the first matching listener runs).
     env.installation_store = kwargs.get("installation_store")
+    env.authorize = kwargs.get("authorize")
     app.use(_dedupe_events_middleware(env))
     app.use(_context_middleware(env))
     app.error(_error_handler)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Any
 
@@ -10,6 +11,22 @@ from app.domain import KRState, KRType, KRView, TrafficLight
 TREND_ARROWS = {"up": ":arrow_upper_right:", "down": ":arrow_lower_right:",
                 "flat": ":arrow_right:"}
 STATE_EMOJI = {KRState.PAUSED: ":double_vertical_bar:", KRState.DONE: ":white_check_mark:"}
+
+
+# Slack refuses messages whose blocks hold much more than ~12,000 characters
+# (msg_blocks_too_long); builders stay under this budget.
+MESSAGE_BUDGET = 11_000
+
+
+def size(block: dict[str, Any]) -> int:
+    return len(json.dumps(block, ensure_ascii=False))
+
+
+def fits(blocks: list[dict[str, Any]], more: list[dict[str, Any]],
+         budget: int = MESSAGE_BUDGET, max_blocks: int = 48) -> bool:
+    """Would ``blocks + more`` stay within a message's size and block budgets?"""
+    return (len(blocks) + len(more) <= max_blocks
+            and sum(size(b) for b in blocks) + sum(size(b) for b in more) <= budget)
 
 
 def clip(text: str, limit: int) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from blocks.common import context, escape, section
+from blocks.common import clip, context, escape, section
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,13 +24,19 @@ def help_message(entries: Sequence[HelpEntry], *, command: str = "/okr",
     for e in entries:
         usage = f" {e.usage}" if e.usage else ""
         badge = " _(admin)_" if e.admin else ""
-        lines.append(f"`{command} {e.name}{escape(usage)}` {escape(e.help)}{badge}")
-    intro = (f"I don't know `{escape(unknown[:50])}`. " if unknown else "") + \
+        lines.append(f"`{command} {e.name}{clip(escape(usage), 80)}` "
+                     f"{clip(escape(e.help), 150)}{badge}")
+    intro = (f"I don't know `{escape(unknown[:50]).replace('`', '')}`. " if unknown else "") + \
         f"Here is what `{command}` can do:"
     blocks: list[dict[str, Any]] = [section(intro)]
     # Sections hold 3000 characters: split the list into chunks well under that.
     chunk: list[str] = []
+    budget = 9_000
     for line in lines:
+        budget -= len(line) + 1
+        if budget < 0:
+            chunk.append("…")
+            break
         if sum(len(x) + 1 for x in chunk) + len(line) > 2800:
             blocks.append(section("\n".join(chunk)))
             chunk = []

@@ -13,6 +13,7 @@ from blocks.common import (
     context,
     divider,
     escape,
+    fits,
     header,
     kr_line,
     local_date,
@@ -61,13 +62,18 @@ def objectives_message(title: str, cycle: CycleView | None, objectives: Sequence
         blocks.append(context(cycle_line(cycle)))
     if not objectives:
         blocks.append(section(empty))
+    shown = 0
     for o in objectives[:MAX_OBJECTIVES]:
         krs = krs_of.get(o.key, ()) if krs_of is not None else o.key_results
-        blocks.append(section(objective_head(o)))
+        group = [section(objective_head(o))]
         if krs:
-            blocks.append(section(_kr_text(krs, owner=krs_of is None)))
-    if len(objectives) > MAX_OBJECTIVES:
-        blocks.append(context(f"…and {len(objectives) - MAX_OBJECTIVES} more objectives: "
+            group.append(section(_kr_text(krs, owner=krs_of is None)))
+        if not fits(blocks, group):
+            break
+        blocks += group
+        shown += 1
+    if shown < len(objectives):
+        blocks.append(context(f"…and {len(objectives) - shown} more objectives: "
                               "narrow it down, e.g. `/okr list at-risk` or a team name."))
     n = len(objectives)
     text = f"{title}: {n} objective{'s' if n != 1 else ''}"
@@ -83,7 +89,7 @@ def objective_detail(o: ObjectiveView, cycle: CycleView | None,
         target = f"`{o.aligned_to_kr}`" if o.aligned_to_kr else f"`{o.aligned_to}`"
         blocks.append(context(f"Aligned to {target}"))
     blocks.append(divider())
-    for kr in o.key_results[:30]:
+    for i, kr in enumerate(o.key_results[:30]):
         extra = []
         if kr.last_note:
             extra.append(f"> {escape(clip(kr.last_note, 300))}")
@@ -91,7 +97,11 @@ def objective_detail(o: ObjectiveView, cycle: CycleView | None,
             extra.append(f":construction: {escape(clip(kr.last_blockers, 300))}")
         if kr.mismatch:
             extra.append(f":grey_question: {escape(kr.mismatch)}")
-        blocks.append(section("\n".join([kr_line(kr), *extra])))
+        more = [section("\n".join([kr_line(kr), *extra]))]
+        if not fits(blocks, more, budget=9_000):
+            blocks.append(context(f"…and {len(o.key_results) - i} more key results"))
+            break
+        blocks += more
     if children:
         blocks.append(divider())
         lines = [f"{status_emoji(c.status)} {escape(clip(c.title, 150))} `{c.key}` · "

@@ -65,6 +65,7 @@ class Env:
         self.workspace_ids: dict[str, int] = {}
         # The OAuth installation store (None with a single bot token).
         self.installation_store: Any = None
+        self.authorize: Any = None  # Bolt's InstallationStoreAuthorize, whose cache we clear
         self._pending: set[Future[Any]] = set()
         self._lock = threading.Lock()
 

@@ -86,4 +86,7 @@ def _uninstalled(env: Env, body: dict[str, Any], workspace_id: int, reason: str)
 
     once(env, body, work)
     env.workspace_ids.pop(team_id, None)
+    cache = getattr(env.authorize, "authorize_result_cache", None)
+    if isinstance(cache, dict):
+        cache.clear()
     log.info("slack.uninstalled", extra={"team": team_id, "reason": reason})

@@ -274,7 +274,7 @@ def validate_message(payload: Mapping[str, Any], *, where: str = "message") -> l
         if not (isinstance(text, str) and text.strip()):
             c.bad("text", "top-level text is required alongside blocks")
         c.blocks(blocks, limit=MAX_MESSAGE_BLOCKS, surface="message")
-        size = len(json.dumps(blocks))
+        size = len(json.dumps(blocks, ensure_ascii=False))
         if size > MAX_MESSAGE_BLOCK_CHARS:
             c.bad("blocks", f"{size} chars of blocks, about {MAX_MESSAGE_BLOCK_CHARS} fails")
     elif not (isinstance(text, str) and text.strip()) and not payload.get("delete_original"):
