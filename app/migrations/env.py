@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from alembic import context
-from sqlalchemy import JSON, pool
+from alembic.operations import ops
+from sqlalchemy import JSON, ForeignKeyConstraint, pool
 from sqlalchemy.dialects.postgresql import JSONB
 
 from app.config import Settings
@@ -26,8 +27,30 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     return False
 
 
+def defer_use_alter_fks(_context: Any, _revision: Any, directives: list[Any]) -> None:
+    """Write ``use_alter`` foreign keys (objectives.aligned_kr_id -> key_results, which closes
+    a cycle) as a separate step after both tables exist. Left inside CREATE TABLE, they are
+    silently skipped on PostgreSQL."""
+    script = directives[0]
+    if script.upgrade_ops is None:
+        return
+    deferred: list[ForeignKeyConstraint] = []
+    for op in script.upgrade_ops.ops:
+        if isinstance(op, ops.CreateTableOp):
+            fks = [c for c in op.columns if isinstance(c, ForeignKeyConstraint) and c.use_alter]
+            op.columns = [c for c in op.columns if not any(c is fk for fk in fks)]
+            deferred += fks
+    for fk in deferred:
+        table = fk.table.name
+        script.upgrade_ops.ops.append(
+            ops.ModifyTableOps(table, [ops.CreateForeignKeyOp.from_constraint(fk)]))
+        script.downgrade_ops.ops.insert(
+            0, ops.ModifyTableOps(table, [ops.DropConstraintOp.from_constraint(fk)]))
+
+
 OPTIONS: dict[str, Any] = {"render_as_batch": True, "render_item": render_item,
-                           "compare_type": True}
+                           "compare_type": True,
+                           "process_revision_directives": defer_use_alter_fks}
 
 
 def _url() -> str:
