@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.domain import CyclePhase, KRType
+from app.domain import CyclePhase, KRType, Visibility
 from app.models import Cycle, KeyResult, KRRevision, Objective, Person
 from app.services import audit
 from app.services import review_access as access
@@ -36,6 +36,14 @@ class RevisionView:
     reason: str
     author_name: str | None
     at: datetime
+    author_slack_id: str | None = None
+
+    def describe(self) -> str:
+        """``target changed from 10 to 8: <reason>``."""
+        def fmt(v: float | None) -> str:
+            return "none" if v is None else f"{v:g}"
+        return f"{self.field} changed from {fmt(self.old_value)} to {fmt(self.new_value)}: " \
+               f"{self.reason}"
 
 
 def may_adjust(session: Session, kr: KeyResult, person: Person | None, *,
@@ -122,11 +130,14 @@ def adjust_kr(
 
 def revisions(
     *, session: Session, workspace_id: int, cycle: Cycle, since: datetime | None = None,
-    kr_keys: Collection[str] | None = None,
+    kr_keys: Collection[str] | None = None, team_id: int | None = None,
+    public_only: bool = False,
 ) -> list[RevisionView]:
-    """Adjustments made in a cycle (optionally since an instant), oldest first."""
+    """Adjustments made in a cycle (optionally since an instant, for one team's objectives,
+    leaving out private ones), oldest first."""
     query = (
-        select(KRRevision, KeyResult.key, KeyResult.title, Objective.key, Person.name)
+        select(KRRevision, KeyResult.key, KeyResult.title, Objective.key, Person.name,
+               Person.slack_id)
         .join(KeyResult, KeyResult.id == KRRevision.kr_id)
         .join(Objective, Objective.id == KeyResult.objective_id)
         .outerjoin(Person, Person.id == KRRevision.author_id)
@@ -135,11 +146,16 @@ def revisions(
     )
     if since is not None:
         query = query.where(KRRevision.at > since)
+    if team_id is not None:
+        query = query.where(Objective.team_id == team_id)
+    if public_only:
+        query = query.where(Objective.visibility != Visibility.PRIVATE.value)
     out = []
-    for rev, key, title, okey, author in session.execute(query):
+    for rev, key, title, okey, author, author_sid in session.execute(query):
         if kr_keys is not None and key not in kr_keys:
             continue
         out.append(RevisionView(kr_key=key, kr_title=title, objective_key=okey, field=rev.field,
                                 old_value=rev.old_value, new_value=rev.new_value,
-                                reason=rev.reason, author_name=author, at=rev.at))
+                                reason=rev.reason, author_name=author, at=rev.at,
+                                author_slack_id=author_sid))
     return out
