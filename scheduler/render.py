@@ -141,7 +141,8 @@ class Renderer:
             team_name=team.name, cycle=report.cycle, objectives=objectives,
             previous=previous.data if previous else None,
             previous_date=since.astimezone(schedules.zone(ws.timezone)).date() if since else None,
-            notes=_notes(session, ws.id, team.id, cycle.id, since))
+            notes=[*_notes(session, ws.id, team.id, cycle.id, since),
+                   *review_jobs.adjustment_notes(session, ws.id, team.id, cycle, since)])
         messages = digest_blocks.build(data, quiet=self.settings.quiet_digest)
         if not messages:
             return Rendered(skip="nothing changed since the last digest")
