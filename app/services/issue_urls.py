@@ -6,7 +6,8 @@ Pure (no I/O). Accepted shapes:
   ``.../-/merge_requests/<n>`` on gitlab.com or any host in ``gitlab_hosts``.
 * GitHub: ``https://github.com/<owner>/<repo>/issues/<n>`` and ``.../pull/<n>``.
 
-A trailing slash, query string or fragment (``#note_123``) is tolerated and dropped.
+A trailing slash, sub-page (``/diffs``), query string or fragment (``#note_123``) is tolerated
+and dropped.
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ def parse_issue_url(url: str, *, gitlab_hosts: Iterable[str] | None = None) -> I
         host = f"{host}:{split.port}"
     parts = [p for p in split.path.split("/") if p]
     if host in ("github.com", "www.github.com"):
-        if len(parts) != 4 or parts[2] not in GITHUB_KINDS:
+        # Trailing views (/files, /commits) point at the same item.
+        if len(parts) < 4 or parts[2] not in GITHUB_KINDS:
             raise IssueUrlError(
                 "a GitHub link looks like https://github.com/<owner>/<repo>/issues/<n> "
                 "or .../pull/<n>"
@@ -90,7 +92,7 @@ def parse_issue_url(url: str, *, gitlab_hosts: Iterable[str] | None = None) -> I
         )
     dash = parts.index("-")
     tail = parts[dash + 1:]
-    if len(tail) != 2 or tail[0] not in GITLAB_KINDS or dash < 2:
+    if len(tail) < 2 or tail[0] not in GITLAB_KINDS or dash < 2:
         raise IssueUrlError(
             "a GitLab link looks like https://<host>/<group>/<project>/-/issues/<n> "
             "or .../-/merge_requests/<n>"
