@@ -28,11 +28,12 @@ def act(factory: sessionmaker[Session], slack_id: str, fn: str, delivery_id: int
                                       now=datetime.fromisoformat(now), **kw)
 
 
-def checkin(factory: sessionmaker[Session], kr_key: str, at: str) -> None:
+def checkin(factory: sessionmaker[Session], kr_key: str, at: str, *, value: float = 150,
+            note: str | None = None) -> None:
     with unit_of_work(factory) as s:
         kr = s.scalars(select(KeyResult).where(KeyResult.key == kr_key)).one()
         checkins.record(session=s, workspace_id=kr.workspace_id, kr=kr,
-                        data=checkins.CheckinInput(kr_key=kr_key, value=150),
+                        data=checkins.CheckinInput(kr_key=kr_key, value=value, note=note),
                         author_id=kr.owner_id, actor_label="test", source=CheckinSource.CLI,
                         now=datetime.fromisoformat(at))
 
