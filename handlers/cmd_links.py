@@ -8,7 +8,7 @@ import logging
 from sqlalchemy.orm import Session
 
 from app.models import KeyResult
-from app.services import authz, issue_sync, links, okrs
+from app.services import authz, issue_sync, link_lookup, links, okrs
 from app.services.errors import InvalidValue, NotFound
 from handlers.router import CommandRequest, Reply, subcommand
 
@@ -49,7 +49,8 @@ def _named_kr(s: Session, req: CommandRequest, key: str) -> KeyResult:
 def _pick_for_link(s: Session, req: CommandRequest, key: str | None) -> KeyResult:
     if key:
         return _named_kr(s, req, key)
-    mine = links.open_issue_krs(session=s, workspace_id=req.workspace_id, owner_id=req.person.id)
+    mine = link_lookup.open_issue_krs(session=s, workspace_id=req.workspace_id,
+                                      owner_id=req.person.id)
     if len(mine) == 1:
         return mine[0]
     if not mine:
@@ -61,7 +62,7 @@ def _pick_for_link(s: Session, req: CommandRequest, key: str | None) -> KeyResul
 
 
 def _summary(s: Session, kr: KeyResult) -> str:
-    closed, total, score = links.progress(
+    closed, total, score = link_lookup.progress(
         links.for_kr(session=s, workspace_id=kr.workspace_id, kr_id=kr.id))
     return f"*{kr.title}* (`{kr.key}`) now has {closed} of {total} done: score {score:.0%}"
 
@@ -114,7 +115,7 @@ def unlink(req: CommandRequest) -> Reply:
         if key:
             kr = _named_kr(s, req, key)
         else:
-            linking = links.krs_linking(session=s, workspace_id=req.workspace_id, url=url,
+            linking = link_lookup.krs_linking(session=s, workspace_id=req.workspace_id, url=url,
                                         gitlab_hosts=req.settings.gitlab_hosts)
             if not linking:
                 raise NotFound(f"<{url}> is not linked to any key result.")

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Settings
 from app.db import unit_of_work
 from app.models import IssueLink
-from app.services import links, webhook_events
+from app.services import link_state, links, webhook_events
 from app.services.forge_http import ForgeClient, ForgeError
 from app.services.links import ItemState
 
@@ -135,7 +135,7 @@ def _fetch_github(client: ForgeClient, host: str, project: str,
 def _apply(factory: sessionmaker[Session], item: ItemState, now: datetime,
            workspace_id: int | None, report: SyncReport) -> None:
     with unit_of_work(factory) as session:
-        result = links.apply_state(session=session, item=item, now=now, actor_label="sync",
+        result = link_state.apply_state(session=session, item=item, now=now, actor_label="sync",
                                    reason="found by reconciliation", workspace_id=workspace_id)
     report.changed += result.changed
     report.checkins += result.checkins

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete
+from sqlalchemy import Table, delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.models import WebhookDelivery
-from app.services import links
+from app.services import link_state, links
 from app.services.links import ApplyResult, ItemState
 
 KEEP_DELIVERIES = timedelta(days=30)
@@ -134,15 +134,23 @@ def delivery_key(value: str | None) -> str | None:
     return value if len(value) <= 200 else hashlib.sha256(value.encode()).hexdigest()
 
 
+def _claim_statement(dialect: str) -> Any:
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = cast(Table, WebhookDelivery.__table__)
+    return insert(table).on_conflict_do_nothing(
+        index_elements=["provider", "delivery_id"]).returning(table.c.id)
+
+
+# Built once per dialect: this runs on every webhook.
+_CLAIM = {name: _claim_statement(name) for name in ("postgresql", "sqlite")}
+
+
 def claim(*, session: Session, provider: str, delivery_id: str, now: datetime) -> bool:
     """Record a delivery id; False when it was recorded before (a redelivery)."""
+    stmt = _CLAIM[session.get_bind().dialect.name]
     values = {"provider": provider, "delivery_id": delivery_id, "received_at": now}
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(WebhookDelivery).values(**values).on_conflict_do_nothing(
-        index_elements=["provider", "delivery_id"]
-    ).returning(WebhookDelivery.id)
-    return session.execute(stmt).first() is not None
+    # On the connection, as plain Core: this runs on every webhook.
+    return session.connection().execute(stmt, values).first() is not None
 
 
 def handle(*, session: Session, provider: str, item: ItemState, delivery_id: str | None,
@@ -155,7 +163,7 @@ def handle(*, session: Session, provider: str, item: ItemState, delivery_id: str
     if delivery_id is not None and not claim(session=session, provider=provider,
                                              delivery_id=delivery_id, now=now):
         return "duplicate", ApplyResult(matched=len(candidates))
-    result = links.apply_state(session=session, item=item, now=now,
+    result = link_state.apply_state(session=session, item=item, now=now,
                                actor_label=f"webhook:{provider}", candidates=candidates)
     return "applied", result
 

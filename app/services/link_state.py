@@ -1,0 +1,167 @@
+"""Applying a tracker item's state to the links that point at it: the webhook hot path.
+
+Written with SQLAlchemy Core on the session's connection (no ORM unit of work): every
+webhook runs it, and it is a handful of statements: lock the affected KRs and read their
+links in one round trip, update the links that changed, append a check-in (and its audit
+entry) for each KR whose score moved. KRs are locked in id order (``FOR UPDATE OF`` on
+PostgreSQL; SQLite serialises writers), so two deliveries for the same item, or for two
+items of one KR, apply one after the other and never deadlock.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from app.domain import CheckinSource, KRType
+from app.models import AuditEntry, Checkin, IssueLink, KeyResult
+from app.services.errors import InvalidValue
+from app.services.link_refs import (
+    MAX_NOTE,
+    ApplyResult,
+    ItemState,
+    LinkRef,
+    counts_as_closed,
+    find,
+    kr_score_of,
+    short_ref,
+)
+
+_KR = cast(Table, KeyResult.__table__)
+_LINK = cast(Table, IssueLink.__table__)
+_CHECKINS = cast(Table, Checkin.__table__)
+_AUDIT = cast(Table, AuditEntry.__table__)
+_UPDATE_LINK = (
+    update(_LINK).where(_LINK.c.id == bindparam("b_id"))
+    .values(kind=bindparam("b_kind"), state=bindparam("b_state"), closed=bindparam("b_closed"),
+            state_updated_at=bindparam("b_state_at"), source_updated_at=bindparam("b_source_at"),
+            title=bindparam("b_title"))
+)
+
+
+@dataclass
+class _Link:
+    id: int
+    kind: str
+    state: str
+    closed: bool
+    weight: float
+    source_updated_at: datetime | None
+    title: str | None
+    state_updated_at: datetime | None
+
+
+@dataclass
+class _KRRow:
+    id: int
+    key: str
+    workspace_id: int
+    kr_type: str
+    links: list[_Link]
+
+
+def _lock(session: Session, candidates: Sequence[LinkRef]) -> list[_KRRow]:
+    rows = session.connection().execute(
+        select(_KR.c.id, _KR.c.key, _KR.c.workspace_id, _KR.c.kr_type, _LINK.c.id,
+               _LINK.c.kind, _LINK.c.state, _LINK.c.closed, _LINK.c.weight,
+               _LINK.c.source_updated_at, _LINK.c.title, _LINK.c.state_updated_at)
+        .select_from(_KR.outerjoin(_LINK, _LINK.c.kr_id == _KR.c.id))
+        .where(_KR.c.id.in_(sorted({c.kr_id for c in candidates})),
+               _KR.c.workspace_id.in_(sorted({c.workspace_id for c in candidates})))
+        .order_by(_KR.c.id, _LINK.c.id)
+        .with_for_update(of=_KR)
+    ).all()
+    out: dict[int, _KRRow] = {}
+    for kr_id, key, ws_id, kr_type, *link in rows:
+        entry = out.setdefault(kr_id, _KRRow(kr_id, key, ws_id, kr_type, []))
+        if link[0] is not None:
+            entry.links.append(_Link(*link))
+    return list(out.values())
+
+
+def _score(links: Sequence[_Link]) -> float:
+    return kr_score_of((lk.closed, lk.weight) for lk in links)
+
+
+def apply_state(
+    *, session: Session, item: ItemState, now: datetime, actor_label: str,
+    reason: str | None = None, workspace_id: int | None = None,
+    candidates: Sequence[LinkRef] | None = None,
+) -> ApplyResult:
+    """Apply an item's state to every link pointing at it, re-score and note moved KRs.
+
+    Idempotent: applying the same state twice changes nothing the second time. A state
+    whose ``updated_at`` is older than the one already applied is ignored (late delivery).
+    """
+    if item.state not in ("open", "closed", "merged"):
+        raise InvalidValue(f"unknown state {item.state!r}", field="state")
+    if candidates is None:
+        candidates = find(session, item, workspace_id)
+    if not candidates:
+        return ApplyResult()
+    wanted = {c.id for c in candidates}
+    updates: list[dict[str, Any]] = []
+    checkins: list[dict[str, Any]] = []
+    audits: list[dict[str, Any]] = []
+    changed = 0
+    for kr in _lock(session, candidates):
+        before = _score(kr.links)
+        touched: _Link | None = None
+        for link in kr.links:
+            if link.id not in wanted or _stale(link, item.updated_at):
+                continue
+            kind = item.kind if item.provider == "github" else link.kind
+            closed = counts_as_closed(kind, item.state)
+            title = item.title[:300] if item.title else link.title
+            source_at = item.updated_at or link.source_updated_at
+            moved = (link.state, link.closed, link.kind) != (item.state, closed, kind)
+            if moved:
+                changed += 1
+                touched = link
+                link.kind, link.state, link.closed = kind, item.state, closed
+                link.state_updated_at = now
+            if moved or (source_at, title) != (link.source_updated_at, link.title):
+                updates.append({"b_id": link.id, "b_kind": link.kind, "b_state": link.state,
+                                "b_closed": link.closed, "b_state_at": link.state_updated_at,
+                                "b_source_at": source_at, "b_title": title})
+        after = _score(kr.links)
+        if touched is None or kr.kr_type != KRType.ISSUES.value or math.isclose(
+                before, after, abs_tol=1e-9):
+            continue
+        ref = short_ref(item.provider, item.project, touched.kind, item.number)
+        note = f"{ref} {'reopened' if item.state == 'open' else item.state}"
+        note = (f"{note} ({reason})" if reason else note)[:MAX_NOTE]
+        checkins.append({"workspace_id": kr.workspace_id, "kr_id": kr.id, "at": now,
+                         "score": after, "note": note, "source": CheckinSource.ISSUES.value})
+        audits.append({"workspace_id": kr.workspace_id, "at": now, "actor_label": actor_label,
+                       "action": "checkin", "subject_type": "key_result", "subject_key": kr.key,
+                       "before": {"score": round(before, 6)},
+                       "after": {"score": round(after, 6), "note": note}})
+    _write(session, updates, checkins, audits)
+    return ApplyResult(matched=len(candidates), changed=changed, checkins=len(checkins))
+
+
+def _write(session: Session, updates: list[dict[str, Any]], checkins: list[dict[str, Any]],
+           audits: list[dict[str, Any]]) -> None:
+    conn = session.connection()
+    if updates:
+        conn.execute(_UPDATE_LINK, updates)
+        # ORM copies of these links loaded earlier in this session are now out of date.
+        ids = {u["b_id"] for u in updates}
+        for obj in list(session.identity_map.values()):
+            if isinstance(obj, IssueLink) and obj.id in ids:
+                session.expire(obj)
+    if checkins:
+        conn.execute(insert(_CHECKINS), checkins)
+        conn.execute(insert(_AUDIT), audits)
+
+
+def _stale(link: _Link, updated_at: datetime | None) -> bool:
+    return (updated_at is not None and link.source_updated_at is not None
+            and updated_at < link.source_updated_at)
