@@ -10,6 +10,7 @@ from blocks.review_text import environment
 
 # Beyond this many objectives the per-objective charts stop (the tables still list all).
 MAX_CHARTS = 200
+MAX_TREE = 500
 GRADES = ("achieved", "strong", "partial", "miss")
 
 
@@ -17,7 +18,7 @@ def tree_nodes(report: Report) -> list[svg.TreeNode]:
     return [
         svg.TreeNode(key=row.view.key, label=row.view.title, parent=row.view.aligned_to,
                      status=row.view.status.value, score=row.used)
-        for row in report.objectives
+        for row in report.objectives[:MAX_TREE]
     ]
 
 
@@ -44,5 +45,6 @@ def render(report: Report) -> str:
     template = environment(html=True).get_template("report.html.j2")
     return template.render(
         report=report, retro=report.retro, grade_svg=grade_svg, tree_svg=tree_svg,
-        charts=charts(report), max_charts=MAX_CHARTS, colours=svg.STATUS_COLOURS,
+        charts=charts(report), max_charts=MAX_CHARTS, max_tree=MAX_TREE,
+        colours=svg.STATUS_COLOURS,
     )

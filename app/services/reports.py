@@ -127,43 +127,65 @@ def score_history(
         times[key].append(at)
         values[key].append(float(score))
     days = sample_dates(cycle.start_date, cycle.end_date, as_of)
+    replay = _Replay(objectives)
     out: dict[str, list[Point]] = {o.key: [] for o in objectives}
     for i, day in enumerate(days):
         if i == len(days) - 1 and day >= min(as_of, cycle.end_date):
-            card_scores = {o.key: o.score for o in objectives}
+            scores = {o.key: o.score for o in objectives}
         else:
             cutoff = datetime.combine(day + timedelta(days=1), time(0), zone).astimezone(UTC)
-            card_scores = _scores_at(objectives, times, values, cutoff)
+            scores = replay.at(times, values, cutoff)
         for o in objectives:
-            out[o.key].append((day, card_scores.get(o.key, 0.0)))
+            out[o.key].append((day, scores.get(o.key, 0.0)))
     return out
 
 
-def _scores_at(objectives: Sequence[ObjectiveView], times: dict[str, list[datetime]],
-               values: dict[str, list[float]], cutoff: datetime) -> dict[str, float]:
-    children: dict[str, list[str]] = defaultdict(list)
-    kr_children: dict[str, list[str]] = defaultdict(list)
-    for o in objectives:
-        if o.aligned_to_kr:
-            kr_children[o.aligned_to_kr].append(o.key)
-        if o.aligned_to:
-            children[o.aligned_to].append(o.key)
-    facts = []
-    for o in objectives:
-        krs = []
-        for kr in o.key_results:
-            if kr.kr_type == KRType.CHILDREN:
-                krs.append(KRFacts(id=kr.key, kr_type=KRType.CHILDREN, weight=kr.weight,
-                                   children=tuple(kr_children.get(kr.key, ())), state=kr.state))
-                continue
-            n = bisect_right(times.get(kr.key, []), cutoff)
-            score = values[kr.key][n - 1] if n else 0.0
-            krs.append(KRFacts(id=kr.key, kr_type=KRType.MANUAL, manual_score=score,
-                               weight=kr.weight, state=kr.state))
-        facts.append(ObjectiveFacts(id=o.key, key_results=tuple(krs),
-                                    children=tuple(children.get(o.key, ())),
-                                    rollup_mode=o.rollup_mode))
-    return scoring.rollup(facts).objectives
+class _Replay:
+    """Objective scores from given KR scores, children before parents, built once per report.
+
+    Each KR scores its latest check-in score at the cutoff; ``children`` KRs and objectives
+    in the ``children``/``both`` modes roll up their aligned objectives as in
+    :func:`scoring.rollup` (inside an alignment loop, from what is already known).
+    """
+
+    def __init__(self, objectives: Sequence[ObjectiveView]) -> None:
+        keys = {o.key for o in objectives}
+        self.children: dict[str, list[str]] = defaultdict(list)
+        self.kr_children: dict[str, list[str]] = defaultdict(list)
+        for o in objectives:
+            if o.aligned_to_kr:
+                self.kr_children[o.aligned_to_kr].append(o.key)
+            if o.aligned_to in keys and o.aligned_to != o.key:
+                self.children[str(o.aligned_to)].append(o.key)
+        self.facts = {o.key: ObjectiveFacts(
+            id=o.key, rollup_mode=o.rollup_mode,
+            key_results=tuple(KRFacts(id=kr.key, kr_type=KRType.MANUAL, weight=kr.weight,
+                                      state=kr.state) for kr in o.key_results))
+            for o in objectives}
+        self.rolled = {kr.key for o in objectives for kr in o.key_results
+                       if kr.kr_type == KRType.CHILDREN}
+        # Depth-first tree order reversed: every objective after the ones aligned to it.
+        self.order = [o.key for o in reversed(okrs.tree_order(list(objectives)))]
+
+    def at(self, times: dict[str, list[datetime]], values: dict[str, list[float]],
+           cutoff: datetime) -> dict[str, float]:
+        kr_scores: dict[str, float] = {}
+        for key in times:
+            n = bisect_right(times[key], cutoff)
+            if n:
+                kr_scores[key] = values[key][n - 1]
+        out: dict[str, float] = {}
+        for key in self.order:
+            facts = self.facts[key]
+            for kr in facts.key_results:
+                if kr.id in self.rolled:
+                    kr_scores[kr.id] = scoring.mean_score(
+                        out[c] for c in self.kr_children.get(kr.id, ()) if c in out) or 0.0
+                elif kr.id not in kr_scores:
+                    kr_scores[kr.id] = 0.0
+            out[key] = scoring.objective_score(
+                facts, kr_scores, [(out[c], 1.0) for c in self.children.get(key, ()) if c in out])
+        return out
 
 
 def build(
