@@ -118,3 +118,15 @@ def test_csv_one_row_per_kr_and_no_formulas(session: Session, org: Org) -> None:
 def test_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown report format"):
         renderer("pdf")
+
+
+def test_history_rolls_up_aligned_objectives(session: Session, org: Org) -> None:
+    org.objectives["co-growth"].rollup_mode = "children"
+    session.flush()
+    rep = _report(session, org, include_private=True)
+    series = {r.view.key: dict(r.series) for r in rep.objectives}
+    day = date(2026, 3, 21)
+    # Children: eng-onboard and eng-quality (aligned to co-growth), equally weighted.
+    assert series["co-growth"][day] == pytest.approx(
+        (series["eng-onboard"][day] + series["eng-quality"][day]) / 2)
+    assert series["co-growth"][date(2026, 4, 30)] == pytest.approx(rep.objectives[0].view.score)
