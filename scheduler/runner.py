@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from app.bootstrap import Container, utcnow
+from app.services import issue_sync
 from scheduler.clients import client_factory
 from scheduler.delivery import ClientFor
 from scheduler.jobs import TickResult, default_worker_id, tick
@@ -66,6 +67,12 @@ def start(container: Container, *, client_for: ClientFor | None = None,
         executors={"default": ThreadPoolExecutor(1)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(interval)})
     scheduler.add_job(loop, "interval", seconds=interval, id=JOB_ID, next_run_time=utcnow())
+    # Linked issues' daily reconciliation (once a day across processes), on its own thread:
+    # waiting out a tracker's rate limit must never delay a tick.
+    scheduler.add_executor(ThreadPoolExecutor(1), alias="issue-sync")
+    scheduler.add_job(issue_sync.daily_job(container.session_factory, settings, utcnow),
+                      "interval", hours=1, id="okr-issue-sync", executor="issue-sync",
+                      next_run_time=utcnow() + timedelta(minutes=5))
     scheduler.start()
     log.info("scheduler.started", extra={"interval": interval, "worker": loop.worker_id})
 

@@ -195,3 +195,39 @@ def _sync_group(client: ForgeClient, provider: str, host: str, items: list[Ref],
             continue
         report.checked += 1
         _apply(factory, fetched, now, workspace_id, report)
+
+
+DAILY_MARKER = "okr-daily-sync"
+
+
+def run_daily(*, session_factory: sessionmaker[Session], settings: Settings, now: datetime,
+              client_factory: ClientFactory | None = None) -> SyncReport | None:
+    """The day's reconciliation, once per UTC day however many processes ask.
+
+    The first caller of the day records a marker (the webhook delivery table's unique key
+    makes that exactly-once) and runs; everyone else gets None.
+    """
+    with unit_of_work(session_factory) as session:
+        first = webhook_events.claim(session=session, provider=DAILY_MARKER,
+                                     delivery_id=now.date().isoformat(), now=now)
+    if not first:
+        return None
+    return run(session_factory=session_factory, settings=settings, now=now,
+               client_factory=client_factory)
+
+
+def daily_job(session_factory: sessionmaker[Session], settings: Settings,
+              clock: Callable[[], datetime]) -> Callable[[], None]:
+    """A scheduler job (call it hourly): runs :func:`run_daily` and never raises."""
+
+    def job() -> None:
+        try:
+            report = run_daily(session_factory=session_factory, settings=settings, now=clock())
+        except Exception:
+            log.exception("sync.daily_failed")
+            return
+        if report is not None:
+            log.info("sync.daily_done", extra={"summary": report.summary(),
+                                               "errors": len(report.errors)})
+
+    return job

@@ -189,3 +189,20 @@ def test_unreachable_tracker_is_an_error_not_a_crash(
     report = _sync(session_factory, now, None, None, org, max_attempts=2, sleep=slept.append)
     assert report.errors and "kept failing" in report.errors[0]
     assert report.checked == 0 and len(slept) == 2
+
+
+def test_daily_run_happens_once_a_day_across_processes(
+        session: Session, session_factory: sessionmaker[Session], now: datetime,
+        gitlab: FakeGitLab) -> None:
+    org = seed(session, now)
+    gitlab.add("acme/web", "issue", 12, "closed")
+    _link(session, org, "https://gitlab.com/acme/web/-/issues/12", now)
+    session.commit()
+    cfg = settings(OKR_GITLAB_API_URL=f"{gitlab.url}/api/v4", OKR_GITLAB_TOKEN="glpat-test")
+    first = issue_sync.run_daily(session_factory=session_factory, settings=cfg, now=now)
+    again = issue_sync.run_daily(session_factory=session_factory, settings=cfg,
+                                 now=now.replace(hour=23))
+    assert first is not None and first.checkins == 1 and again is None
+    job = issue_sync.daily_job(session_factory, cfg, lambda: now.replace(day=now.day + 1))
+    job()  # the next day: runs again (nothing left to change) and never raises
+    assert len(gitlab.api_hits()) == 2
