@@ -113,7 +113,7 @@ def enqueue_workspace(session: Session, ws: Workspace, settings: Settings,
         rows += due_prompts(plans, cycles, owners, start, now)
         rows += due_digests(session, ws, cycles, start, now)
         rows += due_reminders(session, ws, cycles, start, now)
-        rows += review_jobs.due(session, ws, now)
+        rows += review_jobs.due(session, ws, now, settings)
     counts = insert(session, ws.id, rows, now, grace)
     # Nudges follow prompts already sent, so they come after the inserts above.
     counts += insert(session, ws.id, due_nudges(session, ws, settings, start, now), now, grace)

@@ -22,8 +22,12 @@ from scheduler.due import Due
 KINDS = review_reminders.KINDS
 
 
-def due(session: Session, ws: Workspace, now: datetime) -> list[Due]:
-    return [Due(**asdict(item)) for item in review_reminders.due(session=session, ws=ws, now=now)]
+def due(session: Session, ws: Workspace, now: datetime,
+        settings: Settings | None = None) -> list[Due]:
+    """What is due now; with ``settings``, cycles past their end first enter review."""
+    items = review_reminders.due(session=session, ws=ws, now=now,
+                                 settings=settings.scoring if settings else None)
+    return [Due(**asdict(item)) for item in items]
 
 
 def messages(session: Session, ws: Workspace, row: Delivery, settings: Settings,

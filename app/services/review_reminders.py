@@ -20,9 +20,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.config import Settings
+from app.config import ScoringSettings, Settings
 from app.domain import CyclePhase
 from app.models import Cycle, Delivery, Objective, Person, ReviewRound, Team, Workspace
 from app.services import cycles, retro, reviews
@@ -33,6 +34,7 @@ KINDS = (REMINDER, RETRO)
 REMIND_AT = time(10, 0)
 # A closed cycle older than this gets no retrospective post (e.g. history imported later).
 RETRO_WINDOW = timedelta(days=120)
+AUTO_OPEN_WITHIN = timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +80,45 @@ def reminder_at(rnd: ReviewRound, tz: str, day: Any) -> datetime:
     return at.astimezone(UTC)
 
 
-def due(*, session: Session, ws: Workspace, now: datetime) -> list[DueItem]:
-    """Reminders and retrospectives due at ``now`` (inserting them twice changes nothing)."""
+def auto_open(*, session: Session, ws: Workspace, now: datetime,
+              settings: ScoringSettings) -> list[Cycle]:
+    """The timeline rule that starts scoring: with a planning timeline (any preset but
+    ``none``), a cycle still ``active`` after its last day enters review on the next day
+    (within a week, so old cycles are left alone). Returns the cycles opened.
+
+    Every process's tick may try at once: the round's unique key lets one win; the others'
+    attempts roll back to a savepoint and change nothing.
+    """
+    if (ws.timeline_preset or "none") == "none":
+        return []
+    today = cycles.org_today(ws, now)
+    opened = []
+    for cycle in session.scalars(
+            select(Cycle).where(Cycle.workspace_id == ws.id,
+                                Cycle.phase == CyclePhase.ACTIVE.value,
+                                Cycle.end_date < today,
+                                Cycle.end_date >= today - AUTO_OPEN_WITHIN)).all():
+        if reviews.review_round(session=session, workspace_id=ws.id, cycle=cycle) is not None:
+            continue
+        try:
+            with session.begin_nested():
+                reviews.open_review(session=session, workspace_id=ws.id, cycle=cycle,
+                                    today=today, now=now, settings=settings, actor_id=None,
+                                    actor_label="timeline")
+        except IntegrityError:
+            continue
+        opened.append(cycle)
+    return opened
+
+
+def due(*, session: Session, ws: Workspace, now: datetime,
+        settings: ScoringSettings | None = None) -> list[DueItem]:
+    """Reminders and retrospectives due at ``now`` (inserting them twice changes nothing).
+
+    With ``settings``, the timeline rule :func:`auto_open` runs first.
+    """
+    if settings is not None:
+        auto_open(session=session, ws=ws, now=now, settings=settings)
     items: list[DueItem] = []
     for cycle, rnd in _rounds(session, ws, CyclePhase.REVIEW):
         for p in reviews.pending_scorers(session=session, workspace_id=ws.id, cycle=cycle):

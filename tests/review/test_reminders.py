@@ -94,3 +94,25 @@ def test_retro_is_due_per_team_channel_once_the_cycle_is_closed(session: Session
     assert found.scope == "Engineering" and found.numbers.kr_count == 3  # private left out
     # FY26-Q4 was closed without a review round: no retrospective for it.
     assert all(d.cycle_id == cycle.id for d in retro)
+
+
+def test_timeline_opens_scoring_the_day_after_the_cycle_ends(session: Session) -> None:
+    org = build_org(session)
+    cycle = org.cycles["FY27-Q1"]
+    scoring_settings = Settings(_env_file=None).scoring
+    last_day = datetime(2026, 4, 30, 20, tzinfo=UTC)
+    # No planning timeline: nothing opens by itself.
+    assert rr.auto_open(session=session, ws=org.ws, now=last_day + timedelta(days=1),
+                        settings=scoring_settings) == []
+    org.ws.timeline_preset = "gitlab-product"
+    assert rr.auto_open(session=session, ws=org.ws, now=last_day, settings=scoring_settings) == []
+    items = rr.due(session=session, ws=org.ws, now=datetime(2026, 5, 1, 8, tzinfo=UTC),
+                   settings=scoring_settings)
+    assert cycle.phase == "review"
+    rnd = reviews.review_round(session=session, workspace_id=org.id, cycle=cycle)
+    assert rnd is not None and rnd.deadline.isoformat() == "2026-05-08"
+    assert {i.target for i in items if i.kind == rr.REMINDER} == {"U0ADA", "U0BOB", "U0CY",
+                                                                  "U0DEE"}
+    # Once open, it is not opened again; a cycle that ended long ago is left alone.
+    assert rr.auto_open(session=session, ws=org.ws, now=datetime(2026, 5, 2, tzinfo=UTC),
+                        settings=scoring_settings) == []
