@@ -60,8 +60,10 @@ def self_items(*, session: Session, workspace_id: int, cycle: Cycle, person: Per
                today: date, now: datetime, settings: ScoringSettings) -> list[FormItem]:
     """The KRs this person self-scores (theirs, or of their objectives when a KR has no owner)."""
     items, _ = _items(session, workspace_id, cycle, today, now, settings)
-    return [i for i in items if (i.kr.owner_slack_id or i.objective.owner_slack_id)
+    mine = [i for i in items if (i.kr.owner_slack_id or i.objective.owner_slack_id)
             == person.slack_id]
+    # Still-unscored first, so a long list that does not fit one modal moves on.
+    return sorted(mine, key=lambda i: i.scores is not None and i.scores.self_score is not None)
 
 
 def lead_items(*, session: Session, workspace_id: int, cycle: Cycle, person: Person,
@@ -82,12 +84,15 @@ def lead_items(*, session: Session, workspace_id: int, cycle: Cycle, person: Per
         sid = item.kr.owner_slack_id or item.objective.owner_slack_id
         return scorer_ids.get(sid) if sid else None
 
+    def unfinished_first(found: list[FormItem]) -> list[FormItem]:
+        return sorted(found, key=lambda i: i.scores is not None and i.scores.final is not None)
+
     asked = [i for i in items if access.reviewer(chain(i), scorer(i)) == person.id]
     if asked:
-        return asked
+        return unfinished_first(asked)
     allowed = [i for i in items if person.id in chain(i)]
     if allowed:
-        return allowed
+        return unfinished_first(allowed)
     if as_admin:
         return [i for i in items if i.scores is None or i.scores.final is None]
     return []
