@@ -17,6 +17,8 @@ from tests.fakeforge import FakeGitHub, FakeGitLab, running
 from tests.integrations.conftest import Org, seed, settings
 
 HOSTS = ["gitlab.com"]
+# Rate-limit behaviour lives in the HTTP client: one database backend is enough there.
+one_backend = pytest.mark.parametrize("db_engine", ["sqlite"], indirect=True)
 
 
 @pytest.fixture()
@@ -107,6 +109,7 @@ def test_gitlab_is_asked_in_batches_and_missing_items_are_reported(
     assert len(closed) == 8
 
 
+@one_backend
 def test_429_with_retry_after_is_waited_out(session: Session,
                                             session_factory: sessionmaker[Session],
                                             now: datetime, github: FakeGitHub) -> None:
@@ -122,6 +125,7 @@ def test_429_with_retry_after_is_waited_out(session: Session,
     assert report.checkins == 1 and report.waited_seconds == pytest.approx(1.0, abs=0.01)
 
 
+@one_backend
 @pytest.mark.parametrize("forge_kind", ["gitlab", "github"])
 def test_spent_budget_waits_for_the_reset_instead_of_hammering(
         session: Session, session_factory: sessionmaker[Session], now: datetime,
@@ -138,9 +142,9 @@ def test_spent_budget_waits_for_the_reset_instead_of_hammering(
     session.commit()
     # Two requests are left in this window: the client must pause after the second, not
     # spend a request on a refusal, and carry on once the window resets.
-    forge.budget, forge.window = 2, 1.5
-    forge.exhaust(reset_in=1.5)
-    forge._used = 0  # the window is fresh but short: 2 requests, reset in 1.5 s
+    forge.budget, forge.window = 2, 1.0
+    forge.exhaust(reset_in=1.0)
+    forge._used = 0  # the window is fresh but short: 2 requests, reset in 1 s
     report = _sync(session_factory, now, gitlab, github, org)
     hits = forge.api_hits()
     assert [h.status for h in hits] == [200, 200, 200]
@@ -148,6 +152,7 @@ def test_spent_budget_waits_for_the_reset_instead_of_hammering(
     assert report.checkins == 3 and report.waited_seconds > 0
 
 
+@one_backend
 def test_exhausted_budget_without_retry_after_waits_for_reset(
         session: Session, session_factory: sessionmaker[Session], now: datetime,
         github: FakeGitHub) -> None:
@@ -163,6 +168,7 @@ def test_exhausted_budget_without_retry_after_waits_for_reset(
     assert report.checkins == 1
 
 
+@one_backend
 def test_a_wait_beyond_the_budget_gives_up_on_that_host_only(
         session: Session, session_factory: sessionmaker[Session], now: datetime,
         gitlab: FakeGitLab, github: FakeGitHub) -> None:
@@ -180,6 +186,7 @@ def test_a_wait_beyond_the_budget_gives_up_on_that_host_only(
     assert len(github.api_hits()) == 1
 
 
+@one_backend
 def test_unreachable_tracker_is_an_error_not_a_crash(
         session: Session, session_factory: sessionmaker[Session], now: datetime) -> None:
     org = seed(session, now)
