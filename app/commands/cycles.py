@@ -20,9 +20,19 @@ from app.db import unit_of_work
 from app.domain import CyclePhase
 from app.models import Cycle, Workspace
 from app.reports import FORMATS, renderer
-from app.services import adjustments, audit, cycles, next_cycle, okrs, retro, reviews, workspaces
+from app.services import (
+    adjustments,
+    audit,
+    cycles,
+    next_cycle,
+    okrs,
+    retro,
+    review_forms,
+    reviews,
+    workspaces,
+)
 from app.services import reports as report_service
-from app.services.errors import OkrError
+from app.services.errors import NotFound, OkrError
 from blocks import review_text as ui
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -40,8 +50,13 @@ class Ctx:
         return cycles.org_today(self.ws, self.now)
 
     def cycle(self, name: str | None) -> Cycle:
+        """The named cycle; by default the one being scored, else the current one."""
         if name:
             return cycles.by_name(session=self.session, workspace_id=self.ws.id, name=name)
+        try:
+            return review_forms.review_cycle(session=self.session, workspace_id=self.ws.id)
+        except NotFound:
+            pass
         found = cycles.current(session=self.session, workspace_id=self.ws.id, today=self.today)
         if found is None:
             raise click.ClickException("there is no cycle yet: import one first (okr import)")

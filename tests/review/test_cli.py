@@ -81,6 +81,9 @@ def test_review_retro_adjust_and_next(db_url: str) -> None:
     assert "eng-onboard -> eng-onboard-fy27-q2" in first.output
     again = run("cycle", "next", "--at", AT)
     assert "already exists" in again.output and "No objective to carry over" in again.output
+    # FY27-Q2 now contains the date, but the default is still the cycle being scored.
+    res = run("report", "--format", "md", "--at", "2026-05-03T09:00:00Z")
+    assert res.output.startswith("# FY27-Q1 OKR report")
     res = run("cycle", "phase", "FY27-Q1", "closed", "--at", AT)
     assert res.exit_code == 0 and "now in closed" in res.output
     engine = make_engine(db_url)
