@@ -88,12 +88,13 @@ def gather(*, session: Session, workspace: Workspace, now: datetime, settings: S
     data.descriptions = dict(session.execute(
         select(Objective.key, Objective.description).where(Objective.id.in_(in_cycles))
     ).tuples().all())
+    krs_in_cycles = select(KeyResult.id).where(KeyResult.workspace_id == ws_id,
+                                               KeyResult.objective_id.in_(in_cycles))
     kr_key = {kr_id: key for kr_id, key in session.execute(
-        select(KeyResult.id, KeyResult.key).where(KeyResult.workspace_id == ws_id,
-                                                  KeyResult.objective_id.in_(in_cycles)))}
+        select(KeyResult.id, KeyResult.key).where(KeyResult.id.in_(krs_in_cycles)))}
     history: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for c in session.scalars(
-        select(Checkin).where(Checkin.workspace_id == ws_id, Checkin.kr_id.in_(list(kr_key)))
+        select(Checkin).where(Checkin.workspace_id == ws_id, Checkin.kr_id.in_(krs_in_cycles))
         .order_by(Checkin.kr_id, Checkin.at, Checkin.id)
     ):
         author = people.get(c.author_id) if c.author_id else None
@@ -106,7 +107,7 @@ def gather(*, session: Session, workspace: Workspace, now: datetime, settings: S
     data.checkins = dict(history)
     links: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for link in session.scalars(select(IssueLink).where(
-            IssueLink.workspace_id == ws_id, IssueLink.kr_id.in_(list(kr_key)))
+            IssueLink.workspace_id == ws_id, IssueLink.kr_id.in_(krs_in_cycles))
             .order_by(IssueLink.id)):
         links[kr_key[link.kr_id]].append({
             "url": link.url, "provider": link.provider, "kind": link.kind,
