@@ -5,7 +5,7 @@ teams, links and current values), creates a database of its own, imports through
 service function the CLI uses, then imports again (a no-op) and prints the figures.
 Target: under 30 s for the first import.
 
-    .venv/bin/python -m bench.bench_import [--objectives N] [--cli] [--sqlite]
+    .venv/bin/python bench/bench_import.py [--objectives N] [--cli] [--sqlite]
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import yaml
 
