@@ -115,8 +115,9 @@ def import_(obj: Obj, file: Path, workspace_ref: str | None, dry_run: bool) -> N
             click.echo(f"  {problem}", err=True)
         raise click.ClickException(f"{file}: {invalid}; nothing was imported")
     verb = "would import" if dry_run else "imported"
+    source = "standard input" if str(file) == "-" else str(file)
     tail = "" if summary.changed else " (nothing changed)"
-    click.echo(f"{verb} {file} into workspace {name!r}{tail}")
+    click.echo(f"{verb} {source} into workspace {name!r}{tail}")
     for line in summary.lines():
         click.echo(f"  {line}")
 
@@ -179,12 +180,11 @@ def tree(obj: Obj, cycle_name: str | None, advice: bool, color: bool | None,
                                    today=ctx.today, now=now, settings=ctx.settings.scoring)
         teams = team_lines(ctx.session, ctx.ws.id)
         title = ctx.ws.name
-    click.echo(render_tree(report, style=style, teams=teams, now=now, title=title), nl=False)
+    text = render_tree(report, style=style, teams=teams, now=now, title=title)
     if advice:
-        click.echo("")
-        click.echo("\n".join(calibration_lines(report, ctx.settings.scoring, style)))
-        click.echo("")
-        click.echo("\n".join(lint_lines(report, ctx.settings.scoring, style)))
+        text += "\n" + "\n".join(calibration_lines(report, ctx.settings.scoring, style))
+        text += "\n\n" + "\n".join(lint_lines(report, ctx.settings.scoring, style)) + "\n"
+    click.echo(text, nl=False, color=style.color)
 
 
 COMMANDS = [import_, export, tree]

@@ -35,7 +35,9 @@ def demo(db_path: Path, keep: bool, color: bool | None) -> None:
     click.echo("okr demo: a sample organisation and a simulated quarter, no Slack needed.")
     click.echo(f"Database: {db_path.resolve()} ({'reused' if keep else 'created fresh'})")
     try:
-        run_demo(db_path=db_path, out=click.echo, style=style, fresh=not keep)
+        # click.echo drops ANSI styles unless told: colour is decided by Style above.
+        run_demo(db_path=db_path, out=lambda text: click.echo(text, color=style.color),
+                 style=style, fresh=not keep)
     except DemoError as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -43,7 +43,7 @@ class Style:
               dim: bool = False) -> str:
         if not self.color:
             return text
-        return click.style(text, fg=fg, bold=bold, dim=dim)
+        return click.style(text, fg=fg, bold=bold or None, dim=dim or None)
 
 
 def bar(score: float, style: Style, width: int = 10) -> str:
