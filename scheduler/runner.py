@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
@@ -31,19 +31,21 @@ class Loop:
     """What the interval job calls: a tick that never raises."""
 
     def __init__(self, container: Container, client_for: ClientFor,
-                 worker_id: str | None = None) -> None:
+                 worker_id: str | None = None,
+                 clock: Callable[[], datetime] = utcnow) -> None:
         settings = container.settings
         self.container = container
         self.client_for = client_for
         self.worker_id = worker_id or default_worker_id()
         # One pacer per process, kept across ticks so a 429's pause outlives the tick.
         self.pacer = Pacer(settings.workspace_send_rate_per_second, settings.send_rate_per_second)
+        self.clock = clock
         self.failures = 0
         self.ticks = 0
 
     def __call__(self) -> TickResult | None:
         try:
-            result = tick(self.container.session_factory, self.container.settings, utcnow(),
+            result = tick(self.container.session_factory, self.container.settings, self.clock(),
                           client_for=self.client_for, pacer=self.pacer,
                           worker_id=self.worker_id)
         except Exception:
