@@ -68,6 +68,8 @@ def blueprint(container: Container, *, clock: Callable[[], datetime] = utcnow) -
                                                 "changed": result.changed})
         if outcome == "unlinked":
             return _reply(202, status="unlinked")
+        if outcome == "duplicate":
+            return _reply(200, status="duplicate")
         return _reply(200, status=outcome, links=result.matched, changed=result.changed,
                       checkins=result.checkins)
 

@@ -1,11 +1,11 @@
 """Applying a tracker item's state to the links that point at it: the webhook hot path.
 
 Written with SQLAlchemy Core on the session's connection (no ORM unit of work): every
-webhook runs it, and it is a handful of statements: lock the affected KRs and read their
-links in one round trip, update the links that changed, append a check-in (and its audit
-entry) for each KR whose score moved. KRs are locked in id order (``FOR UPDATE OF`` on
-PostgreSQL; SQLite serialises writers), so two deliveries for the same item, or for two
-items of one KR, apply one after the other and never deadlock.
+webhook runs it, and it is a handful of statements: find and lock the KRs that link the item,
+read their links, update the links that changed, append a check-in (and its audit entry) for
+each KR whose score moved. KRs are locked in id order (``FOR UPDATE`` on PostgreSQL; SQLite
+serialises writers), so two deliveries for the same item, or for two items of one KR, apply
+one after the other and never deadlock.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.domain import CheckinSource, KRType
@@ -26,9 +26,7 @@ from app.services.link_refs import (
     MAX_NOTE,
     ApplyResult,
     ItemState,
-    LinkRef,
     counts_as_closed,
-    find,
     kr_score_of,
     short_ref,
 )
@@ -55,34 +53,66 @@ class _Link:
     source_updated_at: datetime | None
     title: str | None
     state_updated_at: datetime | None
+    matches: bool  # points at the item being applied
 
 
-@dataclass
-class _KRRow:
+@dataclass(frozen=True)
+class LockedKR:
     id: int
     key: str
     workspace_id: int
     kr_type: str
-    links: list[_Link]
 
 
-def _lock(session: Session, candidates: Sequence[LinkRef]) -> list[_KRRow]:
+def _item_filter(item: ItemState, workspace_id: int | None) -> list[Any]:
+    """The links pointing at an item. GitHub issues and pull requests share one number space,
+    so a GitHub link matches by number whatever kind its URL said; GitLab's do not. Project
+    paths match case-insensitively (links made here are stored lowercased; imported ones
+    may keep the case of their URL)."""
+    where = [_LINK.c.provider == item.provider, _LINK.c.host == item.host.lower(),
+             _LINK.c.project.in_(sorted({item.project, item.project.lower()})),
+             _LINK.c.number == item.number]
+    if item.provider != "github":
+        where.append(_LINK.c.kind == item.kind)
+    if workspace_id is not None:
+        where.append(_LINK.c.workspace_id == workspace_id)
+    return where
+
+
+def lock_for_item(session: Session, item: ItemState,
+                  workspace_id: int | None = None) -> list[LockedKR]:
+    """Find and lock (in id order) the KRs with a link to the item; [] when none links it.
+
+    The links themselves are read by :func:`apply_locked` in a statement of its own, after
+    the locks are granted: a locking read that also joined the links would see them as they
+    were before a concurrent writer it waited for committed (PostgreSQL re-checks only the
+    locked rows).
+    """
     rows = session.connection().execute(
-        select(_KR.c.id, _KR.c.key, _KR.c.workspace_id, _KR.c.kr_type, _LINK.c.id,
-               _LINK.c.kind, _LINK.c.state, _LINK.c.closed, _LINK.c.weight,
-               _LINK.c.source_updated_at, _LINK.c.title, _LINK.c.state_updated_at)
-        .select_from(_KR.outerjoin(_LINK, _LINK.c.kr_id == _KR.c.id))
-        .where(_KR.c.id.in_(sorted({c.kr_id for c in candidates})),
-               _KR.c.workspace_id.in_(sorted({c.workspace_id for c in candidates})))
-        .order_by(_KR.c.id, _LINK.c.id)
-        .with_for_update(of=_KR)
+        select(_KR.c.id, _KR.c.key, _KR.c.workspace_id, _KR.c.kr_type)
+        .where(_KR.c.id.in_(select(_LINK.c.kr_id).where(*_item_filter(item, workspace_id))))
+        .order_by(_KR.c.id)
+        .with_for_update()
     ).all()
-    out: dict[int, _KRRow] = {}
-    for kr_id, key, ws_id, kr_type, *link in rows:
-        entry = out.setdefault(kr_id, _KRRow(kr_id, key, ws_id, kr_type, []))
-        if link[0] is not None:
-            entry.links.append(_Link(*link))
-    return list(out.values())
+    return [LockedKR(*row) for row in rows]
+
+
+def _links(session: Session, item: ItemState, krs: Sequence[LockedKR],
+           workspace_id: int | None) -> dict[int, list[_Link]]:
+    matches = and_(*_item_filter(item, workspace_id))
+    rows = session.connection().execute(
+        select(_LINK.c.kr_id, _LINK.c.id, _LINK.c.kind, _LINK.c.state, _LINK.c.closed,
+               _LINK.c.weight, _LINK.c.source_updated_at, _LINK.c.title,
+               _LINK.c.state_updated_at, matches.label("matches"))
+        .where(_LINK.c.kr_id.in_([kr.id for kr in krs]))
+        .order_by(_LINK.c.kr_id, _LINK.c.id)
+    ).all()
+    out: dict[int, list[_Link]] = {}
+    for r in rows:
+        out.setdefault(r.kr_id, []).append(_Link(
+            r.id, r.kind, r.state, r.closed, r.weight, r.source_updated_at, r.title,
+            r.state_updated_at, matches=bool(r.matches)))
+    return out
 
 
 def _score(links: Sequence[_Link]) -> float:
@@ -92,29 +122,45 @@ def _score(links: Sequence[_Link]) -> float:
 def apply_state(
     *, session: Session, item: ItemState, now: datetime, actor_label: str,
     reason: str | None = None, workspace_id: int | None = None,
-    candidates: Sequence[LinkRef] | None = None,
 ) -> ApplyResult:
     """Apply an item's state to every link pointing at it, re-score and note moved KRs.
 
     Idempotent: applying the same state twice changes nothing the second time. A state
     whose ``updated_at`` is older than the one already applied is ignored (late delivery).
     """
+    _check(item)
+    krs = lock_for_item(session, item, workspace_id)
+    return apply_locked(session=session, item=item, krs=krs, now=now, actor_label=actor_label,
+                        reason=reason, workspace_id=workspace_id)
+
+
+def _check(item: ItemState) -> None:
     if item.state not in ("open", "closed", "merged"):
         raise InvalidValue(f"unknown state {item.state!r}", field="state")
-    if candidates is None:
-        candidates = find(session, item, workspace_id)
-    if not candidates:
+
+
+def apply_locked(
+    *, session: Session, item: ItemState, krs: Sequence[LockedKR], now: datetime,
+    actor_label: str, reason: str | None = None, workspace_id: int | None = None,
+) -> ApplyResult:
+    """:func:`apply_state` for KRs already locked by :func:`lock_for_item`."""
+    _check(item)
+    if not krs:
         return ApplyResult()
-    wanted = {c.id for c in candidates}
+    by_kr = _links(session, item, krs, workspace_id)
     updates: list[dict[str, Any]] = []
     checkins: list[dict[str, Any]] = []
     audits: list[dict[str, Any]] = []
-    changed = 0
-    for kr in _lock(session, candidates):
-        before = _score(kr.links)
+    changed = matched = 0
+    for kr in krs:
+        links = by_kr.get(kr.id, [])
+        before = _score(links)
         touched: _Link | None = None
-        for link in kr.links:
-            if link.id not in wanted or _stale(link, item.updated_at):
+        for link in links:
+            if not link.matches:
+                continue
+            matched += 1
+            if _stale(link, item.updated_at):
                 continue
             kind = item.kind if item.provider == "github" else link.kind
             closed = counts_as_closed(kind, item.state)
@@ -130,7 +176,7 @@ def apply_state(
                 updates.append({"b_id": link.id, "b_kind": link.kind, "b_state": link.state,
                                 "b_closed": link.closed, "b_state_at": link.state_updated_at,
                                 "b_source_at": source_at, "b_title": title})
-        after = _score(kr.links)
+        after = _score(links)
         if touched is None or kr.kr_type != KRType.ISSUES.value or math.isclose(
                 before, after, abs_tol=1e-9):
             continue
@@ -144,7 +190,7 @@ def apply_state(
                        "before": {"score": round(before, 6)},
                        "after": {"score": round(after, 6), "note": note}})
     _write(session, updates, checkins, audits)
-    return ApplyResult(matched=len(candidates), changed=changed, checkins=len(checkins))
+    return ApplyResult(matched=matched, changed=changed, checkins=len(checkins))
 
 
 def _write(session: Session, updates: list[dict[str, Any]], checkins: list[dict[str, Any]],

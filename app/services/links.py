@@ -51,25 +51,28 @@ MAX_WEIGHT = 1000.0
 
 def _locked(session: Session, workspace_ids: set[int],
             kr_ids: Iterable[int]) -> list[tuple[KeyResult, list[IssueLink]]]:
-    """Lock KRs (in id order, so concurrent writers never deadlock) and load their links, in
-    one round trip. populate_existing: rows read before the lock was granted may have
-    changed since."""
+    """Lock KRs (in id order, so concurrent writers never deadlock), then read their links.
+
+    Two statements on purpose: a locking read joined to the links would, after waiting for a
+    concurrent writer, still return the links as they were before it committed.
+    populate_existing: objects loaded before the lock was granted may be out of date.
+    """
     ids = sorted(set(kr_ids))
     if not ids:
         return []
-    rows = session.execute(
-        select(KeyResult, IssueLink)
-        .outerjoin(IssueLink, IssueLink.kr_id == KeyResult.id)
+    krs = session.scalars(
+        select(KeyResult)
         .where(KeyResult.id.in_(ids), KeyResult.workspace_id.in_(workspace_ids))
-        .order_by(KeyResult.id, IssueLink.id)
-        .with_for_update(of=KeyResult)
+        .order_by(KeyResult.id)
+        .with_for_update()
         .execution_options(populate_existing=True)
     ).all()
-    out: dict[int, tuple[KeyResult, list[IssueLink]]] = {}
-    for kr, link in rows:
-        entry = out.setdefault(kr.id, (kr, []))
-        if link is not None:
-            entry[1].append(link)
+    out: dict[int, tuple[KeyResult, list[IssueLink]]] = {kr.id: (kr, []) for kr in krs}
+    for link in session.scalars(
+        select(IssueLink).where(IssueLink.kr_id.in_(list(out))).order_by(IssueLink.id)
+        .execution_options(populate_existing=True)
+    ):
+        out[link.kr_id][1].append(link)
     return list(out.values())
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.models import WebhookDelivery
-from app.services import link_state, links
+from app.services import link_state
 from app.services.links import ApplyResult, ItemState
 
 KEEP_DELIVERIES = timedelta(days=30)
@@ -157,14 +157,16 @@ def handle(*, session: Session, provider: str, item: ItemState, delivery_id: str
            now: datetime) -> tuple[str, ApplyResult]:
     """Apply one event: ("unlinked" | "duplicate" | "applied", result). Nothing is stored
     for an item no link points at."""
-    candidates = links.find(session, item)
-    if not candidates:
+    krs = link_state.lock_for_item(session, item)
+    if not krs:
         return "unlinked", ApplyResult()
+    # Claimed while the KRs are locked: a simultaneous copy waits for the lock, then finds
+    # the delivery id taken.
     if delivery_id is not None and not claim(session=session, provider=provider,
                                              delivery_id=delivery_id, now=now):
-        return "duplicate", ApplyResult(matched=len(candidates))
-    result = link_state.apply_state(session=session, item=item, now=now,
-                               actor_label=f"webhook:{provider}", candidates=candidates)
+        return "duplicate", ApplyResult()
+    result = link_state.apply_locked(session=session, item=item, krs=krs, now=now,
+                                     actor_label=f"webhook:{provider}")
     return "applied", result
 
 
