@@ -37,8 +37,8 @@ from handlers.people import ensure_person
 log = logging.getLogger(__name__)
 
 # Scopes the features use; manifest.yaml lists the same ones.
-BOT_SCOPES = ["chat:write", "commands", "im:write", "users:read", "usergroups:read",
-              "channels:read", "groups:read", "files:write"]
+BOT_SCOPES = ["commands", "chat:write", "im:write", "im:history", "channels:history",
+              "groups:history", "users:read", "files:write"]
 
 # Events that carry a user whose Person we need before the listener runs.
 _PERSON_EVENTS = {"app_home_opened"}

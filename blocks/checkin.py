@@ -95,10 +95,12 @@ class CheckinMeta:
     page: int = 0
     kr_keys: tuple[str, ...] = ()
     done: int = 0  # KRs checked in on earlier pages
+    pages: int = 1  # pages when the modal opened (a hint: the next page is recomputed)
 
     def encode(self) -> str:
         data = {"c": self.channel, "t": self.ts, "d": self.delivery_id, "p": self.page,
-                "k": list(self.kr_keys), "n": self.done}
+                "k": list(self.kr_keys), "n": self.done,
+                "tp": self.pages if self.pages != 1 else None}
         return json.dumps({k: v for k, v in data.items() if v not in (None, [], 0)},
                           separators=(",", ":"))
 
@@ -121,6 +123,7 @@ class CheckinMeta:
         return cls(channel=s(data.get("c")), ts=s(data.get("t")),
                    delivery_id=data.get("d") if isinstance(data.get("d"), int) else None,
                    page=i(data.get("p")), done=i(data.get("n")),
+                   pages=max(i(data.get("tp")), 1),
                    kr_keys=tuple(str(k)[:100] for k in keys[:20])
                    if isinstance(keys, list) else ())
 
@@ -338,7 +341,16 @@ def parse_state(values: Mapping[str, Any]) -> dict[str, Answer]:
 # --- after submitting -------------------------------------------------------------------------
 
 
-def checked_in_message(krs: Sequence[KRView], *, when: str,
+@dataclass(frozen=True, slots=True)
+class CheckedIn:
+    """One KR as just checked in, for the summary that replaces a DM prompt."""
+
+    title: str
+    status: TrafficLight | None
+    score: float | None
+
+
+def checked_in_message(krs: Sequence[CheckedIn], *, when: str,
                        earlier: int = 0) -> tuple[str, list[dict[str, Any]]]:
     """What a DM prompt becomes after its check-in: a short summary, no buttons.
 
@@ -346,8 +358,8 @@ def checked_in_message(krs: Sequence[KRView], *, when: str,
     """
     n = len(krs) + earlier
     text = f":white_check_mark: Checked in on {n} key result{'s' if n != 1 else ''} {when}."
-    lines = [f"{kr.status.emoji} *{escape(clip(kr.title, 150))}* · {pct(kr.score)}"
-             for kr in krs[:40]]
+    lines = [f"{kr.status.emoji if kr.status else ':white_circle:'} "
+             f"*{escape(clip(kr.title, 150))}* · {pct(kr.score)}" for kr in krs[:40]]
     blocks: list[dict[str, Any]] = [section(text)]
     chunk: list[str] = []
     for line in lines:

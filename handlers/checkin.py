@@ -15,7 +15,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from app.domain import KRView
+from app.domain import KRView, TrafficLight
 from app.services import checkin_forms, personal
 from app.services.checkin_forms import RawAnswer
 from blocks import checkin as ui
@@ -37,7 +37,8 @@ def my_open_krs(env: Env, workspace_id: int, person: Actor, now: Any,
                 only: tuple[str, ...] = ()) -> tuple[str | None, list[KRView]]:
     with env.session() as s:
         report = personal.current_report(session=s, workspace_id=workspace_id, now=now,
-                                         settings=env.settings.scoring)
+                                         settings=env.settings.scoring,
+                                         cache=env.report_cache)
     if report is None:
         return None, []
     krs = personal.owned_krs(report, person.slack_id)
@@ -56,7 +57,7 @@ def build_modal(env: Env, workspace_id: int, person: Actor, now: Any,
     pages = ui.pages(krs)
     page = min(meta.page, len(pages) - 1)
     meta = ui.CheckinMeta(channel=meta.channel, ts=meta.ts, delivery_id=meta.delivery_id,
-                          page=page, kr_keys=meta.kr_keys, done=meta.done)
+                          page=page, kr_keys=meta.kr_keys, done=meta.done, pages=len(pages))
     return ui.modal(pages[page], meta=meta, total_pages=len(pages), cycle_name=cycle)
 
 
@@ -145,15 +146,17 @@ def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClie
     keys = [a.kr_key for a in raw]
     next_meta = ui.CheckinMeta(channel=meta.channel, ts=meta.ts, delivery_id=meta.delivery_id,
                                page=meta.page + 1, kr_keys=meta.kr_keys,
-                               done=meta.done + len(keys))
-    next_view = _next_page(okr, workspace_id, person, now, next_meta)
+                               done=meta.done + len(keys), pages=meta.pages)
+    # A modal that opened with one page has no next one: skip re-reading the cycle.
+    next_view = _next_page(okr, workspace_id, person, now, next_meta) \
+        if meta.pages > 1 else None
     if next_view is not None:
         ack(response_action="update", view=next_view)
     else:
         ack()
     log.info("checkin.recorded", extra={"user": person.slack_id, "krs": len(keys)})
     okr.later(after_checkin, okr, client, workspace_id, person, meta, keys,
-              last_page=next_view is None)
+              key_prefix=f"slack:{view.get('id')}:{meta.page}", last_page=next_view is None)
 
 
 def _next_page(env: Env, workspace_id: int, person: Actor, now: Any,
@@ -162,17 +165,23 @@ def _next_page(env: Env, workspace_id: int, person: Actor, now: Any,
     pages = ui.pages(krs)
     if meta.page >= len(pages) or not pages[meta.page]:
         return None
+    meta = ui.CheckinMeta(channel=meta.channel, ts=meta.ts, delivery_id=meta.delivery_id,
+                          page=meta.page, kr_keys=meta.kr_keys, done=meta.done,
+                          pages=len(pages))
     return ui.modal(pages[meta.page], meta=meta, total_pages=len(pages))
 
 
 def after_checkin(env: Env, client: WebClient, workspace_id: int, person: Actor,
-                  meta: ui.CheckinMeta, keys: list[str], *, last_page: bool = True) -> None:
+                  meta: ui.CheckinMeta, keys: list[str], *, key_prefix: str,
+                  last_page: bool = True) -> None:
     """After the ack: turn the DM prompt into a summary and refresh the Home tab."""
     if meta.channel and meta.ts and last_page:
         with env.session() as s:
-            report = personal.current_report(session=s, workspace_id=workspace_id,
-                                             now=env.clock(), settings=env.settings.scoring)
-        done = [kr for kr in (report.key_result(k) for k in keys) if kr] if report else []
+            rows = checkin_forms.recorded(session=s, workspace_id=workspace_id,
+                                          key_prefix=key_prefix, kr_keys=keys)
+        lights = {t.value: t for t in TrafficLight}
+        done = [ui.CheckedIn(title, lights.get(status or ""), score)
+                for title, status, score in rows]
         when = local_datetime(env.clock().astimezone(ZoneInfo(person.tz)))
         # On a paginated check-in, earlier pages count too (listed only on their own pages).
         text, blocks = ui.checked_in_message(done, when=f"on {when}", earlier=meta.done)

@@ -23,7 +23,8 @@ def _scope(req: CommandRequest) -> personal.Scope:
 
 def _report(s: Session, req: CommandRequest, cycle: str | None = None) -> CycleReport:
     report = personal.current_report(session=s, workspace_id=req.workspace_id, now=req.now,
-                                     settings=req.settings.scoring, cycle_name=cycle)
+                                     settings=req.settings.scoring, cycle_name=cycle,
+                                     cache=req.env.report_cache)
     if report is None:
         raise NotFound("there is no cycle yet: an admin can import one with `okr import`")
     return report
@@ -126,7 +127,7 @@ def cycle(req: CommandRequest) -> Reply:
         view = cycles.view(row, today)
         report = personal.current_report(session=s, workspace_id=req.workspace_id,
                                           now=req.now, settings=req.settings.scoring,
-                                          cycle_name=row.name)
+                                          cycle_name=row.name, cache=req.env.report_cache)
         preset = ws.timeline_preset if ws else None
     text, blocks = ui.cycle_message(view, today, key_dates(view.start, view.end, view.name,
                                                            preset),

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Settings
 from app.db import unit_of_work
 from app.models import Person
+from app.services.report_cache import ReportCache
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,12 @@ class Env:
         # The OAuth installation store (None with a single bot token).
         self.installation_store: Any = None
         self.authorize: Any = None  # Bolt's InstallationStoreAuthorize, whose cache we clear
+        self.report_cache = ReportCache()
+        # Seconds to wait before a coalesced task (see later_once); tests use 0.
+        self.coalesce_delay = 1.0
         self._pending: set[Future[Any]] = set()
+        self._timers: set[threading.Timer] = set()
+        self._waiting: set[object] = set()
         self._lock = threading.Lock()
 
     def __copy__(self) -> Env:
@@ -99,6 +105,33 @@ class Env:
         future.add_done_callback(self._done)
         return future
 
+    def later_once(self, key: object, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn`` after ``coalesce_delay`` seconds, once for any burst of calls with the same
+        ``key`` (e.g. one Home refresh for a quick series of changes by one person)."""
+        with self._lock:
+            if key in self._waiting:
+                return
+            self._waiting.add(key)
+
+        def fire() -> Any:
+            with self._lock:
+                self._waiting.discard(key)
+            return fn(*args)
+
+        if self.coalesce_delay <= 0:
+            self.later(fire)
+            return
+        timer = threading.Timer(self.coalesce_delay, self._fire_timer, args=(fire,))
+        timer.daemon = True
+        with self._lock:
+            self._timers.add(timer)
+        timer.start()
+
+    def _fire_timer(self, fire: Callable[[], Any]) -> None:
+        self.later(fire)  # queued before the timer forgets itself, so drain() sees it
+        with self._lock:
+            self._timers.discard(threading.current_thread())
+
     def _done(self, future: Future[Any]) -> None:
         with self._lock:
             self._pending.discard(future)
@@ -109,8 +142,13 @@ class Env:
 
         while True:
             with self._lock:
+                timers = set(self._timers)
+            for timer in timers:
+                timer.join(timeout)
+            with self._lock:
+                self._timers -= timers
                 pending = set(self._pending)
-            if not pending:
+            if not pending and not self._timers:
                 return
             _done, not_done = concurrent.futures.wait(pending, timeout=timeout)
             if not_done:

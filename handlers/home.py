@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.models import Person, Workspace
 from app.services import personal
+from app.services.report_cache import ReportCache
 from blocks.home import HomeData, TeamSummary, home_view
 from handlers.context import Actor, Env
 
@@ -50,9 +51,9 @@ def set_next_checkin_provider(fn: NextCheckin) -> None:
 
 
 def home_data(session: Session, workspace_id: int, person: Person, now: datetime,
-              settings: Settings) -> HomeData:
+              settings: Settings, cache: ReportCache | None = None) -> HomeData:
     report = personal.current_report(session=session, workspace_id=workspace_id, now=now,
-                                     settings=settings.scoring)
+                                     settings=settings.scoring, cache=cache)
     is_admin = bool(person.is_admin) or person.slack_id in settings.admins
     teams: list[TeamSummary] = []
     mine = []
@@ -74,12 +75,16 @@ def home_data(session: Session, workspace_id: int, person: Person, now: datetime
 
 
 def publish_home(client: WebClient, session: Session, workspace_id: int,
-                 person: Person | Actor, now: datetime, settings: Settings) -> bool:
-    """Render and publish someone's Home tab; False (logged) when Slack refused."""
+                 person: Person | Actor, now: datetime, settings: Settings, *,
+                 cache: ReportCache | None = None) -> bool:
+    """Render and publish someone's Home tab; False (logged) when Slack refused.
+
+    Pass the Env's ``report_cache`` when there is one: an unchanged cycle is not re-scored.
+    """
     row = person if isinstance(person, Person) else session.get(Person, person.id)
     if row is None or row.workspace_id != workspace_id:
         return False
-    view = home_view(home_data(session, workspace_id, row, now, settings))
+    view = home_view(home_data(session, workspace_id, row, now, settings, cache))
     try:
         client.views_publish(user_id=row.slack_id, view=view)
     except SlackApiError as exc:
@@ -90,15 +95,16 @@ def publish_home(client: WebClient, session: Session, workspace_id: int,
 
 
 def refresh_later(env: Env, client: WebClient, workspace_id: int, person_id: int) -> None:
-    """Queue a Home refresh after the ack."""
+    """Refresh someone's Home after the ack; a quick series of changes refreshes it once."""
 
     def run() -> None:
         with env.session() as s:
             person = s.get(Person, person_id)
             if person is not None:
-                publish_home(client, s, workspace_id, person, env.clock(), env.settings)
+                publish_home(client, s, workspace_id, person, env.clock(), env.settings,
+                             cache=env.report_cache)
 
-    env.later(run)
+    env.later_once(("home", workspace_id, person_id), run)
 
 
 def register(app: App, env: Env) -> None:
@@ -119,6 +125,7 @@ def _publish_and_mark(env: Env, client: WebClient, workspace_id: int, person_id:
         person = s.get(Person, person_id)
         if person is None:
             return
-        published = publish_home(client, s, workspace_id, person, env.clock(), env.settings)
+        published = publish_home(client, s, workspace_id, person, env.clock(), env.settings,
+                                 cache=env.report_cache)
         if published and event_id:
             slack_events.mark_processed(session=s, key=event_id, now=env.clock())

@@ -72,6 +72,7 @@ class SlackRequests:
              bad_signature: bool = False, extra: dict[str, str] | None = None) -> dict[str, str]:
         ts = str(int(time.time()) - (600 if stale else 0))
         signature = self.verifier.generate_signature(timestamp=ts, body=body)
+        assert signature is not None
         if bad_signature:
             signature = signature[:-4] + ("0000" if not signature.endswith("0000") else "1111")
         headers = {"content-type": content_type, "x-slack-request-timestamp": ts,

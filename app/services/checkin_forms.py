@@ -15,11 +15,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, joinedload
 
-from app.domain import CheckinSource, KRType
+from app.domain import CheckinSource, KRState, KRType
 from app.models import Checkin, KeyResult
-from app.services import authz, checkins
+from app.services import audit, authz, checkins
 from app.services.authz import Principal
 from app.services.errors import InvalidValue
 
@@ -42,7 +44,7 @@ class RawAnswer:
 
 @dataclass
 class FormOutcome:
-    recorded: list[Checkin] = field(default_factory=list)
+    recorded: list[str] = field(default_factory=list)  # KR keys (new or already recorded)
     errors: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @property
@@ -112,7 +114,7 @@ def submit(*, session: Session, workspace_id: int, actor: Principal, actor_label
         return out
     keys = [a.kr_key for a in answers]
     krs = {kr.key: kr for kr in session.scalars(
-        select(KeyResult).options(selectinload(KeyResult.objective))
+        select(KeyResult).options(joinedload(KeyResult.objective))
         .where(KeyResult.workspace_id == workspace_id, KeyResult.key.in_(keys)))}
     led = authz.led_team_ids(session=session, workspace_id=workspace_id, person_id=actor.id)
     inputs: list[tuple[KeyResult, checkins.CheckinInput]] = []
@@ -131,9 +133,85 @@ def submit(*, session: Session, workspace_id: int, actor: Principal, actor_label
         inputs.append((kr, data))
     if out.errors:
         return out
-    for kr, data in inputs:
-        out.recorded.append(checkins.record(
-            session=session, workspace_id=workspace_id, kr=kr, data=data, author_id=actor.id,
-            actor_label=actor_label, source=source, now=now,
-            idempotency_key=f"{key_prefix}:{kr.key}"[:200]))
+    record_batch(session=session, workspace_id=workspace_id, items=inputs, author_id=actor.id,
+                 actor_label=actor_label, source=source, now=now, key_prefix=key_prefix)
+    out.recorded = [kr.key for kr, _ in inputs]
     return out
+
+
+def recorded(*, session: Session, workspace_id: int, key_prefix: str,
+             kr_keys: Sequence[str]) -> list[tuple[str, str | None, float | None]]:
+    """(KR title, status, score) of the check-ins a form recorded, in ``kr_keys`` order."""
+    wanted = {f"{key_prefix}:{k}"[:200]: i for i, k in enumerate(kr_keys)}
+    rows = session.execute(
+        select(Checkin.idempotency_key, KeyResult.title, Checkin.status, Checkin.score)
+        .join(KeyResult, KeyResult.id == Checkin.kr_id)
+        .where(Checkin.workspace_id == workspace_id,
+               Checkin.idempotency_key.in_(list(wanted)))).all()
+    ordered = sorted(rows, key=lambda r: wanted.get(str(r[0]), 0))
+    return [(title, status, score) for _, title, status, score in ordered]
+
+
+def record_batch(*, session: Session, workspace_id: int,
+                 items: Sequence[tuple[KeyResult, checkins.CheckinInput]], author_id: int | None,
+                 actor_label: str, source: CheckinSource, now: datetime,
+                 key_prefix: str) -> list[str]:
+    """``checkins.record`` for many KRs in a handful of statements; returns the keys recorded now.
+
+    Same rules as ``checkins.record`` (tests/slack/test_checkin_batch.py holds them side by
+    side): validation, score, the KR's projection (not moved by a back-dated answer), the
+    milestone turning done, one audit entry per KR. ``f"{key_prefix}:{kr.key}"`` is each
+    check-in's idempotency key: keys already used record nothing, whoever used them first.
+    """
+    key_of = {kr.key: f"{key_prefix}:{kr.key}"[:200] for kr, _ in items}
+    rows, pending = [], []
+    for kr, data in items:
+        if kr.workspace_id != workspace_id:
+            raise InvalidValue("unknown key result", field="kr")
+        value, manual = checkins.validate(kr, data)
+        score = checkins.score_after(kr, value, manual)
+        rows.append({"workspace_id": workspace_id, "kr_id": kr.id, "author_id": author_id,
+                     "at": now, "value": value, "score": score, "status": data.status,
+                     "confidence": data.confidence, "note": data.note or None,
+                     "blockers": data.blockers or None, "source": source.value,
+                     "idempotency_key": key_of[kr.key]})
+        pending.append((kr, data, value, manual, score))
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(Checkin).values(rows).on_conflict_do_nothing(
+        index_elements=["workspace_id", "idempotency_key"]).returning(Checkin.idempotency_key)
+    fresh = set(session.scalars(stmt))
+    done = []
+    for kr, data, value, manual, score in pending:
+        if key_of[kr.key] not in fresh:
+            continue
+        before = {"current": kr.current_value, "manual_score": kr.manual_score,
+                  "declared_status": kr.declared_status}
+        _project(kr, data, value, manual, now)
+        audit.record(
+            session=session, workspace_id=workspace_id, actor_id=author_id,
+            actor_label=actor_label, action="checkin", subject_type="key_result",
+            subject_key=kr.key, now=now, before=before,
+            after={"current": value, "manual_score": manual, "status": data.status,
+                   "score": score})
+        done.append(kr.key)
+    session.flush()
+    return done
+
+
+def _project(kr: KeyResult, data: checkins.CheckinInput, value: float | None,
+             manual: float | None, now: datetime) -> None:
+    """The KR's projection of its latest check-in, as ``checkins.record`` keeps it."""
+    if kr.last_checkin_at is not None and now < kr.last_checkin_at:
+        return
+    kr.current_value = value
+    kr.manual_score = manual
+    if data.status is not None:
+        kr.declared_status = data.status
+    if KRType(kr.kr_type) == KRType.MILESTONE and value == 1.0 \
+            and kr.state == KRState.ACTIVE:
+        kr.state = KRState.DONE.value
+    kr.last_checkin_at = now
+    kr.updated_at = now

@@ -13,6 +13,7 @@ from app.domain import KRState, KRView, ObjectiveView
 from app.models import Team, TeamMember, Workspace
 from app.services import authz, cycles, okrs
 from app.services.okrs import CycleReport
+from app.services.report_cache import ReportCache
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,12 @@ def today_for(session: Session, workspace_id: int, now: datetime) -> date:
 
 
 def current_report(*, session: Session, workspace_id: int, now: datetime,
-                   settings: ScoringSettings, cycle_name: str | None = None) -> CycleReport | None:
-    """The scored report of the current cycle (or of ``cycle_name``); None without cycles."""
+                   settings: ScoringSettings, cycle_name: str | None = None,
+                   cache: ReportCache | None = None) -> CycleReport | None:
+    """The scored report of the current cycle (or of ``cycle_name``); None without cycles.
+
+    With a ``cache``, an unchanged cycle is not scored again (see report_cache).
+    """
     today = today_for(session, workspace_id, now)
     if cycle_name:
         cycle = cycles.by_name(session=session, workspace_id=workspace_id, name=cycle_name)
@@ -40,8 +45,14 @@ def current_report(*, session: Session, workspace_id: int, now: datetime,
         if found is None:
             return None
         cycle = found
-    return okrs.cycle_report(session=session, workspace_id=workspace_id, cycle=cycle,
-                             today=today, now=now, settings=settings)
+
+    def build() -> CycleReport:
+        return okrs.cycle_report(session=session, workspace_id=workspace_id, cycle=cycle,
+                                 today=today, now=now, settings=settings)
+
+    if cache is None:
+        return build()
+    return cache.get(session, workspace_id, cycle.id, today, now, build)
 
 
 def visible(session: Session, workspace_id: int, report: CycleReport,

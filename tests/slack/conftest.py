@@ -103,6 +103,7 @@ def build_harness(fake: FakeSlack, engine: Engine, factory: sessionmaker[Session
     container = Container(settings=cfg, engine=engine, session_factory=factory)
     client = WebClient(token="xoxb-test", base_url=fake.api_url, retry_handlers=retry_handlers())
     app = create_bolt_app(cfg, container, client=client, clock=lambda: now)
+    env_of(app).coalesce_delay = 0  # Home refreshes at once: tests read them right away
     return Harness(app=app, env=env_of(app), fake=fake,
                    req=SlackRequests(SECRET, response_base=fake.base_url),
                    session_factory=factory, now=now, org=org)

@@ -36,10 +36,10 @@ def _state(el: dict[str, Any], override: Any = None, use_override: bool = False)
         return {"type": kind, "selected_option": chosen}
     if kind == "checkboxes":
         if use_override:
-            chosen = [_find_option(el, str(v)) for v in (override or [])]
+            ticked = [_find_option(el, str(v)) for v in (override or [])]
         else:
-            chosen = list(el.get("initial_options") or [])
-        return {"type": kind, "selected_options": chosen}
+            ticked = list(el.get("initial_options") or [])
+        return {"type": kind, "selected_options": ticked}
     if kind == "datepicker":
         return {"type": kind, "selected_date": override if use_override
                 else el.get("initial_date")}

@@ -95,3 +95,17 @@ def test_stale_timestamp_is_refused(slack: Harness) -> None:
 def test_url_verification(slack: Harness) -> None:
     resp = slack.req.url_verification("abc").dispatch(slack.app)
     assert resp.status == 200 and "abc" in resp.body
+
+
+def test_home_refreshes_coalesce(slack: Harness) -> None:
+    from handlers.home import refresh_later
+
+    slack.env.coalesce_delay = 0.2
+    bob = slack.org.people["U0BOB"].id
+    for _ in range(3):
+        refresh_later(slack.env, slack.app.client, slack.org.workspace.id, bob)
+    slack.env.drain()
+    assert len(slack.fake.calls_to("views.publish")) == 1
+    refresh_later(slack.env, slack.app.client, slack.org.workspace.id, bob)
+    slack.env.drain()
+    assert len(slack.fake.calls_to("views.publish")) == 2

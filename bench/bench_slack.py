@@ -1,0 +1,312 @@
+"""Benchmark: Slack request latency of ``okr serve`` over HTTP on PostgreSQL, next to bare acks.
+
+Starts, each under gunicorn with the same settings (1 worker, 8 threads, Flask adapter):
+
+- ``okr serve`` on a fresh PostgreSQL database holding two copies of an organisation (60
+  objectives, 240 KRs, 50 people each), with the fake Slack (tests/fakeslack.py) as its Web API;
+- a bare Bolt app that only acks, with Bolt's default runner (the 10 ms ack poll);
+- the same bare app with ``process_before_response=True``.
+
+Then sends N signed requests per case, one case after the other in turn (so that a noisy
+machine slows every case alike), and prints p50/p99 of the round trip on loopback:
+
+- ``/okr mine`` in the organisation nobody writes to (steady state: its report is cached);
+- a 5-KR check-in submission (each a new view, so every one records five check-ins);
+- ``/okr mine`` right after that check-in in the same organisation (its report is re-scored).
+
+and their ratios to both floors. Targets: p99 < 100 ms and at most 3x the bare ack.
+
+    .venv/bin/python -m bench.bench_slack [-n 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+from sqlalchemy.orm import Session
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRET = "bench-signing-secret"
+TEAM = "T0BENCH"  # check-ins happen here
+READ_TEAM = "T0READ"  # the same organisation, only read: its reports stay cached
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# --- the bare app (run in its own process) ----------------------------------------------------
+
+
+def bare_app(process_before_response: bool) -> Any:
+    from flask import Flask, request
+    from slack_bolt import App
+    from slack_bolt.adapter.flask import SlackRequestHandler
+    from slack_sdk import WebClient
+
+    client = WebClient(token="xoxb-bench", base_url=os.environ["SLACK_API_URL"])
+    app = App(signing_secret=SECRET, client=client, token_verification_enabled=False,
+              process_before_response=process_before_response)
+
+    @app.command("/okr")
+    def okr(ack: Callable[..., None]) -> None:
+        ack()
+
+    @app.view("okr_checkin")
+    def view(ack: Callable[..., None]) -> None:
+        ack()
+
+    web = Flask("bare")
+    handler = SlackRequestHandler(app)
+
+    @web.post("/slack/events")
+    def events() -> Any:
+        return handler.handle(request)
+
+    @web.get("/healthz")
+    def healthz() -> str:
+        return "ok"
+
+    return web
+
+
+def serve_bare(port: int, process_before_response: bool) -> None:
+    from app.commands.serve import GunicornApp
+    from app.config import Settings
+
+    settings = Settings(_env_file=None, OKR_LOG_LEVEL="WARNING")
+    from app.commands.serve import gunicorn_options
+
+    GunicornApp.run(bare_app(process_before_response),
+                    gunicorn_options(settings, "127.0.0.1", port))
+
+
+# --- the organisation -----------------------------------------------------------------------------
+
+
+def seed(session: Session, now: datetime, team_id: str) -> None:
+    from app.models import Cycle, KeyResult, Objective, Person, Team, TeamMember, Workspace
+
+    ws = Workspace(name=team_id, slack_team_id=team_id, created_at=now, holiday_dates=[],
+                   timezone="Europe/Berlin")
+    session.add(ws)
+    session.flush()
+    people = []
+    for i in range(50):
+        p = Person(workspace_id=ws.id, slack_id=f"U{i:04d}", name=f"Person {i}",
+                   tz="Europe/Berlin", created_at=now)
+        session.add(p)
+        people.append(p)
+    session.flush()
+    teams = []
+    for t in range(8):
+        team = Team(workspace_id=ws.id, key=f"team-{t}", name=f"Team {t}",
+                    lead_id=people[t * 6].id, channel_id=f"C{t:04d}")
+        session.add(team)
+        teams.append(team)
+    session.flush()
+    for i, p in enumerate(people):
+        session.add(TeamMember(workspace_id=ws.id, team_id=teams[i % 8].id, person_id=p.id))
+    today = now.date()
+    cycle = Cycle(workspace_id=ws.id, name="FY27-Q1", start_date=today.replace(day=1),
+                  end_date=today.replace(day=1).replace(month=today.month % 12 + 1)
+                  if today.month < 12 else today.replace(day=31), phase="active")
+    session.add(cycle)
+    session.flush()
+    n = 0
+    for o in range(60):
+        obj = Objective(workspace_id=ws.id, key=f"obj-{o}", cycle_id=cycle.id,
+                        team_id=teams[o % 8].id, owner_id=people[(o * 7) % 50].id,
+                        title=f"Objective number {o} about something important",
+                        created_at=now, updated_at=now, position=o)
+        session.add(obj)
+        session.flush()
+        for k in range(4):
+            # Person 0001 owns exactly five KRs: the check-in modal has five.
+            owner = people[1] if n < 5 else people[2 + n % 48]
+            session.add(KeyResult(
+                workspace_id=ws.id, key=f"kr-{o}-{k}", objective_id=obj.id, position=k,
+                title=f"Key result {k} of objective {o}", kr_type="increase",
+                start_value=0.0, target_value=100.0, current_value=float(n % 60),
+                owner_id=owner.id, created_at=now, updated_at=now))
+            n += 1
+    session.flush()
+
+
+# --- measuring ------------------------------------------------------------------------------------
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server at {url} exited early")
+        try:
+            if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"server at {url} did not start")
+
+
+def interleaved(http: requests.Session, cases: dict[str, tuple[str, Callable[[], Any]]], n: int,
+                warmup: int = 30) -> dict[str, list[float]]:
+    """Time ``n`` requests per case, one of each case in turn, so that a noisy machine slows
+    every case alike (the ratios are what this benchmark is about)."""
+    out: dict[str, list[float]] = {name: [] for name in cases}
+    for i in range(n + warmup):
+        for name, (url, make) in cases.items():
+            signed = make()
+            started = time.perf_counter()
+            resp = http.post(url, data=signed.body.encode(), headers=signed.headers, timeout=10)
+            elapsed = (time.perf_counter() - started) * 1000
+            if resp.status_code != 200:
+                raise SystemExit(f"{name}: HTTP {resp.status_code}: {resp.text[:300]}")
+            if i >= warmup:
+                out[name].append(elapsed)
+    return out
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=300, help="requests per case")
+    parser.add_argument("--serve-bare", nargs=2, metavar=("PORT", "MODE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_bare:
+        serve_bare(int(args.serve_bare[0]), args.serve_bare[1] == "pbr")
+        return
+    run(args.n)
+
+
+def run(n: int) -> None:
+    from app.db import make_engine
+    from app.migrate import upgrade
+    from tests.dbutil import fresh_postgres_database
+    from tests.fakeslack import FakeSlack
+    from tests.slack.state import submitted_values
+    from tests.slackreq import SlackRequests
+
+    procs: list[subprocess.Popen[bytes]] = []
+    logdir = Path(tempfile.mkdtemp(prefix="bench-slack-"))
+    with fresh_postgres_database() as db_url, FakeSlack() as fake:
+        engine = make_engine(db_url)
+        upgrade(engine)
+        with Session(engine) as s:
+            for team_id in (TEAM, READ_TEAM):
+                seed(s, datetime.now(UTC), team_id)
+            s.commit()
+        engine.dispose()
+        for i in range(50):
+            fake.add_user(f"U{i:04d}", name=f"Person {i}")
+        ports = {name: free_port() for name in ("okr", "bare", "bare-pbr")}
+        env = {**os.environ, "DATABASE_URL": db_url, "SLACK_BOT_TOKEN": "xoxb-bench",
+               "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url,
+               "OKR_LOG_LEVEL": "WARNING", "OKR_WEB_WORKERS": "1", "OKR_WEB_THREADS": "8",
+               "PYTHONPATH": str(ROOT)}
+        okr = str(Path(sys.executable).parent / "okr")
+        commands = {
+            "okr": [okr, "serve", "--host", "127.0.0.1", "--port", str(ports["okr"]),
+                    "--no-scheduler"],
+            "bare": [sys.executable, "-m", "bench.bench_slack", "--serve-bare",
+                     str(ports["bare"]), "default"],
+            "bare-pbr": [sys.executable, "-m", "bench.bench_slack", "--serve-bare",
+                         str(ports["bare-pbr"]), "pbr"],
+        }
+        try:
+            for name, cmd in commands.items():
+                log = (logdir / f"{name}.log").open("wb")
+                procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log,
+                                              stderr=subprocess.STDOUT))
+            for name, port in ports.items():
+                wait_healthy(f"http://127.0.0.1:{port}", procs[list(ports).index(name)])
+            report(n, ports, fake, SlackRequests(SECRET, team_id=TEAM,
+                                                 response_base=fake.base_url),
+                   SlackRequests(SECRET, team_id=READ_TEAM, response_base=fake.base_url),
+                   submitted_values)
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+    print(f"(server logs in {logdir})")
+
+
+def report(n: int, ports: dict[str, int], fake: Any, req: Any, read_req: Any,
+           submitted_values: Callable[..., dict[str, Any]]) -> None:
+    http = requests.Session()
+    url = {name: f"http://127.0.0.1:{port}/slack/events" for name, port in ports.items()}
+    user = "U0001"
+    # Open the check-in modal once to get the view a person would submit.
+    opened = req.button(user, "okr_open_checkin", "", channel="D0001", message_ts="1.1")
+    http.post(url["okr"], data=opened.body.encode(), headers=opened.headers, timeout=10)
+    deadline = time.monotonic() + 5
+    while fake.last_view() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    view = fake.last_view()
+    if view is None:
+        raise SystemExit("the check-in modal did not open")
+    inputs = [b["block_id"] for b in view["blocks"]
+              if b.get("block_id", "").startswith("ci_value:")]
+    values = submitted_values(view, {b: "42" for b in inputs})
+
+    def submission() -> Any:
+        fresh = {k: v for k, v in view.items() if k not in ("id", "hash")}
+        return req.view_submission(user, fresh, values)
+
+    def mine() -> Any:
+        return read_req.command(user, "mine")
+
+    def mine_after_write() -> Any:
+        return req.command(user, "mine")
+
+    # In turn: a check-in, then /okr mine in the same workspace (its cached report is stale:
+    # a cold read) and in a workspace nobody writes to (the steady state).
+    results = interleaved(http, {
+        "bare ack /okr": (url["bare"], mine),
+        "bare ack submit": (url["bare"], submission),
+        "bare-pbr ack /okr": (url["bare-pbr"], mine),
+        "bare-pbr ack submit": (url["bare-pbr"], submission),
+        "okr 5-KR check-in": (url["okr"], submission),
+        "okr mine after write": (url["okr"], mine_after_write),
+        "okr /okr mine": (url["okr"], mine),
+    }, n)
+    print(f"{len(inputs)} KRs in the check-in modal; {n} requests per case, sequential and "
+          "interleaved, loopback, gunicorn 1 worker x 8 threads")
+    print(f"{'case':<24}{'p50 ms':>9}{'p99 ms':>9}{'mean':>9}")
+    for name, values_ms in results.items():
+        print(f"{name:<24}{pct(values_ms, 50):>9.1f}{pct(values_ms, 99):>9.1f}"
+              f"{statistics.fmean(values_ms):>9.1f}")
+    floor = pct(results["bare ack /okr"], 99)
+    floor_pbr = pct(results["bare-pbr ack /okr"], 99)
+    for name in ("okr /okr mine", "okr 5-KR check-in", "okr mine after write"):
+        p99 = pct(results[name], 99)
+        print(f"{name}: p99 {p99:.1f} ms = {p99 / floor:.2f}x the default-runner bare ack, "
+              f"{p99 / floor_pbr:.2f}x the process_before_response bare ack; "
+              f"target p99 < 100 ms: {'met' if p99 < 100 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()

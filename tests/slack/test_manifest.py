@@ -1,0 +1,59 @@
+"""The manifest asks for exactly the scopes the code uses, and points at our routes."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from app.slack import BOT_SCOPES
+
+ROOT = Path(__file__).resolve().parents[2]
+# Web API methods (as WebClient method names) and the bot scopes they need.
+METHOD_SCOPES: dict[str, set[str]] = {
+    "chat_postMessage": {"chat:write"}, "chat_update": {"chat:write"},
+    "chat_postEphemeral": {"chat:write"}, "chat_delete": {"chat:write"},
+    "users_info": {"users:read"}, "users_list": {"users:read"},
+    "users_lookupByEmail": {"users:read.email"},
+    "conversations_open": {"im:write"},
+    "conversations_history": {"channels:history", "groups:history", "im:history"},
+    "conversations_replies": {"channels:history", "groups:history", "im:history"},
+    "conversations_info": {"channels:read"}, "conversations_members": {"channels:read"},
+    "usergroups_users_list": {"usergroups:read"}, "files_upload_v2": {"files:write"},
+    "views_open": set(), "views_update": set(), "views_push": set(), "views_publish": set(),
+    "auth_test": set(), "api_call": set(),
+}
+CALL = re.compile(r"\bclient\.([a-z]+_[A-Za-z0-9_]+)\(")
+
+
+def manifest() -> dict:  # type: ignore[type-arg]
+    return yaml.safe_load((ROOT / "manifest.yaml").read_text())  # type: ignore[no-any-return]
+
+
+def used_scopes() -> set[str]:
+    needed = {"commands"}
+    for package in ("app", "handlers", "scheduler"):
+        for path in (ROOT / package).rglob("*.py"):
+            for method in CALL.findall(path.read_text()):
+                assert method in METHOD_SCOPES, f"{path}: unknown Web API method {method}"
+                needed |= METHOD_SCOPES[method]
+    return needed
+
+
+def test_scopes_are_exactly_those_used() -> None:
+    scopes = set(manifest()["oauth_config"]["scopes"]["bot"])
+    assert scopes == set(BOT_SCOPES)
+    assert scopes == used_scopes()
+
+
+def test_urls_and_events() -> None:
+    m = manifest()
+    command = m["features"]["slash_commands"][0]
+    assert command["command"] == "/okr" and command["url"].endswith("/slack/events")
+    assert command["should_escape"] is True
+    assert m["settings"]["interactivity"]["message_menu_options_url"].endswith("/slack/events")
+    assert set(m["settings"]["event_subscriptions"]["bot_events"]) == {
+        "app_home_opened", "user_change", "app_uninstalled", "tokens_revoked"}
+    assert m["oauth_config"]["redirect_urls"][0].endswith("/slack/oauth_redirect")
+    assert m["features"]["app_home"]["home_tab_enabled"] is True
