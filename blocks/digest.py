@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
@@ -25,6 +25,19 @@ MAX_BLOCKS = 45  # per message, under Slack's 50
 MAX_CHARS = 10_000  # per message, under the ~12,000 Slack accepts
 SECTION_CHARS = 2_800  # per section block, under 3,000
 INLINE_BLOCKS = 6  # details this small stay in the channel message
+
+
+class NoteLike(Protocol):
+    @property
+    def kr_key(self) -> str: ...
+    @property
+    def kr_title(self) -> str: ...
+    @property
+    def author_slack_id(self) -> str | None: ...
+    @property
+    def note(self) -> str | None: ...
+    @property
+    def blockers(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +56,7 @@ class DigestInput:
     objectives: Sequence[ObjectiveView]
     previous: Mapping[str, Any] | None = None  # the last digest's snapshot()
     previous_date: date | None = None
-    notes: Sequence[Note] = ()
+    notes: Sequence[NoteLike] = ()
 
 
 @lru_cache(maxsize=1)

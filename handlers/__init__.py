@@ -29,6 +29,8 @@ MODULES: tuple[str, ...] = (
     "cmd_links",
     "review",
     "cmd_review",
+    "prompts",
+    "cmd_schedule",
 )
 
 

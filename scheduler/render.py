@@ -8,23 +8,17 @@ checked in, went away or was deactivated in between is not prompted. Scored OKRs
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.domain import KRState, KRView
 from app.models import (
-    Checkin,
     Cycle,
     Delivery,
-    DigestSnapshot,
-    KeyResult,
-    Objective,
     Person,
     Team,
     Workspace,
@@ -131,18 +125,11 @@ class Renderer:
             return Rendered(skip="team or cycle removed")
         report = self.report(session, ws, cycle, private=False)
         objectives = [o for o in report.objectives if o.team_key == team.key]
-        previous = session.scalars(
-            select(DigestSnapshot).where(
-                DigestSnapshot.workspace_id == ws.id, DigestSnapshot.team_id == team.id,
-                DigestSnapshot.cycle_id == cycle.id, DigestSnapshot.delivery_id != row.id)
-            .order_by(DigestSnapshot.taken_at.desc(), DigestSnapshot.id.desc())).first()
-        since = previous.taken_at if previous else None
+        facts = schedules.digest_facts(session=session, ws=ws, team=team, cycle=cycle,
+                                       exclude_delivery_id=row.id)
         data = digest_blocks.DigestInput(
             team_name=team.name, cycle=report.cycle, objectives=objectives,
-            previous=previous.data if previous else None,
-            previous_date=since.astimezone(schedules.zone(ws.timezone)).date() if since else None,
-            notes=[*_notes(session, ws.id, team.id, cycle.id, since),
-                   *review_jobs.adjustment_notes(session, ws.id, team.id, cycle, since)])
+            previous=facts.previous, previous_date=facts.previous_date, notes=facts.notes)
         messages = digest_blocks.build(data, quiet=self.settings.quiet_digest)
         if not messages:
             return Rendered(skip="nothing changed since the last digest")
@@ -168,21 +155,3 @@ class Renderer:
         mention = rule.usergroup if rule.audience == "usergroup" else None
         return Rendered(messages=[reminder_message(text, when=rule.when(), cycle=cycle.name,
                                                    mention=mention)])
-
-
-def _notes(session: Session, ws_id: int, team_id: int, cycle_id: int,
-           since: datetime | None) -> Sequence[digest_blocks.Note]:
-    """Check-in notes and blockers on the team's KRs since the last digest (latest 30)."""
-    query = (
-        select(KeyResult.key, KeyResult.title, Person.slack_id, Checkin.note, Checkin.blockers)
-        .join(KeyResult, KeyResult.id == Checkin.kr_id)
-        .join(Objective, Objective.id == KeyResult.objective_id)
-        .outerjoin(Person, Person.id == Checkin.author_id)
-        .where(Checkin.workspace_id == ws_id, Objective.team_id == team_id,
-               Objective.cycle_id == cycle_id, Objective.visibility == "public",
-               (Checkin.note.isnot(None)) | (Checkin.blockers.isnot(None)))
-        .order_by(Checkin.at.desc(), Checkin.id.desc()).limit(30))
-    if since is not None:
-        query = query.where(Checkin.at > since)
-    rows = session.execute(query).all()
-    return [digest_blocks.Note(k, t, a, n, b) for k, t, a, n, b in reversed(rows)]
