@@ -154,18 +154,22 @@ def _context_middleware(env: Env) -> Callable[..., BoltResponse | None]:
         wants_person = bool(user_id) and (
             body.get("type") != "event_callback" or event_type in _PERSON_EVENTS
         )
-        with env.session() as s:
-            ws_id = env.workspace_ids.get(team_id)
-            if ws_id is None:
-                ws_id = workspaces.for_slack_team(session=s, team_id=team_id, now=now).id
+        ws_id = env.workspace_ids.get(team_id)
+        actor = env.actors.get(ws_id, user_id) if ws_id is not None and user_id else None
+        if ws_id is None or (wants_person and actor is None):
+            with env.session() as s:
+                if ws_id is None:
+                    ws_id = workspaces.for_slack_team(session=s, team_id=team_id, now=now).id
+                if wants_person and user_id:
+                    person = people.by_slack_id(session=s, workspace_id=ws_id, slack_id=user_id)
+                    if person is None:
+                        name = (body.get("user") or {}).get("name") or body.get("user_name")
+                        person = ensure_person(s, client, ws_id, user_id, now, name)
+                    actor = Actor.of(person, env.settings)
+                    env.actors.put(ws_id, actor)
+            env.workspace_ids[team_id] = ws_id
+        if not wants_person:
             actor = None
-            if wants_person and user_id:
-                person = people.by_slack_id(session=s, workspace_id=ws_id, slack_id=user_id)
-                if person is None:
-                    name = (body.get("user") or {}).get("name") or body.get("user_name")
-                    person = ensure_person(s, client, ws_id, user_id, now, name)
-                actor = Actor.of(person, env.settings)
-        env.workspace_ids[team_id] = ws_id
         context["okr"] = env
         context["workspace_id"] = ws_id
         context["person"] = actor

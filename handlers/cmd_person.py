@@ -30,7 +30,8 @@ def _today(person: Actor, now: datetime) -> date:
     return now.astimezone(ZoneInfo(person.tz or "UTC")).date()
 
 
-def set_away(env: Env, person: Actor, until: date | None, now: datetime) -> None:
+def set_away(env: Env, person: Actor, until: date | None, now: datetime) -> date | None:
+    """Set (or clear) someone's absence; returns the date they were away until before."""
     today = _today(person, now)
     if until is not None and until - today > MAX_AWAY:
         raise InvalidValue("that is more than a year away: pick an earlier date", field="until")
@@ -38,7 +39,11 @@ def set_away(env: Env, person: Actor, until: date | None, now: datetime) -> None
         row = s.get(Person, person.id)
         if row is None:
             raise InvalidValue("unknown person", field="until")
-        people.set_away(session=s, person=row, until=until, today=today, now=now)
+        before = row.away_until
+        if before != until:
+            people.set_away(session=s, person=row, until=until, today=today, now=now)
+    env.actors.forget(person.workspace_id, person.slack_id)
+    return before
 
 
 @subcommand("away", help="Pause my check-in prompts until a date", usage="<date>", order=40)
@@ -52,9 +57,8 @@ def away(req: CommandRequest) -> Reply:
 
 @subcommand("back", help="I'm back: resume my check-in prompts", order=41)
 def back(req: CommandRequest) -> Reply:
-    if req.person.away_until is None:
+    if set_away(req.env, req.person, None, req.now) is None:
         return Reply("You were not marked away: your check-in prompts are on.")
-    set_away(req.env, req.person, None, req.now)
     refresh_later(req.env, req.client, req.workspace_id, req.person.id)
     return Reply(":wave: Welcome back! Your check-in prompts are on again.")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -53,6 +54,37 @@ class Actor:
         )
 
 
+class ActorCache:
+    """Recently seen people, so most requests need no query to know who is asking.
+
+    Entries live ``ttl`` seconds: changes made by other processes (an import making someone an
+    admin, a ``user_change`` handled by another worker) show within that time; changes made
+    here call :meth:`forget`.
+    """
+
+    def __init__(self, ttl: float = 30.0) -> None:
+        self.ttl = ttl
+        self._entries: dict[tuple[int, str], tuple[float, Actor]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, workspace_id: int, slack_id: str) -> Actor | None:
+        with self._lock:
+            found = self._entries.get((workspace_id, slack_id))
+        if found is None or found[0] < time.monotonic():
+            return None
+        return found[1]
+
+    def put(self, workspace_id: int, actor: Actor) -> None:
+        with self._lock:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[(workspace_id, actor.slack_id)] = (time.monotonic() + self.ttl, actor)
+
+    def forget(self, workspace_id: int, slack_id: str) -> None:
+        with self._lock:
+            self._entries.pop((workspace_id, slack_id), None)
+
+
 class Env:
     """Process-wide dependencies of the listeners. Shared, never copied (see __deepcopy__)."""
 
@@ -68,6 +100,7 @@ class Env:
         self.installation_store: Any = None
         self.authorize: Any = None  # Bolt's InstallationStoreAuthorize, whose cache we clear
         self.report_cache = ReportCache()
+        self.actors = ActorCache()
         # Seconds to wait before a coalesced task (see later_once); tests use 0.
         self.coalesce_delay = 1.0
         self._pending: set[Future[Any]] = set()

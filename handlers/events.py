@@ -43,6 +43,7 @@ def register(app: App, env: Env) -> None:
             if people.by_slack_id(session=s, workspace_id=workspace_id, slack_id=user["id"]):
                 people.upsert_from_slack(session=s, workspace_id=workspace_id, user=user,
                                          now=okr.clock())
+            okr.actors.forget(workspace_id, str(user["id"]))
 
         once(okr, body, work)
 

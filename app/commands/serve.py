@@ -51,14 +51,31 @@ class GunicornApp:
 
 
 def gunicorn_options(settings: Settings, host: str, port: int,
-                     container: Container | None = None) -> dict[str, Any]:
+                     container: Container | None = None,
+                     scheduler: bool = False) -> dict[str, Any]:
+    """gunicorn settings; with ``scheduler`` each worker ticks (ticks are safe in parallel)."""
+    stops: list[Callable[[], None]] = []
+
     def post_fork(server: Any, worker: Any) -> None:
         # Connections opened before the fork (migrations) belong to the parent.
         if container is not None:
             container.engine.dispose(close=False)
 
+    def post_worker_init(worker: Any) -> None:
+        # Started after the fork: threads do not survive one, and locks held by them would.
+        if scheduler and container is not None:
+            stop = _start_scheduler(container)
+            if stop is not None:
+                stops.append(stop)
+
+    def worker_exit(server: Any, worker: Any) -> None:
+        for stop in stops:
+            stop()
+
     return {
         "post_fork": post_fork,
+        "post_worker_init": post_worker_init,
+        "worker_exit": worker_exit,
         "bind": f"{host}:{port}",
         "workers": settings.web_workers,
         "threads": settings.web_threads,
@@ -88,16 +105,18 @@ def serve(host: str | None, port: int | None, socket_mode: bool, no_scheduler: b
                                "SLACK_CLIENT_SECRET (OAuth)")
     container = bootstrap(settings, migrate=True)
     bolt = create_bolt_app(settings, container)
-    stop_scheduler = None if no_scheduler else _start_scheduler(container)
+    stop_scheduler = None
     try:
         if socket_mode:
+            stop_scheduler = None if no_scheduler else _start_scheduler(container)
             _serve_socket_mode(settings, bolt)
         else:
             from app.web import create_web_app
 
             web = create_web_app(container, bolt)
             GunicornApp.run(web, gunicorn_options(settings, host or settings.host,
-                                                  port or settings.port, container))
+                                                  port or settings.port, container,
+                                                  scheduler=not no_scheduler))
     finally:
         if stop_scheduler is not None:
             stop_scheduler()

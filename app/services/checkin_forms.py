@@ -116,11 +116,14 @@ def submit(*, session: Session, workspace_id: int, actor: Principal, actor_label
     krs = {kr.key: kr for kr in session.scalars(
         select(KeyResult).options(joinedload(KeyResult.objective))
         .where(KeyResult.workspace_id == workspace_id, KeyResult.key.in_(keys)))}
-    led = authz.led_team_ids(session=session, workspace_id=workspace_id, person_id=actor.id)
+    led: set[int] | None = None  # teams the actor leads, read only if needed
     inputs: list[tuple[KeyResult, checkins.CheckinInput]] = []
     for a in answers:
         kr = krs.get(a.kr_key)
-        if kr is None or not authz.can_edit_kr(actor, kr, kr.objective, led):
+        if kr is not None and kr.owner_id != actor.id and led is None:
+            led = authz.led_team_ids(session=session, workspace_id=workspace_id,
+                                     person_id=actor.id)
+        if kr is None or not authz.can_edit_kr(actor, kr, kr.objective, led or set()):
             # Same words for both: do not confirm that someone else's KR exists.
             out.errors[(a.kr_key, "kr")] = "you cannot check in on this key result"
             continue
