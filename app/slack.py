@@ -164,7 +164,7 @@ def _context_middleware(env: Env) -> Callable[..., BoltResponse | None]:
                     person = people.by_slack_id(session=s, workspace_id=ws_id, slack_id=user_id)
                     if person is None:
                         name = (body.get("user") or {}).get("name") or body.get("user_name")
-                        person = ensure_person(s, client, ws_id, user_id, now, name)
+                        person = ensure_person(s, _quick(client), ws_id, user_id, now, name)
                     actor = Actor.of(person, env.settings)
                     env.actors.put(ws_id, actor)
             env.workspace_ids[team_id] = ws_id
@@ -177,6 +177,13 @@ def _context_middleware(env: Env) -> Callable[..., BoltResponse | None]:
         return next()
 
     return resolve
+
+
+def _quick(client: WebClient) -> WebClient:
+    """The request's client without the rate-limit retries: the ack is waiting, and a
+    Retry-After may be longer than Slack's 3 seconds (the user then gets a placeholder name
+    that their next request or a user_change event fills in)."""
+    return WebClient(token=client.token, base_url=client.base_url, timeout=2)
 
 
 def _error_handler(error: Exception, body: dict[str, Any], logger: logging.Logger) -> None:

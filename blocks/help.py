@@ -43,6 +43,7 @@ def help_message(entries: Sequence[HelpEntry], *, command: str = "/okr",
         chunk.append(line)
     if chunk:
         blocks.append(section("\n".join(chunk)))
-    blocks.append(context("Replies are only visible to you unless a command says otherwise."))
+    blocks.append(context("Replies are only visible to you; add `share` at the end "
+                          f"(`{command} show <id> share`) to post one for the channel."))
     text = intro + " " + ", ".join(e.name for e in entries)
     return text, blocks[:50]

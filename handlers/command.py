@@ -25,6 +25,7 @@ from handlers.router import (
 log = logging.getLogger(__name__)
 
 COMMAND = "/okr"
+SHARE_WORDS = ("share", "--share")
 
 
 def register(app: App, env: Env) -> None:
@@ -54,12 +55,15 @@ def run(sub: Subcommand, req: CommandRequest) -> Reply | None:
         return _as_reply(sub.func(req))
     except Exception as exc:
         log_failure("okr.subcommand_failed", exc, subcommand=sub.name, user=req.person.slack_id)
-        return Reply(user_message(exc))
+        return Reply(user_message(exc), error=True)
 
 
-def _run_later(sub: Subcommand, req: CommandRequest, respond: Respond) -> None:
+def _run_later(sub: Subcommand, req: CommandRequest, respond: Respond,
+               share: bool = False) -> None:
     reply = run(sub, req)
     if reply is not None:
+        if share and not reply.error:
+            reply = Reply(reply.text, reply.blocks, in_channel=True)
         respond(**_reply_kwargs(reply))
 
 
@@ -78,6 +82,11 @@ def handle_okr(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respo
         return
     name, args, rest = split_text(str(body.get("text") or ""))
     sub, args, rest = resolve(name, args, rest)
+    # A trailing "share" posts the answer for the whole channel instead of only to the caller.
+    share = bool(args) and args[-1].lower() in SHARE_WORDS
+    if share:
+        args = args[:-1]
+        rest = rest.rsplit(None, 1)[0] if len(rest.split()) > 1 else ""
     if sub is None:
         ack(**_reply_kwargs(help_reply(person, unknown=name or None)))
         return
@@ -93,9 +102,11 @@ def handle_okr(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respo
     )
     if sub.slow:
         ack()
-        okr.later(_run_later, sub, req, respond)
+        okr.later(_run_later, sub, req, respond, share)
         return
     result = run(sub, req)
+    if share and result is not None and not result.error:
+        result = Reply(result.text, result.blocks, in_channel=True)
     if result is None:
         ack()
     else:

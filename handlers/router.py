@@ -41,6 +41,7 @@ class Reply:
     text: str
     blocks: list[dict[str, Any]] | None = None
     in_channel: bool = False
+    error: bool = False  # never shared with the channel
 
 
 @dataclass(frozen=True)

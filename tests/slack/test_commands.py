@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
 import pytest
@@ -9,6 +10,7 @@ from sqlalchemy import select
 
 from app.models import AuditEntry, Person
 from tests.slack.conftest import Harness
+from tests.slackreq import json_body
 
 
 def text_of(body: dict[str, object]) -> str:
@@ -192,3 +194,39 @@ def test_users_info_failure_still_answers(slack: Harness) -> None:
     slack.fake.fail_next("users.info", "user_not_found")
     _, body = slack.command("U0GHOST", "help")
     assert "Here is what" in body["text"]
+
+
+def test_share_posts_for_the_channel(slack: Harness) -> None:
+    _, body = slack.command("U0BOB", "show kr-inc share")
+    assert body["response_type"] == "in_channel" and "Grow activation" in text_of(body)
+    _, private = slack.command("U0BOB", "show kr-inc")
+    assert private["response_type"] == "ephemeral"
+    _, error = slack.command("U0BOB", "show nothing-here share")
+    assert error["response_type"] == "ephemeral"
+
+
+def test_other_workspace_sees_nothing_of_ours(slack: Harness) -> None:
+    other = slack.req.__class__(slack.req.verifier.signing_secret, team_id="T0OTHER",
+                                response_base=slack.fake.base_url)
+    body = json_body(slack.send(other.command("U0BOB", "show kr-inc")))
+    assert "Grow activation" not in text_of(body)
+    body = json_body(slack.send(other.command("U0BOB", "list")))
+    assert "Deliver a great onboarding" not in text_of(body)
+    view = {"id": "VX", "type": "modal", "callback_id": "okr_checkin", "private_metadata": "",
+            "blocks": []}
+    forged = {"ci_value:kr-inc": {"a": {"type": "number_input", "value": "9"}},
+              "ci_status:kr-inc": {"a": {"type": "radio_buttons",
+                                         "selected_option": {"value": "green"}}}}
+    resp = slack.send(other.view_submission("U0BOB", view, forged))
+    assert json_body(resp).get("response_action") == "errors"
+    assert slack.checkins("kr-inc") == []
+
+
+def test_rate_limited_users_info_does_not_hold_the_ack(slack: Harness) -> None:
+    slack.fake.add_user("U0NEW", name="New")
+    slack.fake.rate_limit_next("users.info", count=1, retry_after=30)
+    started = time.monotonic()
+    _, body = slack.command("U0NEW", "help")
+    assert time.monotonic() - started < 2 and "Here is what" in body["text"]
+    with slack.session() as s:
+        assert s.scalars(select(Person).where(Person.slack_id == "U0NEW")).one().name == "u0new"
