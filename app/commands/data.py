@@ -10,6 +10,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.bootstrap import utcnow
@@ -110,6 +111,10 @@ def import_(obj: Obj, file: Path, workspace_ref: str | None, dry_run: bool) -> N
                 raise Rollback
     except Rollback:
         pass
+    except IntegrityError:
+        # Checked against what was stored a moment ago; a concurrent writer got in between.
+        raise click.ClickException(f"{file}: the workspace changed while importing (another "
+                                   "import?); nothing was imported, run it again") from None
     if invalid is not None:
         for problem in invalid.problems:
             click.echo(f"  {problem}", err=True)
