@@ -188,3 +188,46 @@ def test_milestone_current_records_once_and_marks_it_done(session: Session, now)
     kr2 = session.scalars(select(KeyResult).where(KeyResult.key == "kr2")).one()
     assert (kr2.current_value, kr2.state) == (1.0, "done")
     assert len(session.scalars(select(Checkin)).all()) == 1
+
+
+def test_workspaces_do_not_see_each_other(session: Session, now) -> None:
+    first = Workspace(name="first", created_at=now, holiday_dates=[])
+    second = Workspace(name="second", created_at=now, holiday_dates=[])
+    session.add_all([first, second])
+    session.flush()
+    run_import(session, dump(completed_example()), now, workspace=first)
+    # The same ids are free in another workspace...
+    summary = run_import(session, dump(completed_example()), now, workspace=second)
+    assert summary.counts["key_results"].created == 3
+    # ...and references never resolve across workspaces.
+    third = Workspace(name="third", created_at=now, holiday_dates=[])
+    session.add(third)
+    session.flush()
+    lone = {"objectives": [{"id": "x", "title": "X", "owner": "U0ADA", "cycle": "FY27-Q1"}]}
+    with pytest.raises(imports.ImportInvalid) as info:
+        run_import(session, dump(lone), now, workspace=third)
+    assert [str(p) for p in info.value.problems] == [
+        "objectives[0].cycle: unknown cycle 'FY27-Q1'",
+        "objectives[0].owner: unknown person 'U0ADA'",
+    ]
+
+
+def test_deactivating_a_person_and_moving_a_kr(session: Session, now) -> None:
+    doc = completed_example()
+    run_import(session, dump(doc), now)
+    doc["people"][1]["active"] = False
+    kr2 = doc["objectives"][1]["key_results"].pop(1)
+    doc["objectives"][0]["key_results"] = [kr2]
+    later = now + timedelta(hours=1)
+    summary = run_import(session, dump(doc), later)
+    assert summary.counts["people"].updated == 1
+    assert summary.counts["key_results"].updated == 1
+    bob = session.scalars(select(Person).where(Person.slack_id == "U0BOB")).one()
+    assert (bob.active, bob.deactivated_at) == (False, later)
+    moved = session.scalars(select(KeyResult).where(KeyResult.key == "kr2")).one()
+    growth = session.scalars(select(Objective).where(Objective.key == "company-growth")).one()
+    assert moved.objective_id == growth.id
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.subject_key == "kr2",
+                                                     AuditEntry.at == later)).one()
+    assert (entry.before, entry.after) == ({"objective": "eng-onboarding"},
+                                           {"objective": "company-growth"})
