@@ -230,6 +230,18 @@ def check(url: str, issues: int) -> dict[str, Any]:
                                    .where(IssueLink.closed.is_(False))),
             "links": s.scalar(select(func.count()).select_from(IssueLink)),
         }
+        # Every check-in moves its KR by exactly one link's share from the one before; a
+        # score computed on stale links would break the chain.
+        history: dict[int, list[float]] = {}
+        for kr_id, score in s.execute(select(Checkin.kr_id, Checkin.score)
+                                      .order_by(Checkin.kr_id, Checkin.id)):
+            history.setdefault(kr_id, []).append(float(score))
+        broken = 0
+        for scores in history.values():
+            steps = [b - a for a, b in zip([0.0, *scores], scores, strict=False)]
+            broken += sum(1 for d in steps if abs(abs(d) - 1 / LINKS_PER_KR) > 1e-9)
+            broken += abs(scores[-1] - 1.0) > 1e-9
+        out["broken_history"] = broken
     engine.dispose()
     return out
 
@@ -285,9 +297,10 @@ def main() -> None:
         print(f"  e.g. {error}")
     print(f"state changes        expected {expected_changes}, check-ins {found['checkins']}, "
           f"delivery ids {found['deliveries']}, links still open {found['open_links']} "
-          f"of {found['links']}")
+          f"of {found['links']}, inconsistent check-in scores {found['broken_history']}")
     ok = (found["checkins"] == expected_changes and found["deliveries"] == expected_changes
-          and found["open_links"] == 0 and results.statuses["applied"] == expected_changes
+          and found["open_links"] == 0 and found["broken_history"] == 0
+          and results.statuses["applied"] == expected_changes
           and pct(lat, 0.99) < 50)
     print("RESULT", "ok" if ok else "NOT OK (p99 >= 50 ms or lost/doubled changes)")
     if not ok:

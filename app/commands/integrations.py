@@ -115,8 +115,10 @@ def link(obj: Obj, url: str, kr_key: str, weight: float | None, no_fetch: bool,
                                  weight=weight, now=now, actor_label="cli",
                                  gitlab_hosts=container.settings.gitlab_hosts)
         link_id, link_url, link_weight = row.id, row.url, row.weight
-    verb = "linked" if created else "already linked; weight now" if weight else "already linked"
-    click.echo(f"{verb} {link_url} -> {kr_key} (weight {link_weight:g})")
+    if created:
+        click.echo(f"linked {link_url} -> {kr_key} (weight {link_weight:g})")
+    else:
+        click.echo(f"{link_url} is already linked to {kr_key} (weight {link_weight:g})")
     if created and not no_fetch:
         report = issue_sync.run(session_factory=container.session_factory,
                                 settings=container.settings, now=now, link_ids=[link_id],

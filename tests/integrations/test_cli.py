@@ -62,6 +62,8 @@ def test_link_fetches_state_then_unlink(cli_env: Container, monkeypatch: pytest.
             assert s.scalars(select(IssueLink.closed)).one() is True
             assert s.scalars(select(Checkin.note)).all() == [
                 "acme/web#12 closed (found by reconciliation)"]
+        again = runner.invoke(main, ["link", url, "acme-bugs", "--weight", "3"])
+        assert f"{url} is already linked to acme-bugs (weight 3)" in again.stdout
         gone = runner.invoke(main, ["unlink", url, "acme-bugs"])
         assert gone.exit_code == 0 and "unlinked" in gone.stdout
 
