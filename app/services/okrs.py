@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 import scoring
@@ -110,8 +110,13 @@ class _LastCheckins:
     blockers: str | None = None
 
 
-def _last_checkins(session: Session, kr_ids: list[int]) -> dict[int, _LastCheckins]:
-    """The latest two check-ins per KR, with one windowed query."""
+def _last_checkins(session: Session, kr_ids: list[int],
+                   kr_query: Select[tuple[int]] | None = None) -> dict[int, _LastCheckins]:
+    """The latest two check-ins per KR, with one windowed query.
+
+    ``kr_query`` selects the same KR ids in SQL; with it the database filters by a subquery
+    instead of an IN list of every id (slow to build and parse at tens of thousands).
+    """
     if not kr_ids:
         return {}
     rn = (
@@ -120,7 +125,7 @@ def _last_checkins(session: Session, kr_ids: list[int]) -> dict[int, _LastChecki
         .label("rn")
     )
     inner = select(Checkin.kr_id, Checkin.score, Checkin.note, Checkin.blockers, rn).where(
-        Checkin.kr_id.in_(kr_ids) if len(kr_ids) < 30000 else Checkin.kr_id.isnot(None)
+        Checkin.kr_id.in_(kr_query if kr_query is not None else kr_ids)
     ).subquery()
     session.flush()  # a Core statement below: make pending check-ins visible to it
     rows = session.connection().execute(
@@ -169,6 +174,11 @@ def cycle_report(
         .order_by(Objective.position, Objective.id)
     )]
     obj_ids = [o.id for o in objs]
+    in_cycle = KeyResult.objective_id.in_(
+        select(Objective.id).where(
+            Objective.workspace_id == workspace_id, Objective.cycle_id == cycle.id
+        )
+    )
     krs = (
         [_KRRow._make(row) for row in db.execute(
             select(
@@ -178,11 +188,7 @@ def cycle_report(
                 KeyResult.weight, KeyResult.owner_id, KeyResult.declared_status,
                 KeyResult.state, KeyResult.last_checkin_at,
             )
-            .where(KeyResult.workspace_id == workspace_id, KeyResult.objective_id.in_(
-                select(Objective.id).where(
-                    Objective.workspace_id == workspace_id, Objective.cycle_id == cycle.id
-                )
-            ))
+            .where(KeyResult.workspace_id == workspace_id, in_cycle)
             .order_by(KeyResult.position, KeyResult.id)
         )]
         if obj_ids
@@ -191,18 +197,22 @@ def cycle_report(
     kr_ids = [k.id for k in krs]
     issues: dict[int, list[IssueFact]] = defaultdict(list)
     if any(k.kr_type == KRType.ISSUES.value for k in krs):
-        for kr_id, closed, weight in session.execute(
+        for kr_id, closed, weight in db.execute(
             select(IssueLink.kr_id, IssueLink.closed, IssueLink.weight).where(
                 IssueLink.workspace_id == workspace_id,
-                IssueLink.kr_id.in_([k.id for k in krs if k.kr_type == KRType.ISSUES.value]),
+                IssueLink.kr_id.in_(select(KeyResult.id).where(
+                    KeyResult.workspace_id == workspace_id, in_cycle,
+                    KeyResult.kr_type == KRType.ISSUES.value)),
             )
         ):
             issues[kr_id].append(IssueFact(closed=bool(closed), weight=float(weight)))
-    last = _last_checkins(session, kr_ids)
+    last = _last_checkins(session, kr_ids, select(KeyResult.id).where(
+        KeyResult.workspace_id == workspace_id, in_cycle))
     people = {
         pid: (sid, name)
         for pid, sid, name in session.execute(
-            select(Person.id, Person.slack_id, Person.name).where(Person.workspace_id == workspace_id)
+            select(Person.id, Person.slack_id, Person.name)
+            .where(Person.workspace_id == workspace_id)
         )
     }
     teams = {
