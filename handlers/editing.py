@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.domain import CyclePhase
 from app.models import Cycle, KeyResult, Objective, Person, Team, TeamMember
-from app.services import cycles, editing, personal
+from app.services import alignment, cycles, editing, personal
 from app.services.errors import OkrError
 from blocks import editing as ui
 from handlers.context import Actor, Env
@@ -163,6 +163,6 @@ def on_align_options(ack: Ack, payload: dict[str, Any], okr: Env, workspace_id: 
         return
     query = str(payload.get("value") or "")[:100]
     with okr.session() as s:
-        pairs = editing.alignment_options(session=s, workspace_id=workspace_id, actor=person,
+        pairs = alignment.options(session=s, workspace_id=workspace_id, actor=person,
                                           query=query)
     ack(**ui.align_options(pairs))

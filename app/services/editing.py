@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.domain import Commitment, KRState, KRType, Visibility
 from app.models import Cycle, KeyResult, Objective, Person, Team
-from app.services import audit, authz
+from app.services import alignment, audit, authz
 from app.services.authz import Principal
 from app.services.errors import InvalidValue, NotFound
 
@@ -150,26 +150,6 @@ def _person(session: Session, workspace_id: int, person_id: int | None, field: s
         raise InvalidValue(f"{p.name} is deactivated", field=field)
 
 
-def resolve_alignment(session: Session, workspace_id: int, actor: Principal,
-                      align: str | None) -> tuple[int | None, int | None]:
-    """``o:key`` / ``k:key`` -> (objective id, kr id); only objectives the actor may see."""
-    if not align:
-        return None, None
-    kind, _, key = align.partition(":")
-    led = authz.led_team_ids(session=session, workspace_id=workspace_id, person_id=actor.id)
-    if kind == "o":
-        obj = session.scalars(select(Objective).where(
-            Objective.workspace_id == workspace_id, Objective.key == key)).first()
-        if obj is not None and authz.can_view_objective(actor, obj, led):
-            return obj.id, None
-    elif kind == "k":
-        kr = session.scalars(select(KeyResult).where(
-            KeyResult.workspace_id == workspace_id, KeyResult.key == key)).first()
-        if kr is not None and authz.can_view_objective(actor, kr.objective, led):
-            return None, kr.id
-    raise InvalidValue("pick an objective or key result from the list", field="align")
-
-
 def _check_objective(session: Session, workspace_id: int, actor: Principal,
                      d: ObjectiveDraft) -> dict[str, Any]:
     title = _title(d.title, "title")
@@ -189,7 +169,7 @@ def _check_objective(session: Session, workspace_id: int, actor: Principal,
     commitment = d.commitment or Commitment.COMMITTED.value
     if commitment not in {c.value for c in Commitment}:
         raise InvalidValue("committed or aspirational", field="commitment")
-    aligned_obj, aligned_kr = resolve_alignment(session, workspace_id, actor, d.align)
+    aligned_obj, aligned_kr = alignment.resolve(session, workspace_id, actor, d.align)
     return {"title": title, "cycle_id": cycle.id, "team_id": team_id,
             "owner_id": d.owner_id or actor.id, "aligned_objective_id": aligned_obj,
             "aligned_kr_id": aligned_kr, "visibility": visibility, "commitment": commitment}
@@ -326,37 +306,3 @@ def edit_kr(*, session: Session, workspace_id: int, actor: Principal, actor_labe
 
 def _changed(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in a.items() if b.get(k) != v}
-
-
-def alignment_options(*, session: Session, workspace_id: int, actor: Principal, query: str,
-                      limit: int = 100) -> list[tuple[str, str]]:
-    """(value, label) pairs for the alignment picker: visible objectives and their KRs whose
-    key or title contains ``query``, newest cycles first, at most ``limit``."""
-    q = (query or "").strip().lower()
-    led = authz.led_team_ids(session=session, workspace_id=workspace_id, person_id=actor.id)
-    like = f"%{q}%"
-    objs = session.scalars(
-        select(Objective).join(Cycle, Cycle.id == Objective.cycle_id)
-        .where(Objective.workspace_id == workspace_id,
-               func.lower(Objective.title).like(like) | func.lower(Objective.key).like(like))
-        .order_by(Cycle.start_date.desc(), Objective.position, Objective.id).limit(limit * 2)
-    ).all()
-    out: list[tuple[str, str]] = []
-    for o in objs:
-        if authz.can_view_objective(actor, o, led):
-            out.append((f"o:{o.key}", o.title))
-        if len(out) >= limit:
-            return out
-    krs = session.execute(
-        select(KeyResult, Objective).join(Objective, Objective.id == KeyResult.objective_id)
-        .join(Cycle, Cycle.id == Objective.cycle_id)
-        .where(KeyResult.workspace_id == workspace_id,
-               func.lower(KeyResult.title).like(like) | func.lower(KeyResult.key).like(like))
-        .order_by(Cycle.start_date.desc(), KeyResult.position, KeyResult.id).limit(limit * 2)
-    ).all()
-    for kr, o in krs:
-        if authz.can_view_objective(actor, o, led):
-            out.append((f"k:{kr.key}", f"KR: {kr.title}"))
-        if len(out) >= limit:
-            break
-    return out
