@@ -137,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--objectives", type=int, default=20_000)
     ap.add_argument("--krs", type=int, default=5, help="KRs per objective")
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args(argv)
     forest = synthetic_forest(args.objectives, args.krs, 4)
     with fresh_postgres_database() as url:
@@ -150,19 +150,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"loaded {counts} in {time.perf_counter() - started:.1f} s")
             factory = make_session_factory(engine)
             settings = ScoringSettings()
-            times = []
+            times, cpu = [], []
             for _ in range(args.repeat):
                 with factory() as session:
                     cycle = session.get(Cycle, 1)
                     assert cycle is not None
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), time.process_time()
                     report = okrs.cycle_report(session=session, workspace_id=1, cycle=cycle,
                                                today=TODAY, now=NOW, settings=settings)
                     times.append(time.perf_counter() - t0)
+                    cpu.append(time.process_time() - c0)
             krs = sum(len(o.key_results) for o in report.objectives)
+            # CPU time of this process (queries excluded) helps read figures on a busy machine.
             print(f"cycle_report: {len(report.objectives)} objectives, {krs} KRs scored; "
                   f"best {min(times):.2f} s, median {statistics.median(times):.2f} s "
-                  f"(target < 5 s)")
+                  f"(our CPU {min(cpu):.2f} s; target < 5 s)")
             with factory() as session:
                 ws = session.get(Workspace, 1)
                 assert ws is not None
