@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, insert, null, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import AuditEntry, Cycle, Person, Team, TeamMember, Workspace
+from app.services.bulk import bulk_insert, bulk_update
 from app.services.import_checks import Document
 
 ACTOR = "import"
@@ -203,47 +204,6 @@ def key_ids(ctx: Context, model: type[Any], key_column: str) -> dict[str, int]:
     stmt = select(getattr(model, key_column), model.id).where(
         model.workspace_id == ctx.workspace.id)
     return {key: row_id for key, row_id in ctx.session.execute(stmt)}
-
-
-def _json_columns(model: type[Any]) -> frozenset[str]:
-    return frozenset(c.key for c in model.__table__.columns if isinstance(c.type, JSON))
-
-
-def bulk_insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
-    """INSERT many rows in batches.
-
-    ``render_nulls`` keeps NULL columns in the statement so rows share one column set and
-    batch together. JSON columns are the exception: a None there would be stored as JSON
-    ``null``, so those keys are dropped and the column stays SQL NULL, as ORM inserts leave it.
-    """
-    json_cols = _json_columns(model)
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in rows:
-        if json_cols:
-            row = {k: v for k, v in row.items() if v is not None or k not in json_cols}
-        groups.setdefault(tuple(sorted(row)), []).append(row)
-    stmt = insert(model).execution_options(render_nulls=True)
-    for group in groups.values():
-        session.execute(stmt, group)
-
-
-def bulk_update(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
-    """UPDATE by primary key, batched per set of changed columns (JSON set to None: SQL NULL)."""
-    json_cols = _json_columns(model)
-    to_null: dict[str, list[int]] = {}
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in rows:
-        for col in json_cols & row.keys():
-            if row[col] is None:
-                to_null.setdefault(col, []).append(row["id"])
-        row = {k: v for k, v in row.items() if k not in to_null or v is not None}
-        if len(row) > 1:
-            groups.setdefault(tuple(sorted(row)), []).append(row)
-    for group in groups.values():
-        session.execute(update(model), group)
-    table = model.__table__
-    for col, ids in to_null.items():
-        session.execute(update(table).where(table.c.id.in_(ids)).values({col: null()}))
 
 
 def write_deferred(ctx: Context, spec: Spec, result: Upserted,

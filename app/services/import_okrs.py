@@ -12,13 +12,12 @@ from sqlalchemy import select
 from app.domain import CheckinSource, KRState, KRType
 from app.models import Checkin, IssueLink, KeyResult, Objective
 from app.services import checkins
+from app.services.bulk import bulk_insert, bulk_update
 from app.services.checkins import CheckinInput
 from app.services.import_apply import (
     Context,
     Entry,
     Spec,
-    bulk_insert,
-    bulk_update,
     key_ids,
     load_existing,
     upsert,
