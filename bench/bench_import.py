@@ -139,8 +139,9 @@ def main(argv: list[str] | None = None) -> int:
 
                 env = {**os.environ, "DATABASE_URL": url}
                 t1 = time.perf_counter()
-                subprocess.run([sys.executable, "-m", "app.cli", "import", str(path)], env=env,
-                               check=True, stdout=subprocess.DEVNULL)
+                entry = "import sys; from app.cli import main; sys.exit(main())"
+                subprocess.run([sys.executable, "-c", entry, "--log-level", "WARNING", "import",
+                                str(path)], env=env, check=True, stdout=subprocess.DEVNULL)
                 print(f"okr import (CLI, no-op re-import): {time.perf_counter() - t1:6.2f} s")
     return 0
 
