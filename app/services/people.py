@@ -78,7 +78,9 @@ def deactivate(*, session: Session, person: Person, now: datetime, reason: str) 
     )
 
 
-def set_away(*, session: Session, person: Person, until: date | None, today: date, now: datetime) -> None:
+def set_away(
+    *, session: Session, person: Person, until: date | None, today: date, now: datetime
+) -> None:
     """Mark someone away until a date (inclusive); ``None`` means back."""
     if until is not None and until < today:
         raise InvalidValue(f"{until.isoformat()} is in the past", field="until")

@@ -38,7 +38,9 @@ def by_ref(*, session: Session, ref: str) -> Workspace | None:
     ).first()
 
 
-def for_slack_team(*, session: Session, team_id: str, now: datetime, name: str | None = None) -> Workspace:
+def for_slack_team(
+    *, session: Session, team_id: str, now: datetime, name: str | None = None
+) -> Workspace:
     """The workspace of a Slack team, created on first use.
 
     A lone workspace not yet tied to any Slack team (the one ``okr import`` filled before the
