@@ -32,6 +32,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             if ":memory:" not in url and url not in ("sqlite://", "sqlite:///"):
                 cur.execute("PRAGMA journal_mode=WAL")
+                # WAL's recommended setting: commits stay atomic and survive a crash of the
+                # process; only a power cut may lose the last ones. Saves an fsync per commit.
+                cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=5000")
             cur.close()
             # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINTs (a RELEASE

@@ -182,16 +182,16 @@ def build(data: DigestInput, *, quiet: str = "note") -> list[dict[str, Any]]:
     w = _words()
     team = escape(clip(data.team_name, 80))
     since = local_date(data.previous_date) if data.previous_date else "the last digest"
+    objs = list(data.objectives)
+    overall = sum(o.score for o in objs) / len(objs) if objs else None
     fallback = str(w.fallback(team, escape(data.cycle.name), data.cycle.day,
-                              data.cycle.total_days))
+                              data.cycle.total_days, pct(overall) if objs else ""))
     if unchanged(data):
         if quiet == "silent":
             return []
         text = str(w.quiet(team, since))
         return [{"text": text, "blocks": [section(text)]}]
     prev_objs = (data.previous or {}).get("objectives") or {}
-    objs = list(data.objectives)
-    overall = sum(o.score for o in objs) / len(objs) if objs else None
     before = [float(prev_objs[o.key]["score"]) for o in objs if o.key in prev_objs]
     delta = ""
     if overall is not None and data.previous and len(before) == len(objs):

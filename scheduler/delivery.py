@@ -95,17 +95,15 @@ class Deliverer:
                     ids.append(row_id)
             return ids
 
-    def _guard(self, row_id: int, state: str) -> Any:
-        """An UPDATE that only applies while we hold the lease and the state is as seen."""
-        return update(Delivery).where(Delivery.id == row_id, Delivery.claimed_by == self.me,
-                                      Delivery.claimed_until > self.clock(),
-                                      Delivery.state == state)
-
-    def release(self, row_id: int) -> None:
+    def release(self, row_id: int, *, retry_in: timedelta | None = None) -> None:
+        """Give a claimed row back; with ``retry_in`` nobody retries it before then (so this
+        pass does not claim it again at once)."""
+        values: dict[str, Any] = {"claimed_until": None}
+        if retry_in is not None:
+            values["next_attempt_at"] = self.clock() + retry_in
         with unit_of_work(self.factory) as s:
             s.execute(update(Delivery).where(Delivery.id == row_id,
-                                             Delivery.claimed_by == self.me)
-                      .values(claimed_until=None))
+                                             Delivery.claimed_by == self.me).values(**values))
 
     # --- one row -----------------------------------------------------------------------------
 
@@ -119,45 +117,59 @@ class Deliverer:
             self.counts["error"] += 1
 
     def _process(self, row_id: int, deadline: float) -> None:
-        with unit_of_work(self.factory) as s:
+        with self.factory() as s:  # a read: the decisions are taken under the row lock below
             row = s.get(Delivery, row_id)
             if row is None or row.claimed_by != self.me or row.state not in ("pending", "sending"):
                 return
-            ws_id, state = row.workspace_id, row.state
-            if ws_id in self.dead:
-                row.claimed_until = None
-                return
-            client = self.client_for(ws_id)
-            if client is None:
-                row.claimed_until = None
-                self.counts["no_token"] += 1
-                return
-            payload = dict(row.payload or {})
-            now = self.clock()
-            late = now > row.due_at + self.grace
-            if state == "pending" and late and not payload.get("done"):
-                self._finish(s, row, "missed", "not sent: past the grace window")
-                return
-            if state == "pending" and "parts" not in payload:
-                rendered = self.renderer.render(s, row)
-                if rendered.skip or rendered.fail:
-                    self._finish(s, row, "skipped" if rendered.skip else "failed",
-                                 rendered.skip or rendered.fail)
-                    return
-                payload["parts"] = rendered.messages
-                payload["done"] = 0
-                if rendered.snapshot is not None:
-                    s.add(DigestSnapshot(workspace_id=ws_id, delivery_id=row.id,
-                                         team_id=row.team_id, cycle_id=row.cycle_id,
-                                         taken_at=now, data=rendered.snapshot))
-                row.payload = payload
-            target, channel, token = row.target, row.channel, row.token or uuid.uuid4().hex
-            row.token = token
-        if state == "sending":
-            if not self._reconcile(row_id, client, target, channel, token, payload, late):
-                return
-            state = "pending"
-        self._send_parts(row_id, client, ws_id, target, token, deadline)
+            ws_id, state, target, channel = row.workspace_id, row.state, row.target, row.channel
+            token, payload = row.token, dict(row.payload or {})
+            late = self.clock() > row.due_at + self.grace
+        client = None if ws_id in self.dead else self.client_for(ws_id)
+        if client is None:
+            self.counts["no_token" if ws_id not in self.dead else "held"] += 1
+            self.release(row_id, retry_in=timedelta(seconds=self.settings.tick_seconds))
+            return
+        if state == "sending" and not self._reconcile(row_id, client, target, channel,
+                                                      token or "", payload, late):
+            return
+        self._send_parts(row_id, client, ws_id, target, deadline)
+
+    def _locked(self, s: Session, row_id: int, state: str) -> Delivery | None:
+        """The row, locked for this transaction, if we still hold its lease in ``state``."""
+        row = s.get(Delivery, row_id, with_for_update=True, populate_existing=True)
+        if row is None or row.claimed_by != self.me or row.state != state:
+            return None
+        if row.claimed_until is None or row.claimed_until <= self.clock():
+            return None  # the lease ran out: whoever claims it next carries on
+        return row
+
+    def _mark(self, s: Session, row: Delivery) -> tuple[dict[str, Any], str | None] | None:
+        """Render if needed (or record why not), then mark the row ``sending``.
+
+        Returns the part to post and the thread to post it in, or None when nothing goes.
+        """
+        now = self.clock()
+        payload = dict(row.payload or {})
+        if now > row.due_at + self.grace and not payload.get("done"):
+            self._finish(s, row, "missed", "not sent: past the grace window")
+            return None
+        if "parts" not in payload:
+            rendered = self.renderer.render(s, row)
+            if rendered.skip or rendered.fail:
+                self._finish(s, row, "skipped" if rendered.skip else "failed",
+                             rendered.skip or rendered.fail)
+                return None
+            payload.update(parts=rendered.messages, done=0)
+            if rendered.snapshot is not None:
+                s.add(DigestSnapshot(workspace_id=row.workspace_id, delivery_id=row.id,
+                                     team_id=row.team_id, cycle_id=row.cycle_id, taken_at=now,
+                                     data=rendered.snapshot))
+        done = int(payload.get("done", 0))
+        row.state, row.attempts = "sending", row.attempts + 1
+        row.token = row.token or uuid.uuid4().hex
+        row.payload = payload
+        row.claimed_until = now + self.lease
+        return payload["parts"][done], payload.get("thread_ts") if done else None
 
     def _reconcile(self, row_id: int, client: WebClient, target: str, channel: str | None,
                    token: str, payload: dict[str, Any], late: bool) -> bool:
@@ -167,8 +179,8 @@ class Deliverer:
         found = sender.find_posted(client, target=target, channel=channel, token=token,
                                    part=done, thread_ts=thread)
         with unit_of_work(self.factory) as s:
-            row = s.get(Delivery, row_id)
-            if row is None or row.claimed_by != self.me or row.state != "sending":
+            row = self._locked(s, row_id, "sending")
+            if row is None:
                 return False
             if found.kind == "ok":
                 self.counts["reconciled"] += 1
@@ -190,37 +202,30 @@ class Deliverer:
                 row.claimed_until = row.next_attempt_at
             return False
 
-    def _send_parts(self, row_id: int, client: WebClient, ws_id: int, target: str, token: str,
+    def _send_parts(self, row_id: int, client: WebClient, ws_id: int, target: str,
                     deadline: float) -> None:
         while True:
             if not self.pacer.acquire(ws_id, target, deadline=deadline):
                 self.release(row_id)
                 return
             with unit_of_work(self.factory) as s:
-                row = s.get(Delivery, row_id)
-                if row is None:
+                row = self._locked(s, row_id, "pending")
+                marked = self._mark(s, row) if row is not None else None
+                if row is None or marked is None:
                     return
-                payload = dict(row.payload or {})
-                done = int(payload.get("done", 0))
-                parts = payload.get("parts") or []
-                marked = s.execute(self._guard(row_id, "pending").values(
-                    state="sending", attempts=Delivery.attempts + 1,
-                    claimed_until=self.clock() + self.lease,
-                    payload=payload))
-                if marked.rowcount != 1:  # type: ignore[attr-defined]
-                    return  # the lease was lost: whoever holds it now carries on
-            part = parts[done]
+                token, done = str(row.token), int((row.payload or {}).get("done", 0))
+            part, thread = marked
             outcome = sender.post(client, channel=target, text=part["text"],
                                   blocks=part["blocks"], meta=sender.metadata(row_id, token, done),
-                                  thread_ts=payload.get("thread_ts") if done else None)
+                                  thread_ts=thread)
             if not self._record(row_id, ws_id, target, outcome):
                 return
 
     def _record(self, row_id: int, ws_id: int, target: str, outcome: sender.Outcome) -> bool:
         """Apply a send's outcome; True when another part of this row should go now."""
         with unit_of_work(self.factory) as s:
-            row = s.get(Delivery, row_id)
-            if row is None or row.claimed_by != self.me or row.state != "sending":
+            row = self._locked(s, row_id, "sending")
+            if row is None:
                 return False
             if outcome.kind == "ok":
                 self._part_sent(s, row, outcome.ts or "", outcome.channel)
@@ -285,11 +290,18 @@ class Deliverer:
     def run(self, budget_seconds: float) -> Counter[str]:
         """Deliver until nothing is due or the time budget is spent."""
         deadline = time.monotonic() + budget_seconds
+        ids = self.claim(BATCH)
+        if not ids:
+            return self.counts
+        if self.threads <= 1:
+            while ids:
+                for row_id in ids:
+                    self.process(row_id, deadline)
+                ids = self.claim(BATCH) if time.monotonic() < deadline else []
+            return self.counts
         with ThreadPoolExecutor(max_workers=self.threads,
                                 thread_name_prefix="okr-deliver") as pool:
-            while time.monotonic() < deadline:
-                ids = self.claim(BATCH)
-                if not ids:
-                    break
+            while ids:
                 list(pool.map(lambda i: self.process(i, deadline), ids))
+                ids = self.claim(BATCH) if time.monotonic() < deadline else []
         return self.counts

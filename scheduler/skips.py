@@ -67,7 +67,7 @@ def prompt_skip_reason(facts: PromptFacts, *, local_date: date, due_at: datetime
         return NO_ACTIVE_KRS
     if checked_in_days > 0:
         since = due_at - timedelta(days=checked_in_days)
-        if all(at is not None and at >= since for at in facts.active_krs):
+        if all(at is not None and since <= at <= due_at for at in facts.active_krs):
             return CHECKED_IN
     return None
 

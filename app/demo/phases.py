@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import scoring
-from app.demo import end_of_cycle, simulate
+from app.demo import end_of_cycle, simulate, transcript
 from app.demo.advice import calibration_lines, lint_lines
 from app.demo.run import DemoContext, Phase
 from app.demo.tree import LEGEND, TeamLine, render_tree
@@ -112,11 +112,14 @@ def next_steps(ctx: DemoContext) -> None:
 
 PHASES: list[Phase] = [
     Phase("load", load, setup=True),
+    # The scheduler steps through the quarter, recording each check-in as its time comes.
+    Phase("scheduler", transcript.run_scheduler, setup=True),
     Phase("simulate", simulate_quarter, setup=True),
     # Setup phases added later (e.g. the scheduler's message transcript) go here.
     Phase("score-cycle", end_of_cycle.score_cycle, setup=True),
     Phase("tree", show_tree),
     Phase("advice", show_advice),
+    Phase("transcript", transcript.show_transcript),
     # Printing phases added later (e.g. the end-of-cycle retrospective) go here.
     Phase("retrospective", end_of_cycle.show_retrospective),
     Phase("report", end_of_cycle.write_report),

@@ -143,8 +143,12 @@ def _local_slot(person: Person, ws: Workspace, monday: date, rng: random.Random)
 
 
 def simulate(*, session: Session, workspace: Workspace, window: CycleWindow,
-             now: datetime) -> int:
-    """Record the quarter's check-ins up to ``now``; return how many were recorded."""
+             now: datetime, after: datetime | None = None) -> int:
+    """Record the quarter's check-ins up to ``now``; return how many were recorded.
+
+    With ``after``, check-ins up to that instant are taken as recorded by an earlier call (the
+    random draws still happen, so every check-in gets the same values as in one full run).
+    """
     rng = random.Random(SEED)
     krs = {kr.key: kr for kr in session.scalars(
         select(KeyResult).where(KeyResult.workspace_id == workspace.id).order_by(KeyResult.id))}
@@ -186,6 +190,9 @@ def simulate(*, session: Session, workspace: Workspace, window: CycleWindow,
         data = CheckinInput(kr_key=kr.key, value=value, score=manual, status=status,
                             note=note or None, blockers=plan.blockers.get(event.week),
                             confidence=rng.choice(("low", "medium", "high")))
+        if after is not None and event.at <= after:
+            count += 1
+            continue
         checkins.record(session=session, workspace_id=workspace.id, kr=kr, data=data,
                         author_id=kr.owner_id, actor_label="demo", source=CheckinSource.DEMO,
                         now=event.at, idempotency_key=f"demo:{kr.key}:{event.week}")

@@ -1,0 +1,205 @@
+"""The demo's scheduler phases: run the sample quarter through the real scheduler against an
+in-process fake Slack, then print what was sent, in each recipient's local time.
+
+``run_scheduler`` (a setup phase, before the plain simulation) steps a simulated clock through
+the quarter, ticking at every instant something can fall due (prompts, digests, timeline
+reminders, then nudges a day after each prompt); before each tick, the check-ins made by then
+are recorded (``app.demo.simulate``), so skips and digests see the quarter as it unfolded.
+``show_transcript`` prints the result from the delivery rows, grouped by week.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+
+from slack_sdk import WebClient
+from sqlalchemy import select
+
+from app.demo import simulate
+from app.demo.run import DemoContext
+from app.fakeslack import FakeSlackServer
+from app.models import Delivery, Person, Team
+from app.services import cycles, schedules
+from scheduler import cadence, timeline
+from scheduler.jobs import tick
+from scheduler.pacing import Pacer
+from scheduler.reminders import rules_for
+
+KINDS = ("prompt", "nudge", "digest", "reminder")
+LEAD_IN = timedelta(weeks=8, days=1)  # the planning timeline starts 8 weeks before
+PER_WEEK = 7  # transcript lines per week before "and N more"
+
+
+def _instants(ctx: DemoContext, start: datetime,
+              end: datetime) -> list[tuple[datetime, bool]]:
+    """(instant, needs the check-ins made by then) for every prompt, digest and reminder
+    falling due in (start, end]. Digests report check-ins; prompts and reminders do not
+    depend on the latest ones (a prompt's "checked in recently" looks days back)."""
+    out: dict[datetime, bool] = {}
+    with ctx.session() as s:
+        ws = ctx.workspace(s)
+        all_cycles = schedules.cycles_of(session=s, workspace_id=ws.id)
+        anchor = schedules.anchor_for(all_cycles)
+        for plan in schedules.checkin_plans(session=s, ws=ws):
+            for o in cadence.occurrences(plan.schedule, schedules.zone(plan.tz), start, end,
+                                         anchor=anchor):
+                out.setdefault(o.at, False)
+        org = schedules.zone(ws.timezone)
+        for team in s.scalars(select(Team).where(Team.workspace_id == ws.id,
+                                                 Team.channel_id.isnot(None))):
+            for o in cadence.occurrences(schedules.digest_schedule(team, ws), org, start, end,
+                                         anchor=anchor):
+                out[o.at] = True
+        zones = {ws.timezone, *s.scalars(select(Person.tz).where(Person.workspace_id == ws.id))}
+        windows = [cycles.window(c) for c in all_cycles]
+        for rule, _, day in timeline.firing(rules_for(s, ws), windows, start.date(),
+                                            end.date()):
+            for z in zones:
+                out.setdefault(cadence.localize(day, rule.at, schedules.zone(z)), False)
+    return sorted((at + timedelta(seconds=1), fresh) for at, fresh in out.items()
+                  if start < at <= end)
+
+
+def run_scheduler(ctx: DemoContext) -> None:
+    with ctx.session() as s:
+        ws = ctx.workspace(s)
+        cycle = ctx.cycle(s)
+        window, ws_id = cycles.window(cycle), ws.id
+    start = datetime.combine(window.start - LEAD_IN, datetime.min.time(), UTC)
+    queue = _instants(ctx, start, ctx.now)
+    heapq.heapify(queue)
+    nudge_after = timedelta(hours=ctx.settings.nudge_after_hours)
+    pacer = Pacer(10_000.0, 10_000.0)  # the fake has no limits; pacing is shown in bench/
+    last: datetime | None = None
+    recorded: datetime | None = None
+    with FakeSlackServer() as fake:
+        client = WebClient(token="xoxb-demo", base_url=fake.api_url, retry_handlers=[])
+        while queue:
+            at, fresh = heapq.heappop(queue)
+            if at == last or at > ctx.now:
+                continue
+            last = at
+            if fresh:
+                with ctx.session() as s:  # the check-ins made by now
+                    simulate.simulate(session=s, workspace=ctx.workspace(s),
+                                      window=window, now=at, after=recorded)
+                recorded = at
+            tick(ctx.session_factory, ctx.settings, at, client_for=lambda _ws: client,
+                 pacer=pacer, worker_id="demo", threads=1, budget_seconds=60)
+            with ctx.session() as s:  # a nudge may follow each prompt sent just now
+                for sent in s.scalars(select(Delivery.sent_at).where(
+                        Delivery.workspace_id == ws_id, Delivery.kind == "prompt",
+                        Delivery.state == "sent", Delivery.sent_at >= at)):
+                    if sent is not None:
+                        heapq.heappush(queue, (sent + nudge_after + timedelta(seconds=1), True))
+        ctx.results["slack_messages"] = len(fake.messages)
+
+
+def _place(tz: str | None) -> str:
+    return (tz or "UTC").rsplit("/", 1)[-1].replace("_", " ")
+
+
+def _when(row: Delivery) -> str:
+    """The recipient's local time, and the UTC instant (with its day when it differs)."""
+    local = row.due_at.astimezone(schedules.zone(row.tz))
+    utc = row.due_at.astimezone(UTC)
+    day = f"{utc:%a} " if utc.date() != local.date() else ""
+    return f"{local:%a} {local.day:>2} {local:%b %H:%M} {_place(row.tz):<9} ({day}{utc:%H:%M} UTC)"
+
+
+def _text(row: Delivery, limit: int = 60) -> str:
+    parts = (row.payload or {}).get("parts") or [{}]
+    text = " ".join(str(parts[0].get("text") or "").split())
+    more = f" (+{len(parts) - 1} in thread)" if len(parts) > 1 else ""
+    return f"{text[:limit]}{'…' if len(text) > limit else ''}{more}"
+
+
+def _who(row: Delivery, names: dict[str, str]) -> str:
+    name = names.get(row.target, row.target)
+    return f"#{name}" if row.target[:1] in ("C", "G") else name
+
+
+def _week_lines(items: list[Delivery], names: dict[str, str], detailed: bool) -> list[str]:
+    lines: list[str] = []
+    reminders: dict[str, list[Delivery]] = {}
+    for row in items:
+        if row.kind == "reminder" and row.state == "sent":
+            reminders.setdefault(row.occurrence, []).append(row)
+    for group in reminders.values():
+        first = group[0]
+        if len(group) == 1:
+            lines.append(f"  {_when(first)}  {_who(first, names):<15} reminder {_text(first)}")
+        else:
+            local = first.due_at.astimezone(schedules.zone(first.tz))
+            people = ", ".join(_who(r, names) for r in group[:3])
+            etc = f" +{len(group) - 3}" if len(group) > 3 else ""
+            lines.append(f"  {local:%a} {local.day:>2} {local:%b %H:%M} each one's local time  "
+                         f"reminder to {len(group)} ({people}{etc}): {_text(first, 50)}")
+    if detailed:
+        zones_seen: set[str | None] = set()
+        for row in items:
+            if row.kind == "prompt" and row.state == "sent" and row.tz not in zones_seen:
+                zones_seen.add(row.tz)
+                lines.append(f"  {_when(row)}  {_who(row, names):<15} prompt   {_text(row)}")
+        digests = [r for r in items if r.kind == "digest" and r.state == "sent"]
+        for row in digests[:1]:
+            lines.append(f"  {_when(row)}  {_who(row, names):<15} digest   {_text(row)}")
+    lines += [f"  {_when(r)}  {_who(r, names):<15} nudge    {_text(r)}"
+              for r in items if r.kind == "nudge" and r.state == "sent"][:3]
+    return lines
+
+
+def _summary(items: list[Delivery]) -> str:
+    sent = Counter(r.kind for r in items if r.state == "sent")
+    other = Counter(f"{r.kind}s {r.state} ({r.error})" for r in items if r.state != "sent")
+    parts = [f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in sorted(sent.items())]
+    parts += [f"{n} {what}" for what, n in sorted(other.items())]
+    return " · ".join(parts)
+
+
+def show_transcript(ctx: DemoContext) -> None:
+    with ctx.session() as s:
+        ws = ctx.workspace(s)
+        rows = list(s.scalars(select(Delivery).where(
+            Delivery.workspace_id == ws.id, Delivery.kind.in_(KINDS))
+            .order_by(Delivery.due_at, Delivery.id)))
+        names = {sid: name for sid, name in s.execute(
+            select(Person.slack_id, Person.name).where(Person.workspace_id == ws.id))}
+        names |= {str(ch): key for ch, key in s.execute(
+            select(Team.channel_id, Team.key).where(Team.workspace_id == ws.id,
+                                                    Team.channel_id.isnot(None)))}
+    if not rows:
+        return
+    paint = ctx.style.paint
+    ctx.out("")
+    ctx.out(paint("What the scheduler sent", bold=True) + paint(
+        " (the real tick and delivery code, a simulated clock, an in-process fake Slack). "
+        "Times are each recipient's own; weeks with a DST switch show every zone.", dim=True))
+    weeks: dict[date, list[Delivery]] = {}
+    for row in rows:
+        local = row.due_at.astimezone(schedules.zone(row.tz)).date()
+        weeks.setdefault(cadence.week_of(local), []).append(row)
+    offsets: dict[str | None, timedelta | None] = {}
+    prompt_weeks = [w for w, items in weeks.items() if any(r.kind == "prompt" for r in items)]
+    for monday, items in weeks.items():
+        changed = False
+        for row in items:
+            if row.kind == "prompt":
+                off = row.due_at.astimezone(schedules.zone(row.tz)).utcoffset()
+                changed |= offsets.get(row.tz, off) != off
+                offsets[row.tz] = off
+        detailed = bool(prompt_weeks) and (monday in (prompt_weeks[0], prompt_weeks[-1])
+                                           or changed)
+        ctx.out(paint(f"Week of {monday:%a} {monday.day} {monday:%b %Y}: ", bold=True)
+                + paint(_summary(items), dim=True))
+        for line in _week_lines(items, names, detailed):
+            ctx.out(line)
+    states = Counter(f"{r.kind}s {r.state}" for r in rows)
+    ctx.out(paint("Totals: ", bold=True) + ", ".join(
+        f"{n} {k}" for k, n in sorted(states.items())))
+    keys = Counter((r.kind, r.target, r.occurrence) for r in rows)
+    ctx.out(paint("No (kind, recipient, occurrence) twice: "
+                  f"{'yes' if max(keys.values()) == 1 else 'NO'}. `okr deliveries` lists every "
+                  "row, with why anything was skipped.", dim=True))

@@ -1,0 +1,30 @@
+"""``okr demo``'s scheduler phases: the sample quarter through the real tick, then the
+transcript in each recipient's local time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.demo import phases, transcript
+from app.demo.run import Phase, run_demo
+
+
+def test_transcript_shows_local_times_across_dst(tmp_path: Path) -> None:
+    lines: list[str] = []
+    ctx = run_demo(db_path=tmp_path / "demo.db", out=lines.append, phases=[
+        Phase("load", phases.load, setup=True),
+        Phase("scheduler", transcript.run_scheduler, setup=True),
+        Phase("transcript", transcript.show_transcript),
+    ])
+    text = "\n".join(lines)
+    # New York's 09:30 is 14:30 UTC in winter and 13:30 UTC after its switch on 8 March.
+    assert "Mon  2 Feb 09:30 New York  (14:30 UTC)  Maya Chen" in text
+    assert "Mon  9 Mar 09:30 New York  (13:30 UTC)  Maya Chen" in text
+    # Sydney's Monday morning is Sunday evening in UTC, an hour later once its DST ends.
+    assert "Mon  6 Apr 09:30 Sydney    (Sun 23:30 UTC)  Kenji Sato" in text
+    assert "8 weeks to go until FY27-Q1 starts" in text  # the gitlab-product timeline
+    assert "digest, day 6 of 89, overall" in text
+    assert "No (kind, recipient, occurrence) twice: yes." in text
+    total = next(line for line in lines if line.startswith("Totals: "))
+    sent = sum(int(part.split()[0]) for part in total[8:].split(", ") if "sent" in part)
+    assert sent == ctx.results["slack_messages"]  # one Slack message per delivery row
