@@ -77,3 +77,11 @@ def test_event_retry_over_http_is_processed_once(served: Served) -> None:
         wait_until(lambda: len(served.fake.calls_to("views.publish")) == before + 1)
     time.sleep(0.2)
     assert len(served.fake.calls_to("views.publish")) == before + 1
+
+
+def test_optional_blueprints_are_served(served: Served) -> None:
+    """app.api and app.webhooks register themselves when present."""
+    api = requests.get(f"{served.url}/api/v1/openapi.json", timeout=5)
+    assert api.status_code == 200 and "paths" in api.json()
+    hook = requests.post(f"{served.url}/webhooks/github", data=b"{}", timeout=5)
+    assert hook.status_code != 404
