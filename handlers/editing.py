@@ -79,10 +79,10 @@ def edit_form(env: Env, workspace_id: int, person: Actor, key: str,
             obj = editing.objective_for_edit(session=s, workspace_id=workspace_id, actor=person,
                                              key=key)
             cycle_choices, team_choices, _ = _choices(s, workspace_id, now)
-            team_key = s.get(Team, obj.team_id).key if obj.team_id else None  # type: ignore[union-attr]
+            team = s.get(Team, obj.team_id) if obj.team_id else None
             form = ui.ObjectiveForm(
                 cycles=cycle_choices, teams=team_choices, cycle=str(obj.cycle_id),
-                team=team_key, owner_slack_id=_slack_id(s, obj.owner_id), title=obj.title,
+                team=team.key if team else None, owner_slack_id=_slack_id(s, obj.owner_id), title=obj.title,
                 align=_align_choice(s, obj), visibility=obj.visibility,
                 commitment=obj.commitment)
             return ui.edit_objective_modal(obj.key, form)
