@@ -82,7 +82,8 @@ def edit_form(env: Env, workspace_id: int, person: Actor, key: str,
             team = s.get(Team, obj.team_id) if obj.team_id else None
             form = ui.ObjectiveForm(
                 cycles=cycle_choices, teams=team_choices, cycle=str(obj.cycle_id),
-                team=team.key if team else None, owner_slack_id=_slack_id(s, obj.owner_id), title=obj.title,
+                team=team.key if team else None, owner_slack_id=_slack_id(s, obj.owner_id),
+                title=obj.title,
                 align=_align_choice(s, obj), visibility=obj.visibility,
                 commitment=obj.commitment)
             return ui.edit_objective_modal(obj.key, form)
