@@ -265,17 +265,21 @@ def cycle_report(
     )
 
     kr_views: dict[int, list[KRView]] = defaultdict(list)
+    # Loop invariants, hoisted: this loop runs once per KR (100,000 in the benchmark).
+    active = KRState.ACTIVE.value
+    yellow_gap, red_gap = settings.yellow_gap, settings.red_gap
+    never_checked_in_is_stale = (today - cycle.start_date).days >= STALE_AFTER.days
+    no_checkins = _LastCheckins()
     for k in krs:
         score = card.key_results.get(k.key, 0.0)
-        suggested = scoring.suggest_status(
-            score, expected, yellow_gap=settings.yellow_gap, red_gap=settings.red_gap
-        )
+        suggested = scoring.suggest_status(score, expected, yellow_gap=yellow_gap,
+                                           red_gap=red_gap)
         declared = _LIGHT[k.declared_status] if k.declared_status else None
         owner = people.get(k.owner_id) if k.owner_id else None
-        lc = last.get(k.id, _LastCheckins())
+        lc = last.get(k.id, no_checkins)
         # Issues and children KRs move by themselves: nobody owes them a check-in.
-        stale = k.state == KRState.ACTIVE.value and k.kr_type not in _SELF_MOVING and (
-            (k.last_checkin_at is None and (today - cycle.start_date).days >= STALE_AFTER.days)
+        stale = k.state == active and k.kr_type not in _SELF_MOVING and (
+            (k.last_checkin_at is None and never_checked_in_is_stale)
             or (k.last_checkin_at is not None and now - k.last_checkin_at >= STALE_AFTER)
         )
         kr_views[k.objective_id].append(
