@@ -133,28 +133,45 @@ def _who(name: str | None, slack_id: str | None) -> str:
 
 
 @click.command("show")
-@click.argument("item_id")
+@click.argument("item_id", required=False)
 @workspace_option
 @pass_obj
-def show(obj: Obj, item_id: str, workspace_ref: str | None) -> None:
-    """One objective or key result in detail, a KR with its full check-in history."""
+def show(obj: Obj, item_id: str | None, workspace_ref: str | None) -> None:
+    """One objective or key result in detail, a KR with its full check-in history.
+
+    Without ID: the ids of the current cycle's objectives and key results.
+    """
     now = utcnow()
     with opened(obj, workspace_ref, now) as ctx:
-        objective = okrs.objective_by_key(session=ctx.session, workspace_id=ctx.ws.id,
-                                          key=item_id)
-        kr = None if objective else okrs.kr_by_key(session=ctx.session, workspace_id=ctx.ws.id,
-                                                   key=item_id)
-        if objective is not None:
-            report = _report(ctx, objective.cycle_id)
-            view = report.objective(item_id)
-            lines = _objective_lines(view, report) if view else []
-        elif kr is not None:
-            report = _report(ctx, kr.objective.cycle_id)
-            kview = report.key_result(item_id)
-            lines = _kr_lines(ctx, kview, kr.id, report) if kview else []
-        else:
-            raise click.ClickException(f"no objective or key result {item_id!r}")
+        lines = _index_lines(_report(ctx, ctx.cycle(None).id)) if item_id is None \
+            else _detail_lines(ctx, item_id)
     click.echo("\n".join(lines))
+
+
+def _detail_lines(ctx: Ctx, item_id: str) -> list[str]:
+    objective = okrs.objective_by_key(session=ctx.session, workspace_id=ctx.ws.id, key=item_id)
+    if objective is not None:
+        report = _report(ctx, objective.cycle_id)
+        view = report.objective(item_id)
+        return _objective_lines(view, report) if view else []
+    kr = okrs.kr_by_key(session=ctx.session, workspace_id=ctx.ws.id, key=item_id)
+    if kr is None:
+        raise click.ClickException(f"no objective or key result {item_id!r}")
+    report = _report(ctx, kr.objective.cycle_id)
+    kview = report.key_result(item_id)
+    return _kr_lines(ctx, kview, kr.id, report) if kview else []
+
+
+def _index_lines(report: CycleReport) -> list[str]:
+    lines = [f"{report.cycle.name}: {len(report.objectives)} objectives "
+             "(okr show ID for one of them)"]
+    for o in report.objectives:
+        pad = "  " * o.depth
+        lines.append(f"{pad}{o.key:<{max(24 - len(pad), 1)}} {o.score:4.2f}  "
+                     f"{o.status.value:<7} {o.title}")
+        lines += [f"{pad}  {kr.key:<{max(22 - len(pad), 1)}} {kr.score:4.2f}  "
+                  f"{_status(kr):<7} {kr.title}" for kr in o.key_results]
+    return lines
 
 
 def _objective_lines(o: ObjectiveView, report: CycleReport) -> list[str]:

@@ -75,6 +75,8 @@ def test_import_export_checkin_show_tree(database_url: str, tmp_path: Path) -> N
     assert shown.exit_code == 0, shown.output
     assert "Key result k1: Customers from 0 to 10" in shown.stdout
     assert "Check-ins (2, oldest first)" in shown.stdout and "Up" in shown.stdout
+    index = okr("show")
+    assert index.exit_code == 0 and "  k1 " in index.stdout and "o2 " in index.stdout
     tree = okr("tree", "--cycle", "FY27-Q1", "--no-color")
     assert tree.exit_code == 0, tree.output
     assert "◆ Grow" in tree.stdout and "Calibration" in tree.stdout
