@@ -106,6 +106,10 @@ CASES: list[tuple[str, Callable[[Doc], Doc], list[str]]] = [
     ("bad KR type", _set(lambda d: _kr(d).update(type="kpi")),
      ["objectives[1].key_results[0].type: must be one of 'increase', 'decrease', 'above', "
       "'below', 'percent', 'milestone', 'manual', 'issues', 'children'"]),
+    ("bad holiday country", _set(lambda d: d["settings"].update(holidays="XX")),
+     ["settings.holidays: unknown country code 'XX' (ISO 3166, e.g. DE)"]),
+    ("bad fiscal month", _set(lambda d: d["settings"].update(fiscal_year_start_month=13)),
+     ["settings.fiscal_year_start_month: must be at most 12"]),
     ("objectives not a list", _set(lambda d: d.update(objectives={"id": "x"})),
      ["objectives: must be a list"]),
 ]
