@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -84,19 +84,28 @@ class LinkRef(NamedTuple):
     workspace_id: int
 
 
-def find(session: Session, item: ItemState, workspace_id: int | None = None) -> list[LinkRef]:
-    """Links pointing at an item (ids only: this runs on every webhook). GitHub issues and
-    pull requests share one number space, so a GitHub link matches by number whatever kind
-    its URL said; GitLab's do not."""
-    query = select(IssueLink.id, IssueLink.kr_id, IssueLink.workspace_id).where(
+def item_filter(item: ItemState, workspace_id: int | None = None) -> list[Any]:
+    """WHERE clauses for the links pointing at an item.
+
+    GitHub issues and pull requests share one number space, so a GitHub link matches by
+    number whatever kind its URL said; GitLab's do not. Project paths match
+    case-insensitively: links made here are stored lowercased, imported ones may keep the
+    case of their URL.
+    """
+    where: list[Any] = [
         IssueLink.provider == item.provider, IssueLink.host == item.host.lower(),
-        # Trackers treat project paths case-insensitively. Links made here store them
-        # lowercased; links written by other paths (imports) may keep the case of the URL.
         IssueLink.project.in_(sorted({item.project, item.project.lower()})),
         IssueLink.number == item.number,
-    )
+    ]
     if item.provider != "github":
-        query = query.where(IssueLink.kind == item.kind)
+        where.append(IssueLink.kind == item.kind)
     if workspace_id is not None:
-        query = query.where(IssueLink.workspace_id == workspace_id)
+        where.append(IssueLink.workspace_id == workspace_id)
+    return where
+
+
+def find(session: Session, item: ItemState, workspace_id: int | None = None) -> list[LinkRef]:
+    """The links pointing at an item."""
+    query = select(IssueLink.id, IssueLink.kr_id, IssueLink.workspace_id).where(
+        *item_filter(item, workspace_id))
     return [LinkRef(*row) for row in session.execute(query.order_by(IssueLink.id))]

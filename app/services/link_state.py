@@ -27,6 +27,7 @@ from app.services.link_refs import (
     ApplyResult,
     ItemState,
     counts_as_closed,
+    item_filter,
     kr_score_of,
     short_ref,
 )
@@ -64,21 +65,6 @@ class LockedKR:
     kr_type: str
 
 
-def _item_filter(item: ItemState, workspace_id: int | None) -> list[Any]:
-    """The links pointing at an item. GitHub issues and pull requests share one number space,
-    so a GitHub link matches by number whatever kind its URL said; GitLab's do not. Project
-    paths match case-insensitively (links made here are stored lowercased; imported ones
-    may keep the case of their URL)."""
-    where = [_LINK.c.provider == item.provider, _LINK.c.host == item.host.lower(),
-             _LINK.c.project.in_(sorted({item.project, item.project.lower()})),
-             _LINK.c.number == item.number]
-    if item.provider != "github":
-        where.append(_LINK.c.kind == item.kind)
-    if workspace_id is not None:
-        where.append(_LINK.c.workspace_id == workspace_id)
-    return where
-
-
 def lock_for_item(session: Session, item: ItemState,
                   workspace_id: int | None = None) -> list[LockedKR]:
     """Find and lock (in id order) the KRs with a link to the item; [] when none links it.
@@ -90,7 +76,7 @@ def lock_for_item(session: Session, item: ItemState,
     """
     rows = session.connection().execute(
         select(_KR.c.id, _KR.c.key, _KR.c.workspace_id, _KR.c.kr_type)
-        .where(_KR.c.id.in_(select(_LINK.c.kr_id).where(*_item_filter(item, workspace_id))))
+        .where(_KR.c.id.in_(select(_LINK.c.kr_id).where(*item_filter(item, workspace_id))))
         .order_by(_KR.c.id)
         .with_for_update()
     ).all()
@@ -99,7 +85,7 @@ def lock_for_item(session: Session, item: ItemState,
 
 def _links(session: Session, item: ItemState, krs: Sequence[LockedKR],
            workspace_id: int | None) -> dict[int, list[_Link]]:
-    matches = and_(*_item_filter(item, workspace_id))
+    matches = and_(*item_filter(item, workspace_id))
     rows = session.connection().execute(
         select(_LINK.c.kr_id, _LINK.c.id, _LINK.c.kind, _LINK.c.state, _LINK.c.closed,
                _LINK.c.weight, _LINK.c.source_updated_at, _LINK.c.title,
