@@ -128,8 +128,7 @@ class Upserted:
     updated: list[tuple[int, Entry, dict[str, Any]]] = field(default_factory=list)
 
 
-def load_existing(ctx: Context, spec: Spec, extra: Callable[[int], dict[str, Any]] | None = None,
-                  ) -> dict[str, dict[str, Any]]:
+def load_existing(ctx: Context, spec: Spec) -> dict[str, dict[str, Any]]:
     """Stored rows of a table at file level: ``{key: {"id": .., name: value, ...}}``."""
     model = spec.model
     names = list(spec.columns) + list(spec.refs)
@@ -144,8 +143,6 @@ def load_existing(ctx: Context, spec: Spec, extra: Callable[[int], dict[str, Any
         for name, value in zip(names, row[2:], strict=True):
             values[name] = reverse[name].get(value) if name in reverse and value is not None \
                 else value
-        if extra is not None:
-            values.update(extra(row[0]))
         out[row[1]] = values
     return out
 
