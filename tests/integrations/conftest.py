@@ -5,20 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import api, webhooks
 from app.bootstrap import Container
 from app.config import Settings
 from app.models import Cycle, KeyResult, Objective, Person, Workspace
-from tests.conftest import BACKENDS
-from tests.dbutil import migrated_engine
 
 GITLAB_SECRET = "gl-secret-ü"
 GITHUB_SECRET = "gh-secret"
@@ -88,26 +85,3 @@ def client(container: Container, now: datetime) -> Iterator[FlaskClient]:
     app = flask_app(container, lambda: now)
     with app.test_client() as c:
         yield c
-
-
-@pytest.fixture(scope="session", params=BACKENDS)
-def db_engine(request: pytest.FixtureRequest,
-              tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    """This package's own databases. On SQLite, pysqlite's own transaction handling makes the
-    shared fixture's savepoints leak committed rows between tests; the documented SQLAlchemy
-    recipe (driver autocommit off, explicit BEGIN) keeps every test inside its rollback."""
-    with migrated_engine(request.param, tmp_path_factory.mktemp("db-integrations")) as engine:
-        if request.param == "sqlite":
-            engine.dispose()
-
-            @event.listens_for(engine, "connect")
-            def _no_driver_tx(dbapi_conn: Any, _record: Any) -> None:
-                dbapi_conn.isolation_level = None
-
-            @event.listens_for(engine, "begin")
-            def _begin(conn: Any) -> None:
-                # app.db may already emit BEGIN itself (same recipe): never twice.
-                if not conn.connection.dbapi_connection.in_transaction:
-                    conn.exec_driver_sql("BEGIN")
-
-        yield engine

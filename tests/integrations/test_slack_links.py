@@ -32,7 +32,7 @@ def forge() -> Iterator[FakeGitLab]:
 @pytest.fixture()
 def slack(fake_slack: FakeSlack, db_engine: Engine, session_factory: sessionmaker[Session],
           now: datetime, forge: FakeGitLab) -> Iterator[Harness]:
-    # This package's session_factory already isolates SQLite tests (see conftest.db_engine).
+    # The shared session_factory isolates SQLite tests too (app.db emits BEGIN itself).
     harness = build_harness(fake_slack, db_engine, session_factory, now,
                             OKR_GITLAB_API_URL=f"{forge.url}/api/v4")
     with session_factory() as s:

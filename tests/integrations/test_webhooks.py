@@ -56,7 +56,6 @@ def org(session: Session, now: datetime) -> Org:
 
 
 def _count(session: Session, model: type, org: Org | None = None) -> int:
-    # Scoped to the test's workspace: rows other tests committed on SQLite may linger.
     query = select(func.count()).select_from(model)
     if org is not None:
         query = query.where(model.workspace_id == org.workspace_id)  # type: ignore[attr-defined]
