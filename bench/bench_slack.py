@@ -303,11 +303,11 @@ def report(n: int, ports: dict[str, int], fake: Any, req: Any, read_req: Any,
                            ("okr mine after write", "ack /okr")):
         ratios = []
         for q in (50, 99):
-            mine = pct(results[name], q)
+            value = pct(results[name], q)
             default = pct(results[f"bare {floor_of}"], q)
             pbr = pct(results[f"bare-pbr {floor_of}"], q)
-            ratios.append(f"p{q} {mine:.1f} ms = {mine / default:.2f}x default-runner bare, "
-                          f"{mine / pbr:.2f}x process_before_response bare")
+            ratios.append(f"p{q} {value:.1f} ms = {value / default:.2f}x default-runner bare, "
+                          f"{value / pbr:.2f}x process_before_response bare")
         p99 = pct(results[name], 99)
         print(f"{name}: " + "; ".join(ratios)
               + f"; target p99 < 100 ms: {'met' if p99 < 100 else 'MISSED'}")
