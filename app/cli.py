@@ -40,7 +40,9 @@ def parse_instant(value: str) -> datetime:
 
 @click.group()
 @click.version_option(package_name="okr-checkin")
-@click.option("--log-level", default=None, help="DEBUG, INFO, WARNING (default from OKR_LOG_LEVEL).")
+@click.option(
+    "--log-level", default=None, help="DEBUG, INFO, WARNING (default from OKR_LOG_LEVEL)."
+)
 @click.pass_context
 def main(ctx: click.Context, log_level: str | None) -> None:
     """Slack-first OKR check-ins: import, score, remind, report."""

@@ -56,7 +56,9 @@ class Settings(BaseSettings):
     gitlab_token: str | None = Field(None, alias="OKR_GITLAB_TOKEN")
     github_token: str | None = Field(None, alias="OKR_GITHUB_TOKEN")
     # Self-managed GitLab hosts accepted in links, besides gitlab.com.
-    gitlab_hosts: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["gitlab.com"], alias="OKR_GITLAB_HOSTS")
+    gitlab_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["gitlab.com"], alias="OKR_GITLAB_HOSTS"
+    )
     gitlab_api_url: str | None = Field(None, alias="OKR_GITLAB_API_URL")
     github_api_url: str = Field("https://api.github.com", alias="OKR_GITHUB_API_URL")
 

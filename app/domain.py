@@ -5,14 +5,9 @@ Pure: imports nothing of ours and touches no I/O.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from datetime import date, datetime
-
-
-class StrEnum(str, enum.Enum):
-    def __str__(self) -> str:
-        return str(self.value)
+from enum import StrEnum
 
 
 class KRType(StrEnum):

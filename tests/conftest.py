@@ -21,7 +21,9 @@ BACKENDS = ["sqlite", "postgresql"]
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def db_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+def db_engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
     with migrated_engine(request.param, tmp_path_factory.mktemp("db")) as engine:
         yield engine
 
@@ -35,8 +37,9 @@ def session_factory(db_engine: Engine) -> Iterator[sessionmaker[Session]]:
     """
     conn = db_engine.connect()
     outer = conn.begin()
-    factory = sessionmaker(bind=conn, join_transaction_mode="create_savepoint",
-                           expire_on_commit=False)
+    factory = sessionmaker(
+        bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
     try:
         yield factory
     finally:

@@ -32,7 +32,7 @@ def postgres_or_skip() -> str:
         with eng.connect() as conn:
             conn.execute(text("SELECT 1"))
         eng.dispose()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         reason = f"PostgreSQL unreachable at {PG_ADMIN_URL}: {type(exc).__name__}: {exc}"
         if in_ci():
             pytest.fail(f"CI requires PostgreSQL: {reason}", pytrace=False)

@@ -1,4 +1,4 @@
-"""Subcommands of ``okr``. Each module listed here exposes ``COMMANDS``, a list of click commands."""
+"""Subcommands of ``okr``. Each module listed here exposes ``COMMANDS``: its click commands."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ MODULES: tuple[str, ...] = (
 )
 
 
-def REGISTRY() -> list[click.Command]:  # noqa: N802 - reads as a constant at the call site
+def REGISTRY() -> list[click.Command]:
     commands: list[click.Command] = []
     for name in MODULES:
         module = importlib.import_module(f"app.commands.{name}")

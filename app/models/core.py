@@ -80,7 +80,9 @@ class Team(WorkspaceScoped, Base):
 class TeamMember(WorkspaceScoped, Base):
     __tablename__ = "team_members"
 
-    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True
+    )
     person_id: Mapped[int] = mapped_column(
         ForeignKey("people.id", ondelete="CASCADE"), primary_key=True, index=True
     )
@@ -109,8 +111,12 @@ class Objective(WorkspaceScoped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(100))
     cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"), index=True)
-    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"), index=True)
-    owner_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="SET NULL"), index=True
+    )
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL"), index=True
+    )
     title: Mapped[str] = mapped_column(String(500))
     description: Mapped[str | None] = mapped_column(Text)
     aligned_objective_id: Mapped[int | None] = mapped_column(
@@ -125,7 +131,9 @@ class Objective(WorkspaceScoped, Base):
     rollup_mode: Mapped[str] = mapped_column(String(16), default="krs")
     # A draft (e.g. carried into the next cycle) waits for its owner to confirm it.
     is_draft: Mapped[bool] = mapped_column(Boolean, default=False)
-    carried_from_id: Mapped[int | None] = mapped_column(ForeignKey("objectives.id", ondelete="SET NULL"))
+    carried_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("objectives.id", ondelete="SET NULL")
+    )
     position: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()
@@ -147,7 +155,9 @@ class KeyResult(WorkspaceScoped, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(100))
-    objective_id: Mapped[int] = mapped_column(ForeignKey("objectives.id", ondelete="CASCADE"), index=True)
+    objective_id: Mapped[int] = mapped_column(
+        ForeignKey("objectives.id", ondelete="CASCADE"), index=True
+    )
     title: Mapped[str] = mapped_column(String(500))
     kr_type: Mapped[str] = mapped_column(String(16), default="increase")
     start_value: Mapped[float | None] = mapped_column(Float)
@@ -157,7 +167,9 @@ class KeyResult(WorkspaceScoped, Base):
     manual_score: Mapped[float | None] = mapped_column(Float)
     unit: Mapped[str | None] = mapped_column(String(32))
     weight: Mapped[float] = mapped_column(Float, default=1.0)
-    owner_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL"), index=True
+    )
     declared_status: Mapped[str | None] = mapped_column(String(8))
     state: Mapped[str] = mapped_column(String(8), default="active")
     last_checkin_at: Mapped[datetime | None] = mapped_column()
@@ -165,7 +177,9 @@ class KeyResult(WorkspaceScoped, Base):
     created_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()
 
-    objective: Mapped[Objective] = relationship(back_populates="key_results", foreign_keys=[objective_id])
+    objective: Mapped[Objective] = relationship(
+        back_populates="key_results", foreign_keys=[objective_id]
+    )
 
 
 class Checkin(WorkspaceScoped, Base):
@@ -214,7 +228,9 @@ class Reflection(WorkspaceScoped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id", ondelete="CASCADE"), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
-    objective_id: Mapped[int | None] = mapped_column(ForeignKey("objectives.id", ondelete="CASCADE"))
+    objective_id: Mapped[int | None] = mapped_column(
+        ForeignKey("objectives.id", ondelete="CASCADE")
+    )
     worked: Mapped[str | None] = mapped_column(Text)
     did_not_work: Mapped[str | None] = mapped_column(Text)
     carry_forward: Mapped[str | None] = mapped_column(Text)
