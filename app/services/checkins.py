@@ -58,7 +58,7 @@ def validate(kr: KeyResult, data: CheckinInput) -> tuple[float | None, float | N
             raise InvalidValue("enter the current value", field="value")
         if not math.isfinite(value) or abs(value) > 1e15:
             raise InvalidValue("that is not a usable number", field="value")
-        if kr_type == KRType.PERCENT and not 0.0 <= value <= 1000.0:
+        if kr_type == KRType.PERCENT and not 0.0 <= value <= 100.0:
             raise InvalidValue("a percentage is between 0 and 100", field="value")
         if kr_type == KRType.MILESTONE and value not in (0.0, 1.0):
             raise InvalidValue("a milestone is done (1) or not (0)", field="value")

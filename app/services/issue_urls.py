@@ -64,12 +64,16 @@ def parse_issue_url(url: str, *, gitlab_hosts: Iterable[str] | None = None) -> I
     unless ``gitlab_hosts`` restricts them (gitlab.com is always allowed).
     """
     text = url.strip()
-    split = urlsplit(text)
+    try:
+        split = urlsplit(text)
+        port = split.port
+    except ValueError as exc:  # a bad port or a malformed IPv6 host
+        raise IssueUrlError(f"not a valid link ({exc})") from exc
     if split.scheme not in ("http", "https") or not split.hostname:
         raise IssueUrlError("not an http(s) link")
     host = split.hostname.lower()
-    if split.port:
-        host = f"{host}:{split.port}"
+    if port:
+        host = f"{host}:{port}"
     parts = [p for p in split.path.split("/") if p]
     if host in ("github.com", "www.github.com"):
         # Trailing views (/files, /commits) point at the same item.

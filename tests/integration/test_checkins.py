@@ -38,6 +38,7 @@ BAD = [
     ("k2", {"value": None}, "value", "enter the current value"),
     ("k3", {"value": 0.5}, "value", "a milestone is done (1) or not (0)"),
     ("k4", {"value": -1}, "value", "a percentage is between 0 and 100"),
+    ("k4", {"value": 100.5}, "value", "a percentage is between 0 and 100"),
     ("k5", {}, "value", "enter the current value"),
     ("k6", {}, "score", "enter a score between 0.0 and 1.0"),
     ("k6", {"score": 1.5}, "score", "a score is between 0.0 and 1.0"),

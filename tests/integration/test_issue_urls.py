@@ -34,6 +34,8 @@ def test_parses_gitlab_and_github_links(url: str, expected: IssueRef) -> None:
     ("https://gitlab.com/acme/-/issues/1", "a GitLab link looks like"),
     ("https://gitlab.com/acme/web/-/pipelines/1", "a GitLab link looks like"),
     ("https://example.com/acme/web/issues/1", "not a link to a GitLab issue"),
+    ("https://gitlab.com:99999/acme/web/-/issues/1", "not a valid link"),
+    ("https://[::1/acme/web/-/issues/1", "not a valid link"),
 ])
 def test_refuses_other_links_with_a_reason(url: str, reason: str) -> None:
     with pytest.raises(IssueUrlError, match=re.escape(reason)):
