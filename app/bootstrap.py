@@ -42,3 +42,6 @@ def configure_logging(level: str = "INFO") -> None:
         level=getattr(logging, level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    if level.upper() != "DEBUG":
+        # Migration chatter on every command start says nothing an operator needs.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
