@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from slack_sdk import WebClient
 from sqlalchemy import or_, select, update
@@ -41,6 +41,14 @@ from scheduler.render import Renderer
 log = logging.getLogger(__name__)
 
 ClientFor = Callable[[int], WebClient | None]  # workspace id -> client (None: no token)
+
+
+class Claimed(NamedTuple):
+    id: int
+    workspace_id: int
+    target: str
+    state: str
+
 MAX_CHECKS = 3  # reconciliation attempts that could not tell before a row becomes "unknown"
 BATCH = 50
 
@@ -74,26 +82,28 @@ class Deliverer:
 
     # --- claiming ----------------------------------------------------------------------------
 
-    def claim(self, limit: int = BATCH) -> list[int]:
+    def claim(self, limit: int = BATCH) -> list[Claimed]:
         now = self.clock()
         due = (Delivery.state.in_(("pending", "sending")), Delivery.due_at <= now,
                or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
                or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now))
+        cols = (Delivery.id, Delivery.workspace_id, Delivery.target, Delivery.state)
         with unit_of_work(self.factory) as s:
-            query = select(Delivery.id).where(*due).order_by(Delivery.due_at, Delivery.id)
+            query = select(*cols).where(*due).order_by(Delivery.due_at, Delivery.id)
             if s.get_bind().dialect.name == "postgresql":
-                ids = list(s.scalars(query.limit(limit).with_for_update(skip_locked=True)))
-                if ids:
-                    s.execute(update(Delivery).where(Delivery.id.in_(ids)).values(
-                        claimed_by=self.me, claimed_until=now + self.lease))
-                return ids
-            ids = []
-            for row_id in s.scalars(query.limit(limit)):
-                won = s.execute(update(Delivery).where(Delivery.id == row_id, *due).values(
+                rows = [Claimed(*r) for r in s.execute(
+                    query.limit(limit).with_for_update(skip_locked=True))]
+                if rows:
+                    s.execute(update(Delivery).where(Delivery.id.in_([r.id for r in rows]))
+                              .values(claimed_by=self.me, claimed_until=now + self.lease))
+                return rows
+            rows = []
+            for r in s.execute(query.limit(limit)).all():
+                won = s.execute(update(Delivery).where(Delivery.id == r.id, *due).values(
                     claimed_by=self.me, claimed_until=now + self.lease))
                 if won.rowcount == 1:  # type: ignore[attr-defined]
-                    ids.append(row_id)
-            return ids
+                    rows.append(Claimed(*r))
+            return rows
 
     def release(self, row_id: int, *, retry_in: timedelta | None = None) -> None:
         """Give a claimed row back; with ``retry_in`` nobody retries it before then (so this
@@ -107,31 +117,31 @@ class Deliverer:
 
     # --- one row -----------------------------------------------------------------------------
 
-    def process(self, row_id: int, deadline: float) -> None:
+    def process(self, claimed: Claimed, deadline: float) -> None:
         try:
-            self._process(row_id, deadline)
+            self._process(claimed, deadline)
         except Exception:
             # One row's trouble must not stop the batch; the lease expires and it is retried
             # (through reconciliation if it got as far as "sending").
-            log.exception("delivery.row_failed", extra={"delivery_id": row_id})
+            log.exception("delivery.row_failed", extra={"delivery_id": claimed.id})
             self.counts["error"] += 1
 
-    def _process(self, row_id: int, deadline: float) -> None:
-        with self.factory() as s:  # a read: the decisions are taken under the row lock below
-            row = s.get(Delivery, row_id)
-            if row is None or row.claimed_by != self.me or row.state not in ("pending", "sending"):
-                return
-            ws_id, state, target, channel = row.workspace_id, row.state, row.target, row.channel
-            token, payload = row.token, dict(row.payload or {})
-            late = self.clock() > row.due_at + self.grace
+    def _process(self, claimed: Claimed, deadline: float) -> None:
+        row_id, ws_id, target = claimed.id, claimed.workspace_id, claimed.target
         client = None if ws_id in self.dead else self.client_for(ws_id)
         if client is None:
             self.counts["no_token" if ws_id not in self.dead else "held"] += 1
             self.release(row_id, retry_in=timedelta(seconds=self.settings.tick_seconds))
             return
-        if state == "sending" and not self._reconcile(row_id, client, target, channel,
-                                                      token or "", payload, late):
-            return
+        if claimed.state == "sending":
+            with self.factory() as s:
+                row = s.get(Delivery, row_id)
+                if row is None:
+                    return
+                channel, token, payload = row.channel, row.token, dict(row.payload or {})
+                late = self.clock() > row.due_at + self.grace
+            if not self._reconcile(row_id, client, target, channel, token or "", payload, late):
+                return
         self._send_parts(row_id, client, ws_id, target, deadline)
 
     def _locked(self, s: Session, row_id: int, state: str) -> Delivery | None:
@@ -290,18 +300,18 @@ class Deliverer:
     def run(self, budget_seconds: float) -> Counter[str]:
         """Deliver until nothing is due or the time budget is spent."""
         deadline = time.monotonic() + budget_seconds
-        ids = self.claim(BATCH)
-        if not ids:
+        batch = self.claim(BATCH)
+        if not batch:
             return self.counts
         if self.threads <= 1:
-            while ids:
-                for row_id in ids:
-                    self.process(row_id, deadline)
-                ids = self.claim(BATCH) if time.monotonic() < deadline else []
+            while batch:
+                for claimed in batch:
+                    self.process(claimed, deadline)
+                batch = self.claim(BATCH) if time.monotonic() < deadline else []
             return self.counts
         with ThreadPoolExecutor(max_workers=self.threads,
                                 thread_name_prefix="okr-deliver") as pool:
-            while ids:
-                list(pool.map(lambda i: self.process(i, deadline), ids))
-                ids = self.claim(BATCH) if time.monotonic() < deadline else []
+            while batch:
+                list(pool.map(lambda c: self.process(c, deadline), batch))
+                batch = self.claim(BATCH) if time.monotonic() < deadline else []
         return self.counts

@@ -2,16 +2,20 @@
 
 A token bucket per workspace (``chat.postMessage`` is limited per workspace) and one per
 channel (about one message per second per channel). A 429 pauses the channel it hit for its
-``Retry-After``; a second 429 within a second from another channel means the workspace-wide
-limit, and pauses the whole workspace. Time comes from an injected monotonic clock.
+``Retry-After`` and costs the workspace a beat; 429s from ``STORM`` different channels within
+a second mean the workspace-wide limit, and pause the whole workspace for ``Retry-After``.
+Time comes from an injected monotonic clock.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+STORM = 3  # 429s from this many channels within a second: the workspace limit
 
 
 @dataclass
@@ -54,7 +58,7 @@ class Pacer:
     sleep: Callable[[float], None] = time.sleep
     _workspaces: dict[int, TokenBucket] = field(default_factory=dict)
     _channels: dict[tuple[int, str], TokenBucket] = field(default_factory=dict)
-    _last_429: dict[int, tuple[float, str]] = field(default_factory=dict)
+    _recent_429: dict[int, deque[tuple[float, str]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _buckets(self, ws: int, channel: str) -> tuple[TokenBucket, TokenBucket]:
@@ -98,9 +102,12 @@ class Pacer:
             wb, cb = self._buckets(ws, channel)
             now = self.clock()
             cb.pause(now, retry_after)
-            last = self._last_429.get(ws)
-            if last is not None and now - last[0] < 1.0 and last[1] != channel:
+            recent = self._recent_429.setdefault(ws, deque())
+            recent.append((now, channel))
+            while recent and now - recent[0][0] >= 1.0:
+                recent.popleft()
+            if len({ch for _, ch in recent}) >= STORM:
                 wb.pause(now, retry_after)  # several channels at once: the workspace limit
+                recent.clear()
             else:
                 wb.pause(now, 1.0 / wb.rate)  # give back a beat
-            self._last_429[ws] = (now, channel)

@@ -49,7 +49,32 @@ class Renderer:
         self.settings = settings
         self.now = now
         self._reports: dict[tuple[int, bool], CycleReport] = {}
+        self._owned: dict[int, dict[str, list[KRView]]] = {}
+        self._cycles: dict[int, list[Cycle]] = {}
         self._lock = threading.Lock()
+
+    def cycles(self, session: Session, ws_id: int) -> list[Cycle]:
+        with self._lock:
+            found = self._cycles.get(ws_id)
+        if found is None:
+            found = schedules.cycles_of(session=session, workspace_id=ws_id)
+            with self._lock:
+                self._cycles[ws_id] = found
+        return found
+
+    def owned(self, session: Session, ws: Workspace, cycle: Cycle) -> dict[str, list[KRView]]:
+        """The cycle's active KRs by owner (Slack id), from the pass's cached report."""
+        with self._lock:
+            found = self._owned.get(cycle.id)
+        if found is None:
+            found = {}
+            for o in self.report(session, ws, cycle, private=True).objectives:
+                for kr in o.key_results:
+                    if kr.owner_slack_id and kr.state == KRState.ACTIVE:
+                        found.setdefault(kr.owner_slack_id, []).append(kr)
+            with self._lock:
+                self._owned[cycle.id] = found
+        return found
 
     def report(self, session: Session, ws: Workspace, cycle: Cycle, *,
                private: bool) -> CycleReport:
@@ -87,13 +112,10 @@ class Renderer:
         if person is None:
             return Rendered(skip="person removed")
         day = date.fromisoformat(schedules.base_occurrence(row))
-        cycles = schedules.cycles_of(session=session, workspace_id=ws.id)
-        cycle = schedules.cycle_on(cycles, day)
+        cycle = schedules.cycle_on(self.cycles(session, ws.id), day)
         krs: list[KRView] = []
         if cycle is not None:
-            report = self.report(session, ws, cycle, private=True)
-            krs = [kr for o in report.objectives for kr in o.key_results
-                   if kr.owner_slack_id == person.slack_id and kr.state == KRState.ACTIVE]
+            krs = self.owned(session, ws, cycle).get(person.slack_id, [])
         facts = skips.PromptFacts(
             active=person.active, away_until=person.away_until,
             phase=schedules.phase_on(cycle, day),

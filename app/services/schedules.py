@@ -9,11 +9,13 @@ ours but ``app.domain`` (like ``scoring``).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -64,11 +66,17 @@ def _parse(data: Mapping[str, Any] | None, default: Schedule, where: str) -> Sch
     if data is None:
         return None
     try:
-        return cadence.parse(data, default=default)
+        return _parse_text(json.dumps(data, sort_keys=True, default=str), default)
     except ScheduleError as exc:
         # A stored schedule that cannot be read falls back to the next level, loudly.
         log.warning("schedule.invalid", extra={"where": where, "problem": str(exc)})
         return None
+
+
+@lru_cache(maxsize=4096)
+def _parse_text(text: str, default: Schedule) -> Schedule:
+    # Thousands of people share a handful of team schedules: parse each once.
+    return cadence.parse(json.loads(text), default=default)
 
 
 def resolve(person: Mapping[str, Any] | None, teams: Sequence[tuple[str, Mapping[str, Any]]],

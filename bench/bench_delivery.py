@@ -1,0 +1,152 @@
+"""Benchmark: deliver 10,000 check-in DMs to a fake Slack that enforces R requests a second.
+
+A fresh PostgreSQL database (``--sqlite`` for a SQLite file) holds N people in one zone, each
+owning a KR, so N prompts fall due at once. The fake Slack (tests/fakeslack.py) answers 429
+(``Retry-After: 1``) beyond R ``chat.postMessage`` calls in any sliding second, and on top of
+that injects 429s at random moments (``--noise`` per second) and a storm of three in a row
+every ``--storm-every`` seconds. The scheduler's tick runs with its real pacing (a token
+bucket a little under R) and delivery threads until everything is sent.
+
+Prints the achieved rate against R (target: at least 90%), and checks the outcome: every
+delivery row sent, each exactly one successful post (no duplicate, no loss).
+
+    .venv/bin/python bench/bench_delivery.py [--people 10000] [--rate 200] [--sqlite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import Engine, func, insert, select
+
+from app.config import Settings
+from app.db import make_session_factory
+from app.models import Cycle, Delivery, KeyResult, Objective, Person, Workspace
+from bench.bench_tick import CREATED, database
+from scheduler.clients import make_client
+from scheduler.jobs import tick
+from scheduler.pacing import Pacer
+from tests.fakeslack import FakeSlack
+
+TARGET = 0.90
+NOW = datetime(2026, 3, 2, 9, 0, 30, tzinfo=UTC)
+
+
+def build(engine: Engine, people: int) -> None:
+    with engine.begin() as conn:
+        conn.execute(insert(Workspace.__table__), [{
+            "id": 1, "name": "bench", "fiscal_year_start_month": 2, "timezone": "Europe/Berlin",
+            "timeline_preset": "none", "holiday_dates": [], "created_at": CREATED}])
+        conn.execute(insert(Cycle.__table__), [{
+            "id": 1, "workspace_id": 1, "name": "FY27-Q1", "start_date": date(2026, 2, 1),
+            "end_date": date(2026, 4, 30), "phase": "active"}])
+        conn.execute(insert(Person.__table__), [{
+            "id": i + 1, "workspace_id": 1, "slack_id": f"U{i:07d}", "name": f"Person {i}",
+            "tz": "Europe/Berlin", "active": True, "is_admin": False, "created_at": CREATED}
+            for i in range(people)])
+        conn.execute(insert(Objective.__table__), [{
+            "id": 1, "workspace_id": 1, "key": "o1", "cycle_id": 1, "title": "Objective",
+            "visibility": "public", "commitment": "committed", "is_development": False,
+            "rollup_mode": "krs", "is_draft": False, "position": 0, "created_at": CREATED,
+            "updated_at": CREATED}])
+        conn.execute(insert(KeyResult.__table__), [{
+            "id": i + 1, "workspace_id": 1, "key": f"kr{i}", "objective_id": 1,
+            "title": f"KR {i}", "kr_type": "increase", "start_value": 0.0, "target_value": 10.0,
+            "weight": 1.0, "owner_id": i + 1, "state": "active", "position": i,
+            "created_at": CREATED, "updated_at": CREATED} for i in range(people)])
+
+
+def inject(fake: FakeSlack, stop: threading.Event, noise: float,
+           storm_every: float) -> Counter[str]:
+    """429s at random moments (Poisson, ``noise`` a second) and periodic storms of three."""
+    injected: Counter[str] = Counter()
+    rng = random.Random(7)
+    next_storm = time.monotonic() + storm_every
+    while not stop.is_set():
+        stop.wait(rng.expovariate(noise) if noise > 0 else 0.5)
+        if noise > 0:
+            fake.rate_limit_next("chat.postMessage", count=1, retry_after=1)
+            injected["random"] += 1
+        if storm_every > 0 and time.monotonic() >= next_storm:
+            fake.rate_limit_next("chat.postMessage", count=3, retry_after=1)
+            injected["storm"] += 3
+            next_storm += storm_every
+    return injected
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--people", type=int, default=10_000)
+    parser.add_argument("--rate", type=float, default=200.0, help="R: Slack's limit per second")
+    parser.add_argument("--noise", type=float, default=0.3, help="random 429s per second")
+    parser.add_argument("--storm-every", type=float, default=20.0,
+                        help="seconds between storms of three 429s (0: none)")
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--sqlite", action="store_true")
+    args = parser.parse_args()
+    with database(args.sqlite) as engine, FakeSlack() as fake:
+        build(engine, args.people)
+        fake.rate_limit("chat.postMessage", per_second=args.rate, retry_after=1)
+        settings = Settings(_env_file=None, SLACK_API_URL=fake.api_url,  # type: ignore[call-arg]
+                            SLACK_BOT_TOKEN="xoxb-bench", OKR_TICK_SECONDS=60)
+        client = make_client(settings, "xoxb-bench")
+        factory = make_session_factory(engine)
+        # A little under the limit: the bucket's burst of one plus 0.97 R stays within R.
+        pacer = Pacer(args.rate * 0.97, settings.send_rate_per_second)
+        stop = threading.Event()
+        injected: Counter[str] = Counter()
+        injector = threading.Thread(
+            target=lambda: injected.update(inject(fake, stop, args.noise, args.storm_every)))
+        injector.start()
+        started = time.monotonic()
+        ticks = 0
+        try:
+            while True:
+                ticks += 1
+                now = NOW + timedelta(seconds=time.monotonic() - started)
+                tick(factory, settings, now, client_for=lambda _ws: client, pacer=pacer,
+                     budget_seconds=48, threads=1 if args.sqlite else args.threads)
+                with engine.connect() as conn:
+                    left = conn.scalar(select(func.count()).select_from(Delivery).where(
+                        Delivery.state.in_(("pending", "sending"))))
+                if not left or time.monotonic() - started > 1800:
+                    break
+                time.sleep(0.2)
+        finally:
+            stop.set()
+            injector.join()
+        posts = [c for c in fake.calls if c.method == "chat.postMessage"]
+        ok = [c for c in posts if c.status == 200 and c.response.get("ok")]
+        limited = [c for c in posts if c.status == 429]
+        per_row = Counter(c.params["metadata"]["event_payload"]["delivery"] for c in ok)
+        with engine.connect() as conn:
+            states = Counter(dict(conn.execute(select(Delivery.state, func.count())
+                                               .group_by(Delivery.state)).all()))
+        span = ok[-1].at - ok[0].at if len(ok) > 1 else 0.0
+        achieved = (len(ok) - 1) / span if span else 0.0
+        dupes = sum(n - 1 for n in per_row.values() if n > 1)
+        lost = args.people - len(per_row)
+        print(f"{engine.dialect.name}: {args.people:,} DMs, R = {args.rate:g}/s, "
+              f"{ticks} tick(s), {args.threads if not args.sqlite else 1} sender thread(s)")
+        print(f"429s answered: {len(limited)} ({injected['random']} random + "
+              f"{injected['storm']} in storms injected; the rest from the rate limit)")
+        print(f"first to last post: {span:.1f} s; achieved {achieved:.1f}/s = "
+              f"{achieved / args.rate:.1%} of R (target >= {TARGET:.0%})")
+        print(f"rows: {dict(states)}; duplicates: {dupes}; lost: {lost}")
+        good = achieved >= TARGET * args.rate and dupes == 0 and lost == 0 \
+            and states.get("sent") == args.people
+    return 0 if good else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
