@@ -79,6 +79,7 @@ class Deliverer:
         self.renderer = Renderer(settings, clock())
         self.dead: set[int] = set()  # workspaces whose token Slack refused in this pass
         self.counts: Counter[str] = Counter()
+        self.more = False  # the pass ended at its deadline with work left
 
     # --- claiming ----------------------------------------------------------------------------
 
@@ -216,6 +217,7 @@ class Deliverer:
                     deadline: float) -> None:
         while True:
             if not self.pacer.acquire(ws_id, target, deadline=deadline):
+                self.more = True
                 self.release(row_id)
                 return
             with unit_of_work(self.factory) as s:
@@ -307,11 +309,17 @@ class Deliverer:
             while batch:
                 for claimed in batch:
                     self.process(claimed, deadline)
-                batch = self.claim(BATCH) if time.monotonic() < deadline else []
+                batch = self._next(deadline)
             return self.counts
         with ThreadPoolExecutor(max_workers=self.threads,
                                 thread_name_prefix="okr-deliver") as pool:
             while batch:
                 list(pool.map(lambda c: self.process(c, deadline), batch))
-                batch = self.claim(BATCH) if time.monotonic() < deadline else []
+                batch = self._next(deadline)
         return self.counts
+
+    def _next(self, deadline: float) -> list[Claimed]:
+        if time.monotonic() < deadline:
+            return self.claim(BATCH)
+        self.more = True
+        return []

@@ -149,6 +149,7 @@ class TickResult:
     now: datetime
     enqueued: Counter[str]
     delivered: Counter[str]
+    more: bool = False  # delivery stopped at its time budget with rows still due
 
     def summary(self) -> str:
         def fmt(c: Counter[str]) -> str:
@@ -174,6 +175,7 @@ def tick(factory: sessionmaker[Session], settings: Settings, now: datetime, *,
 
     enqueued = enqueue(factory, settings, now)
     delivered: Counter[str] = Counter()
+    more = False
     if deliver:
         deliverer = Deliverer(
             factory, settings, client_for,
@@ -182,7 +184,8 @@ def tick(factory: sessionmaker[Session], settings: Settings, now: datetime, *,
             worker_id=worker_id or default_worker_id(), clock=clock, threads=threads)
         budget = budget_seconds if budget_seconds is not None else settings.tick_seconds * 0.8
         delivered = deliverer.run(budget)
-    result = TickResult(now=now, enqueued=enqueued, delivered=delivered)
+        more = deliverer.more
+    result = TickResult(now=now, enqueued=enqueued, delivered=delivered, more=more)
     log.info("scheduler.tick", extra={"at": now.isoformat(), "enqueued": dict(enqueued),
                                       "delivered": dict(delivered)})
     return result

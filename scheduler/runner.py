@@ -9,6 +9,7 @@ never dies; what was due meanwhile is caught up within the grace window.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -25,6 +26,7 @@ from scheduler.pacing import Pacer
 
 log = logging.getLogger(__name__)
 JOB_ID = "okr-tick"
+MAX_INTERVALS = 10  # how long one run may keep going while a fan-out is left
 
 
 class Loop:
@@ -44,6 +46,17 @@ class Loop:
         self.ticks = 0
 
     def __call__(self) -> TickResult | None:
+        """One tick; while a big fan-out is left (the tick ran out of time with rows due),
+        the next pass starts at once rather than at the next interval, up to a few intervals
+        (APScheduler skips the runs this one overlaps)."""
+        started = time.monotonic()
+        limit = self.container.settings.tick_seconds * MAX_INTERVALS
+        result = self._once()
+        while result is not None and result.more and time.monotonic() - started < limit:
+            result = self._once()
+        return result
+
+    def _once(self) -> TickResult | None:
         try:
             result = tick(self.container.session_factory, self.container.settings, self.clock(),
                           client_for=self.client_for, pacer=self.pacer,

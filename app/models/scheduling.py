@@ -34,6 +34,7 @@ class Delivery(WorkspaceScoped, Base):
         UniqueConstraint("workspace_id", "kind", "target", "occurrence", name="uq_deliveries_key"),
         Index("ix_deliveries_due", "state", "due_at"),
         Index("ix_deliveries_person", "workspace_id", "person_id", "kind", "due_at"),
+        Index("ix_deliveries_ws_due", "workspace_id", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

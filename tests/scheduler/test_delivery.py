@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -151,3 +151,20 @@ def test_skip_reasons_are_recorded(clock: Clock, fake_slack: FakeSlack,
     assert got == [("2026-03-02", "skipped", "away"), ("2026-03-09", "sent", None),
                    ("2026-03-16", "skipped", "holiday")]
     assert len(posts(fake_slack, "U0ADA")) == 1
+
+
+def test_no_token_leaves_rows_pending_without_spinning(
+        clock: Clock, fake_slack: FakeSlack, session_factory: sessionmaker[Session]) -> None:
+    import time as _time
+
+    from scheduler.jobs import tick
+
+    started = _time.monotonic()
+    result = tick(session_factory, clock.settings, datetime.fromisoformat(ADA_DUE),
+                  client_for=lambda _ws: None, pacer=clock.pacer, worker_id="test",
+                  threads=1, budget_seconds=20)
+    assert _time.monotonic() - started < 5  # it did not claim the same rows over and over
+    assert result.delivered["no_token"] >= 1
+    assert ada(session_factory).state == "pending"
+    clock.tick("2026-03-02T09:02:00+00:00")  # a token again (after the retry delay)
+    assert ada(session_factory).state == "sent"

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 02:19:31.005414
+Create Date: 2026-11-22 03:45:22.928717
 """
 from __future__ import annotations
 
@@ -290,6 +290,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_deliveries_due', ['state', 'due_at'], unique=False)
         batch_op.create_index('ix_deliveries_person', ['workspace_id', 'person_id', 'kind', 'due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_deliveries_workspace_id'), ['workspace_id'], unique=False)
+        batch_op.create_index('ix_deliveries_ws_due', ['workspace_id', 'due_at'], unique=False)
 
     op.create_table('objectives',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -571,6 +572,7 @@ def downgrade() -> None:
 
     op.drop_table('objectives')
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
+        batch_op.drop_index('ix_deliveries_ws_due')
         batch_op.drop_index(batch_op.f('ix_deliveries_workspace_id'))
         batch_op.drop_index('ix_deliveries_person')
         batch_op.drop_index('ix_deliveries_due')
