@@ -35,7 +35,9 @@ class TokenBucket:
         """Seconds until a token is available (0 when one is)."""
         self._refill(now)
         pause = max(self.paused_until - now, 0.0)
-        short = max(1.0 - self.tokens, 0.0) / self.rate
+        # The epsilon absorbs float residue from refills: without it a wait of ~1e-16 s can be
+        # too small to move the clock at all, and the caller would spin forever.
+        short = max(1.0 - self.tokens - 1e-9, 0.0) / self.rate
         return max(pause, short)
 
     def take(self, now: float) -> None:
