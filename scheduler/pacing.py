@@ -2,8 +2,8 @@
 
 A token bucket per workspace (``chat.postMessage`` is limited per workspace) and one per
 channel (about one message per second per channel). A 429 pauses the channel it hit for its
-``Retry-After`` and costs the workspace a beat; 429s from ``STORM`` different channels within
-a second mean the workspace-wide limit, and pause the whole workspace for ``Retry-After``.
+``Retry-After``; 429s from ``STORM`` different channels within a second mean the
+workspace-wide limit, and pause the whole workspace for ``Retry-After``.
 Time comes from an injected monotonic clock.
 """
 
@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+MIN_WAIT = 1e-6  # seconds; shorter waits are rounding, not rate limiting
 STORM = 3  # 429s from this many channels within a second: the workspace limit
 
 
@@ -35,9 +36,7 @@ class TokenBucket:
         """Seconds until a token is available (0 when one is)."""
         self._refill(now)
         pause = max(self.paused_until - now, 0.0)
-        # The epsilon absorbs float residue from refills: without it a wait of ~1e-16 s can be
-        # too small to move the clock at all, and the caller would spin forever.
-        short = max(1.0 - self.tokens - 1e-9, 0.0) / self.rate
+        short = max(1.0 - self.tokens, 0.0) / self.rate
         return max(pause, short)
 
     def take(self, now: float) -> None:
@@ -90,13 +89,15 @@ class Pacer:
                 wb, cb = self._buckets(ws, channel)
                 now = self.clock()
                 wait = max(wb.wait_time(now), cb.wait_time(now))
-                if wait <= 0:
+                # Float residue from refills leaves waits of ~1e-15 s: too small to move a
+                # clock at all, so they count as no wait (and sleeps are at least 1 ms).
+                if wait <= MIN_WAIT:
                     wb.take(now)
                     cb.take(now)
                     return True
             if deadline is not None and self.clock() + wait > deadline:
                 return False
-            self.sleep(min(wait, 0.5))
+            self.sleep(min(max(wait, 0.001), 0.5))
 
     def rate_limited(self, ws: int, channel: str, retry_after: float) -> None:
         """Slack answered 429 for a send to ``channel``."""
@@ -111,5 +112,3 @@ class Pacer:
             if len({ch for _, ch in recent}) >= STORM:
                 wb.pause(now, retry_after)  # several channels at once: the workspace limit
                 recent.clear()
-            else:
-                wb.pause(now, 1.0 / wb.rate)  # give back a beat

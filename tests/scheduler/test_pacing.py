@@ -41,14 +41,14 @@ def test_one_channel_gets_one_message_a_second() -> None:
     for _ in range(5):
         p.acquire(1, "C0ENG")
     assert 3.9 <= t.now - start <= 4.1
-    assert p.delay(1, "C0OTHER") == 0.0  # another channel is not held up
+    assert p.delay(1, "C0OTHER") <= 0.011  # only the workspace beat, not the channel second
 
 
 def test_a_429_pauses_its_channel_and_a_storm_the_workspace() -> None:
     p, _ = pacer(100.0, 100.0)
     p.rate_limited(1, "U1", 5.0)
     assert p.delay(1, "U1") >= 4.9
-    assert p.delay(1, "U2") < 0.1  # one 429 costs the workspace only a beat
+    assert p.delay(1, "U2") < 0.1  # one 429 holds up its own channel only
     p.rate_limited(1, "U2", 5.0)
     p.rate_limited(1, "U3", 5.0)
     assert p.delay(1, "U9") >= 4.9  # three channels within a second: the workspace limit
