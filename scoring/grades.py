@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.domain import Grade, StrEnum
+from enum import StrEnum
+
+from app.domain import Grade
 from scoring._num import EPS
 from scoring.thresholds import DEFAULT_THRESHOLDS, CalibrationBands, GradeBands
 
