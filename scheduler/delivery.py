@@ -22,7 +22,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -311,11 +311,17 @@ class Deliverer:
                     self.process(claimed, deadline)
                 batch = self._next(deadline)
             return self.counts
+        # A pipeline, not batch by batch: the next batch is claimed while the last rows of
+        # the previous one are still in flight, so the sender threads never wait on a barrier.
         with ThreadPoolExecutor(max_workers=self.threads,
                                 thread_name_prefix="okr-deliver") as pool:
-            while batch:
-                list(pool.map(lambda c: self.process(c, deadline), batch))
-                batch = self._next(deadline)
+            running: set[Future[None]] = set()
+            while batch or running:
+                running |= {pool.submit(self.process, c, deadline) for c in batch}
+                batch = []
+                _, running = wait(running, return_when=FIRST_COMPLETED)
+                if len(running) <= self.threads:
+                    batch = self._next(deadline)
         return self.counts
 
     def _next(self, deadline: float) -> list[Claimed]:

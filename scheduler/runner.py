@@ -50,17 +50,20 @@ class Loop:
         the next pass starts at once rather than at the next interval, up to a few intervals
         (APScheduler skips the runs this one overlaps)."""
         started = time.monotonic()
-        limit = self.container.settings.tick_seconds * MAX_INTERVALS
-        result = self._once()
-        while result is not None and result.more and time.monotonic() - started < limit:
-            result = self._once()
+        interval = self.container.settings.tick_seconds
+        result = self._once(interval * 0.8)
+        while result is not None and result.more and \
+                time.monotonic() - started < interval * MAX_INTERVALS:
+            # Longer passes while a fan-out lasts: fewer pauses to enqueue, which still runs
+            # at the start of every pass.
+            result = self._once(interval * 2)
         return result
 
-    def _once(self) -> TickResult | None:
+    def _once(self, budget: float) -> TickResult | None:
         try:
             result = tick(self.container.session_factory, self.container.settings, self.clock(),
                           client_for=self.client_for, pacer=self.pacer,
-                          worker_id=self.worker_id)
+                          worker_id=self.worker_id, budget_seconds=budget)
         except Exception:
             self.failures += 1
             log.exception("scheduler.tick_failed", extra={"failures": self.failures})
