@@ -72,10 +72,25 @@ class Loop:
         return result
 
 
+class Running:
+    """What ``start`` returns: call it to stop (waits for a tick in progress)."""
+
+    def __init__(self, scheduler: BackgroundScheduler, loop: Loop) -> None:
+        self.scheduler = scheduler
+        self.loop = loop
+
+    def __call__(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+            log.info("scheduler.stopped", extra={"ticks": self.loop.ticks,
+                                                 "failures": self.loop.failures})
+
+
 def start(container: Container, *, client_for: ClientFor | None = None,
           worker_id: str | None = None,
-          interval_seconds: float | None = None) -> Callable[[], None]:
-    """Start ticking in a background thread now and every ``tick_seconds``; returns stop()."""
+          interval_seconds: float | None = None) -> Running:
+    """Start ticking in a background thread now and every ``tick_seconds``; returns the
+    stop function."""
     settings = container.settings
     loop = Loop(container, client_for or client_factory(settings, container.engine,
                                                         container.session_factory), worker_id)
@@ -83,7 +98,8 @@ def start(container: Container, *, client_for: ClientFor | None = None,
     scheduler = BackgroundScheduler(
         timezone=UTC, jobstores={"default": MemoryJobStore()},
         executors={"default": ThreadPoolExecutor(1)},
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": int(interval)})
+        job_defaults={"coalesce": True, "max_instances": 1,
+                      "misfire_grace_time": max(int(interval), 1)})
     scheduler.add_job(loop, "interval", seconds=interval, id=JOB_ID, next_run_time=utcnow())
     # Linked issues' daily reconciliation (once a day across processes), on its own thread:
     # waiting out a tracker's rate limit must never delay a tick.
@@ -93,9 +109,4 @@ def start(container: Container, *, client_for: ClientFor | None = None,
                       next_run_time=utcnow() + timedelta(minutes=5))
     scheduler.start()
     log.info("scheduler.started", extra={"interval": interval, "worker": loop.worker_id})
-
-    def stop() -> None:
-        scheduler.shutdown(wait=True)
-        log.info("scheduler.stopped", extra={"ticks": loop.ticks, "failures": loop.failures})
-
-    return stop
+    return Running(scheduler, loop)
