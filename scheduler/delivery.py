@@ -216,22 +216,31 @@ class Deliverer:
     def _send_parts(self, row_id: int, client: WebClient, ws_id: int, target: str,
                     deadline: float) -> None:
         while True:
-            if not self.pacer.acquire(ws_id, target, deadline=deadline):
-                self.more = True
-                self.release(row_id)
-                return
             with unit_of_work(self.factory) as s:
                 row = self._locked(s, row_id, "pending")
                 marked = self._mark(s, row) if row is not None else None
                 if row is None or marked is None:
                     return
                 token, done = str(row.token), int((row.payload or {}).get("done", 0))
+            # Paced right before the call, so the pace Slack sees is the pace we keep.
+            if not self.pacer.acquire(ws_id, target, deadline=deadline):
+                self.more = True
+                self._unmark(row_id)
+                return
             part, thread = marked
             outcome = sender.post(client, channel=target, text=part["text"],
                                   blocks=part["blocks"], meta=sender.metadata(row_id, token, done),
                                   thread_ts=thread)
             if not self._record(row_id, ws_id, target, outcome):
                 return
+
+    def _unmark(self, row_id: int) -> None:
+        """Nothing was posted after all (the pass ran out of time waiting for the pace)."""
+        with unit_of_work(self.factory) as s:
+            row = self._locked(s, row_id, "sending")
+            if row is not None:
+                row.state, row.attempts = "pending", max(row.attempts - 1, 0)
+                row.claimed_until = None
 
     def _record(self, row_id: int, ws_id: int, target: str, outcome: sender.Outcome) -> bool:
         """Apply a send's outcome; True when another part of this row should go now."""

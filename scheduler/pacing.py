@@ -1,9 +1,10 @@
 """Pacing sends a little under Slack's limits, so 429s are the exception rather than the brake.
 
-A token bucket per workspace (``chat.postMessage`` is limited per workspace) and one per
-channel (about one message per second per channel). A 429 pauses the channel it hit for its
-``Retry-After``; 429s from ``STORM`` different channels within a second mean the
-workspace-wide limit, and pause the whole workspace for ``Retry-After``.
+A limiter per workspace (``chat.postMessage`` is limited per workspace) and one per channel
+(about one message per second per channel): at most ``rate`` sends in any one-second window,
+or, for rates under one a second, a token bucket with a burst of one. A 429 pauses the
+channel it hit for its ``Retry-After``; 429s from ``STORM`` different channels within a
+second mean the workspace-wide limit, and pause the whole workspace for ``Retry-After``.
 Time comes from an injected monotonic clock.
 """
 
@@ -50,6 +51,40 @@ class TokenBucket:
 
 
 @dataclass
+class SlidingWindow:
+    """At most ``rate`` sends in any one-second window (``rate`` >= 1).
+
+    Unlike a token bucket with a burst of one, a stall (a slow database answer, a busy CPU)
+    is caught up at once as long as the last second stays under the limit: the limit is used
+    to the full without ever being crossed.
+    """
+
+    rate: float
+    sent: deque[float] = field(default_factory=deque)
+    paused_until: float = 0.0
+
+    def wait_time(self, now: float) -> float:
+        while self.sent and now - self.sent[0] >= 1.0:
+            self.sent.popleft()
+        pause = max(self.paused_until - now, 0.0)
+        full = self.sent[0] + 1.0 - now if len(self.sent) >= int(self.rate) else 0.0
+        return max(pause, full)
+
+    def take(self, now: float) -> None:
+        self.sent.append(now)
+
+    def pause(self, now: float, seconds: float) -> None:
+        self.paused_until = max(self.paused_until, now + seconds)
+
+
+Limiter = TokenBucket | SlidingWindow
+
+
+def limiter(rate: float, now: float) -> Limiter:
+    return SlidingWindow(rate) if rate >= 1.0 else TokenBucket(rate, 1.0, 1.0, now)
+
+
+@dataclass
 class Pacer:
     """Thread-safe pacing for one process. ``acquire`` blocks until a send may go out."""
 
@@ -57,22 +92,21 @@ class Pacer:
     channel_rate: float
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
-    _workspaces: dict[int, TokenBucket] = field(default_factory=dict)
-    _channels: dict[tuple[int, str], TokenBucket] = field(default_factory=dict)
+    _workspaces: dict[int, Limiter] = field(default_factory=dict)
+    _channels: dict[tuple[int, str], Limiter] = field(default_factory=dict)
     _recent_429: dict[int, deque[tuple[float, str]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def _buckets(self, ws: int, channel: str) -> tuple[TokenBucket, TokenBucket]:
+    def _buckets(self, ws: int, channel: str) -> tuple[Limiter, Limiter]:
         now = self.clock()
         wb = self._workspaces.get(ws)
         if wb is None:
-            # A small burst only: capacity + one second of refill stays under the limit.
-            wb = self._workspaces[ws] = TokenBucket(self.workspace_rate, 1.0, 1.0, now)
+            wb = self._workspaces[ws] = limiter(self.workspace_rate, now)
         cb = self._channels.get((ws, channel))
         if cb is None:
             if len(self._channels) > 50_000:
                 self._channels.clear()  # DM channels are many and used once a week
-            cb = self._channels[(ws, channel)] = TokenBucket(self.channel_rate, 1.0, 1.0, now)
+            cb = self._channels[(ws, channel)] = limiter(self.channel_rate, now)
         return wb, cb
 
     def delay(self, ws: int, channel: str) -> float:
