@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Person, Team, TeamMember, Workspace
-from app.services import cycles, okrs, schedules
+from app.services import cycles, digest_facts, okrs, schedules, timeline_rules
 from app.services.errors import InvalidValue, NotFound, OkrError
 from blocks import digest as digest_blocks
 from blocks.common import context, escape, local_date, local_datetime, section
@@ -75,7 +75,7 @@ def digest_preview(req: CommandRequest) -> Reply:
         report = okrs.cycle_report(session=s, workspace_id=ws.id, cycle=cycle, today=today,
                                    now=req.now, settings=req.settings.scoring,
                                    include_private=False, include_drafts=False)
-        facts = schedules.digest_facts(session=s, ws=ws, team=team, cycle=cycle)
+        facts = digest_facts.digest_facts(session=s, ws=ws, team=team, cycle=cycle)
         messages = digest_blocks.build(digest_blocks.DigestInput(
             team_name=team.name, cycle=report.cycle,
             objectives=[o for o in report.objectives if o.team_key == team.key],
@@ -98,9 +98,9 @@ def timeline_cmd(req: CommandRequest) -> Reply:
         if req.args:
             if not req.is_admin:
                 raise OkrError("only admins change the planning timeline")
-            schedules.set_preset(session=s, ws=ws, preset=req.args[0].lower(),
+            timeline_rules.set_preset(session=s, ws=ws, preset=req.args[0].lower(),
                                  actor_label=f"slack:{req.person.slack_id}", now=req.now)
-        coming = schedules.upcoming_reminders(session=s, ws=ws,
+        coming = timeline_rules.upcoming_reminders(session=s, ws=ws,
                                               today=cycles.org_today(ws, req.now))
         preset = ws.timeline_preset
     lines = [f"• {local_date(day)} · {escape(cycle)} · {escape(rule.when())} · "
@@ -132,7 +132,7 @@ def remind_add(req: CommandRequest) -> Reply:
         raise InvalidValue(exc.message, field=exc.field) from None
     with req.session() as s:
         ws, _ = _ws_person(s, req)
-        schedules.save_rule(session=s, ws=ws, rule=rule,
+        timeline_rules.save_rule(session=s, ws=ws, rule=rule,
                             actor_label=f"slack:{req.person.slack_id}", now=req.now)
     return Reply(f":calendar: Reminder `{rule.key}`: {rule.when()}, to "
                  f"{rule.audience.replace('_', ' ')}.")
@@ -145,6 +145,6 @@ def remind_remove(req: CommandRequest) -> Reply:
         raise InvalidValue("usage: /okr remind remove <name>")
     with req.session() as s:
         ws, _ = _ws_person(s, req)
-        schedules.remove_rule(session=s, ws=ws, key=req.args[0].lower(),
+        timeline_rules.remove_rule(session=s, ws=ws, key=req.args[0].lower(),
                               actor_label=f"slack:{req.person.slack_id}", now=req.now)
     return Reply(f"Removed reminder `{req.args[0]}`.")

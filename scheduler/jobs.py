@@ -38,6 +38,7 @@ from scheduler.reminders import due_reminders
 
 log = logging.getLogger(__name__)
 
+
 def due_prompts(plans: Iterable[PersonPlan], cycles: Sequence[Cycle],
                 owners: Callable[[int], set[int]], start: datetime,
                 now: datetime) -> list[Due]:

@@ -24,7 +24,7 @@ from app.models import (
     Workspace,
 )
 from app.services import cycles as cycles_service
-from app.services import okrs, schedules
+from app.services import digest_facts, okrs, schedules
 from app.services.okrs import CycleReport
 from blocks import digest as digest_blocks
 from blocks.prompt import PromptView, prompt_message
@@ -147,7 +147,7 @@ class Renderer:
             return Rendered(skip="team or cycle removed")
         report = self.report(session, ws, cycle, private=False)
         objectives = [o for o in report.objectives if o.team_key == team.key]
-        facts = schedules.digest_facts(session=session, ws=ws, team=team, cycle=cycle,
+        facts = digest_facts.digest_facts(session=session, ws=ws, team=team, cycle=cycle,
                                        exclude_delivery_id=row.id)
         data = digest_blocks.DigestInput(
             team_name=team.name, cycle=report.cycle, objectives=objectives,

@@ -14,7 +14,7 @@ from app.bootstrap import utcnow
 from app.cli import Obj, parse_instant, pass_obj
 from app.db import unit_of_work
 from app.models import Delivery
-from app.services import cycles, schedules, workspaces
+from app.services import cycles, schedules, timeline_rules, workspaces
 from app.services.errors import OkrError
 from scheduler import timeline
 from scheduler.clients import client_factory
@@ -99,7 +99,7 @@ def timeline_show(obj: Obj) -> None:
         ws = _ws(obj, s, now)
         click.echo(f"preset: {ws.timeline_preset}")
         today = cycles.org_today(ws, now)
-        for rule, cycle, day in schedules.upcoming_reminders(session=s, ws=ws, today=today):
+        for rule, cycle, day in timeline_rules.upcoming_reminders(session=s, ws=ws, today=today):
             click.echo(f"{day:%a %Y-%m-%d}  {cycle:<10} {rule.key:<24} {rule.audience:<18} "
                        f"{rule.when()}")
 
@@ -111,7 +111,7 @@ def timeline_set(obj: Obj, preset: str) -> None:
     """Use a preset: gitlab-product, okr-cycle or none."""
     now = utcnow()
     with unit_of_work(obj.container.session_factory) as s:
-        schedules.set_preset(session=s, ws=_ws(obj, s, now), preset=preset, actor_label="cli",
+        timeline_rules.set_preset(session=s, ws=_ws(obj, s, now), preset=preset, actor_label="cli",
                              now=now)
     click.echo(f"timeline preset: {preset}")
 
@@ -144,7 +144,7 @@ def timeline_add(obj: Obj, key: str, anchor: str, offset: str, audience: str, te
         raise click.BadParameter("use HH:MM, e.g. 09:30", param_hint="--at") from None
     try:
         with unit_of_work(obj.container.session_factory) as s:
-            schedules.save_rule(session=s, ws=_ws(obj, s, now), rule=rule, actor_label="cli",
+            timeline_rules.save_rule(session=s, ws=_ws(obj, s, now), rule=rule, actor_label="cli",
                                 now=now)
     except OkrError as exc:
         raise click.ClickException(str(exc)) from None
@@ -159,7 +159,7 @@ def timeline_remove(obj: Obj, key: str) -> None:
     now = utcnow()
     try:
         with unit_of_work(obj.container.session_factory) as s:
-            schedules.remove_rule(session=s, ws=_ws(obj, s, now), key=key, actor_label="cli",
+            timeline_rules.remove_rule(session=s, ws=_ws(obj, s, now), key=key, actor_label="cli",
                                   now=now)
     except OkrError as exc:
         raise click.ClickException(str(exc)) from None

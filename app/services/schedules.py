@@ -24,24 +24,21 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from app.domain import CyclePhase, CycleWindow
+from app.domain import CyclePhase
 from app.models import (
-    Checkin,
     Cycle,
     Delivery,
-    DigestSnapshot,
     KeyResult,
     Objective,
     Person,
     PromptSkip,
     Team,
     TeamMember,
-    TimelineRule,
     Workspace,
 )
-from app.services import adjustments, audit
+from app.services import audit
 from app.services.errors import InvalidValue, NotAllowed, NotFound
-from scheduler import cadence, skips, timeline
+from scheduler import cadence, skips
 from scheduler.cadence import Schedule, ScheduleError
 from scheduler.holidays_cal import org_holidays
 
@@ -319,124 +316,3 @@ def insert_ignore(session: Session, model: type[Any]) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return pg_insert(model).on_conflict_do_nothing()
     return sqlite_insert(model).on_conflict_do_nothing()
-
-
-# --- planning timeline (admin) ---------------------------------------------------------------
-
-
-def set_preset(*, session: Session, ws: Workspace, preset: str, actor_label: str,
-               now: datetime) -> None:
-    if preset not in timeline.PRESETS:
-        raise InvalidValue(f"{preset!r} is not a timeline preset (use "
-                           f"{', '.join(timeline.PRESETS)})", field="preset")
-    before = ws.timeline_preset
-    ws.timeline_preset = preset
-    audit.record(session=session, workspace_id=ws.id, actor_label=actor_label,
-                 action="timeline.preset", subject_type="workspace", subject_key=str(ws.id),
-                 now=now, before={"preset": before}, after={"preset": preset})
-
-
-def save_rule(*, session: Session, ws: Workspace, rule: timeline.Rule, actor_label: str,
-              now: datetime) -> TimelineRule:
-    """Add a custom rule, or replace the one with the same key."""
-    try:
-        timeline.check(rule)
-    except timeline.RuleError as exc:
-        raise InvalidValue(exc.message, field=exc.field) from None
-    if any(r.key == rule.key for preset in timeline.PRESETS.values() for r in preset):
-        raise InvalidValue(f"{rule.key!r} is the name of a preset rule", field="key")
-    problem = timeline.check_text(rule.text)
-    if problem:
-        raise InvalidValue(problem, field="text")
-    row = session.scalars(select(TimelineRule).where(
-        TimelineRule.workspace_id == ws.id, TimelineRule.key == rule.key)).first()
-    if row is None:
-        row = TimelineRule(workspace_id=ws.id, key=rule.key, created_at=now)
-        session.add(row)
-    row.anchor, row.offset_days, row.audience = rule.anchor, rule.offset_days, rule.audience
-    row.at, row.text, row.enabled = rule.at.strftime("%H:%M"), rule.text, True
-    row.channel, row.usergroup = rule.channel, rule.usergroup
-    session.flush()
-    audit.record(session=session, workspace_id=ws.id, actor_label=actor_label,
-                 action="timeline.rule", subject_type="timeline_rule", subject_key=rule.key,
-                 now=now, after={"anchor": rule.anchor, "offset_days": rule.offset_days,
-                                 "audience": rule.audience})
-    return row
-
-
-def remove_rule(*, session: Session, ws: Workspace, key: str, actor_label: str,
-                now: datetime) -> None:
-    row = session.scalars(select(TimelineRule).where(
-        TimelineRule.workspace_id == ws.id, TimelineRule.key == key)).first()
-    if row is None:
-        raise NotFound(f"no custom timeline rule {key!r}")
-    session.delete(row)
-    audit.record(session=session, workspace_id=ws.id, actor_label=actor_label,
-                 action="timeline.rule_removed", subject_type="timeline_rule", subject_key=key,
-                 now=now)
-
-
-def upcoming_reminders(*, session: Session, ws: Workspace, today: date,
-                       days: int = 120) -> list[tuple[timeline.Rule, str, date]]:
-    """(rule, cycle name, local date) of the rules still to fire in the next ``days``."""
-    rules = [*timeline.preset(ws.timeline_preset), *[
-        timeline.Rule(key=r.key, anchor=r.anchor, offset_days=r.offset_days,
-                      audience=r.audience, text=r.text, channel=r.channel, usergroup=r.usergroup)
-        for r in session.scalars(select(TimelineRule).where(
-            TimelineRule.workspace_id == ws.id, TimelineRule.enabled.is_(True)))]]
-    windows = [CycleWindow(c.name, c.start_date, c.end_date)
-               for c in cycles_of(session=session, workspace_id=ws.id)]
-    return [(rule, cycle.name, day) for rule, cycle, day in
-            timeline.firing(rules, windows, today, today + timedelta(days=days))]
-
-
-# --- digests ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class DigestNote:
-    kr_key: str
-    kr_title: str
-    author_slack_id: str | None
-    note: str | None
-    blockers: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class DigestFacts:
-    """What a team's digest compares against: the last digest's snapshot, and what people
-    wrote (check-in notes and blockers, mid-cycle KR adjustments) since then."""
-
-    previous: dict[str, Any] | None
-    previous_at: datetime | None
-    previous_date: date | None  # in the org's zone
-    notes: list[DigestNote]
-
-
-def digest_facts(*, session: Session, ws: Workspace, team: Team, cycle: Cycle,
-                 exclude_delivery_id: int | None = None) -> DigestFacts:
-    query = select(DigestSnapshot).where(
-        DigestSnapshot.workspace_id == ws.id, DigestSnapshot.team_id == team.id,
-        DigestSnapshot.cycle_id == cycle.id)
-    if exclude_delivery_id is not None:
-        query = query.where(DigestSnapshot.delivery_id != exclude_delivery_id)
-    previous = session.scalars(query.order_by(DigestSnapshot.taken_at.desc(),
-                                              DigestSnapshot.id.desc())).first()
-    since = previous.taken_at if previous else None
-    notes = (
-        select(KeyResult.key, KeyResult.title, Person.slack_id, Checkin.note, Checkin.blockers)
-        .join(KeyResult, KeyResult.id == Checkin.kr_id)
-        .join(Objective, Objective.id == KeyResult.objective_id)
-        .outerjoin(Person, Person.id == Checkin.author_id)
-        .where(Checkin.workspace_id == ws.id, Objective.team_id == team.id,
-               Objective.cycle_id == cycle.id, Objective.visibility == "public",
-               (Checkin.note.isnot(None)) | (Checkin.blockers.isnot(None)))
-        .order_by(Checkin.at.desc(), Checkin.id.desc()).limit(30))
-    if since is not None:
-        notes = notes.where(Checkin.at > since)
-    found = [DigestNote(*row) for row in reversed(session.execute(notes).all())]
-    found += [DigestNote(r.kr_key, r.kr_title, r.author_slack_id, r.describe(), None)
-              for r in adjustments.revisions(session=session, workspace_id=ws.id, cycle=cycle,
-                                             since=since, team_id=team.id, public_only=True)]
-    return DigestFacts(previous.data if previous else None, since,
-                       since.astimezone(zone(ws.timezone)).date() if since else None, found)

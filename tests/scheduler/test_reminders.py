@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import unit_of_work
 from app.models import Cycle, Workspace
-from app.services import schedules
+from app.services import schedules, timeline_rules
 from app.services.errors import InvalidValue
 from scheduler.timeline import Rule
 from tests.fakeslack import FakeSlack
@@ -65,7 +65,7 @@ def test_owners_without_krs_and_custom_rules(clock: Clock, fake_slack: FakeSlack
     setup_q2(session_factory, "okr-cycle")
     with unit_of_work(session_factory) as s:
         ws = s.scalars(select(Workspace)).one()
-        schedules.save_rule(session=s, ws=ws, rule=Rule(
+        timeline_rules.save_rule(session=s, ws=ws, rule=Rule(
             key="kickoff", anchor="start", offset_days=-10, audience="usergroup",
             usergroup="S0LEADS", channel="C0ENG", at=time(9, 30),
             text="{{ cycle }} starts in {{ days_to_start }} days: book the kickoff."),
@@ -95,5 +95,5 @@ def test_bad_custom_rules_change_nothing(session_factory: sessionmaker[Session],
     with unit_of_work(session_factory) as s:
         ws = s.scalars(select(Workspace)).one()
         with pytest.raises(InvalidValue) as err:
-            schedules.save_rule(session=s, ws=ws, rule=rule, actor_label="test", now=NOW)
+            timeline_rules.save_rule(session=s, ws=ws, rule=rule, actor_label="test", now=NOW)
         assert err.value.field == field
