@@ -39,9 +39,12 @@ def next_prompts(req: CommandRequest) -> Reply:
               "default": "the default"}.get(plan.source, f"team {plan.source[5:]}'s")
     lines = []
     for u in upcoming:
-        what = "snoozed" if u.snoozed else ""
-        why = f" · _no prompt: {u.skip_reason}_" if u.skip_reason else ""
-        lines.append(f"• {local_datetime(u.local)} {what}{why}".rstrip())
+        parts = [local_datetime(u.local)]
+        if u.snoozed:
+            parts.append("snoozed")
+        if u.skip_reason:
+            parts.append(f"_no prompt: {u.skip_reason}_")
+        lines.append("• " + " · ".join(parts))
     text = (f"Your check-in schedule ({source}): {plan.schedule.describe()}, in "
             f"{escape(me.tz)}.")
     blocks = [section(text), section("\n".join(lines) or "Nothing planned.")]

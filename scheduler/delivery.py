@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from slack_sdk import WebClient
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
@@ -292,6 +292,9 @@ class Deliverer:
             row.sent_at = self.clock()
         else:
             self.counts[state] += 1
+        if state in ("failed", "missed") and row.kind == "digest":
+            # Nobody saw it: the next digest compares against the one before.
+            s.execute(delete(DigestSnapshot).where(DigestSnapshot.delivery_id == row.id))
         log.info("delivery.%s", state, extra={"delivery_id": row.id, "kind": row.kind,
                                                "reason": error})
 

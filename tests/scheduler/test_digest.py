@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.domain import (
@@ -122,3 +123,38 @@ def test_silent_quiet_mode_records_a_skip(session_factory: sessionmaker[Session]
     assert len(posts(fake_slack, "C0ENG")) == 1
     second = rows(session_factory, kind="digest", target="C0ENG")[1]
     assert (second.state, second.error) == ("skipped", "nothing changed since the last digest")
+
+
+def test_long_digest_goes_to_a_thread_exactly_once_even_when_a_part_fails(
+        clock: Clock, fake_slack: FakeSlack, session_factory: sessionmaker[Session],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(digest, "INLINE_BLOCKS", 0)  # force the detail into a thread
+    monkeypatch.setattr(digest, "MAX_BLOCKS", 1)  # one block per reply: several replies
+    clock.tick("2026-03-06T14:00:00+00:00")  # everything else of the week out of the way
+    fake_slack.reset_calls()
+    fake_slack.on("chat.postMessage", _fail_second_part(fake_slack))
+    clock.tick("2026-03-06T15:00:30+00:00")
+    (row,) = [r for r in rows(session_factory, kind="digest") if r.target == "C0ENG"]
+    assert row.state == "sending" and row.payload and row.payload["done"] == 1
+    fake_slack.handlers.pop("chat.postMessage")
+    clock.tick("2026-03-06T15:05:00+00:00")  # reconciled in the thread: not there, sent
+    (row,) = [r for r in rows(session_factory, kind="digest") if r.target == "C0ENG"]
+    parts = (row.payload or {})["parts"]
+    assert row.state == "sent" and len(parts) >= 3 and row.payload["done"] == len(parts)
+    eng = [c.params for c in fake_slack.calls_to("chat.postMessage")
+           if c.params["channel"] == "C0ENG" and c.response.get("ok")]
+    assert len(eng) == len(parts)  # each part once
+    assert eng[0].get("thread_ts") is None
+    assert {p["thread_ts"] for p in eng[1:]} == {row.ts}
+
+
+def _fail_second_part(fake: FakeSlack) -> object:
+    from tests.slack import fakemethods
+
+    def handler(params: dict[str, object]) -> dict[str, object]:
+        meta = params.get("metadata") or {}
+        part = (meta.get("event_payload") or {}).get("part") if isinstance(meta, dict) else 0
+        if params.get("channel") == "C0ENG" and part == 1:
+            return {"ok": False, "error": "internal_error"}
+        return fakemethods.post_message(fake, params)
+    return handler

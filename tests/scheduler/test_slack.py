@@ -109,3 +109,11 @@ def test_remind_add_and_remove(slack: Harness) -> None:
         assert (rule.key, rule.channel, rule.offset_days) == ("retro-prep", "C0ENG", 2)
     _, body = slack.command("U0DEE", "remind remove retro-prep")
     assert "Removed" in body["text"]
+
+
+def test_next_says_why_a_prompt_will_not_come(slack: Harness) -> None:
+    slack.command("U0BOB", "away 2026-03-10")
+    _, body = slack.command("U0BOB", "next")
+    text = json.dumps(body["blocks"], ensure_ascii=False)
+    assert "Mon 9 Mar, 10:00 · _no prompt: away_" in text
+    assert "Mon 16 Mar, 10:00" in text and "Mon 16 Mar, 10:00 ·" not in text
