@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from datetime import datetime, time
@@ -49,6 +50,8 @@ def worker(obj: Obj, interval: float | None) -> None:
     """Run the scheduler alone (no HTTP): tick every interval until stopped."""
     from scheduler import runner
 
+    # APScheduler logs every run at INFO; our own scheduler.tick line says more.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     stop_event = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop_event.set())
