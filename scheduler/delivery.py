@@ -49,6 +49,7 @@ class Claimed(NamedTuple):
     target: str
     state: str
 
+
 MAX_CHECKS = 3  # reconciliation attempts that could not tell before a row becomes "unknown"
 BATCH = 50
 
@@ -198,7 +199,7 @@ class Deliverer:
                 self._part_sent(s, row, found.ts or "", found.channel)
                 return row.state == "pending"
             if found.kind == "permanent":  # the conversation answered: not there
-                if late:
+                if late and not done:  # (a thread already begun is finished, late or not)
                     self._finish(s, row, "missed", "not sent: past the grace window")
                     return False
                 row.state = "pending"
