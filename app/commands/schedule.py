@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from app.bootstrap import utcnow
 from app.cli import Obj, parse_instant, pass_obj
@@ -34,11 +35,15 @@ STATES = ("pending", "sending", "sent", "skipped", "failed", "missed", "unknown"
 def tick(obj: Obj, at: str | None, no_deliver: bool, budget: float | None) -> None:
     """One scheduler pass: enqueue what is due and deliver it. Safe to repeat."""
     now = parse_instant(at) if at else utcnow()
-    container = obj.container
-    result = run_tick(container.session_factory, container.settings, now,
-                      client_for=client_factory(container.settings, container.engine,
-                                                container.session_factory),
-                      budget_seconds=budget, deliver=not no_deliver)
+    try:
+        container = obj.container
+        result = run_tick(container.session_factory, container.settings, now,
+                          client_for=client_factory(container.settings, container.engine,
+                                                    container.session_factory),
+                          budget_seconds=budget, deliver=not no_deliver)
+    except DBAPIError as exc:
+        first = str(exc.orig or exc).strip().splitlines()[0][:200]
+        raise click.ClickException(f"the database failed during the tick: {first}") from None
     click.echo(f"tick at {now.isoformat()}: {result.summary()}")
 
 
