@@ -26,8 +26,10 @@ from app.bootstrap import Container, utcnow
 from app.db import unit_of_work
 from app.domain import CheckinSource, KRType
 from app.models import ApiToken, Checkin, KeyResult
-from app.services import checkins, progress, tokens
+from app.services.checkins import record as checkins
 from app.services.errors import InvalidValue, NotFound
+from app.services.okrs import json_views
+from app.services.tenancy import tokens
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.yaml")
 CHECKIN_FIELDS = ("value", "score", "status", "confidence", "note", "blockers")
@@ -137,7 +139,7 @@ def blueprint(container: Container, *, clock: Callable[[], datetime] = utcnow) -
         with unit_of_work(container.session_factory) as session:
             token = authorize(session, now)
             try:
-                body = progress.key_result(session=session, workspace_id=token.workspace_id,
+                body = json_views.key_result(session=session, workspace_id=token.workspace_id,
                                            key=key, now=now, settings=scoring_settings)
             except NotFound as exc:
                 raise ApiError(404, str(exc)) from exc
@@ -149,7 +151,7 @@ def blueprint(container: Container, *, clock: Callable[[], datetime] = utcnow) -
         with unit_of_work(container.session_factory) as session:
             token = authorize(session, now)
             try:
-                body = progress.objective(session=session, workspace_id=token.workspace_id,
+                body = json_views.objective(session=session, workspace_id=token.workspace_id,
                                           key=key, now=now, settings=scoring_settings)
             except NotFound as exc:
                 raise ApiError(404, str(exc)) from exc
@@ -161,7 +163,7 @@ def blueprint(container: Container, *, clock: Callable[[], datetime] = utcnow) -
         with unit_of_work(container.session_factory) as session:
             token = authorize(session, now)
             try:
-                kr = progress.kr_for_update(session=session, workspace_id=token.workspace_id,
+                kr = json_views.kr_for_update(session=session, workspace_id=token.workspace_id,
                                             key=key)
             except NotFound as exc:
                 raise ApiError(404, str(exc)) from exc
@@ -181,9 +183,9 @@ def blueprint(container: Container, *, clock: Callable[[], datetime] = utcnow) -
                 except InvalidValue as exc:
                     raise ApiError(422, exc.message, field=exc.field) from exc
             session.flush()
-            detail = progress.key_result(session=session, workspace_id=token.workspace_id,
+            detail = json_views.key_result(session=session, workspace_id=token.workspace_id,
                                          key=kr.key, now=now, settings=scoring_settings)
-            out = {"checkin": progress.checkin_dict(row), "key_result": detail}
+            out = {"checkin": json_views.checkin_dict(row), "key_result": detail}
         response = _reply(out, 200 if replay else 201)
         if replay:
             response.headers["Idempotent-Replayed"] = "true"

@@ -30,7 +30,7 @@ from slack_sdk.http_retry.handler import RetryHandler
 import handlers
 from app.bootstrap import Container, utcnow
 from app.config import Settings
-from app.services import installations, people, slack_events, workspaces
+from app.services.tenancy import installations, people, slack_events, workspaces
 from handlers.context import Actor, Env
 from handlers.people import ensure_person
 

@@ -21,8 +21,8 @@ from flask import Blueprint, Response, jsonify, request
 from app.api_errors import ApiError, install
 from app.bootstrap import Container, utcnow
 from app.db import unit_of_work
-from app.services import webhook_events
-from app.services.links import ItemState
+from app.services.links import webhooks as webhook_events
+from app.services.links.attach import ItemState
 
 log = logging.getLogger(__name__)
 

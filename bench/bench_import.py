@@ -27,8 +27,9 @@ import yaml
 
 from app.db import make_engine, make_session_factory, unit_of_work
 from app.migrate import upgrade
-from app.services import imports, workspaces
-from app.services.import_apply import ImportSummary
+from app.services.data.imports import load
+from app.services.data.imports.apply import ImportSummary
+from app.services.tenancy import workspaces
 from tests.dbutil import fresh_database
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -96,11 +97,11 @@ def generate(objectives: int, seed: int = 7) -> dict[str, Any]:
 
 def run_import(factory: Any, text: str) -> tuple[float, float, ImportSummary]:
     started = time.perf_counter()
-    parsed = imports.parse(text)
+    parsed = load.parse(text)
     parse_s = time.perf_counter() - started
     with unit_of_work(factory) as session:
         ws = workspaces.default_workspace(session=session, now=NOW)
-        summary = imports.import_text(session=session, workspace=ws, text=text, now=NOW,
+        summary = load.import_text(session=session, workspace=ws, text=text, now=NOW,
                                       parsed=parsed)
     return parse_s, time.perf_counter() - started - parse_s, summary
 

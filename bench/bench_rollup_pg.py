@@ -31,7 +31,8 @@ from app.db import make_engine, make_session_factory
 from app.domain import KRType, ObjectiveFacts
 from app.migrate import upgrade
 from app.models import Checkin, Cycle, IssueLink, KeyResult, Objective, Person, Team, Workspace
-from app.services import exports, okrs
+from app.services.data import export as exports
+from app.services.okrs import report as okrs
 from bench.bench_rollup import synthetic_forest
 from tests.dbutil import fresh_postgres_database
 

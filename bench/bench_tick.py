@@ -35,7 +35,7 @@ from app.config import Settings
 from app.db import make_engine, make_session_factory, unit_of_work
 from app.migrate import upgrade
 from app.models import Cycle, KeyResult, Objective, Person, Team, TeamMember, Workspace
-from app.services import schedules
+from app.services.scheduling import schedules
 from scheduler.jobs import due_prompts, enqueue
 from tests.dbutil import fresh_postgres_database
 

@@ -16,8 +16,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from app.domain import KRView, TrafficLight
-from app.services import checkin_forms, personal
-from app.services.checkin_forms import RawAnswer
+from app.services.checkins import forms as checkin_forms
+from app.services.checkins.forms import RawAnswer
+from app.services.okrs import mine
 from blocks import checkin as ui
 from blocks.common import local_datetime
 from blocks.ids import Action, Block, Callback
@@ -36,12 +37,12 @@ FIELD_BLOCKS = {"value": Block.CHECKIN_VALUE, "status": Block.CHECKIN_STATUS,
 def my_open_krs(env: Env, workspace_id: int, person: Actor, now: Any,
                 only: tuple[str, ...] = ()) -> tuple[str | None, list[KRView]]:
     with env.session() as s:
-        report = personal.current_report(session=s, workspace_id=workspace_id, now=now,
+        report = mine.current_report(session=s, workspace_id=workspace_id, now=now,
                                          settings=env.settings.scoring,
                                          cache=env.report_cache)
     if report is None:
         return None, []
-    krs = personal.owned_krs(report, person.slack_id)
+    krs = mine.owned_krs(report, person.slack_id)
     if only:
         chosen = [kr for kr in krs if kr.key in only]
         krs = chosen or krs

@@ -8,8 +8,11 @@ import logging
 from sqlalchemy.orm import Session
 
 from app.models import KeyResult
-from app.services import authz, issue_sync, link_lookup, links, okrs
+from app.services import access
 from app.services.errors import InvalidValue, NotFound
+from app.services.links import attach, lookup
+from app.services.links import sync as issue_sync
+from app.services.okrs import report as okrs
 from handlers.router import CommandRequest, Reply, subcommand
 
 log = logging.getLogger(__name__)
@@ -33,7 +36,7 @@ def _checked_url(url: str, req: CommandRequest) -> str:
     """Validate early so a bad link is refused before anything else is looked up; the
     message repeats what was typed, escaped so it cannot format or mention anyone."""
     try:
-        links.parse(url, gitlab_hosts=req.settings.gitlab_hosts)
+        attach.parse(url, gitlab_hosts=req.settings.gitlab_hosts)
     except InvalidValue as exc:
         raise InvalidValue(_escape(exc.message), field="url") from exc
     return url
@@ -49,7 +52,7 @@ def _named_kr(s: Session, req: CommandRequest, key: str) -> KeyResult:
 def _pick_for_link(s: Session, req: CommandRequest, key: str | None) -> KeyResult:
     if key:
         return _named_kr(s, req, key)
-    mine = link_lookup.open_issue_krs(session=s, workspace_id=req.workspace_id,
+    mine = lookup.open_issue_krs(session=s, workspace_id=req.workspace_id,
                                       owner_id=req.person.id)
     if len(mine) == 1:
         return mine[0]
@@ -62,8 +65,8 @@ def _pick_for_link(s: Session, req: CommandRequest, key: str | None) -> KeyResul
 
 
 def _summary(s: Session, kr: KeyResult) -> str:
-    closed, total, score = link_lookup.progress(
-        links.for_kr(session=s, workspace_id=kr.workspace_id, kr_id=kr.id))
+    closed, total, score = lookup.progress(
+        attach.for_kr(session=s, workspace_id=kr.workspace_id, kr_id=kr.id))
     return f"*{kr.title}* (`{kr.key}`) now has {closed} of {total} done: score {score:.0%}"
 
 
@@ -80,8 +83,8 @@ def link(req: CommandRequest) -> Reply:
     url, key = _args(req, "link")
     with req.session() as s:
         kr = _pick_for_link(s, req, key)
-        authz.require_edit_kr(session=s, actor=req.person, kr=kr)
-        row, created = links.add(session=s, workspace_id=req.workspace_id, kr=kr, url=url,
+        access.require_edit_kr(session=s, actor=req.person, kr=kr)
+        row, created = attach.add(session=s, workspace_id=req.workspace_id, kr=kr, url=url,
                                  now=req.now, actor_label=f"slack:{req.person.slack_id}",
                                  actor_id=req.person.id, gitlab_hosts=req.settings.gitlab_hosts)
         link_id, link_url, kr_id = row.id, row.url, kr.id
@@ -100,7 +103,7 @@ def link(req: CommandRequest) -> Reply:
             note = ("\nI could not read its state yet, so it counts as open until GitLab or "
                     "GitHub tells us otherwise.")
     except Exception as exc:  # the link is made; its state can wait for the next sync
-        log.warning("links.fetch_failed", extra={"error": type(exc).__name__})
+        log.warning("attach.fetch_failed", extra={"error": type(exc).__name__})
     with req.session() as s:
         fresh = s.get(KeyResult, kr_id)
         summary = _summary(s, fresh) if fresh is not None else ""
@@ -115,7 +118,7 @@ def unlink(req: CommandRequest) -> Reply:
         if key:
             kr = _named_kr(s, req, key)
         else:
-            linking = link_lookup.krs_linking(session=s, workspace_id=req.workspace_id, url=url,
+            linking = lookup.krs_linking(session=s, workspace_id=req.workspace_id, url=url,
                                         gitlab_hosts=req.settings.gitlab_hosts)
             if not linking:
                 raise NotFound(f"<{url}> is not linked to any key result.")
@@ -124,8 +127,8 @@ def unlink(req: CommandRequest) -> Reply:
                                    "e.g. `/okr unlink <url> " + linking[0].key + "`. They are: "
                                    + ", ".join(f"`{k.key}`" for k in linking[:10]))
             kr = linking[0]
-        authz.require_edit_kr(session=s, actor=req.person, kr=kr)
-        row = links.remove(session=s, workspace_id=req.workspace_id, kr=kr, url=url,
+        access.require_edit_kr(session=s, actor=req.person, kr=kr)
+        row = attach.remove(session=s, workspace_id=req.workspace_id, kr=kr, url=url,
                            now=req.now, actor_label=f"slack:{req.person.slack_id}",
                            actor_id=req.person.id, gitlab_hosts=req.settings.gitlab_hosts)
         removed = row.url

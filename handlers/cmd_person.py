@@ -11,8 +11,8 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from app.models import Person
-from app.services import people
 from app.services.errors import InvalidValue
+from app.services.tenancy import people
 from blocks.away import away_modal
 from blocks.common import local_date
 from blocks.ids import Action, Block, Callback

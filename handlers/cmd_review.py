@@ -14,9 +14,11 @@ from slack_sdk.errors import SlackApiError
 
 from app.models import Person
 from app.reports import FORMATS, renderer
-from app.services import next_cycle, review_access, reviews
-from app.services import reports as report_service
+from app.services import access
 from app.services.errors import InvalidValue
+from app.services.review import next_cycle
+from app.services.review import report as report_service
+from app.services.review import scores as reviews
 from blocks import review as ui
 from blocks.review_text import next_cycle_text
 from handlers import review as modals
@@ -38,7 +40,7 @@ def review(req: CommandRequest) -> None:
     cycle_name, which = _split(req.args, ("self", "team"))
     with req.session() as s:
         person = s.get(Person, req.person.id)
-        leads = person is not None and review_access.leads_anything(s, req.workspace_id, person)
+        leads = person is not None and access.leads_anything(s, req.workspace_id, person)
     build = modals.lead_view if which == "team" or (which is None and (leads or req.is_admin)) \
         else modals.self_view
     modals.open_view(req.env, req.client, req.trigger_id, req.workspace_id, req.person, req.now,

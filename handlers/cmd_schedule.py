@@ -9,13 +9,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.calendar import timeline
 from app.models import Person, Team, TeamMember, Workspace
-from app.services import cycles, digest_facts, okrs, schedules, timeline_rules
 from app.services.errors import InvalidValue, NotFound, OkrError
+from app.services.okrs import cycles
+from app.services.okrs import report as okrs
+from app.services.scheduling import digest_facts, schedules
+from app.services.scheduling import timeline as timeline_rules
 from blocks import digest as digest_blocks
 from blocks.common import context, escape, local_date, local_datetime, section
 from handlers.router import CommandRequest, Reply, subcommand
-from scheduler import timeline
 
 
 def _ws_person(s: Session, req: CommandRequest) -> tuple[Workspace, Person]:

@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session
 
 from app.domain import CycleWindow, KRView, TrafficLight
 from app.models import Workspace
-from app.services import cycles, listing, personal
 from app.services.errors import NotFound
-from app.services.okrs import CycleReport
+from app.services.okrs import cycles, listing
+from app.services.okrs import mine as personal
+from app.services.okrs.report import CycleReport
 from blocks import okrs as ui
 from blocks.common import local_datetime, pct, with_unit
 from handlers.router import CommandRequest, Reply, subcommand
@@ -141,7 +142,7 @@ def key_dates(start: date, end: date, name: str, preset: str | None) -> list[ui.
                       "Halfway: mid-cycle check"),
            ui.KeyDate(end, "Last day: final check-ins and scoring")]
     # The planning timeline's rules are pure date maths shared with the scheduler.
-    from scheduler import timeline
+    from app.calendar import timeline
 
     window = CycleWindow(name=name, start=start, end=end)
     if not preset or preset == "none":

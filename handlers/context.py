@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Settings
 from app.db import unit_of_work
 from app.models import Person
-from app.services.report_cache import ReportCache
+from app.services.okrs.cache import ReportCache
 
 log = logging.getLogger(__name__)
 

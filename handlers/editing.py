@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from app.domain import CyclePhase
 from app.models import Cycle, KeyResult, Objective, Person, Team, TeamMember
-from app.services import alignment, cycles, editing, personal
 from app.services.errors import OkrError
+from app.services.okrs import alignment, cycles, editing
+from app.services.okrs import mine as personal
 from blocks import editing as ui
 from handlers.context import Actor, Env
 from handlers.errors import log_failure, user_message

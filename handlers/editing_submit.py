@@ -17,9 +17,10 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
-from app.services import editing, slack_events
-from app.services.editing import KRDraft, ObjectiveDraft
 from app.services.errors import InvalidValue, OkrError
+from app.services.okrs import editing
+from app.services.okrs.editing import KRDraft, ObjectiveDraft
+from app.services.tenancy import slack_events
 from blocks import editing as ui
 from blocks.common import plain, section
 from blocks.ids import Action, Block, Callback

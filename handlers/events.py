@@ -13,7 +13,8 @@ from typing import Any
 from slack_bolt import App
 
 from app.models import Workspace
-from app.services import audit, people, slack_events
+from app.services import audit
+from app.services.tenancy import people, slack_events
 from handlers.context import Env
 
 log = logging.getLogger(__name__)

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.models import Person, Workspace
-from app.services import personal
-from app.services.report_cache import ReportCache
+from app.services.okrs import mine as personal
+from app.services.okrs.cache import ReportCache
 from blocks.home import HomeData, TeamSummary, home_view
 from handlers.context import Actor, Env
 
@@ -32,7 +32,7 @@ NextCheckin = Callable[[Session, Person, datetime], datetime | None]
 
 def _default_next_checkin(session: Session, person: Person, now: datetime) -> datetime | None:
     """The next prompt the scheduler would send (skipped ones left out), in the person's tz."""
-    from app.services import schedules
+    from app.services.scheduling import schedules
 
     ws = session.get(Workspace, person.workspace_id)
     if ws is None:
@@ -119,7 +119,7 @@ def register(app: App, env: Env) -> None:
 
 def _publish_and_mark(env: Env, client: WebClient, workspace_id: int, person_id: int,
                       event_id: str) -> None:
-    from app.services import slack_events
+    from app.services.tenancy import slack_events
 
     with env.session() as s:
         person = s.get(Person, person_id)

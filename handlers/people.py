@@ -10,8 +10,8 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from app.models import Person
-from app.services import people
 from app.services.errors import InvalidValue
+from app.services.tenancy import people
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from app.models import Person, Workspace
-from app.services import schedules
 from app.services.errors import OkrError
+from app.services.scheduling import schedules
 from blocks.common import local_date, local_datetime
 from blocks.ids import Action
 from blocks.prompt import skipped_message, snoozed_message

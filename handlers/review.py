@@ -18,10 +18,13 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from app.models import Cycle, Person, Workspace
-from app.services import cycles, reflections, review_forms, reviews
 from app.services.errors import InvalidValue, OkrError
-from app.services.review_forms import FormItem
-from app.services.reviews import ScoreInput
+from app.services.okrs import cycles
+from app.services.review import forms as review_forms
+from app.services.review import reflections
+from app.services.review import scores as reviews
+from app.services.review.forms import FormItem
+from app.services.review.scores import ScoreInput
 from blocks import review as ui
 from blocks.common import kr_progress_text
 from blocks.ids import Action, Block, Callback

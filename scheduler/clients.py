@@ -38,7 +38,7 @@ def client_factory(settings: Settings, engine: Engine,
         log.warning("scheduler.no_slack_token",
                     extra={"hint": "set SLACK_BOT_TOKEN (or install the app through OAuth)"})
         return lambda _ws_id: None
-    from app.services.installations import installation_store
+    from app.services.tenancy.installations import installation_store
 
     store = installation_store(settings, engine)
     cache: dict[int, WebClient | None] = {}

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Settings
 from app.db import unit_of_work
 from app.models import Delivery, DigestSnapshot, Person
-from app.services import people as people_service
+from app.services.tenancy import people as people_service
 from scheduler import sender
 from scheduler.pacing import Pacer
 from scheduler.render import Renderer

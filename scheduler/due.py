@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Delivery
-from app.services.schedules import insert_ignore
+from app.services.scheduling.schedules import insert_ignore
 
 # How far back a tick looks when the last tick is long ago (everything was down). Older
 # occurrences are neither sent nor recorded: a scheduler down for weeks does not flood.

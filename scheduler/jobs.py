@@ -23,13 +23,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.calendar import cadence
 from app.config import Settings
 from app.db import unit_of_work
 from app.domain import CyclePhase
 from app.models import Cycle, Objective, SchedulerState, Team, Workspace
-from app.services import schedules
-from app.services.schedules import PersonPlan, insert_ignore
-from scheduler import cadence, review_jobs
+from app.services.scheduling import schedules
+from app.services.scheduling.schedules import PersonPlan, insert_ignore
+from scheduler import review_jobs
 from scheduler.delivery import ClientFor, Deliverer
 from scheduler.due import Due, insert, window_start
 from scheduler.nudges import due_nudges

@@ -13,9 +13,9 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.calendar import cadence
 from app.config import Settings
 from app.models import Delivery, Workspace
-from scheduler import cadence
 from scheduler.due import Due
 
 

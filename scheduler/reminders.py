@@ -8,12 +8,12 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.calendar import cadence, timeline
+from app.calendar.timeline import Rule
 from app.models import Cycle, Objective, Person, Team, TimelineRule, Workspace
-from app.services import cycles as cycles_service
-from app.services import schedules
-from scheduler import cadence, timeline
+from app.services.okrs import cycles as cycles_service
+from app.services.scheduling import schedules
 from scheduler.due import Due
-from scheduler.timeline import Rule
 
 
 def custom_rules(session: Session, ws_id: int, *, enabled_only: bool = True) -> list[Rule]:

@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.calendar import timeline
+from app.calendar.timeline import ReminderTextError, render_text
 from app.config import Settings
 from app.domain import KRState, KRView
 from app.models import (
@@ -23,15 +25,15 @@ from app.models import (
     Team,
     Workspace,
 )
-from app.services import cycles as cycles_service
-from app.services import digest_facts, okrs, schedules
-from app.services.okrs import CycleReport
+from app.services.okrs import cycles as cycles_service
+from app.services.okrs import report as okrs
+from app.services.okrs.report import CycleReport
+from app.services.scheduling import digest_facts, schedules, skips
 from blocks import digest as digest_blocks
 from blocks.prompt import PromptView, prompt_message
 from blocks.reminder import reminder_message
-from scheduler import review_jobs, skips, timeline
+from scheduler import review_jobs
 from scheduler.reminders import rule_by_key
-from scheduler.timeline import ReminderTextError, render_text
 
 
 @dataclass

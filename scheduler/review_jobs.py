@@ -13,19 +13,20 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.models import Cycle, Delivery, Workspace
-from app.services import adjustments, review_reminders
+from app.services.okrs import adjustments
+from app.services.review import reminders
 from blocks import digest as digest_blocks
 from blocks import review as ui
 from blocks.review_text import retro_text
 from scheduler.due import Due
 
-KINDS = review_reminders.KINDS
+KINDS = reminders.KINDS
 
 
 def due(session: Session, ws: Workspace, now: datetime,
         settings: Settings | None = None) -> list[Due]:
     """What is due now; with ``settings``, cycles past their end first enter review."""
-    items = review_reminders.due(session=session, ws=ws, now=now,
+    items = reminders.due(session=session, ws=ws, now=now,
                                  settings=settings.scoring if settings else None)
     return [Due(**asdict(item)) for item in items]
 
@@ -33,14 +34,14 @@ def due(session: Session, ws: Workspace, now: datetime,
 def messages(session: Session, ws: Workspace, row: Delivery, settings: Settings,
              now: datetime) -> tuple[list[dict[str, Any]], str | None]:
     """``(messages, skip reason)`` for one of :data:`KINDS`."""
-    if row.kind == review_reminders.REMINDER:
-        facts = review_reminders.reminder_facts(session=session, ws=ws, row=row)
+    if row.kind == reminders.REMINDER:
+        facts = reminders.reminder_facts(session=session, ws=ws, row=row)
         if isinstance(facts, str):
             return [], facts
         return [ui.review_dm(first_name=facts.first_name, cycle_name=facts.cycle_name,
                              deadline=facts.deadline, self_count=facts.self_count,
                              final_count=facts.final_count, reminder=facts.reminder)], None
-    found = review_reminders.retro_for(session=session, ws=ws, row=row, settings=settings,
+    found = reminders.retro_for(session=session, ws=ws, row=row, settings=settings,
                                        now=now)
     if isinstance(found, str):
         return [], found

@@ -18,7 +18,7 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from app.bootstrap import Container, utcnow
-from app.services import issue_sync
+from app.services.links import sync as issue_sync
 from scheduler.clients import client_factory
 from scheduler.delivery import ClientFor
 from scheduler.jobs import TickResult, default_worker_id, tick

@@ -17,6 +17,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.dbutil import migrated_engine
 
+# Fixtures shared across folders live in tests/fixtures/ and load everywhere.
+pytest_plugins = [
+    "tests.fixtures.web",
+    "tests.fixtures.scheduler",
+    "tests.fixtures.slack",
+    "tests.fixtures.served",
+]
+
 BACKENDS = ["sqlite", "postgresql"]
 
 

@@ -14,10 +14,12 @@ from app.commands.data import Ctx, _instant, opened, workspace_option
 from app.demo.tree import kr_value
 from app.domain import CheckinSource, KRState, KRType, KRView, ObjectiveView
 from app.models import Checkin, Cycle, IssueLink, Person
-from app.services import checkins, okrs, people
-from app.services.checkins import CheckinInput
+from app.services.checkins import record as checkins
+from app.services.checkins.record import CheckinInput
 from app.services.errors import InvalidValue
-from app.services.okrs import CycleReport
+from app.services.okrs import report as okrs
+from app.services.okrs.report import CycleReport
+from app.services.tenancy import people
 
 
 def _number(option: str, text: str | None) -> float | None:

@@ -20,19 +20,14 @@ from app.db import unit_of_work
 from app.domain import CyclePhase
 from app.models import Cycle, Workspace
 from app.reports import FORMATS, renderer
-from app.services import (
-    adjustments,
-    audit,
-    cycles,
-    next_cycle,
-    okrs,
-    retro,
-    review_forms,
-    reviews,
-    workspaces,
-)
-from app.services import reports as report_service
+from app.services import audit
 from app.services.errors import NotFound, OkrError
+from app.services.okrs import adjustments, cycles
+from app.services.okrs import report as okrs
+from app.services.review import forms, next_cycle, retro
+from app.services.review import report as report_service
+from app.services.review import scores as reviews
+from app.services.tenancy import workspaces
 from blocks import review_text as ui
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -54,7 +49,7 @@ class Ctx:
         if name:
             return cycles.by_name(session=self.session, workspace_id=self.ws.id, name=name)
         try:
-            return review_forms.review_cycle(session=self.session, workspace_id=self.ws.id)
+            return forms.review_cycle(session=self.session, workspace_id=self.ws.id)
         except NotFound:
             pass
         found = cycles.current(session=self.session, workspace_id=self.ws.id, today=self.today)

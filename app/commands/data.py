@@ -21,8 +21,12 @@ from app.demo.advice import calibration_lines, lint_lines
 from app.demo.phases import team_lines
 from app.demo.tree import Style, render_tree
 from app.models import Cycle, Workspace
-from app.services import cycles, exports, imports, okrs, workspaces
+from app.services.data import export as exports
+from app.services.data.imports import load
 from app.services.errors import OkrError
+from app.services.okrs import cycles
+from app.services.okrs import report as okrs
+from app.services.tenancy import workspaces
 
 
 class Rollback(Exception):
@@ -97,13 +101,13 @@ def import_(obj: Obj, file: Path, workspace_ref: str | None, dry_run: bool) -> N
     except (OSError, UnicodeDecodeError) as exc:
         raise click.ClickException(f"cannot read {file}: {exc}") from None
     now = utcnow()
-    invalid: imports.ImportInvalid | None = None
+    invalid: load.ImportInvalid | None = None
     try:
         with opened(obj, workspace_ref, now) as ctx:
             try:
-                summary = imports.import_text(session=ctx.session, workspace=ctx.ws,
+                summary = load.import_text(session=ctx.session, workspace=ctx.ws,
                                               text=text, now=now)
-            except imports.ImportInvalid as exc:
+            except load.ImportInvalid as exc:
                 invalid = exc
                 raise Rollback from None
             name = ctx.ws.name

@@ -14,8 +14,11 @@ from app.bootstrap import Container, utcnow
 from app.cli import Obj, pass_obj
 from app.db import unit_of_work
 from app.models import KeyResult, Workspace
-from app.services import issue_sync, links, okrs, tokens, workspaces
 from app.services.errors import OkrError
+from app.services.links import attach
+from app.services.links import sync as issue_sync
+from app.services.okrs import report as okrs
+from app.services.tenancy import tokens, workspaces
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -111,7 +114,7 @@ def link(obj: Obj, url: str, kr_key: str, weight: float | None, no_fetch: bool,
     container, now = obj.container, utcnow()
     with opened(container, workspace_ref, now) as (session, ws):
         kr = _kr(session, ws, kr_key)
-        row, created = links.add(session=session, workspace_id=ws.id, kr=kr, url=url,
+        row, created = attach.add(session=session, workspace_id=ws.id, kr=kr, url=url,
                                  weight=weight, now=now, actor_label="cli",
                                  gitlab_hosts=container.settings.gitlab_hosts)
         link_id, link_url, link_weight = row.id, row.url, row.weight
@@ -142,7 +145,7 @@ def unlink(obj: Obj, url: str, kr_key: str, workspace_ref: str | None) -> None:
     container, now = obj.container, utcnow()
     with opened(container, workspace_ref, now) as (session, ws):
         kr = _kr(session, ws, kr_key)
-        row = links.remove(session=session, workspace_id=ws.id, kr=kr, url=url, now=now,
+        row = attach.remove(session=session, workspace_id=ws.id, kr=kr, url=url, now=now,
                            actor_label="cli", gitlab_hosts=container.settings.gitlab_hosts)
         click.echo(f"unlinked {row.url} from {kr_key}")
 

@@ -13,12 +13,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from app.bootstrap import utcnow
+from app.calendar import timeline
 from app.cli import Obj, parse_instant, pass_obj
 from app.db import unit_of_work
 from app.models import Delivery
-from app.services import cycles, schedules, timeline_rules, workspaces
 from app.services.errors import OkrError
-from scheduler import timeline
+from app.services.okrs import cycles
+from app.services.scheduling import schedules
+from app.services.scheduling import timeline as timeline_rules
+from app.services.tenancy import workspaces
 from scheduler.clients import client_factory
 from scheduler.jobs import tick as run_tick
 

@@ -6,7 +6,7 @@ import scoring
 from app.config import ScoringSettings
 from app.demo.tree import Style
 from app.domain import KRType, LintWarning
-from app.services.okrs import CycleReport
+from app.services.okrs.report import CycleReport
 
 
 def lint_report(report: CycleReport, settings: ScoringSettings) -> list[LintWarning]:

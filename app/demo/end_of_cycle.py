@@ -21,8 +21,11 @@ from app.demo.run import DemoContext
 from app.domain import CyclePhase, KRType, KRView, ObjectiveView
 from app.models import Cycle, Person, Workspace
 from app.reports import html
-from app.services import okrs, reflections, reports, retro, reviews
-from app.services.reviews import ScoreInput
+from app.services.okrs import report as okrs
+from app.services.review import reflections, retro
+from app.services.review import report as reports
+from app.services.review import scores as reviews
+from app.services.review.scores import ScoreInput
 from blocks.review_text import retro_text
 
 EVIDENCE = (

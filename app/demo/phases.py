@@ -19,7 +19,10 @@ from app.demo.advice import calibration_lines, lint_lines
 from app.demo.run import DemoContext, Phase
 from app.demo.tree import LEGEND, TeamLine, render_tree
 from app.models import Person, Team
-from app.services import cycles, imports, okrs, workspaces
+from app.services.data.imports import load as imports
+from app.services.okrs import cycles
+from app.services.okrs import report as okrs
+from app.services.tenancy import workspaces
 
 
 def sample_text() -> str:

@@ -23,8 +23,8 @@ from app.config import Settings
 from app.db import make_engine, unit_of_work
 from app.demo.tree import Style
 from app.models import Cycle, Workspace
-from app.services import cycles
 from app.services.errors import OkrError
+from app.services.okrs import cycles
 
 DEMO_WORKSPACE = "Acme Cloud"
 # A Tuesday at the end of FY27-Q1: every check-in of the quarter's last week is in.

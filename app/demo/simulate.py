@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 import scoring
 from app.domain import CheckinSource, CycleWindow, KRType
 from app.models import IssueLink, KeyResult, Person, Workspace
-from app.services import checkins, links
-from app.services.checkins import CheckinInput
+from app.services.checkins import record as checkins
+from app.services.checkins.record import CheckinInput
+from app.services.links import attach
 
 SEED = 20260427
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -205,8 +206,8 @@ def _close_issue(session: Session, workspace: Workspace, url: str, at: datetime)
                                                    IssueLink.url == url)).first()
     if link is None:
         return
-    item = links.ItemState(provider=link.provider, host=link.host, project=link.project,
+    item = attach.ItemState(provider=link.provider, host=link.host, project=link.project,
                            kind=link.kind, number=link.number, state="closed", updated_at=at)
-    links.apply_state(session=session, item=item, now=at, actor_label="demo",
+    attach.apply_state(session=session, item=item, now=at, actor_label="demo",
                       workspace_id=workspace.id)
 

@@ -17,12 +17,13 @@ from datetime import UTC, date, datetime, timedelta
 from slack_sdk import WebClient
 from sqlalchemy import select
 
+from app.calendar import cadence, timeline
 from app.demo import simulate
 from app.demo.run import DemoContext
 from app.fakeslack import FakeSlackServer
 from app.models import Delivery, Person, Team
-from app.services import cycles, schedules
-from scheduler import cadence, timeline
+from app.services.okrs import cycles
+from app.services.scheduling import schedules
 from scheduler.jobs import tick
 from scheduler.pacing import Pacer
 from scheduler.reminders import rules_for

@@ -15,7 +15,7 @@ from datetime import datetime
 import click
 
 from app.domain import KRState, KRType, KRView, ObjectiveView
-from app.services.okrs import CycleReport
+from app.services.okrs.report import CycleReport
 
 _COLORS = {"green": "green", "yellow": "yellow", "red": "red", "paused": "bright_black",
            "done": "cyan"}

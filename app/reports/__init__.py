@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from app.reports import csv, html, markdown
-from app.services.reports import Report
+from app.services.review.report import Report
 
 FORMATS = ("html", "md", "csv")
 MEDIA_TYPES = {"html": "text/html", "md": "text/markdown", "csv": "text/csv"}

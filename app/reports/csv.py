@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from app.services.reports import Report
+from app.services.review.report import Report
 
 COLUMNS = (
     "cycle", "objective_id", "objective", "team", "objective_owner", "visibility",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from app.reports import svg
-from app.services.reports import ObjectiveRow, Report
+from app.services.review.report import ObjectiveRow, Report
 from blocks.review_text import environment
 
 # Beyond this many objectives the per-objective charts stop (the tables still list all).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.services.reports import Report
+from app.services.review.report import Report
 from blocks.review_text import environment
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, text
 from app.db import normalise_url
 from blocks.checkin import open_value
 from blocks.ids import Action
-from tests.e2e.conftest import Served
+from tests.fixtures.served import Served
 from tests.slack.state import submitted_values
 
 

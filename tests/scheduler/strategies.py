@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from hypothesis import strategies as st
 
-from scheduler.cadence import Schedule
+from app.calendar.cadence import Schedule
 
 ZONES = ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu",
          "America/Nuuk", "UTC"]

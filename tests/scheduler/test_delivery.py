@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db import unit_of_work
 from app.models import Delivery, Person, Workspace
 from tests.fakeslack import FakeSlack
-from tests.scheduler.conftest import Clock, posts
+from tests.fixtures.scheduler import Clock, posts
 from tests.scheduler.test_tick import rows
 
 ADA_DUE = "2026-03-02T09:00:00+00:00"  # Monday 10:00 in Berlin

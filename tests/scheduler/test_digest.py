@@ -20,7 +20,7 @@ from app.domain import (
 )
 from blocks import digest
 from tests.fakeslack import FakeSlack
-from tests.scheduler.conftest import Clock, make_settings, posts
+from tests.fixtures.scheduler import Clock, make_settings, posts
 from tests.scheduler.test_followups import checkin
 from tests.scheduler.test_tick import rows
 from tests.slack.blockkit import validate_message

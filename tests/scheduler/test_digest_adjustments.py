@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import unit_of_work
 from app.models import KeyResult, Person
-from app.services import adjustments
+from app.services.okrs import adjustments
 from tests.fakeslack import FakeSlack
-from tests.scheduler.conftest import Clock, posts
+from tests.fixtures.scheduler import Clock, posts
 
 
 def test_target_change_is_in_the_next_digest(

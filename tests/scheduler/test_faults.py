@@ -24,7 +24,7 @@ from scheduler.jobs import tick
 from scheduler.pacing import Pacer
 from scheduler.runner import Loop
 from tests.fakeslack import FakeSlack
-from tests.scheduler.conftest import clients, make_settings, seed
+from tests.fixtures.scheduler import clients, make_settings, seed
 
 ROOT = Path(__file__).resolve().parents[2]
 T = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)  # everyone's Monday 10:00 Berlin is 09:00 UTC

@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db import unit_of_work
 from app.domain import CheckinSource
 from app.models import KeyResult, Person, Workspace
-from app.services import checkins, schedules
+from app.services.checkins import record as checkins
 from app.services.errors import NotAllowed
+from app.services.scheduling import schedules
 from tests.fakeslack import FakeSlack
-from tests.scheduler.conftest import Clock, make_settings, posts
+from tests.fixtures.scheduler import Clock, make_settings, posts
 from tests.scheduler.test_delivery import ADA_DUE, ada
 from tests.scheduler.test_tick import rows
 

@@ -14,7 +14,7 @@ from app.cli import Obj, main
 from app.db import make_session_factory, unit_of_work
 from app.models import Delivery, Person
 from tests.fakeslack import FakeSlack
-from tests.scheduler.conftest import make_settings, seed
+from tests.fixtures.scheduler import make_settings, seed
 
 PEOPLE = ["U0ADA", "U0BOB", "U0CAT", "U0DEV", "U0EVE"]  # Fay owns no KR: never prompted
 START, END = date(2026, 2, 1), date(2026, 4, 30)

@@ -8,13 +8,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.calendar.timeline import Rule
 from app.db import unit_of_work
 from app.models import Cycle, Workspace
-from app.services import schedules, timeline_rules
 from app.services.errors import InvalidValue
-from scheduler.timeline import Rule
+from app.services.scheduling import schedules
+from app.services.scheduling import timeline as timeline_rules
 from tests.fakeslack import FakeSlack
-from tests.scheduler.conftest import Clock, posts
+from tests.fixtures.scheduler import Clock, posts
 from tests.scheduler.test_tick import rows
 
 NOW = datetime(2026, 4, 1, tzinfo=UTC)

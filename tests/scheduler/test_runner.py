@@ -14,7 +14,7 @@ from app.migrate import upgrade
 from app.models import Delivery
 from scheduler import runner
 from tests.fakeslack import FakeSlack
-from tests.scheduler.conftest import clients, make_settings, seed
+from tests.fixtures.scheduler import clients, make_settings, seed
 
 
 def test_background_loop_ticks_and_stops(tmp_path: Path, fake_slack: FakeSlack) -> None:

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from app.models import Delivery, TimelineRule, Workspace
 from blocks.ids import Action
-from tests.scheduler.conftest import Clock, make_settings
-from tests.slack.conftest import Harness, rollback_factory, slack
+from tests.fixtures.scheduler import Clock, make_settings
+from tests.fixtures.slack import Harness, rollback_factory, slack
 
 __all__ = ["rollback_factory", "slack"]
 

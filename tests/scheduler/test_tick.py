@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db import unit_of_work
 from app.domain import CheckinSource
 from app.models import Delivery, KeyResult, Person
-from app.services import checkins
+from app.services.checkins import record as checkins
 from tests.fakeslack import FakeSlack
-from tests.scheduler.conftest import Clock, posts
+from tests.fixtures.scheduler import Clock, posts
 
 
 def rows(factory: sessionmaker[Session], **where: str) -> list[Delivery]:

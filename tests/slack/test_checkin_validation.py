@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from app.models import KeyResult
+from tests.fixtures.slack import Harness
 from tests.slack import seed
-from tests.slack.conftest import Harness
 from tests.slack.state import submitted_values
 from tests.slackreq import json_body
 

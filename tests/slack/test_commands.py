@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from app.models import AuditEntry, Person
-from tests.slack.conftest import Harness
+from tests.fixtures.slack import Harness
 from tests.slackreq import json_body
 
 

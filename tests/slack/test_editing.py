@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.models import AuditEntry, KeyResult, Objective
 from blocks.ids import Action
-from tests.slack.conftest import Harness
+from tests.fixtures.slack import Harness
 from tests.slack.state import submitted_values
 from tests.slackreq import json_body
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.models import AuditEntry, Person, ProcessedEvent
-from tests.slack.conftest import Harness
+from tests.fixtures.slack import Harness
 
 
 def home_opened(slack: Harness, user: str, event_id: str, retry: int | None = None) -> int:

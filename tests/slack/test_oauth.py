@@ -10,11 +10,11 @@ from sqlalchemy import Engine, text
 
 from app.bootstrap import Container
 from app.db import make_engine, make_session_factory
-from app.services.installations import PREFIX, TokenCipher
+from app.services.tenancy.installations import PREFIX, TokenCipher
 from app.slack import create_bolt_app, env_of
 from app.web import create_web_app
 from tests.fakeslack import FakeSlack
-from tests.slack.conftest import SECRET, make_settings
+from tests.fixtures.slack import SECRET, make_settings
 from tests.slackreq import SlackRequests
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from handlers import router
 from handlers.router import CommandRequest, Reply, split_text, subcommand, user_mention
-from tests.slack.conftest import Harness
+from tests.fixtures.slack import Harness
 
 
 @pytest.fixture()

@@ -10,7 +10,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 from app.commands.serve import gunicorn_options, serve
 from app.config import Settings
-from tests.slack.conftest import Harness
+from tests.fixtures.slack import Harness
 from tests.slack.state import submitted_values
 
 

@@ -1,4 +1,4 @@
-from tests.slack.conftest import Harness
+from tests.fixtures.slack import Harness
 
 
 def test_help_lists_subcommands(slack: Harness) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from blocks.checkin import open_value
 from blocks.ids import Action
-from tests.slack.conftest import Harness
+from tests.fixtures.slack import Harness
 from tests.slack.state import submitted_values
 
 

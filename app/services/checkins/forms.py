@@ -1,0 +1,221 @@
+"""A check-in form (the Slack modal, one page of it) as one transaction.
+
+Every answer is checked first (the KR exists in this workspace, the person may check in on it,
+each field is valid); only when all pass are they recorded. Errors name the KR and the field
+(``value``, ``status``, ``confidence``, ``note``, ``blockers`` or ``kr``) so the caller can
+show them inline. ``key_prefix`` makes the submission idempotent: the same prefix records
+each KR once however often it is submitted.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, joinedload
+
+from app.domain import CheckinSource, KRState, KRType
+from app.models import Checkin, KeyResult
+from app.services import access, audit
+from app.services.access import Principal
+from app.services.checkins import record as checkins
+from app.services.errors import InvalidValue
+
+MAX_ANSWERS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class RawAnswer:
+    """One KR's answer as typed: ``value_text`` unparsed, ``milestone_done`` for milestones."""
+
+    kr_key: str
+    value_text: str | None = None
+    milestone_done: bool | None = None
+    status: str | None = None
+    confidence: str | None = None
+    note: str | None = None
+    blockers: str | None = None
+    no_change: bool = False
+
+
+@dataclass
+class FormOutcome:
+    recorded: list[str] = field(default_factory=list)  # KR keys (new or already recorded)
+    errors: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _number(text: str | None) -> float | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        value = float(text.strip().replace(",", ""))
+    except ValueError as exc:
+        raise InvalidValue("enter a number", field="value") from exc
+    if not math.isfinite(value):
+        raise InvalidValue("enter a number", field="value")
+    return value
+
+
+def to_input(kr: KeyResult, a: RawAnswer) -> checkins.CheckinInput:
+    """Turn a raw answer into the service's input for this KR's type (raises InvalidValue)."""
+    if a.status is None:
+        raise InvalidValue("pick a status", field="status")
+    base = checkins.CheckinInput(kr_key=kr.key, status=a.status, confidence=a.confidence,
+                                 note=a.note, blockers=a.blockers)
+    kr_type = KRType(kr.kr_type)
+    if a.no_change:
+        if kr.last_checkin_at is None:
+            raise InvalidValue("there is no earlier check-in to repeat: enter a value",
+                               field="value")
+        return replace(base, no_change=True)
+    if kr_type == KRType.MANUAL:
+        score = _number(a.value_text)
+        if score is None:
+            raise InvalidValue("enter a score between 0.0 and 1.0", field="value")
+        return replace(base, score=score)
+    if kr_type == KRType.MILESTONE:
+        if a.value_text is not None or a.milestone_done is None:
+            raise InvalidValue("tick Done or leave it unticked", field="value")
+        return replace(base, value=1.0 if a.milestone_done else 0.0)
+    if kr_type.takes_value:
+        if a.milestone_done is not None:
+            raise InvalidValue("enter a number", field="value")
+        value = _number(a.value_text)
+        if value is None:
+            raise InvalidValue("enter the current value, or tick No change", field="value")
+        return replace(base, value=value)
+    if a.value_text is not None or a.milestone_done is not None:
+        raise InvalidValue("this key result moves by itself: no value to enter", field="value")
+    return base
+
+
+def _field_of(exc: InvalidValue) -> str:
+    return "value" if exc.field in ("value", "score", None) else str(exc.field)
+
+
+def submit(*, session: Session, workspace_id: int, actor: Principal, actor_label: str,
+           answers: Sequence[RawAnswer], now: datetime, key_prefix: str,
+           source: CheckinSource = CheckinSource.SLACK) -> FormOutcome:
+    """Validate every answer, then record them all, or record nothing."""
+    out = FormOutcome()
+    if not answers:
+        out.errors[("", "kr")] = "there is nothing to check in on"
+        return out
+    if len(answers) > MAX_ANSWERS:
+        out.errors[("", "kr")] = "too many key results in one submission"
+        return out
+    keys = [a.kr_key for a in answers]
+    krs = {kr.key: kr for kr in session.scalars(
+        select(KeyResult).options(joinedload(KeyResult.objective))
+        .where(KeyResult.workspace_id == workspace_id, KeyResult.key.in_(keys)))}
+    led: set[int] | None = None  # teams the actor leads, read only if needed
+    inputs: list[tuple[KeyResult, checkins.CheckinInput]] = []
+    for a in answers:
+        kr = krs.get(a.kr_key)
+        if kr is not None and kr.owner_id != actor.id and led is None:
+            led = access.led_team_ids(session=session, workspace_id=workspace_id,
+                                     person_id=actor.id)
+        if kr is None or not access.can_edit_kr(actor, kr, kr.objective, led or set()):
+            # Same words for both: do not confirm that someone else's KR exists.
+            out.errors[(a.kr_key, "kr")] = "you cannot check in on this key result"
+            continue
+        try:
+            data = to_input(kr, a)
+            checkins.validate(kr, data)
+        except InvalidValue as exc:
+            out.errors[(a.kr_key, _field_of(exc))] = exc.message
+            continue
+        inputs.append((kr, data))
+    if out.errors:
+        return out
+    record_batch(session=session, workspace_id=workspace_id, items=inputs, author_id=actor.id,
+                 actor_label=actor_label, source=source, now=now, key_prefix=key_prefix)
+    out.recorded = [kr.key for kr, _ in inputs]
+    return out
+
+
+def recorded(*, session: Session, workspace_id: int, key_prefix: str,
+             kr_keys: Sequence[str]) -> list[tuple[str, str | None, float | None]]:
+    """(KR title, status, score) of the check-ins a form recorded, in ``kr_keys`` order."""
+    wanted = {f"{key_prefix}:{k}"[:200]: i for i, k in enumerate(kr_keys)}
+    rows = session.execute(
+        select(Checkin.idempotency_key, KeyResult.title, Checkin.status, Checkin.score)
+        .join(KeyResult, KeyResult.id == Checkin.kr_id)
+        .where(Checkin.workspace_id == workspace_id,
+               Checkin.idempotency_key.in_(list(wanted)))).all()
+    ordered = sorted(rows, key=lambda r: wanted.get(str(r[0]), 0))
+    return [(title, status, score) for _, title, status, score in ordered]
+
+
+def record_batch(*, session: Session, workspace_id: int,
+                 items: Sequence[tuple[KeyResult, checkins.CheckinInput]], author_id: int | None,
+                 actor_label: str, source: CheckinSource, now: datetime,
+                 key_prefix: str) -> list[str]:
+    """``checkins.record`` for many KRs in a handful of statements; returns the keys recorded now.
+
+    Same rules as ``checkins.record`` (tests/slack/test_checkin_batch.py holds them side by
+    side): validation, score, the KR's projection (not moved by a back-dated answer), the
+    milestone turning done, one audit entry per KR. ``f"{key_prefix}:{kr.key}"`` is each
+    check-in's idempotency key: keys already used record nothing, whoever used them first.
+    """
+    key_of = {kr.key: f"{key_prefix}:{kr.key}"[:200] for kr, _ in items}
+    rows, pending = [], []
+    for kr, data in items:
+        if kr.workspace_id != workspace_id:
+            raise InvalidValue("unknown key result", field="kr")
+        value, manual = checkins.validate(kr, data)
+        score = checkins.score_after(kr, value, manual)
+        rows.append({"workspace_id": workspace_id, "kr_id": kr.id, "author_id": author_id,
+                     "at": now, "value": value, "score": score, "status": data.status,
+                     "confidence": data.confidence, "note": data.note or None,
+                     "blockers": data.blockers or None, "source": source.value,
+                     "idempotency_key": key_of[kr.key]})
+        pending.append((kr, data, value, manual, score))
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(Checkin).values(rows).on_conflict_do_nothing(
+        index_elements=["workspace_id", "idempotency_key"]).returning(Checkin.idempotency_key)
+    fresh = set(session.scalars(stmt))
+    done = []
+    for kr, data, value, manual, score in pending:
+        if key_of[kr.key] not in fresh:
+            continue
+        before = {"current": kr.current_value, "manual_score": kr.manual_score,
+                  "declared_status": kr.declared_status}
+        _project(kr, data, value, manual, now)
+        audit.record(
+            session=session, workspace_id=workspace_id, actor_id=author_id,
+            actor_label=actor_label, action="checkin", subject_type="key_result",
+            subject_key=kr.key, now=now, before=before,
+            after={"current": value, "manual_score": manual, "status": data.status,
+                   "score": score})
+        done.append(kr.key)
+    session.flush()
+    return done
+
+
+def _project(kr: KeyResult, data: checkins.CheckinInput, value: float | None,
+             manual: float | None, now: datetime) -> None:
+    """The KR's projection of its latest check-in, as ``checkins.record`` keeps it."""
+    if kr.last_checkin_at is not None and now < kr.last_checkin_at:
+        return
+    kr.current_value = value
+    kr.manual_score = manual
+    if data.status is not None:
+        kr.declared_status = data.status
+    if KRType(kr.kr_type) == KRType.MILESTONE and value == 1.0 \
+            and kr.state == KRState.ACTIVE:
+        kr.state = KRState.DONE.value
+    kr.last_checkin_at = now
+    kr.updated_at = now

@@ -1,0 +1,277 @@
+"""``okr export``: everything in a workspace with scores, statuses and full check-in history.
+
+One gathering step (:func:`gather`, built on ``okrs.cycle_report``) feeds three formats:
+
+* JSON (:func:`to_json`): ``workspace``, ``people``, ``teams``, ``cycles`` and ``objectives``;
+  each objective carries its key results, each KR its check-ins, oldest first. Owners are
+  exported as Slack ids (as the import file spells them) plus names.
+* CSV (:func:`to_csv`): one row per key result with its scores; with ``checkins=True`` one
+  row per check-in instead (the history, for spreadsheets).
+* Markdown (:func:`to_markdown`): a readable tree per cycle.
+
+A KR's ``status`` is its traffic light (the owner's declaration, else the suggestion from
+pace), or ``paused`` / ``done`` when the KR is in that state.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.config import ScoringSettings
+from app.domain import KRState, KRView, ObjectiveView
+from app.models import Checkin, Cycle, IssueLink, KeyResult, Objective, Person, Team, Workspace
+from app.services.okrs import cycles as cycles_service
+from app.services.okrs import report as okrs
+from app.services.okrs.report import CycleReport
+
+
+@dataclass
+class ExportData:
+    workspace: Workspace
+    now: datetime
+    reports: list[CycleReport]
+    checkins: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    links: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    descriptions: dict[str, str | None] = field(default_factory=dict)
+    people: list[dict[str, Any]] = field(default_factory=list)
+    teams: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _r(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def kr_status(kr: KRView) -> str:
+    return kr.state.value if kr.state != KRState.ACTIVE else kr.status.value
+
+
+def gather(*, session: Session, workspace: Workspace, now: datetime, settings: ScoringSettings,
+           cycle_names: list[str] | None = None) -> ExportData:
+    """Score the chosen cycles (all by default, oldest first) and load their history."""
+    ws_id = workspace.id
+    query = select(Cycle).where(Cycle.workspace_id == ws_id).order_by(Cycle.start_date, Cycle.id)
+    chosen = [cycles_service.by_name(session=session, workspace_id=ws_id, name=n)
+              for n in cycle_names] if cycle_names else list(session.scalars(query))
+    today = cycles_service.org_today(workspace, now)
+    reports = [okrs.cycle_report(session=session, workspace_id=ws_id, cycle=c, today=today,
+                                 now=now, settings=settings) for c in chosen]
+    data = ExportData(workspace=workspace, now=now, reports=reports)
+    people = {p.id: p for p in session.scalars(select(Person).where(Person.workspace_id == ws_id)
+                                               .order_by(Person.slack_id))}
+    data.people = [{"slack_id": p.slack_id, "name": p.name, "tz": p.tz, "active": p.active}
+                   for p in people.values()]
+    teams = list(session.scalars(select(Team).where(Team.workspace_id == ws_id)
+                                 .order_by(Team.id)))
+    team_key = {t.id: t.key for t in teams}
+    data.teams = [{
+        "id": t.key, "name": t.name, "kind": t.kind,
+        "parent": team_key.get(t.parent_id) if t.parent_id else None,
+        "lead": people[t.lead_id].slack_id if t.lead_id in people else None,
+        "members": sorted(people[m.person_id].slack_id for m in t.members
+                          if m.person_id in people),
+        "channel": t.channel_id,
+    } for t in teams]
+    cycle_ids = [c.id for c in chosen]
+    if not cycle_ids:
+        return data
+    in_cycles = select(Objective.id).where(Objective.workspace_id == ws_id,
+                                           Objective.cycle_id.in_(cycle_ids))
+    data.descriptions = dict(session.execute(
+        select(Objective.key, Objective.description).where(Objective.id.in_(in_cycles))
+    ).tuples().all())
+    krs_in_cycles = select(KeyResult.id).where(KeyResult.workspace_id == ws_id,
+                                               KeyResult.objective_id.in_(in_cycles))
+    kr_key = {kr_id: key for kr_id, key in session.execute(
+        select(KeyResult.id, KeyResult.key).where(KeyResult.id.in_(krs_in_cycles)))}
+    history: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    session.flush()  # Core statement below (plain rows are much cheaper than ORM objects)
+    rows = session.connection().execute(
+        select(Checkin.kr_id, Checkin.at, Checkin.author_id, Checkin.value, Checkin.score,
+               Checkin.status, Checkin.confidence, Checkin.note, Checkin.blockers,
+               Checkin.source)
+        .where(Checkin.workspace_id == ws_id, Checkin.kr_id.in_(krs_in_cycles))
+        .order_by(Checkin.kr_id, Checkin.at, Checkin.id))
+    for kr_id, at, author_id, value, score, status, confidence, note, blockers, source in rows:
+        author = people.get(author_id) if author_id else None
+        history[kr_key[kr_id]].append({
+            "at": at.isoformat(), "author": author.slack_id if author else None,
+            "author_name": author.name if author else None, "value": value,
+            "score": _r(score), "status": status, "confidence": confidence,
+            "note": note, "blockers": blockers, "source": source,
+        })
+    data.checkins = dict(history)
+    links: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for link in session.scalars(select(IssueLink).where(
+            IssueLink.workspace_id == ws_id, IssueLink.kr_id.in_(krs_in_cycles))
+            .order_by(IssueLink.id)):
+        links[kr_key[link.kr_id]].append({
+            "url": link.url, "provider": link.provider, "kind": link.kind,
+            "number": link.number, "weight": link.weight, "closed": link.closed})
+    data.links = dict(links)
+    return data
+
+
+def _kr_json(kr: KRView, data: ExportData) -> dict[str, Any]:
+    return {
+        "id": kr.key, "title": kr.title, "owner": kr.owner_slack_id, "owner_name": kr.owner_name,
+        "type": kr.kr_type.value, "start": kr.start, "target": kr.target,
+        "current": kr.current, "unit": kr.unit, "weight": kr.weight,
+        "progress": _r(kr.progress), "score": _r(kr.score), "status": kr_status(kr),
+        "declared_status": kr.declared_status.value if kr.declared_status else None,
+        "suggested_status": kr.suggested_status.value, "state": kr.state.value,
+        "trend": kr.trend, "stale": kr.stale, "mismatch": kr.mismatch,
+        "last_checkin_at": kr.last_checkin_at.isoformat() if kr.last_checkin_at else None,
+        "blockers": kr.last_blockers, "links": data.links.get(kr.key, []),
+        "checkins": data.checkins.get(kr.key, []),
+    }
+
+
+def _objective_json(o: ObjectiveView, data: ExportData) -> dict[str, Any]:
+    aligned = f"{o.aligned_to}/{o.aligned_to_kr}" if o.aligned_to_kr else o.aligned_to
+    return {
+        "id": o.key, "title": o.title, "cycle": o.cycle, "team": o.team_key,
+        "team_name": o.team_name, "owner": o.owner_slack_id, "owner_name": o.owner_name,
+        "score": _r(o.score), "status": o.status.value, "aligned_to": aligned,
+        "depth": o.depth, "visibility": o.visibility.value, "commitment": o.commitment.value,
+        "development": o.is_development, "draft": o.is_draft, "rollup": o.rollup_mode.value,
+        "description": data.descriptions.get(o.key),
+        "key_results": [_kr_json(kr, data) for kr in o.key_results],
+    }
+
+
+def to_dict(data: ExportData) -> dict[str, Any]:
+    ws = data.workspace
+    return {
+        "exported_at": data.now.isoformat(),
+        "workspace": {"name": ws.name, "fiscal_year_start_month": ws.fiscal_year_start_month,
+                      "timezone": ws.timezone},
+        "people": data.people,
+        "teams": data.teams,
+        "cycles": [{
+            "name": r.cycle.name, "start": r.cycle.start.isoformat(),
+            "end": r.cycle.end.isoformat(), "phase": r.cycle.phase.value, "day": r.cycle.day,
+            "total_days": r.cycle.total_days, "expected": _r(r.cycle.expected),
+            "company_score": _r(r.company_score),
+            "team_scores": {k: _r(v) for k, v in sorted(r.team_scores.items())},
+        } for r in data.reports],
+        "objectives": [_objective_json(o, data) for r in data.reports for o in r.objectives],
+    }
+
+
+def to_json(data: ExportData) -> str:
+    return json.dumps(to_dict(data), indent=2, ensure_ascii=False) + "\n"
+
+
+KR_COLUMNS = ["cycle", "objective_id", "objective_title", "objective_score",
+              "objective_status", "team", "kr_id", "kr_title", "owner", "owner_name", "type",
+              "start", "target", "current", "unit", "weight", "progress", "score", "status",
+              "declared_status", "suggested_status", "trend", "stale", "last_checkin_at",
+              "checkins"]
+CHECKIN_COLUMNS = ["cycle", "objective_id", "kr_id", "at", "author", "author_name", "value",
+                   "score", "status", "confidence", "note", "blockers", "source"]
+
+
+def to_csv(data: ExportData, *, checkins: bool = False) -> str:
+    """One row per KR, or with ``checkins`` one row per check-in (oldest first per KR)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CHECKIN_COLUMNS if checkins else KR_COLUMNS)
+    for report in data.reports:
+        for o in report.objectives:
+            for kr in o.key_results:
+                history = data.checkins.get(kr.key, [])
+                if checkins:
+                    for c in history:
+                        writer.writerow([o.cycle, o.key, kr.key,
+                                         *(c[k] for k in CHECKIN_COLUMNS[3:])])
+                    continue
+                writer.writerow([
+                    o.cycle, o.key, o.title, _r(o.score), o.status.value, o.team_key or "",
+                    kr.key, kr.title, kr.owner_slack_id or "", kr.owner_name or "",
+                    kr.kr_type.value, kr.start, kr.target, kr.current, kr.unit or "", kr.weight,
+                    _r(kr.progress), _r(kr.score), kr_status(kr),
+                    kr.declared_status.value if kr.declared_status else "",
+                    kr.suggested_status.value, kr.trend, kr.stale,
+                    kr.last_checkin_at.isoformat() if kr.last_checkin_at else "", len(history),
+                ])
+    return out.getvalue()
+
+
+_MD_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_[]<>#|"})
+
+
+def _md(text: str) -> str:
+    return text.translate(_MD_SPECIAL)
+
+
+def _num(value: float | None) -> str:
+    return "–" if value is None else f"{value:g}"
+
+
+def _kr_value(kr: KRView) -> str:
+    unit = f" {kr.unit}" if kr.unit else ""
+    if kr.kr_type.needs_start_and_target:
+        return f"{_num(kr.current if kr.current is not None else kr.start)}{unit} " \
+               f"({_num(kr.start)} → {_num(kr.target)})"
+    if kr.kr_type.needs_threshold:
+        side = "≥" if kr.kr_type.value == "above" else "≤"
+        return f"{_num(kr.current)}{unit} (target {side} {_num(kr.target)})"
+    if kr.kr_type.value == "percent":
+        return f"{_num(kr.current)}%"
+    if kr.kr_type.value == "milestone":
+        return "done" if kr.current == 1.0 else "not done"
+    return kr.kr_type.value
+
+
+_ARROWS = {"up": "↑", "down": "↓", "flat": "→"}
+
+
+def to_markdown(data: ExportData) -> str:
+    """A readable tree per cycle: objectives (nested by alignment) with their KRs."""
+    ws = data.workspace
+    lines = [f"# OKRs: {_md(ws.name)}", "",
+             f"Exported {data.now.strftime('%Y-%m-%d %H:%M')} UTC.", ""]
+    for report in data.reports:
+        c = report.cycle
+        lines += [f"## {_md(c.name)} ({c.start.isoformat()} to {c.end.isoformat()})", ""]
+        company = f" · company score **{report.company_score:.2f}**" \
+            if report.company_score is not None else ""
+        lines += [f"Day {c.day} of {c.total_days} · expected progress {c.expected:.2f}"
+                  f"{company}", ""]
+        names = {o.team_key: o.team_name for o in report.objectives if o.team_key}
+        if report.team_scores:
+            lines += ["Team scores: " + ", ".join(
+                f"{_md(names.get(k) or k)} {v:.2f}" for k, v in sorted(report.team_scores.items())
+            ), ""]
+        if not report.objectives:
+            lines += ["_No objectives in this cycle._", ""]
+        for o in report.objectives:
+            pad = "  " * o.depth
+            who = ", ".join(_md(x) for x in (o.owner_name, o.team_name) if x)
+            tags = "".join(f" · {t}" for t, on in (("private", o.visibility.value == "private"),
+                                                   ("aspirational",
+                                                    o.commitment.value == "aspirational"),
+                                                   ("draft", o.is_draft)) if on)
+            lines.append(f"{pad}- **{_md(o.title)}** `{o.key}` · {o.score:.2f} · "
+                         f"{o.status.value.upper()}{f' · {who}' if who else ''}{tags}")
+            for kr in o.key_results:
+                flags = "".join(f" · {f}" for f in (("stale" if kr.stale else ""),
+                                                    (kr.mismatch or "")) if f)
+                owner = f" · {_md(kr.owner_name)}" if kr.owner_name else ""
+                lines.append(f"{pad}  - `{kr.key}` {_md(kr.title)}: {_kr_value(kr)} · "
+                             f"{kr.score:.2f} · {kr_status(kr)} {_ARROWS[kr.trend]}{owner}{flags}")
+                if kr.last_note:
+                    lines.append(f"{pad}    - note: {_md(kr.last_note)}")
+                if kr.last_blockers:
+                    lines.append(f"{pad}    - blockers: {_md(kr.last_blockers)}")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,214 @@
+"""Writing an import file's objectives, key results, alignment, issue links and check-ins.
+
+See ``app.services.import_apply`` for the upsert rules these steps follow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from app.domain import CheckinSource, KRState, KRType
+from app.models import Checkin, IssueLink, KeyResult, Objective
+from app.services.checkins import record as checkins
+from app.services.checkins.record import CheckinInput
+from app.services.data.bulk import bulk_insert, bulk_update
+from app.services.data.imports.apply import (
+    Context,
+    Entry,
+    Spec,
+    key_ids,
+    load_existing,
+    upsert,
+    write_deferred,
+)
+from app.services.data.imports.checks import Document
+from app.services.data.imports.schema import KeyResultIn, ObjectiveIn
+from app.services.links.urls import parse_issue_url
+
+OBJECTIVE = Spec(
+    "objectives", "objective", Objective, "key",
+    {"title": "title", "description": "description", "visibility": "visibility",
+     "commitment": "commitment", "development": "is_development", "rollup": "rollup_mode",
+     "draft": "is_draft", "position": "position"},
+    refs={"cycle": ("cycle_id", "cycles"), "team": ("team_id", "teams"),
+          "owner": ("owner_id", "people")},
+    deferred=frozenset({"aligned_to"}),
+    stamps=("created_at", "updated_at"),
+)
+KEY_RESULT = Spec(
+    "key_results", "key_result", KeyResult, "key",
+    {"title": "title", "type": "kr_type", "start": "start_value", "target": "target_value",
+     "unit": "unit", "weight": "weight", "state": "state", "position": "position"},
+    refs={"objective": ("objective_id", "objectives"), "owner": ("owner_id", "people")},
+    stamps=("created_at", "updated_at"),
+)
+
+
+def _objective_entry(index: int, o: ObjectiveIn, default_cycle: str | None) -> Entry:
+    values = {
+        "title": o.title, "cycle": o.cycle or default_cycle, "team": o.team, "owner": o.owner,
+        "description": o.description, "aligned_to": o.aligned_to,
+        "visibility": o.visibility or "public", "commitment": o.commitment or "committed",
+        "development": bool(o.development), "rollup": o.rollup or "krs",
+        "draft": bool(o.draft), "position": index,
+    }
+    # Position (file order) is set when a row is created; a partial file imported later
+    # would otherwise reshuffle everything it does not list.
+    given = o.model_fields_set - {"id", "key_results"}
+    return Entry(o.id, values, frozenset(given))
+
+
+def _kr_entry(objective: str, position: int, kr: KeyResultIn) -> Entry:
+    values = {
+        "objective": objective, "title": kr.title, "type": kr.resolved_type(),
+        "start": kr.start, "target": kr.target, "unit": kr.unit, "weight": kr.weight,
+        "owner": kr.owner, "state": kr.state or "active", "position": position,
+    }
+    given = (kr.model_fields_set - {"id", "links", "current", "score", "status"}) | {
+        "objective"}
+    return Entry(kr.id, values, frozenset(given))
+
+
+def _stored_alignment(ctx: Context) -> dict[int, str]:
+    """Objective id -> its ``aligned_to`` as the file would spell it."""
+    obj_key = ctx.keys("objectives")
+    kr_rows = {kr_id: (key, obj_id) for kr_id, key, obj_id in ctx.session.execute(
+        select(KeyResult.id, KeyResult.key, KeyResult.objective_id).where(
+            KeyResult.workspace_id == ctx.workspace.id))}
+    out: dict[int, str] = {}
+    for oid, aligned_obj, aligned_kr in ctx.session.execute(
+        select(Objective.id, Objective.aligned_objective_id, Objective.aligned_kr_id).where(
+            Objective.workspace_id == ctx.workspace.id)
+    ):
+        if aligned_kr is not None and aligned_kr in kr_rows:
+            key, parent = kr_rows[aligned_kr]
+            out[oid] = f"{obj_key[parent]}/{key}"
+        elif aligned_obj is not None:
+            out[oid] = obj_key[aligned_obj]
+    return out
+
+
+def apply_okrs(ctx: Context, doc: Document) -> None:
+    ctx.ids.setdefault("objectives", key_ids(ctx, Objective, "key"))
+    cycles = ctx.ids.get("cycles", {})
+    default_cycle = next(iter(cycles)) if len(cycles) == 1 else None
+    alignment = _stored_alignment(ctx)
+    existing = load_existing(ctx, OBJECTIVE)
+    for values in existing.values():
+        values["aligned_to"] = alignment.get(values["id"])
+    objectives = upsert(ctx, OBJECTIVE, (_objective_entry(i, o, default_cycle)
+                                         for i, o in doc.objectives), existing)
+    kr_entries = [_kr_entry(o.id, j, kr) for _, o in doc.objectives
+                  for j, kr in enumerate(o.key_results)]
+    upsert(ctx, KEY_RESULT, kr_entries, load_existing(ctx, KEY_RESULT))
+
+    obj_ids, kr_ids = ctx.ids["objectives"], ctx.ids["key_results"]
+
+    def resolve(_name: str, ref: Any) -> dict[str, Any]:
+        if ref is None:
+            return {"aligned_objective_id": None, "aligned_kr_id": None}
+        obj, _, kr = str(ref).partition("/")
+        if kr:
+            return {"aligned_objective_id": None, "aligned_kr_id": kr_ids[kr]}
+        return {"aligned_objective_id": obj_ids[obj], "aligned_kr_id": None}
+
+    write_deferred(ctx, OBJECTIVE, objectives, resolve)
+    _apply_links(ctx, doc)
+    _apply_checkins(ctx, doc)
+
+
+def _apply_links(ctx: Context, doc: Document) -> None:
+    counts = ctx.summary.counts["links"]
+    kr_ids = ctx.ids["key_results"]
+    kr_key = ctx.keys("key_results")
+    wanted = [(kr, link) for _, o in doc.objectives for kr in o.key_results
+              for link in kr.links or ()]
+    if not wanted:
+        return
+    stored = {(kr_key[kr_id], url): (link_id, weight) for link_id, kr_id, url, weight in
+              ctx.session.execute(select(IssueLink.id, IssueLink.kr_id, IssueLink.url,
+                                         IssueLink.weight).where(
+                  IssueLink.workspace_id == ctx.workspace.id))}
+    creates: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for kr, link in wanted:
+        ref = parse_issue_url(link.url)
+        subject = f"{kr.id} {ref.url}"
+        found = stored.get((kr.id, ref.url))
+        if found is None:
+            creates.append({
+                "workspace_id": ctx.workspace.id, "kr_id": kr_ids[kr.id], "url": ref.url,
+                "provider": ref.provider, "host": ref.host, "project": ref.project.lower(),
+                "kind": ref.kind, "number": ref.number, "weight": link.weight,
+                "closed": False, "state_updated_at": None, "created_at": ctx.now,
+            })
+            ctx.audit("import.create", "issue_link", subject, None,
+                      {"url": ref.url, "weight": link.weight})
+            counts.created += 1
+        elif "weight" in link.model_fields_set and found[1] != link.weight:
+            updates.append({"id": found[0], "weight": link.weight})
+            ctx.audit("import.update", "issue_link", subject, {"weight": found[1]},
+                      {"weight": link.weight})
+            counts.updated += 1
+        else:
+            counts.unchanged += 1
+    if creates:
+        bulk_insert(ctx.session, IssueLink, creates)
+    bulk_update(ctx.session, IssueLink, updates)
+
+
+def _apply_checkins(ctx: Context, doc: Document) -> None:
+    """``current`` / ``score`` / ``status`` in the file become a check-in (source ``import``)
+    only when they differ from the KR's current state, so re-importing records nothing."""
+    given = [kr for _, o in doc.objectives for kr in o.key_results
+             if kr.current is not None or kr.score is not None or kr.status is not None]
+    if not given:
+        return
+    kr_ids = ctx.ids["key_results"]
+    wanted_ids = {kr_ids[kr.id] for kr in given}
+    rows = {r.id: r for r in ctx.session.execute(
+        select(KeyResult.id, KeyResult.kr_type, KeyResult.start_value, KeyResult.target_value,
+               KeyResult.current_value, KeyResult.manual_score, KeyResult.declared_status,
+               KeyResult.state, KeyResult.weight).where(
+            KeyResult.workspace_id == ctx.workspace.id)) if r.id in wanted_ids}
+    new_rows: list[dict[str, Any]] = []
+    projections: list[dict[str, Any]] = []
+    for kr in given:
+        row = rows[kr_ids[kr.id]]
+        if not ((kr.current is not None and kr.current != row.current_value)
+                or (kr.score is not None and kr.score != row.manual_score)
+                or (kr.status is not None and kr.status != row.declared_status)):
+            continue
+        model = KeyResult(key=kr.id, kr_type=row.kr_type, start_value=row.start_value,
+                          target_value=row.target_value, current_value=row.current_value,
+                          manual_score=row.manual_score, weight=row.weight)
+        data = CheckinInput(kr_key=kr.id, value=kr.current, score=kr.score, status=kr.status,
+                            no_change=kr.current is None and kr.score is None)
+        value, manual = checkins.validate(model, data)
+        score = checkins.score_after(model, value, manual)
+        new_rows.append({
+            "workspace_id": ctx.workspace.id, "kr_id": row.id, "author_id": None, "at": ctx.now,
+            "value": value, "score": score, "status": kr.status, "confidence": None,
+            "note": None, "blockers": None, "source": CheckinSource.IMPORT.value,
+            "idempotency_key": None,
+        })
+        projection: dict[str, Any] = {"id": row.id, "current_value": value,
+                                      "manual_score": manual, "last_checkin_at": ctx.now,
+                                      "updated_at": ctx.now}
+        if kr.status is not None:
+            projection["declared_status"] = kr.status
+        if (row.kr_type == KRType.MILESTONE.value and value == 1.0 and kr.state is None
+                and row.state == KRState.ACTIVE.value):
+            projection["state"] = KRState.DONE.value
+        projections.append(projection)
+        ctx.audit("checkin", "key_result", kr.id,
+                  {"current": row.current_value, "manual_score": row.manual_score,
+                   "declared_status": row.declared_status},
+                  {"current": value, "manual_score": manual, "status": kr.status,
+                   "score": score})
+    if new_rows:
+        bulk_insert(ctx.session, Checkin, new_rows)
+    bulk_update(ctx.session, KeyResult, projections)
+    ctx.summary.checkins += len(new_rows)

@@ -1,0 +1,41 @@
+"""Looking links up: which KRs a person may link to, which KRs link an item, progress."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.domain import KRType
+from app.models import Cycle, IssueLink, KeyResult, Objective
+from app.services.links.refs import ItemState, find, kr_score, parse
+
+
+def open_issue_krs(*, session: Session, workspace_id: int, owner_id: int) -> list[KeyResult]:
+    """The person's active ``issues`` KRs in cycles that are not closed."""
+    return list(session.scalars(
+        select(KeyResult).join(Objective, Objective.id == KeyResult.objective_id)
+        .join(Cycle, Cycle.id == Objective.cycle_id)
+        .where(KeyResult.workspace_id == workspace_id, KeyResult.owner_id == owner_id,
+               KeyResult.kr_type == KRType.ISSUES.value, KeyResult.state == "active",
+               Cycle.phase != "closed")
+        .order_by(Cycle.start_date.desc(), KeyResult.position, KeyResult.id)
+    ).all())
+
+
+def krs_linking(*, session: Session, workspace_id: int, url: str,
+                gitlab_hosts: Iterable[str]) -> list[KeyResult]:
+    """KRs that link this item."""
+    ref = parse(url, gitlab_hosts=gitlab_hosts)
+    item = ItemState(ref.provider, ref.host, ref.project, ref.kind, ref.number, "open")
+    kr_ids = {lk.kr_id for lk in find(session, item, workspace_id)}
+    if not kr_ids:
+        return []
+    return list(session.scalars(select(KeyResult).where(KeyResult.id.in_(kr_ids))
+                                .order_by(KeyResult.id)).all())
+
+
+def progress(links: Sequence[IssueLink]) -> tuple[int, int, float]:
+    """(closed count, total count, score) of a KR's links."""
+    return sum(1 for lk in links if lk.closed), len(links), kr_score(links)

@@ -1,0 +1,235 @@
+"""Reconciliation: ask GitLab and GitHub for the state of every linked item, so a webhook
+that never arrived heals itself (``okr sync-issues`` and a daily scheduler job).
+
+GitLab items are fetched in batches per project (``?iids[]=...``, 100 at a time); GitHub items
+one by one through the issues endpoint, which also answers for pull requests. Network calls
+happen outside any transaction; each item's state is then applied in its own short
+transaction through :func:`app.services.links.apply_state`, the same path webhooks take.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import Settings
+from app.db import unit_of_work
+from app.models import IssueLink
+from app.services.links import attach as links
+from app.services.links import state as link_state
+from app.services.links import webhooks as webhook_events
+from app.services.links.attach import ItemState
+from app.services.links.http import ForgeClient, ForgeError
+
+log = logging.getLogger(__name__)
+
+BATCH = 100
+Ref = tuple[str, str, str, str, int]  # provider, host, project, kind, number
+
+
+@dataclass
+class SyncReport:
+    checked: int = 0
+    changed: int = 0
+    checkins: int = 0
+    missing: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    requests: int = 0
+    waited_seconds: float = 0.0
+
+    def summary(self) -> str:
+        text = (f"checked {self.checked} linked item(s): {self.changed} changed state, "
+                f"{self.checkins} key result(s) moved; {self.requests} API request(s)")
+        if self.waited_seconds:
+            text += f", waited {self.waited_seconds:.1f}s for rate limits"
+        return text
+
+
+ClientFactory = Callable[[str, str], ForgeClient]
+
+
+def default_client_factory(settings: Settings, **options: Any) -> ClientFactory:
+    """Clients configured from settings; ``options`` go to :class:`ForgeClient` (timeouts,
+    ``max_wait``, ``max_attempts``, ``sleep``)."""
+
+    def make(provider: str, host: str) -> ForgeClient:
+        headers = {"User-Agent": "okr-checkin"}
+        if provider == "github":
+            headers.update({"Accept": "application/vnd.github+json",
+                            "X-GitHub-Api-Version": "2022-11-28"})
+            if settings.github_token:
+                headers["Authorization"] = f"Bearer {settings.github_token}"
+            return ForgeClient(provider=provider, base_url=settings.github_api_url,
+                               headers=headers, **options)
+        if settings.gitlab_token:
+            headers["PRIVATE-TOKEN"] = settings.gitlab_token
+        base = settings.gitlab_api_url or f"https://{host}/api/v4"
+        return ForgeClient(provider=provider, base_url=base, headers=headers, **options)
+    return make
+
+
+def _refs(session: Session, workspace_id: int | None, link_ids: Iterable[int] | None) -> set[Ref]:
+    query = select(IssueLink.provider, IssueLink.host, IssueLink.project, IssueLink.kind,
+                   IssueLink.number).distinct()
+    if workspace_id is not None:
+        query = query.where(IssueLink.workspace_id == workspace_id)
+    if link_ids is not None:
+        query = query.where(IssueLink.id.in_(list(link_ids)))
+    refs: set[Ref] = set()
+    for provider, host, project, kind, number in session.execute(query):
+        # GitHub numbers are shared by issues and pull requests: fetch each number once.
+        refs.add((provider, host, project, "issue" if provider == "github" else kind, number))
+    return refs
+
+
+def _gitlab_state(raw: Any) -> str | None:
+    return {"opened": "open", "locked": "open", "closed": "closed",
+            "merged": "merged"}.get(raw) if isinstance(raw, str) else None
+
+
+def _fetch_gitlab(client: ForgeClient, host: str, project: str, kind: str,
+                  numbers: list[int]) -> tuple[list[ItemState], list[int]]:
+    path = "merge_requests" if kind == "merge_request" else "issues"
+    found: list[ItemState] = []
+    for start in range(0, len(numbers), BATCH):
+        chunk = numbers[start:start + BATCH]
+        params = [("per_page", BATCH), *[("iids[]", n) for n in chunk]]
+        response = client.get(f"projects/{quote(project, safe='')}/{path}", params)
+        body = response.json() if response.ok else []
+        for item in body if isinstance(body, list) else []:
+            state = _gitlab_state(item.get("state")) if isinstance(item, dict) else None
+            iid = item.get("iid") if isinstance(item, dict) else None
+            if state is None or not isinstance(iid, int) or iid not in chunk:
+                continue
+            found.append(ItemState("gitlab", host, project, kind, iid, state,
+                                   webhook_events.parse_time(item.get("updated_at")),
+                                   item.get("title") if isinstance(item.get("title"), str)
+                                   else None))
+    seen = {s.number for s in found}
+    return found, [n for n in numbers if n not in seen]
+
+
+def _fetch_github(client: ForgeClient, host: str, project: str,
+                  number: int) -> ItemState | None:
+    response = client.get(f"repos/{project}/issues/{number}")
+    if not response.ok:
+        return None
+    body = response.json()
+    if not isinstance(body, dict) or body.get("state") not in ("open", "closed"):
+        raise ForgeError(f"unexpected answer for {project}#{number}")
+    pull = body.get("pull_request")
+    kind = "pull_request" if isinstance(pull, dict) else "issue"
+    merged = kind == "pull_request" and isinstance(pull, dict) and bool(pull.get("merged_at"))
+    return ItemState("github", host, project, kind, number,
+                     "merged" if merged else str(body["state"]),
+                     webhook_events.parse_time(body.get("updated_at")),
+                     body.get("title") if isinstance(body.get("title"), str) else None)
+
+
+def _apply(factory: sessionmaker[Session], item: ItemState, now: datetime,
+           workspace_id: int | None, report: SyncReport) -> None:
+    with unit_of_work(factory) as session:
+        result = link_state.apply_state(session=session, item=item, now=now, actor_label="sync",
+                                   reason="found by reconciliation", workspace_id=workspace_id)
+    report.changed += result.changed
+    report.checkins += result.checkins
+
+
+def run(
+    *, session_factory: sessionmaker[Session], settings: Settings, now: datetime,
+    workspace_id: int | None = None, link_ids: Iterable[int] | None = None,
+    client_factory: ClientFactory | None = None, prune: bool = True,
+) -> SyncReport:
+    """Check every linked item (or those of one workspace, or some links) and apply changes."""
+    make = client_factory or default_client_factory(settings)
+    with unit_of_work(session_factory) as session:
+        refs = _refs(session, workspace_id, link_ids)
+    groups: dict[tuple[str, str], list[Ref]] = defaultdict(list)
+    for ref in sorted(refs):
+        groups[(ref[0], ref[1])].append(ref)
+    report = SyncReport()
+    for (provider, host), items in groups.items():
+        client = make(provider, host)
+        try:
+            _sync_group(client, provider, host, items, session_factory, now, workspace_id,
+                        report)
+        except ForgeError as exc:
+            # One tracker down or out of budget must not stop the others.
+            report.errors.append(f"{provider} {host}: {exc}")
+            log.warning("sync.host_failed", extra={"provider": provider, "host": host,
+                                                    "error": str(exc)})
+        report.requests += client.requests
+        report.waited_seconds += client.waited
+    if prune:
+        with unit_of_work(session_factory) as session:
+            webhook_events.prune(session=session, now=now)
+    log.info("sync.done", extra={"checked": report.checked, "changed": report.changed,
+                                 "errors": len(report.errors)})
+    return report
+
+
+def _sync_group(client: ForgeClient, provider: str, host: str, items: list[Ref],
+                factory: sessionmaker[Session], now: datetime, workspace_id: int | None,
+                report: SyncReport) -> None:
+    if provider == "gitlab":
+        by_project: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for _p, _h, project, kind, number in items:
+            by_project[(project, kind)].append(number)
+        for (project, kind), numbers in by_project.items():
+            found, missing = _fetch_gitlab(client, host, project, kind, numbers)
+            for item in found:
+                report.checked += 1
+                _apply(factory, item, now, workspace_id, report)
+            report.missing += [links.short_ref("gitlab", project, kind, n) for n in missing]
+        return
+    for _p, _h, project, _kind, number in items:
+        fetched = _fetch_github(client, host, project, number)
+        if fetched is None:
+            report.missing.append(f"{project}#{number}")
+            continue
+        report.checked += 1
+        _apply(factory, fetched, now, workspace_id, report)
+
+
+DAILY_MARKER = "okr-daily-sync"
+
+
+def run_daily(*, session_factory: sessionmaker[Session], settings: Settings, now: datetime,
+              client_factory: ClientFactory | None = None) -> SyncReport | None:
+    """The day's reconciliation, once per UTC day however many processes ask.
+
+    The first caller of the day records a marker (the webhook delivery table's unique key
+    makes that exactly-once) and runs; everyone else gets None.
+    """
+    with unit_of_work(session_factory) as session:
+        first = webhook_events.claim(session=session, provider=DAILY_MARKER,
+                                     delivery_id=now.date().isoformat(), now=now)
+    if not first:
+        return None
+    return run(session_factory=session_factory, settings=settings, now=now,
+               client_factory=client_factory)
+
+
+def daily_job(session_factory: sessionmaker[Session], settings: Settings,
+              clock: Callable[[], datetime]) -> Callable[[], None]:
+    """A scheduler job (call it hourly): runs :func:`run_daily` and never raises."""
+
+    def job() -> None:
+        try:
+            report = run_daily(session_factory=session_factory, settings=settings, now=clock())
+        except Exception:
+            log.exception("sync.daily_failed")
+            return
+        if report is not None:
+            log.info("sync.daily_done", extra={"summary": report.summary(),
+                                               "errors": len(report.errors)})
+
+    return job

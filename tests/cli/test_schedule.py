@@ -1,0 +1,74 @@
+"""``okr tick``, ``okr deliveries`` and ``okr timeline`` from the command line (SQLite file)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from app.bootstrap import Container
+from app.cli import Obj, main
+from app.db import make_engine, make_session_factory, unit_of_work
+from app.migrate import upgrade
+from app.models import Person
+from tests.fakeslack import FakeSlack
+from tests.fixtures.scheduler import make_settings, seed
+
+
+@pytest.fixture()
+def obj(tmp_path: Path, fake_slack: FakeSlack) -> Iterator[Obj]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'cli.db'}")
+    upgrade(engine)
+    factory = make_session_factory(engine)
+    seed(factory)
+    o = Obj()
+    o._container = Container(settings=make_settings(fake_slack), engine=engine,
+                             session_factory=factory)
+    yield o
+    engine.dispose()
+
+
+def run(obj: Obj, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args), obj=obj)
+    return result.exit_code, result.output
+
+
+def test_tick_deliveries_and_reasons(obj: Obj, fake_slack: FakeSlack) -> None:
+    with unit_of_work(obj.container.session_factory) as s:
+        bob = s.scalars(select(Person).where(Person.slack_id == "U0BOB")).one()
+        bob.away_until = date(2026, 3, 3)
+    # The first tick ever looks back the grace window (6 h): Nuuk's and New York's 10:00.
+    code, out = run(obj, "tick", "--at", "2026-03-02T16:00:00Z")
+    assert code == 0 and "enqueued: prompt:pending 2" in out
+    assert "sent:prompt 1" in out and "skipped 1" in out
+    code, out = run(obj, "tick", "--at", "2026-03-02T16:00:00Z")
+    assert "enqueued: nothing; delivered: nothing" in out  # idempotent
+    code, out = run(obj, "deliveries", "--state", "skipped")
+    assert code == 0
+    assert "prompt   skipped  U0BOB        2026-03-02" in out and "local Mon 10:00  away" in out
+
+
+@pytest.mark.parametrize("bad", ["2026-03-02T16:00:00", "soon"])
+def test_tick_refuses_an_unclear_instant(obj: Obj, bad: str) -> None:
+    code, out = run(obj, "tick", "--at", bad)
+    assert code == 2 and ("no UTC offset" in out or "not an ISO-8601" in out)
+
+
+def test_timeline_commands(obj: Obj) -> None:
+    code, out = run(obj, "timeline", "set", "gitlab-product")
+    assert code == 0 and "timeline preset: gitlab-product" in out
+    code, out = run(obj, "timeline", "add", "kickoff", "--anchor", "start", "--offset", "-10d",
+                    "--audience", "team_leads", "--text", "Kick-off for {{ cycle }}")
+    assert code == 0 and "10 days before the start, to team_leads" in out
+    code, out = run(obj, "timeline", "add", "bad", "--offset", "soon", "--text", "x")
+    assert code == 2 and "-2w" in out
+    code, out = run(obj, "timeline", "add", "typo", "--text", "{{ cycel }}")
+    assert code == 1 and "does not render" in out
+    code, out = run(obj, "timeline", "remove", "nope")
+    assert code == 1 and "no custom timeline rule 'nope'" in out
+    code, out = run(obj, "timeline", "remove", "kickoff")
+    assert code == 0
