@@ -22,6 +22,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) okr-demo .pytest_cache .mypy_cache .ruff_cache
