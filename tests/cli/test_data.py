@@ -126,6 +126,7 @@ def test_import_dry_run_writes_nothing(database_url: str, tmp_path: Path) -> Non
     assert _count(database_url, KeyResult) == 0
 
 
+@pytest.mark.slow
 def test_demo_runs_and_prints_the_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")  # ignored

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -12,6 +13,7 @@ from app.demo.run import run_demo
 from app.models import Cycle, Reflection, Review
 
 
+@pytest.mark.slow
 def test_demo_scores_the_quarter_and_writes_the_report(tmp_path: Path) -> None:
     lines: list[str] = []
     db = tmp_path / "demo.db"

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from app.demo import phases, transcript
 from app.demo.run import Phase, run_demo
 
 
+@pytest.mark.slow
 def test_transcript_shows_local_times_across_dst(tmp_path: Path) -> None:
     lines: list[str] = []
     ctx = run_demo(db_path=tmp_path / "demo.db", out=lines.append, phases=[

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import requests
 from sqlalchemy import create_engine, text
 
@@ -23,6 +24,7 @@ def wait_until(check, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-
     raise AssertionError("condition not met in time")
 
 
+@pytest.mark.slow
 def test_healthz(served: Served) -> None:
     resp = requests.get(f"{served.url}/healthz", timeout=5)
     assert resp.status_code == 200 and resp.json() == {"status": "ok"}
@@ -79,6 +81,7 @@ def test_event_retry_over_http_is_processed_once(served: Served) -> None:
     assert len(served.fake.calls_to("views.publish")) == before + 1
 
 
+@pytest.mark.slow
 def test_optional_blueprints_are_served(served: Served) -> None:
     """app.api and app.webhooks register themselves when present."""
     api = requests.get(f"{served.url}/api/v1/openapi.json", timeout=5)

@@ -41,6 +41,7 @@ def socket_app(tmp_path: Path):  # type: ignore[no-untyped-def]
         fake.assert_no_violations()
 
 
+@pytest.mark.slow
 def test_slash_command_over_socket_mode(socket_app) -> None:  # type: ignore[no-untyped-def]
     fake, sock = socket_app
     sock.send({"envelope_id": "env-1", "type": "slash_commands",

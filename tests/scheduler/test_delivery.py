@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -54,6 +55,7 @@ def test_enqueued_but_undelivered_past_grace_becomes_missed(
     assert posts(fake_slack, "U0ADA") == []
 
 
+@pytest.mark.slow
 def test_429_waits_for_retry_after_then_sends_once(
         clock: Clock, fake_slack: FakeSlack, session_factory: sessionmaker[Session]) -> None:
     clock.tick(BEFORE)

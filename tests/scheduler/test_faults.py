@@ -86,6 +86,7 @@ def assert_exactly_once(engine: Engine, fake: FakeSlack) -> None:
     assert states(engine) == Counter({"sent": N})
 
 
+@pytest.mark.slow
 def test_two_tick_processes_at_once(pg: Engine, fake_slack: FakeSlack) -> None:
     fake_slack.slow("chat.postMessage", 0.04)  # keep both busy at the same time
     procs = [okr(pg, fake_slack, "tick", "--at", T.isoformat()) for _ in range(2)]
@@ -125,6 +126,7 @@ def test_threads_with_separate_engines_race(pg: Engine, fake_slack: FakeSlack) -
     assert_exactly_once(pg, fake_slack)
 
 
+@pytest.mark.slow
 def test_killed_mid_delivery_then_restarted(pg: Engine, fake_slack: FakeSlack) -> None:
     # Slack accepts each post at once but answers 5 s later: the kill lands while posts are
     # accepted and unrecorded (the ambiguous case), and while other rows are claimed.
@@ -146,6 +148,7 @@ def test_killed_mid_delivery_then_restarted(pg: Engine, fake_slack: FakeSlack) -
     assert_exactly_once(pg, fake_slack)
 
 
+@pytest.mark.slow
 def test_429_storm_delivers_everything_once(pg: Engine, fake_slack: FakeSlack) -> None:
     fake_slack.rate_limit("chat.postMessage", per_second=25, retry_after=1)
     fake_slack.rate_limit_next("chat.postMessage", count=15, retry_after=1)
@@ -163,6 +166,7 @@ def test_429_storm_delivers_everything_once(pg: Engine, fake_slack: FakeSlack) -
     assert_exactly_once(pg, fake_slack)
 
 
+@pytest.mark.slow
 def test_loop_survives_the_database_dropping_connections(pg: Engine,
                                                          fake_slack: FakeSlack) -> None:
     settings = make_settings(fake_slack)

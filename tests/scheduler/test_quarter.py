@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, select
 
@@ -54,6 +55,7 @@ def expected() -> tuple[set[tuple[str, str, str]], set[tuple[str, str, str]]]:
     return sent, skipped
 
 
+@pytest.mark.slow
 def test_a_simulated_quarter_sends_everything_exactly_once(
         fresh_engine: Engine, fake_slack: FakeSlack) -> None:
     factory = make_session_factory(fresh_engine)

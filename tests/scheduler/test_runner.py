@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from app.bootstrap import Container
@@ -17,6 +18,7 @@ from tests.fakeslack import FakeSlack
 from tests.fixtures.scheduler import clients, make_settings, seed
 
 
+@pytest.mark.slow
 def test_background_loop_ticks_and_stops(tmp_path: Path, fake_slack: FakeSlack) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'runner.db'}")
     upgrade(engine)

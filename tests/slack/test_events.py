@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from app.models import AuditEntry, Person, ProcessedEvent
@@ -44,6 +45,7 @@ def test_event_retry_after_failure_is_processed(slack: Harness) -> None:
     assert slack.fake.home("U0BOB") is not None
 
 
+@pytest.mark.slow
 def test_publish_retried_after_rate_limit(slack: Harness) -> None:
     slack.fake.rate_limit_next("views.publish", count=1, retry_after=0)
     home_opened(slack, "U0BOB", "Ev4")

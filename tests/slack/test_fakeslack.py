@@ -44,6 +44,7 @@ def test_records_and_answers() -> None:
         fake.assert_no_violations()
 
 
+@pytest.mark.slow
 def test_injected_errors_and_retries() -> None:
     with FakeSlack() as fake:
         c = client(fake, retry_handlers=retry_handlers())

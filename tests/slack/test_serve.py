@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import time
 
+import pytest
 from click.testing import CliRunner
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -43,6 +44,7 @@ def test_socket_mode_uses_slack_api_url(slack: Harness) -> None:
     assert opened and opened[0].token == "xapp-test"
 
 
+@pytest.mark.slow
 def test_slow_slack_after_the_ack_does_not_delay_it(slack: Harness) -> None:
     msg = slack.app.client.chat_postMessage(channel="U0CY", text="Check in?")
     slack.send(slack.req.button("U0CY", "okr_open_checkin", "", channel=msg["channel"],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from blocks.checkin import open_value
 from blocks.ids import Action
 from tests.fixtures.slack import Harness
@@ -23,6 +25,7 @@ def test_modal_open_failure_from_command_is_told(slack: Harness) -> None:
     assert "Slack refused" in body["text"]
 
 
+@pytest.mark.slow
 def test_rate_limited_views_open_is_retried(slack: Harness) -> None:
     slack.fake.rate_limit_next("views.open", count=1, retry_after=0)
     slack.command("U0BOB", "checkin")

@@ -46,6 +46,7 @@ def fuzz_target(session: Session, container: Container, now: datetime
     return flask_app(container, lambda: now), {"Authorization": f"Bearer {secret}"}, ids
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_fuzz_finds_no_server_errors(fuzz_target: tuple[Flask, dict[str, str], list[str]],
                                      mode: GenerationMode) -> None:

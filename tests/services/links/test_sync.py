@@ -126,6 +126,7 @@ def test_429_with_retry_after_is_waited_out(session: Session,
     assert report.checkins == 1 and report.waited_seconds == pytest.approx(1.0, abs=0.01)
 
 
+@pytest.mark.slow
 @one_backend
 @pytest.mark.parametrize("forge_kind", ["gitlab", "github"])
 def test_spent_budget_waits_for_the_reset_instead_of_hammering(
