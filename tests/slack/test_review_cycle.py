@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.domain import CheckinSource
+from app.domain import CheckinAnswer, CheckinSource
 from app.models import Cycle, Delivery, KeyResult, Reflection, Review
 from app.reports import html
 from app.services.checkins import record as checkins
@@ -44,7 +44,7 @@ def record(h: Harness, key: str, value: float) -> None:
     with h.session() as s:
         kr = s.scalars(select(KeyResult).where(KeyResult.key == key)).one()
         checkins.record(session=s, workspace_id=kr.workspace_id, kr=kr,
-                        data=checkins.CheckinInput(kr_key=key, value=value), author_id=None,
+                        data=CheckinAnswer(kr_key=key, value=value), author_id=None,
                         actor_label="test", source=CheckinSource.CLI, now=h.now - timedelta(days=1))
         s.commit()
 
