@@ -1,24 +1,23 @@
 """End-of-cycle deliveries: scoring DMs (``review_reminder``) and team retrospectives
-(``retro``). What is due and what to say come from ``app.services.review_reminders``; this
+(``retro``). What is due and what to say come from ``app.services.review.reminders``; this
 module turns them into the tick's rows and the sender's messages.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from app.config import Settings
+from app.domain import Due
 from app.models import Cycle, Delivery, Workspace
 from app.services.okrs import adjustments
 from app.services.review import reminders
 from blocks import digest as digest_blocks
 from blocks import review as ui
 from blocks.review_text import retro_text
-from scheduler.due import Due
 
 KINDS = reminders.KINDS
 
@@ -26,9 +25,8 @@ KINDS = reminders.KINDS
 def due(session: Session, ws: Workspace, now: datetime,
         settings: Settings | None = None) -> list[Due]:
     """What is due now; with ``settings``, cycles past their end first enter review."""
-    items = reminders.due(session=session, ws=ws, now=now,
-                                 settings=settings.scoring if settings else None)
-    return [Due(**asdict(item)) for item in items]
+    return reminders.due(session=session, ws=ws, now=now,
+                         settings=settings.scoring if settings else None)
 
 
 def messages(session: Session, ws: Workspace, row: Delivery, settings: Settings,
