@@ -18,8 +18,8 @@ from app.reports import html
 from app.services.checkins import record as checkins
 from app.services.okrs import adjustments
 from app.services.review import report as reports
+from app.services.scheduling import digest_facts
 from blocks.ids import Action
-from scheduler import review_jobs
 from scheduler.jobs import TickResult, tick
 from scheduler.pacing import Pacer
 from tests.fixtures.slack import Harness, fake_slack, rollback_factory, slack
@@ -161,9 +161,9 @@ def test_digest_notes_mention_mid_cycle_changes(session: Session) -> None:
                           reason="half were duplicates", target=8, now=at)
     adjustments.adjust_kr(session=session, workspace_id=org.id, kr=secret,
                           person=org.people["cy"], reason="private", weight=3, now=at)
-    notes = review_jobs.adjustment_notes(session, org.id, org.teams["eng"].id,
-                                         org.cycles["FY27-Q1"], at - timedelta(days=7))
+    notes = digest_facts.adjustment_notes(session, org.id, org.teams["eng"].id,
+                                          org.cycles["FY27-Q1"], at - timedelta(days=7))
     assert [(n.kr_key, n.author_slack_id, n.note) for n in notes] == [
         ("bugs", "U0CY", "target changed from 10 to 8: half were duplicates")]
-    assert review_jobs.adjustment_notes(session, org.id, org.teams["eng"].id,
-                                        org.cycles["FY27-Q1"], at) == []
+    assert digest_facts.adjustment_notes(session, org.id, org.teams["eng"].id,
+                                         org.cycles["FY27-Q1"], at) == []
