@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from app.api_errors import ApiError, install
 from app.bootstrap import Container, utcnow
 from app.db import unit_of_work
-from app.domain import CheckinSource, KRType
+from app.domain import CheckinAnswer, CheckinSource, KRType
 from app.models import ApiToken, Checkin, KeyResult
 from app.services.checkins import record as checkins
 from app.services.errors import InvalidValue, NotFound
@@ -59,7 +59,7 @@ def _text(body: dict[str, Any], name: str) -> str | None:
     return value
 
 
-def parse_checkin(body: Any, kr: KeyResult) -> checkins.CheckinInput:
+def parse_checkin(body: Any, kr: KeyResult) -> CheckinAnswer:
     """Shape-check a check-in body against the KR's type; the service checks the values."""
     if not isinstance(body, dict):
         raise ApiError(422, "the body is a JSON object such as {\"value\": 42}")
@@ -75,7 +75,7 @@ def parse_checkin(body: Any, kr: KeyResult) -> checkins.CheckinInput:
     if score is not None and kr_type != KRType.MANUAL:
         raise ApiError(422, f"only manual key results take a score; send value for {kr.key}",
                        field="score")
-    data = checkins.CheckinInput(
+    data = CheckinAnswer(
         kr_key=kr.key, value=value, score=score, status=_text(body, "status"),
         confidence=_text(body, "confidence"), note=_text(body, "note"),
         blockers=_text(body, "blockers"),

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.domain import Confidence, KRType, KRView, TrafficLight
-from blocks.checkin_state import Answer, parse_state
+from blocks.checkin_state import parse_state
 from blocks.common import (
     clip,
     context,
@@ -44,7 +44,7 @@ from blocks.common import (
 )
 from blocks.ids import Block, Callback
 
-__all__ = ["PER_PAGE", "Answer", "CheckedIn", "CheckinMeta", "OpenRequest", "bid",
+__all__ = ["PER_PAGE", "CheckedIn", "CheckinMeta", "OpenRequest", "bid",
            "checked_in_message", "empty_modal", "kr_blocks", "modal", "open_value", "pages",
            "parse_open_value", "parse_state"]
 

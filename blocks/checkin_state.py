@@ -6,26 +6,10 @@ Block and action ids are ``f"{Block.CHECKIN_*}:{kr_key}"`` (see blocks/checkin.p
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
+from app.domain import CheckinAnswer
 from blocks.ids import Block
-
-
-@dataclass
-class Answer:
-    """One KR's raw answer as submitted; types are checked by the service."""
-
-    kr_key: str
-    value_text: str | None = None
-    milestone_done: bool | None = None
-    status: str | None = None
-    confidence: str | None = None
-    note: str | None = None
-    blockers: str | None = None
-    no_change: bool = False
-    fields: set[str] = field(default_factory=set)
-
 
 _FIELDS = {b.value: b for b in (Block.CHECKIN_VALUE, Block.CHECKIN_STATUS,
                                  Block.CHECKIN_CONFIDENCE, Block.CHECKIN_NOTE,
@@ -46,15 +30,16 @@ def _text(action: Mapping[str, Any]) -> str | None:
     return str(value).strip() or None
 
 
-def parse_state(values: Mapping[str, Any]) -> dict[str, Answer]:
+def parse_state(values: Mapping[str, Any]) -> dict[str, CheckinAnswer]:
     """``view.state.values`` -> answers by KR key, in submission order.
 
-    Anything that is not ours (unknown block ids) is ignored; shapes that make no sense leave
-    the field unset so the service reports it.
+    Values come as typed (``value_text``, ``milestone_done``); the service reads them against
+    each KR's type. Anything that is not ours (unknown block ids) is ignored; shapes that make
+    no sense leave the field unset so the service reports it.
     """
-    answers: dict[str, Answer] = {}
+    found: dict[str, dict[str, Any]] = {}
     if not isinstance(values, Mapping):
-        return answers
+        return {}
     for block_id, actions in values.items():
         prefix, sep, kr_key = str(block_id).partition(":")
         if not sep or prefix not in _FIELDS or not kr_key or not isinstance(actions, Mapping):
@@ -62,26 +47,27 @@ def parse_state(values: Mapping[str, Any]) -> dict[str, Answer]:
         action = actions.get(block_id)
         if not isinstance(action, Mapping):
             action = next((a for a in actions.values() if isinstance(a, Mapping)), {})
-        a = answers.setdefault(kr_key, Answer(kr_key))
-        kind = _FIELDS[prefix]
-        a.fields.add(prefix)
-        if kind == Block.CHECKIN_VALUE:
-            if action.get("type") == "checkboxes" or "selected_options" in action:
-                chosen = action.get("selected_options") or []
-                a.milestone_done = any(isinstance(o, Mapping) and o.get("value") == "done"
-                                       for o in chosen)
-            else:
-                a.value_text = _text(action)
-        elif kind == Block.CHECKIN_STATUS:
-            a.status = _selected(action)
-        elif kind == Block.CHECKIN_CONFIDENCE:
-            a.confidence = _selected(action)
-        elif kind == Block.CHECKIN_NOTE:
-            a.note = _text(action)
-        elif kind == Block.CHECKIN_BLOCKERS:
-            a.blockers = _text(action)
-        elif kind == Block.CHECKIN_NO_CHANGE:
-            chosen = action.get("selected_options") or []
-            a.no_change = any(isinstance(o, Mapping) and o.get("value") == "same"
-                              for o in chosen)
-    return answers
+        found.setdefault(kr_key, {}).update(_read(_FIELDS[prefix], action))
+    return {kr_key: CheckinAnswer(kr_key, **fields) for kr_key, fields in found.items()}
+
+
+def _read(kind: Block, action: Mapping[str, Any]) -> dict[str, Any]:
+    """One input's contribution to its KR's answer."""
+    if kind == Block.CHECKIN_VALUE:
+        if action.get("type") == "checkboxes" or "selected_options" in action:
+            return {"milestone_done": _ticked(action, "done")}
+        return {"value_text": _text(action)}
+    if kind == Block.CHECKIN_STATUS:
+        return {"status": _selected(action)}
+    if kind == Block.CHECKIN_CONFIDENCE:
+        return {"confidence": _selected(action)}
+    if kind == Block.CHECKIN_NOTE:
+        return {"note": _text(action)}
+    if kind == Block.CHECKIN_BLOCKERS:
+        return {"blockers": _text(action)}
+    return {"no_change": _ticked(action, "same")}
+
+
+def _ticked(action: Mapping[str, Any], value: str) -> bool:
+    chosen = action.get("selected_options") or []
+    return any(isinstance(o, Mapping) and o.get("value") == value for o in chosen)

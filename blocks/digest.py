@@ -12,11 +12,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from app.domain import CycleView, KRState, KRView, ObjectiveView, TrafficLight
+from app.domain import CycleView, DigestNote, KRState, KRView, ObjectiveView, TrafficLight
 from blocks.common import clip, context, divider, escape, header, local_date, pct, section
 
 MAX_OBJECTIVES = 15  # listed in the summary
@@ -27,28 +27,6 @@ SECTION_CHARS = 2_800  # per section block, under 3,000
 INLINE_BLOCKS = 6  # details this small stay in the channel message
 
 
-class NoteLike(Protocol):
-    @property
-    def kr_key(self) -> str: ...
-    @property
-    def kr_title(self) -> str: ...
-    @property
-    def author_slack_id(self) -> str | None: ...
-    @property
-    def note(self) -> str | None: ...
-    @property
-    def blockers(self) -> str | None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Note:
-    kr_key: str
-    kr_title: str
-    author_slack_id: str | None
-    note: str | None
-    blockers: str | None
-
-
 @dataclass(frozen=True, slots=True)
 class DigestInput:
     team_name: str
@@ -56,7 +34,7 @@ class DigestInput:
     objectives: Sequence[ObjectiveView]
     previous: Mapping[str, Any] | None = None  # the last digest's snapshot()
     previous_date: date | None = None
-    notes: Sequence[NoteLike] = ()
+    notes: Sequence[DigestNote] = ()
 
 
 @lru_cache(maxsize=1)

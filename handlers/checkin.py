@@ -17,7 +17,6 @@ from slack_sdk.errors import SlackApiError
 
 from app.domain import KRView, TrafficLight
 from app.services.checkins import forms as checkin_forms
-from app.services.checkins.forms import RawAnswer
 from app.services.okrs import mine
 from blocks import checkin as ui
 from blocks.common import local_datetime
@@ -123,9 +122,7 @@ def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClie
         return
     meta = ui.CheckinMeta.decode(view.get("private_metadata"))
     answers = ui.parse_state((view.get("state") or {}).get("values") or {})
-    raw = [RawAnswer(kr_key=a.kr_key, value_text=a.value_text, milestone_done=a.milestone_done,
-                     status=a.status, confidence=a.confidence, note=a.note,
-                     blockers=a.blockers, no_change=a.no_change) for a in answers.values()]
+    raw = list(answers.values())
     try:
         with okr.session() as s:
             outcome = checkin_forms.submit(

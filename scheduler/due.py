@@ -1,16 +1,16 @@
-"""A due item and how it becomes a delivery row (the unique key makes inserting idempotent)."""
+"""How a due item (``app.domain.Due``) becomes a delivery row (the unique key makes inserting
+idempotent)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.domain import Due
 from app.models import Delivery
 from app.services.scheduling.schedules import insert_ignore
 
@@ -18,19 +18,6 @@ from app.services.scheduling.schedules import insert_ignore
 # occurrences are neither sent nor recorded: a scheduler down for weeks does not flood.
 MAX_LOOKBACK = timedelta(days=14)
 MISSED = "due while no scheduler was running; past the grace window"
-
-
-@dataclass
-class Due:
-    kind: str
-    target: str
-    occurrence: str
-    due_at: datetime
-    person_id: int | None = None
-    team_id: int | None = None
-    cycle_id: int | None = None
-    tz: str | None = None
-    payload: dict[str, Any] = field(default_factory=dict)
 
 
 def window_start(last_tick_at: datetime | None, now: datetime, grace: timedelta) -> datetime:

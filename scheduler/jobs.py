@@ -26,13 +26,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.calendar import cadence
 from app.config import Settings
 from app.db import unit_of_work
-from app.domain import CyclePhase
+from app.domain import CyclePhase, Due
 from app.models import Cycle, Objective, SchedulerState, Team, Workspace
 from app.services.scheduling import schedules
 from app.services.scheduling.schedules import PersonPlan, insert_ignore
 from scheduler import review_jobs
 from scheduler.delivery import ClientFor, Deliverer
-from scheduler.due import Due, insert, window_start
+from scheduler.due import insert, window_start
 from scheduler.nudges import due_nudges
 from scheduler.pacing import Pacer
 from scheduler.reminders import due_reminders

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from app.calendar import cadence
 from app.config import Settings
+from app.domain import Due
 from app.models import Delivery, Workspace
-from scheduler.due import Due
 
 
 def due_nudges(session: Session, ws: Workspace, settings: Settings, start: datetime,

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from app.calendar import cadence, timeline
 from app.calendar.timeline import Rule
+from app.domain import Due
 from app.models import Cycle, Objective, Person, Team, TimelineRule, Workspace
 from app.services.okrs import cycles as cycles_service
 from app.services.scheduling import schedules
-from scheduler.due import Due
 
 
 def custom_rules(session: Session, ws_id: int, *, enabled_only: bool = True) -> list[Rule]:

@@ -1,24 +1,21 @@
 """End-of-cycle deliveries: scoring DMs (``review_reminder``) and team retrospectives
-(``retro``). What is due and what to say come from ``app.services.review_reminders``; this
+(``retro``). What is due and what to say come from ``app.services.review.reminders``; this
 module turns them into the tick's rows and the sender's messages.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.models import Cycle, Delivery, Workspace
-from app.services.okrs import adjustments
+from app.domain import Due
+from app.models import Delivery, Workspace
 from app.services.review import reminders
-from blocks import digest as digest_blocks
 from blocks import review as ui
 from blocks.review_text import retro_text
-from scheduler.due import Due
 
 KINDS = reminders.KINDS
 
@@ -26,9 +23,8 @@ KINDS = reminders.KINDS
 def due(session: Session, ws: Workspace, now: datetime,
         settings: Settings | None = None) -> list[Due]:
     """What is due now; with ``settings``, cycles past their end first enter review."""
-    items = reminders.due(session=session, ws=ws, now=now,
-                                 settings=settings.scoring if settings else None)
-    return [Due(**asdict(item)) for item in items]
+    return reminders.due(session=session, ws=ws, now=now,
+                         settings=settings.scoring if settings else None)
 
 
 def messages(session: Session, ws: Workspace, row: Delivery, settings: Settings,
@@ -47,14 +43,3 @@ def messages(session: Session, ws: Workspace, row: Delivery, settings: Settings,
         return [], found
     return [ui.retro_message(retro_text(found, markup="mrkdwn"),
                              cycle_name=found.cycle_name)], None
-
-
-def adjustment_notes(session: Session, ws_id: int, team_id: int, cycle: Cycle,
-                     since: datetime | None) -> list[digest_blocks.Note]:
-    """Mid-cycle target and weight changes on the team's public KRs since the last digest,
-    as digest notes (the old value and the reason included)."""
-    return [digest_blocks.Note(kr_key=r.kr_key, kr_title=r.kr_title,
-                               author_slack_id=r.author_slack_id, note=r.describe(),
-                               blockers=None)
-            for r in adjustments.revisions(session=session, workspace_id=ws_id, cycle=cycle,
-                                           since=since, team_id=team_id, public_only=True)]

@@ -12,10 +12,9 @@ from app.bootstrap import utcnow
 from app.cli import Obj, pass_obj
 from app.commands.data import Ctx, _instant, opened, workspace_option
 from app.demo.tree import kr_value
-from app.domain import CheckinSource, KRState, KRType, KRView, ObjectiveView
+from app.domain import CheckinAnswer, CheckinSource, KRState, KRType, KRView, ObjectiveView
 from app.models import Checkin, Cycle, IssueLink, Person
 from app.services.checkins import record as checkins
-from app.services.checkins.record import CheckinInput
 from app.services.errors import InvalidValue
 from app.services.okrs import report as okrs
 from app.services.okrs.report import CycleReport
@@ -86,7 +85,7 @@ def checkin(obj: Obj, kr_id: str, value: str | None, score: str | None, done: bo
             if person is None:
                 raise click.ClickException(f"--as: no person {as_slack_id!r}")
             author_id = person.id
-        data = CheckinInput(kr_key=kr.key, value=1.0 if done else _number("--value", value),
+        data = CheckinAnswer(kr_key=kr.key, value=1.0 if done else _number("--value", value),
                             score=_number("--score", score), status=status,
                             confidence=confidence, note=note, blockers=blockers,
                             no_change=no_change)

@@ -17,10 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import scoring
-from app.domain import CheckinSource, CycleWindow, KRType
+from app.domain import CheckinAnswer, CheckinSource, CycleWindow, KRType
 from app.models import IssueLink, KeyResult, Person, Workspace
 from app.services.checkins import record as checkins
-from app.services.checkins.record import CheckinInput
 from app.services.links import attach
 
 SEED = 20260427
@@ -188,7 +187,7 @@ def simulate(*, session: Session, workspace: Workspace, window: CycleWindow,
         status = plan.declare or (scoring.suggest_status(score, expected).value
                                   if rng.random() < 0.85 else None)
         note = rng.choice(plan.notes + GENERIC_NOTES) if rng.random() < 0.6 else ""
-        data = CheckinInput(kr_key=kr.key, value=value, score=manual, status=status,
+        data = CheckinAnswer(kr_key=kr.key, value=value, score=manual, status=status,
                             note=note or None, blockers=plan.blockers.get(event.week),
                             confidence=rng.choice(("low", "medium", "high")))
         if after is not None and event.at <= after:

@@ -12,6 +12,7 @@ from app.domain import (
     Commitment,
     CyclePhase,
     CycleView,
+    DigestNote,
     KRType,
     KRView,
     ObjectiveView,
@@ -54,8 +55,8 @@ def test_small_digest_is_one_message_with_changes() -> None:
     previous = {"objectives": {"o1": {"score": 0.4, "status": "yellow"}}, "krs": {}}
     (msg,) = digest.build(digest.DigestInput(
         team_name="Engineering", cycle=CYCLE, objectives=objectives, previous=previous,
-        previous_date=date(2026, 3, 6), notes=[digest.Note("a", "Key result a", "U0CAT",
-                                                           "shipped the beta", None)]))
+        previous_date=date(2026, 3, 6), notes=[DigestNote("a", "Key result a", "U0CAT",
+                                                          "shipped the beta", None)]))
     text = json.dumps(msg["blocks"], ensure_ascii=False)
     assert "Day 40 of 89" in text and "+10 pts" in text and "was yellow" in text
     assert "At risk or behind pace" in text and "shipped the beta" in text
@@ -67,7 +68,7 @@ def test_large_digest_splits_into_a_thread_within_limits() -> None:
         kr(f"k{i}-{j}", 0.1, TrafficLight.RED, stale=True, declared=TrafficLight.GREEN,
            mismatch="declared green but pace suggests red") for j in range(5)))
         for i in range(30)]
-    notes = [digest.Note(f"k{i}", "Key result", "U0ADA", "x" * 500, "blocked " * 40)
+    notes = [DigestNote(f"k{i}", "Key result", "U0ADA", "x" * 500, "blocked " * 40)
              for i in range(30)]
     messages = digest.build(digest.DigestInput(team_name="Engineering", cycle=CYCLE,
                                                objectives=objectives, notes=notes))

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import unit_of_work
-from app.domain import CheckinSource
+from app.domain import CheckinAnswer, CheckinSource
 from app.models import KeyResult, Person, Workspace
 from app.services.checkins import record as checkins
 from app.services.errors import NotAllowed
@@ -34,7 +34,7 @@ def checkin(factory: sessionmaker[Session], kr_key: str, at: str, *, value: floa
     with unit_of_work(factory) as s:
         kr = s.scalars(select(KeyResult).where(KeyResult.key == kr_key)).one()
         checkins.record(session=s, workspace_id=kr.workspace_id, kr=kr,
-                        data=checkins.CheckinInput(kr_key=kr_key, value=value, note=note),
+                        data=CheckinAnswer(kr_key=kr_key, value=value, note=note),
                         author_id=kr.owner_id, actor_label="test", source=CheckinSource.CLI,
                         now=datetime.fromisoformat(at))
 

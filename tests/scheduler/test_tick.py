@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import unit_of_work
-from app.domain import CheckinSource
+from app.domain import CheckinAnswer, CheckinSource
 from app.models import Delivery, KeyResult, Person
 from app.services.checkins import record as checkins
 from tests.fakeslack import FakeSlack
@@ -62,7 +62,7 @@ def test_recent_checkin_on_every_kr_skips_the_prompt(
         kr = s.scalars(select(KeyResult).where(KeyResult.key == "kr-rev")).one()
         ada = s.scalars(select(Person).where(Person.slack_id == "U0ADA")).one()
         checkins.record(session=s, workspace_id=kr.workspace_id, kr=kr,
-                        data=checkins.CheckinInput(kr_key="kr-rev", value=120),
+                        data=CheckinAnswer(kr_key="kr-rev", value=120),
                         author_id=ada.id, actor_label="test", source=CheckinSource.CLI,
                         now=datetime(2026, 2, 28, 9, 0, tzinfo=UTC))
     clock.tick("2026-03-02T09:05:00+00:00")

@@ -12,14 +12,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.domain import CheckinSource
+from app.domain import CheckinAnswer, CheckinSource
 from app.models import Cycle, Delivery, KeyResult, Reflection, Review
 from app.reports import html
 from app.services.checkins import record as checkins
 from app.services.okrs import adjustments
 from app.services.review import report as reports
+from app.services.scheduling import digest_facts
 from blocks.ids import Action
-from scheduler import review_jobs
 from scheduler.jobs import TickResult, tick
 from scheduler.pacing import Pacer
 from tests.fixtures.slack import Harness, fake_slack, rollback_factory, slack
@@ -44,7 +44,7 @@ def record(h: Harness, key: str, value: float) -> None:
     with h.session() as s:
         kr = s.scalars(select(KeyResult).where(KeyResult.key == key)).one()
         checkins.record(session=s, workspace_id=kr.workspace_id, kr=kr,
-                        data=checkins.CheckinInput(kr_key=key, value=value), author_id=None,
+                        data=CheckinAnswer(kr_key=key, value=value), author_id=None,
                         actor_label="test", source=CheckinSource.CLI, now=h.now - timedelta(days=1))
         s.commit()
 
@@ -161,9 +161,9 @@ def test_digest_notes_mention_mid_cycle_changes(session: Session) -> None:
                           reason="half were duplicates", target=8, now=at)
     adjustments.adjust_kr(session=session, workspace_id=org.id, kr=secret,
                           person=org.people["cy"], reason="private", weight=3, now=at)
-    notes = review_jobs.adjustment_notes(session, org.id, org.teams["eng"].id,
-                                         org.cycles["FY27-Q1"], at - timedelta(days=7))
+    notes = digest_facts.adjustment_notes(session, org.id, org.teams["eng"].id,
+                                          org.cycles["FY27-Q1"], at - timedelta(days=7))
     assert [(n.kr_key, n.author_slack_id, n.note) for n in notes] == [
         ("bugs", "U0CY", "target changed from 10 to 8: half were duplicates")]
-    assert review_jobs.adjustment_notes(session, org.id, org.teams["eng"].id,
-                                        org.cycles["FY27-Q1"], at) == []
+    assert digest_facts.adjustment_notes(session, org.id, org.teams["eng"].id,
+                                         org.cycles["FY27-Q1"], at) == []

@@ -15,32 +15,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload
 
-from app.domain import CheckinSource, KRState, KRType
+from app.domain import CheckinAnswer, CheckinSource, KRType
 from app.models import Checkin, KeyResult
-from app.services import access, audit
+from app.services import access
 from app.services.access import Principal
 from app.services.checkins import record as checkins
 from app.services.errors import InvalidValue
 
 MAX_ANSWERS = 100
-
-
-@dataclass(frozen=True, slots=True)
-class RawAnswer:
-    """One KR's answer as typed: ``value_text`` unparsed, ``milestone_done`` for milestones."""
-
-    kr_key: str
-    value_text: str | None = None
-    milestone_done: bool | None = None
-    status: str | None = None
-    confidence: str | None = None
-    note: str | None = None
-    blockers: str | None = None
-    no_change: bool = False
 
 
 @dataclass
@@ -65,12 +49,13 @@ def _number(text: str | None) -> float | None:
     return value
 
 
-def to_input(kr: KeyResult, a: RawAnswer) -> checkins.CheckinInput:
-    """Turn a raw answer into the service's input for this KR's type (raises InvalidValue)."""
+def measured(kr: KeyResult, a: CheckinAnswer) -> CheckinAnswer:
+    """Read an answer as typed (``value_text``, ``milestone_done``) against this KR's type into
+    the measured answer the writer takes (raises InvalidValue)."""
     if a.status is None:
         raise InvalidValue("pick a status", field="status")
-    base = checkins.CheckinInput(kr_key=kr.key, status=a.status, confidence=a.confidence,
-                                 note=a.note, blockers=a.blockers)
+    base = CheckinAnswer(kr_key=kr.key, status=a.status, confidence=a.confidence, note=a.note,
+                         blockers=a.blockers)
     kr_type = KRType(kr.kr_type)
     if a.no_change:
         if kr.last_checkin_at is None:
@@ -103,7 +88,7 @@ def _field_of(exc: InvalidValue) -> str:
 
 
 def submit(*, session: Session, workspace_id: int, actor: Principal, actor_label: str,
-           answers: Sequence[RawAnswer], now: datetime, key_prefix: str,
+           answers: Sequence[CheckinAnswer], now: datetime, key_prefix: str,
            source: CheckinSource = CheckinSource.SLACK) -> FormOutcome:
     """Validate every answer, then record them all, or record nothing."""
     out = FormOutcome()
@@ -118,7 +103,7 @@ def submit(*, session: Session, workspace_id: int, actor: Principal, actor_label
         select(KeyResult).options(joinedload(KeyResult.objective))
         .where(KeyResult.workspace_id == workspace_id, KeyResult.key.in_(keys)))}
     led: set[int] | None = None  # teams the actor leads, read only if needed
-    inputs: list[tuple[KeyResult, checkins.CheckinInput]] = []
+    inputs: list[tuple[KeyResult, CheckinAnswer]] = []
     for a in answers:
         kr = krs.get(a.kr_key)
         if kr is not None and kr.owner_id != actor.id and led is None:
@@ -129,7 +114,7 @@ def submit(*, session: Session, workspace_id: int, actor: Principal, actor_label
             out.errors[(a.kr_key, "kr")] = "you cannot check in on this key result"
             continue
         try:
-            data = to_input(kr, a)
+            data = measured(kr, a)
             checkins.validate(kr, data)
         except InvalidValue as exc:
             out.errors[(a.kr_key, _field_of(exc))] = exc.message
@@ -137,8 +122,9 @@ def submit(*, session: Session, workspace_id: int, actor: Principal, actor_label
         inputs.append((kr, data))
     if out.errors:
         return out
-    record_batch(session=session, workspace_id=workspace_id, items=inputs, author_id=actor.id,
-                 actor_label=actor_label, source=source, now=now, key_prefix=key_prefix)
+    checkins.record_batch(session=session, workspace_id=workspace_id, items=inputs,
+                          author_id=actor.id, actor_label=actor_label, source=source, now=now,
+                          key_prefix=key_prefix)
     out.recorded = [kr.key for kr, _ in inputs]
     return out
 
@@ -154,68 +140,3 @@ def recorded(*, session: Session, workspace_id: int, key_prefix: str,
                Checkin.idempotency_key.in_(list(wanted)))).all()
     ordered = sorted(rows, key=lambda r: wanted.get(str(r[0]), 0))
     return [(title, status, score) for _, title, status, score in ordered]
-
-
-def record_batch(*, session: Session, workspace_id: int,
-                 items: Sequence[tuple[KeyResult, checkins.CheckinInput]], author_id: int | None,
-                 actor_label: str, source: CheckinSource, now: datetime,
-                 key_prefix: str) -> list[str]:
-    """``checkins.record`` for many KRs in a handful of statements; returns the keys recorded now.
-
-    Same rules as ``checkins.record`` (tests/slack/test_checkin_batch.py holds them side by
-    side): validation, score, the KR's projection (not moved by a back-dated answer), the
-    milestone turning done, one audit entry per KR. ``f"{key_prefix}:{kr.key}"`` is each
-    check-in's idempotency key: keys already used record nothing, whoever used them first.
-    """
-    key_of = {kr.key: f"{key_prefix}:{kr.key}"[:200] for kr, _ in items}
-    rows, pending = [], []
-    for kr, data in items:
-        if kr.workspace_id != workspace_id:
-            raise InvalidValue("unknown key result", field="kr")
-        value, manual = checkins.validate(kr, data)
-        score = checkins.score_after(kr, value, manual)
-        rows.append({"workspace_id": workspace_id, "kr_id": kr.id, "author_id": author_id,
-                     "at": now, "value": value, "score": score, "status": data.status,
-                     "confidence": data.confidence, "note": data.note or None,
-                     "blockers": data.blockers or None, "source": source.value,
-                     "idempotency_key": key_of[kr.key]})
-        pending.append((kr, data, value, manual, score))
-    if not rows:
-        return []
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(Checkin).values(rows).on_conflict_do_nothing(
-        index_elements=["workspace_id", "idempotency_key"]).returning(Checkin.idempotency_key)
-    fresh = set(session.scalars(stmt))
-    done = []
-    for kr, data, value, manual, score in pending:
-        if key_of[kr.key] not in fresh:
-            continue
-        before = {"current": kr.current_value, "manual_score": kr.manual_score,
-                  "declared_status": kr.declared_status}
-        _project(kr, data, value, manual, now)
-        audit.record(
-            session=session, workspace_id=workspace_id, actor_id=author_id,
-            actor_label=actor_label, action="checkin", subject_type="key_result",
-            subject_key=kr.key, now=now, before=before,
-            after={"current": value, "manual_score": manual, "status": data.status,
-                   "score": score})
-        done.append(kr.key)
-    session.flush()
-    return done
-
-
-def _project(kr: KeyResult, data: checkins.CheckinInput, value: float | None,
-             manual: float | None, now: datetime) -> None:
-    """The KR's projection of its latest check-in, as ``checkins.record`` keeps it."""
-    if kr.last_checkin_at is not None and now < kr.last_checkin_at:
-        return
-    kr.current_value = value
-    kr.manual_score = manual
-    if data.status is not None:
-        kr.declared_status = data.status
-    if KRType(kr.kr_type) == KRType.MILESTONE and value == 1.0 \
-            and kr.state == KRState.ACTIVE:
-        kr.state = KRState.DONE.value
-    kr.last_checkin_at = now
-    kr.updated_at = now

@@ -1,43 +1,40 @@
-"""Recording check-ins: validate, append to history, refresh the KR's projection."""
+"""Recording check-ins: validate, append to history, refresh the KR's projection, audit.
+
+One writer for every door: :func:`record` (one answer: the CLI, the API, imports, the demo)
+is a batch of one of :func:`record_batch` (a Slack form's answers), and both go through
+``_write``.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 import scoring
-from app.domain import CheckinSource, Confidence, KRFacts, KRState, KRType, TrafficLight
+from app.domain import (
+    CheckinAnswer,
+    CheckinSource,
+    Confidence,
+    KRFacts,
+    KRState,
+    KRType,
+    TrafficLight,
+)
 from app.models import Checkin, KeyResult
 from app.services import audit
 from app.services.errors import InvalidValue
 
-
-@dataclass(frozen=True, slots=True)
-class CheckinInput:
-    """One KR's answer. ``value`` for measured types, ``score`` for manual KRs.
-
-    ``no_change`` carries the last value forward (a check-in that says "still here").
-    """
-
-    kr_key: str
-    value: float | None = None
-    score: float | None = None
-    status: str | None = None
-    confidence: str | None = None
-    note: str | None = None
-    blockers: str | None = None
-    no_change: bool = False
-
-
 MAX_TEXT = 3000
 
 
-def validate(kr: KeyResult, data: CheckinInput) -> tuple[float | None, float | None]:
+def validate(kr: KeyResult, data: CheckinAnswer) -> tuple[float | None, float | None]:
     """Check one answer against its KR; return (value, manual score) to store.
 
     Raises InvalidValue with ``field`` set to "value", "score", "status", "confidence",
@@ -84,12 +81,42 @@ def score_after(kr: KeyResult, value: float | None, manual: float | None) -> flo
     return scoring.kr_score(facts)
 
 
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """One validated answer on its way to the history."""
+
+    kr: KeyResult
+    data: CheckinAnswer
+    key: str | None  # the idempotency key
+    value: float | None
+    manual: float | None
+    score: float | None
+
+
+def _check(kr: KeyResult, workspace_id: int) -> None:
+    if kr.workspace_id != workspace_id:
+        raise InvalidValue("unknown key result", field="kr")
+
+
+def _entry(kr: KeyResult, data: CheckinAnswer, *, workspace_id: int, key: str | None,
+           score_override: float | None = None) -> _Entry:
+    _check(kr, workspace_id)
+    value, manual = validate(kr, data)
+    score = score_override if score_override is not None else score_after(kr, value, manual)
+    return _Entry(kr, data, key, value, manual, score)
+
+
+def _existing(session: Session, workspace_id: int, key: str) -> Checkin | None:
+    return session.scalars(select(Checkin).where(Checkin.workspace_id == workspace_id,
+                                                 Checkin.idempotency_key == key)).first()
+
+
 def record(
     *,
     session: Session,
     workspace_id: int,
     kr: KeyResult,
-    data: CheckinInput,
+    data: CheckinAnswer,
     author_id: int | None,
     actor_label: str,
     source: CheckinSource,
@@ -102,56 +129,91 @@ def record(
     With an ``idempotency_key`` already used in this workspace, the earlier check-in is
     returned and nothing changes (a double submit records once).
     """
-    if kr.workspace_id != workspace_id:
-        raise InvalidValue("unknown key result", field="kr")
+    _check(kr, workspace_id)
     if idempotency_key is not None:
-        existing = session.scalars(
-            select(Checkin).where(Checkin.workspace_id == workspace_id,
-                                  Checkin.idempotency_key == idempotency_key)
-        ).first()
+        existing = _existing(session, workspace_id, idempotency_key)
         if existing is not None:
             return existing
-    value, manual = validate(kr, data)
-    score = score_override if score_override is not None else score_after(kr, value, manual)
-    before = {"current": kr.current_value, "manual_score": kr.manual_score,
-              "declared_status": kr.declared_status}
-    row = Checkin(
-        workspace_id=workspace_id, kr_id=kr.id, author_id=author_id, at=now, value=value,
-        score=score, status=data.status, confidence=data.confidence,
-        note=(data.note or None), blockers=(data.blockers or None), source=source.value,
-        idempotency_key=idempotency_key,
-    )
-    session.add(row)
-    # A back-dated check-in (``okr checkin --at``) joins the history without overwriting
-    # the KR's projection of a later one.
-    if kr.last_checkin_at is None or now >= kr.last_checkin_at:
-        kr.current_value = value
-        kr.manual_score = manual
-        if data.status is not None:
-            kr.declared_status = data.status
-        if KRType(kr.kr_type) == KRType.MILESTONE and value == 1.0 \
-                and kr.state == KRState.ACTIVE:
-            kr.state = KRState.DONE.value
-        kr.last_checkin_at = now
-        kr.updated_at = now
-    if idempotency_key is not None:
-        try:
-            with session.begin_nested():
-                session.flush()
-        except IntegrityError:
-            # Another request with the same key won the race: keep its row.
-            existing = session.scalars(
-                select(Checkin).where(Checkin.workspace_id == workspace_id,
-                                      Checkin.idempotency_key == idempotency_key)
-            ).first()
-            if existing is None:
-                raise
-            return existing
-    else:
-        session.flush()
-    audit.record(
-        session=session, workspace_id=workspace_id, actor_id=author_id, actor_label=actor_label,
-        action="checkin", subject_type="key_result", subject_key=kr.key, now=now, before=before,
-        after={"current": value, "manual_score": manual, "status": data.status, "score": score},
-    )
-    return row
+    entry = _entry(kr, data, workspace_id=workspace_id, key=idempotency_key,
+                   score_override=score_override)
+    written = _write(session=session, workspace_id=workspace_id, entries=[entry],
+                     author_id=author_id, actor_label=actor_label, source=source, now=now)
+    if written:
+        return written[0][1]
+    # Only a used key inserts nothing: another request with this key won the race. Keep its row.
+    existing = None if idempotency_key is None else _existing(session, workspace_id,
+                                                              idempotency_key)
+    if existing is None:
+        raise LookupError(f"check-in {idempotency_key!r} neither inserted nor found")
+    return existing
+
+
+def record_batch(*, session: Session, workspace_id: int,
+                 items: Sequence[tuple[KeyResult, CheckinAnswer]], author_id: int | None,
+                 actor_label: str, source: CheckinSource, now: datetime,
+                 key_prefix: str) -> list[str]:
+    """:func:`record` for many KRs in a handful of statements; returns the keys recorded now.
+
+    Every answer is validated before anything is written. ``f"{key_prefix}:{kr.key}"`` is
+    each check-in's idempotency key: keys already used record nothing, whoever used them first.
+    """
+    entries = [_entry(kr, data, workspace_id=workspace_id, key=f"{key_prefix}:{kr.key}"[:200])
+               for kr, data in items]
+    written = _write(session=session, workspace_id=workspace_id, entries=entries,
+                     author_id=author_id, actor_label=actor_label, source=source, now=now)
+    return [e.kr.key for e, _ in written]
+
+
+def _write(*, session: Session, workspace_id: int, entries: Sequence[_Entry],
+           author_id: int | None, actor_label: str, source: CheckinSource,
+           now: datetime) -> list[tuple[_Entry, Checkin]]:
+    """The one writer: append the rows (a used idempotency key inserts nothing), then for each
+    new row move the KR's projection and audit the change. Returns what was written."""
+    if not entries:
+        return []
+    rows = [{"workspace_id": workspace_id, "kr_id": e.kr.id, "author_id": author_id,
+             "at": now, "value": e.value, "score": e.score, "status": e.data.status,
+             "confidence": e.data.confidence, "note": e.data.note or None,
+             "blockers": e.data.blockers or None, "source": source.value,
+             "idempotency_key": e.key} for e in entries]
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(Checkin).values(rows).on_conflict_do_nothing(
+        index_elements=["workspace_id", "idempotency_key"]).returning(Checkin)
+    fresh = {(row.kr_id, row.idempotency_key): row for row in session.scalars(stmt)}
+    written: list[tuple[_Entry, Checkin]] = []
+    for e in entries:
+        row = fresh.get((e.kr.id, e.key))
+        if row is None:
+            continue
+        before = {"current": e.kr.current_value, "manual_score": e.kr.manual_score,
+                  "declared_status": e.kr.declared_status}
+        _project(e, now)
+        audit.record(
+            session=session, workspace_id=workspace_id, actor_id=author_id,
+            actor_label=actor_label, action="checkin", subject_type="key_result",
+            subject_key=e.kr.key, now=now, before=before,
+            after={"current": e.value, "manual_score": e.manual, "status": e.data.status,
+                   "score": e.score})
+        written.append((e, row))
+    session.flush()
+    return written
+
+
+def _project(e: _Entry, now: datetime) -> None:
+    """The KR's projection of its latest check-in.
+
+    A back-dated check-in (``okr checkin --at``) joins the history without overwriting the
+    KR's projection of a later one.
+    """
+    kr = e.kr
+    if kr.last_checkin_at is not None and now < kr.last_checkin_at:
+        return
+    kr.current_value = e.value
+    kr.manual_score = e.manual
+    if e.data.status is not None:
+        kr.declared_status = e.data.status
+    if KRType(kr.kr_type) == KRType.MILESTONE and e.value == 1.0 \
+            and kr.state == KRState.ACTIVE:
+        kr.state = KRState.DONE.value
+    kr.last_checkin_at = now
+    kr.updated_at = now

@@ -14,7 +14,7 @@ who scored in between gets nothing); ``scheduler/review_jobs.py`` renders them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.config import ScoringSettings, Settings
-from app.domain import CyclePhase
+from app.domain import CyclePhase, Due
 from app.models import Cycle, Delivery, Objective, Person, ReviewRound, Team, Workspace
 from app.services.okrs import cycles
 from app.services.review import retro, scores
@@ -36,21 +36,6 @@ REMIND_AT = time(10, 0)
 # A closed cycle older than this gets no retrospective post (e.g. history imported later).
 RETRO_WINDOW = timedelta(days=120)
 AUTO_OPEN_WITHIN = timedelta(days=7)
-
-
-@dataclass(frozen=True, slots=True)
-class DueItem:
-    """Field for field what the scheduler's delivery rows hold."""
-
-    kind: str
-    target: str
-    occurrence: str
-    due_at: datetime
-    person_id: int | None = None
-    team_id: int | None = None
-    cycle_id: int | None = None
-    tz: str | None = None
-    payload: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,23 +98,23 @@ def auto_open(*, session: Session, ws: Workspace, now: datetime,
 
 
 def due(*, session: Session, ws: Workspace, now: datetime,
-        settings: ScoringSettings | None = None) -> list[DueItem]:
+        settings: ScoringSettings | None = None) -> list[Due]:
     """Reminders and retrospectives due at ``now`` (inserting them twice changes nothing).
 
     With ``settings``, the timeline rule :func:`auto_open` runs first.
     """
     if settings is not None:
         auto_open(session=session, ws=ws, now=now, settings=settings)
-    items: list[DueItem] = []
+    items: list[Due] = []
     for cycle, rnd in _rounds(session, ws, CyclePhase.REVIEW):
         for p in scores.pending_scorers(session=session, workspace_id=ws.id, cycle=cycle):
             day = now.astimezone(ZoneInfo(p.tz or "UTC")).date()
             at = reminder_at(rnd, p.tz, day)
             if day > rnd.deadline or at > now:
                 continue
-            items.append(DueItem(kind=REMINDER, target=p.slack_id, occurrence=day.isoformat(),
-                                 due_at=at, person_id=p.person_id, cycle_id=cycle.id, tz=p.tz,
-                                 payload={"cycle": cycle.name}))
+            items.append(Due(kind=REMINDER, target=p.slack_id, occurrence=day.isoformat(),
+                             due_at=at, person_id=p.person_id, cycle_id=cycle.id, tz=p.tz,
+                             payload={"cycle": cycle.name}))
     today = cycles.org_today(ws, now)
     for cycle, _rnd in _rounds(session, ws, CyclePhase.CLOSED):
         if cycle.end_date + RETRO_WINDOW < today:
@@ -140,9 +125,9 @@ def due(*, session: Session, ws: Workspace, now: datetime,
                                    Objective.cycle_id == cycle.id,
                                    Objective.is_draft.is_(False))))
             .order_by(Team.id)).all()
-        items += [DueItem(kind=RETRO, target=str(t.channel_id),
-                          occurrence=f"{cycle.name}:{t.key}"[:100], due_at=now, team_id=t.id,
-                          cycle_id=cycle.id, tz=ws.timezone) for t in teams]
+        items += [Due(kind=RETRO, target=str(t.channel_id),
+                      occurrence=f"{cycle.name}:{t.key}"[:100], due_at=now, team_id=t.id,
+                      cycle_id=cycle.id, tz=ws.timezone) for t in teams]
     return items
 
 

@@ -9,18 +9,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.domain import DigestNote
 from app.models import Checkin, Cycle, DigestSnapshot, KeyResult, Objective, Person, Team, Workspace
 from app.services.okrs import adjustments
 from app.services.scheduling.schedules import zone
-
-
-@dataclass(frozen=True, slots=True)
-class DigestNote:
-    kr_key: str
-    kr_title: str
-    author_slack_id: str | None
-    note: str | None
-    blockers: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +48,16 @@ def digest_facts(*, session: Session, ws: Workspace, team: Team, cycle: Cycle,
     if since is not None:
         notes = notes.where(Checkin.at > since)
     found = [DigestNote(*row) for row in reversed(session.execute(notes).all())]
-    found += [DigestNote(r.kr_key, r.kr_title, r.author_slack_id, r.describe(), None)
-              for r in adjustments.revisions(session=session, workspace_id=ws.id, cycle=cycle,
-                                             since=since, team_id=team.id, public_only=True)]
+    found += adjustment_notes(session, ws.id, team.id, cycle, since)
     return DigestFacts(previous.data if previous else None, since,
                        since.astimezone(zone(ws.timezone)).date() if since else None, found)
+
+
+def adjustment_notes(session: Session, workspace_id: int, team_id: int, cycle: Cycle,
+                     since: datetime | None) -> list[DigestNote]:
+    """Mid-cycle target and weight changes on the team's public KRs since the last digest,
+    as digest notes (the old value and the reason included)."""
+    return [DigestNote(r.kr_key, r.kr_title, r.author_slack_id, r.describe(), None)
+            for r in adjustments.revisions(session=session, workspace_id=workspace_id,
+                                           cycle=cycle, since=since, team_id=team_id,
+                                           public_only=True)]

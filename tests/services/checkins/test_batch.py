@@ -1,4 +1,4 @@
-"""``checkin_forms.record_batch`` keeps exactly the rules of ``checkins.record``."""
+"""``checkins.record_batch`` keeps exactly the rules of ``checkins.record``."""
 
 from __future__ import annotations
 
@@ -8,22 +8,21 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.domain import CheckinSource
+from app.domain import CheckinAnswer, CheckinSource
 from app.models import AuditEntry, Checkin, KeyResult
 from app.services.checkins import record as checkins
-from app.services.checkins.forms import record_batch
-from app.services.checkins.record import CheckinInput
+from app.services.checkins.record import record_batch
 from tests.slack import seed
 
 CASES = [
     ({"kr_type": "increase", "start_value": 0.0, "target_value": 10.0},
-     CheckinInput("x", value=4.0, status="yellow", confidence="low", note="n", blockers="b")),
-    ({"kr_type": "milestone"}, CheckinInput("x", value=1.0, status="green")),
-    ({"kr_type": "manual", "manual_score": 0.2}, CheckinInput("x", score=0.7, status="green")),
+     CheckinAnswer("x", value=4.0, status="yellow", confidence="low", note="n", blockers="b")),
+    ({"kr_type": "milestone"}, CheckinAnswer("x", value=1.0, status="green")),
+    ({"kr_type": "manual", "manual_score": 0.2}, CheckinAnswer("x", score=0.7, status="green")),
     ({"kr_type": "percent", "start_value": 0.0, "target_value": 100.0, "current_value": 30.0,
-      "last_checkin_at": "earlier"}, CheckinInput("x", no_change=True, status="red")),
+      "last_checkin_at": "earlier"}, CheckinAnswer("x", no_change=True, status="red")),
     ({"kr_type": "increase", "start_value": 0.0, "target_value": 10.0, "current_value": 8.0,
-      "last_checkin_at": "later"}, CheckinInput("x", value=2.0, status="red")),
+      "last_checkin_at": "later"}, CheckinAnswer("x", value=2.0, status="red")),
 ]
 FIELDS = ("current_value", "manual_score", "declared_status", "state", "last_checkin_at")
 
@@ -43,7 +42,7 @@ def make_kr(s: Session, org: seed.Org, key: str, spec: dict[str, object],
 
 @pytest.mark.parametrize(("spec", "data"), CASES)
 def test_batch_matches_record(session: Session, now: datetime, spec: dict[str, object],
-                              data: CheckinInput) -> None:
+                              data: CheckinAnswer) -> None:
     org = seed.standard(session, now)
     one = make_kr(session, org, "one", spec, now)
     many = make_kr(session, org, "many", spec, now)
@@ -69,7 +68,7 @@ def test_batch_matches_record(session: Session, now: datetime, spec: dict[str, o
 def test_batch_is_idempotent(session: Session, now: datetime) -> None:
     org = seed.standard(session, now)
     kr = org.krs["kr-inc"]
-    data = CheckinInput("kr-inc", value=5.0, status="green")
+    data = CheckinAnswer("kr-inc", value=5.0, status="green")
     first = record_batch(session=session, workspace_id=org.workspace.id, items=[(kr, data)],
                          author_id=None, actor_label="t", source=CheckinSource.SLACK, now=now,
                          key_prefix="k")

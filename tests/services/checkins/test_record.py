@@ -8,10 +8,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.domain import CheckinSource
+from app.domain import CheckinAnswer, CheckinSource
 from app.models import Checkin, KeyResult, Workspace
 from app.services.checkins import record as checkins
-from app.services.checkins.record import CheckinInput
 from app.services.errors import InvalidValue
 from app.services.okrs import report
 from tests.services.helpers import SMALL_ORG, run_import
@@ -27,7 +26,7 @@ def _kr(session: Session, key: str) -> KeyResult:
 def _record(session: Session, kr: KeyResult, now, **kwargs) -> Checkin:
     key = kwargs.pop("idempotency_key", None)
     return checkins.record(session=session, workspace_id=kr.workspace_id, kr=kr,
-                           data=CheckinInput(kr_key=kr.key, **kwargs), author_id=None,
+                           data=CheckinAnswer(kr_key=kr.key, **kwargs), author_id=None,
                            actor_label="test", source=CheckinSource.CLI, now=now,
                            idempotency_key=key)
 
@@ -82,7 +81,7 @@ def test_a_kr_of_another_workspace_is_refused(session: Session, now) -> None:
     session.flush()
     with pytest.raises(InvalidValue):
         checkins.record(session=session, workspace_id=other.id, kr=kr,
-                        data=CheckinInput(kr_key="k1", value=9), author_id=None,
+                        data=CheckinAnswer(kr_key="k1", value=9), author_id=None,
                         actor_label="test", source=CheckinSource.CLI, now=now)
     assert report.kr_by_key(session=session, workspace_id=other.id, key="k1") is None
 

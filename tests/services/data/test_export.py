@@ -11,10 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.config import ScoringSettings
-from app.domain import CheckinSource
+from app.domain import CheckinAnswer, CheckinSource
 from app.models import KeyResult, Person, Workspace
 from app.services.checkins import record as checkins
-from app.services.checkins.record import CheckinInput
 from app.services.data import export as exports
 from app.services.okrs import report
 from tests.services.helpers import SMALL_ORG, run_import
@@ -32,7 +31,7 @@ def _setup(session: Session, now) -> None:
     ana = session.scalars(select(Person).where(Person.slack_id == "U0ANA")).one()
     assert kr is not None
     checkins.record(session=session, workspace_id=ws.id, kr=kr,
-                    data=CheckinInput(kr_key="k1", value=7, status="yellow", note="Two signed",
+                    data=CheckinAnswer(kr_key="k1", value=7, status="yellow", note="Two signed",
                                       blockers="Legal"),
                     author_id=ana.id, actor_label="test", source=CheckinSource.SLACK,
                     now=now + timedelta(days=1))

@@ -9,10 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.config import ScoringSettings
-from app.domain import CheckinSource, TrafficLight
+from app.domain import CheckinAnswer, CheckinSource, TrafficLight
 from app.models import Cycle, Workspace
 from app.services.checkins import record as checkins
-from app.services.checkins.record import CheckinInput
 from app.services.okrs import report as okrs
 from tests.services.helpers import SMALL_ORG, run_import
 
@@ -65,7 +64,7 @@ def test_stale_krs_are_flagged_but_never_issue_krs(session: Session, now) -> Non
     k1 = okrs.kr_by_key(session=session, workspace_id=ws.id, key="k1")
     assert k1 is not None
     checkins.record(session=session, workspace_id=ws.id, kr=k1,
-                    data=CheckinInput(kr_key="k1", value=6), author_id=None,
+                    data=CheckinAnswer(kr_key="k1", value=6), author_id=None,
                     actor_label="test", source=CheckinSource.CLI, now=now - timedelta(days=1))
     report = _report(session, now)
     stale = {kr.key for o in report.objectives for kr in o.key_results if kr.stale}

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from app.config import ScoringSettings
-from app.domain import CheckinSource
+from app.domain import CheckinAnswer, CheckinSource
 from app.models import Cycle, KeyResult, Objective, Person, Team, TeamMember, Workspace
 from app.services.checkins import record as checkins
 
@@ -78,7 +78,7 @@ def checkin(session: Session, org: Org, key: str, value: float, at: datetime,
     session.refresh(k)
     checkins.record(
         session=session, workspace_id=org.id, kr=k,
-        data=checkins.CheckinInput(kr_key=key, value=value), author_id=None if author is None
+        data=CheckinAnswer(kr_key=key, value=value), author_id=None if author is None
         else org.people[author].id, actor_label="test", source=CheckinSource.CLI, now=at,
     )
 

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from app.config import Settings
+from app.domain import Due
 from app.models import Delivery
 from app.services.review import reminders as rr
 from app.services.review import scores as reviews
@@ -26,7 +27,7 @@ def org(session: Session) -> Org:
     return o
 
 
-def _due(session: Session, org: Org, at: datetime) -> dict[str, rr.DueItem]:
+def _due(session: Session, org: Org, at: datetime) -> dict[str, Due]:
     return {d.target: d for d in rr.due(session=session, ws=org.ws, now=at)
             if d.kind == rr.REMINDER}
 

@@ -14,9 +14,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from app.domain import CheckinAnswer
 from app.models import KeyResult
 from app.services.checkins import record as checkins
-from app.services.checkins.record import CheckinInput
 from app.services.data.imports.schema import (
     SECTIONS,
     TOP_LEVEL,
@@ -307,7 +307,7 @@ def value_rules(kr: KeyResultIn, path: str) -> list[Problem]:
     if kind in ("issues", "children") or (kind == "manual") != (kr.score is not None):
         return []  # already reported by key_result_rules
     model = KeyResult(kr_type=kind, start_value=kr.start, target_value=kr.target)
-    data = CheckinInput(kr_key=kr.id, value=kr.current, score=kr.score, status=kr.status)
+    data = CheckinAnswer(kr_key=kr.id, value=kr.current, score=kr.score, status=kr.status)
     try:
         checkins.validate(model, data)
     except InvalidValue as exc:

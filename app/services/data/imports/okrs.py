@@ -9,10 +9,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.domain import CheckinSource, KRState, KRType
+from app.domain import CheckinAnswer, CheckinSource, KRState, KRType
 from app.models import Checkin, IssueLink, KeyResult, Objective
 from app.services.checkins import record as checkins
-from app.services.checkins.record import CheckinInput
 from app.services.data.bulk import bulk_insert, bulk_update
 from app.services.data.imports.apply import (
     Context,
@@ -184,7 +183,7 @@ def _apply_checkins(ctx: Context, doc: Document) -> None:
         model = KeyResult(key=kr.id, kr_type=row.kr_type, start_value=row.start_value,
                           target_value=row.target_value, current_value=row.current_value,
                           manual_score=row.manual_score, weight=row.weight)
-        data = CheckinInput(kr_key=kr.id, value=kr.current, score=kr.score, status=kr.status,
+        data = CheckinAnswer(kr_key=kr.id, value=kr.current, score=kr.score, status=kr.status,
                             no_change=kr.current is None and kr.score is None)
         value, manual = checkins.validate(model, data)
         score = checkins.score_after(model, value, manual)
