@@ -1,7 +1,7 @@
 """The Bolt app: one factory builds it from Settings and the container.
 
 Middleware resolves the request's workspace and acting person, then hands listeners what they
-need through Bolt's context (see handlers/context.py): ``okr`` (the shared Env),
+need through Bolt's context (see handlers/context.py): ``env`` (the shared Env),
 ``workspace_id``, ``person`` and ``now``. Single workspace runs on ``SLACK_BOT_TOKEN``;
 with ``SLACK_CLIENT_ID``/``SLACK_CLIENT_SECRET`` the app installs over OAuth and reads each
 workspace's token from the (encrypted) installation store. ``SLACK_API_URL`` is the base URL of
@@ -30,8 +30,8 @@ from slack_sdk.http_retry.handler import RetryHandler
 import handlers
 from app.bootstrap import Container, utcnow
 from app.config import Settings
-from app.services.tenancy import installations, people, slack_events, workspaces
-from handlers.context import Actor, Env
+from app.services.tenancy import installations, slack_events, workspaces
+from handlers.context import Env
 from handlers.people import ensure_person
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def create_bolt_app(
 
     ``process_before_response=True`` (the default) runs each listener in the request thread and
     answers Slack when it returns: listeners ack fast replies directly and queue slow work with
-    ``okr.later(...)`` (or Bolt lazy listeners). Tests pass ``client`` pointing at a fake Slack.
+    ``env.later(...)`` (or Bolt lazy listeners). Tests pass ``client`` pointing at a fake Slack.
     """
     executor = ThreadPoolExecutor(max_workers=settings.listener_threads,
                                   thread_name_prefix="okr-listener")
@@ -161,16 +161,14 @@ def _context_middleware(env: Env) -> Callable[..., BoltResponse | None]:
                 if ws_id is None:
                     ws_id = workspaces.for_slack_team(session=s, team_id=team_id, now=now).id
                 if wants_person and user_id:
-                    person = people.by_slack_id(session=s, workspace_id=ws_id, slack_id=user_id)
-                    if person is None:
-                        name = (body.get("user") or {}).get("name") or body.get("user_name")
-                        person = ensure_person(s, _quick(client), ws_id, user_id, now, name)
-                    actor = Actor.of(person, env.settings)
+                    name = (body.get("user") or {}).get("name") or body.get("user_name")
+                    actor = ensure_person(s, _quick(client), ws_id, user_id, now, env.settings,
+                                          name)
                     env.actors.put(ws_id, actor)
             env.workspace_ids[team_id] = ws_id
         if not wants_person:
             actor = None
-        context["okr"] = env
+        context["env"] = env
         context["workspace_id"] = ws_id
         context["person"] = actor
         context["now"] = now

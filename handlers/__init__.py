@@ -1,46 +1,54 @@
 """Slack listeners, one module per surface.
 
-``register_all(app, env)`` imports every module named in ``MODULES`` (add yours there) and
-calls its ``register(app, env)`` (or ``register(app)``) when it has one. Modules that only add
-``/okr`` subcommands need no ``register``: importing them fills the router's registry.
+Every module has ``register(app, env)``: it adds its Bolt listeners to ``app`` and its ``/okr``
+subcommands to the router's registry. ``register_all`` calls them in the order of
+``REGISTERS`` (add yours there). The order does not change help: subcommands list by their own
+``order``, then name.
 """
 
 from __future__ import annotations
 
-import importlib
-import inspect
+from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from handlers import (
+    checkin,
+    cmd_links,
+    cmd_person,
+    cmd_review,
+    cmd_schedule,
+    cmd_view,
+    command,
+    editing,
+    editing_submit,
+    events,
+    home,
+    prompts,
+    review,
+)
 
 if TYPE_CHECKING:
     from slack_bolt import App
 
     from handlers.context import Env
 
-# The order only matters for help: subcommands list by their own ``order``, then name.
-MODULES: tuple[str, ...] = (
-    "command",
-    "cmd_view",
-    "cmd_person",
-    "checkin",
-    "home",
-    "editing",
-    "editing_submit",
-    "events",
-    "cmd_links",
-    "review",
-    "cmd_review",
-    "prompts",
-    "cmd_schedule",
+REGISTERS: tuple[Callable[[App, Env], None], ...] = (
+    command.register,
+    cmd_view.register,
+    cmd_person.register,
+    checkin.register,
+    home.register,
+    editing.register,
+    editing_submit.register,
+    events.register,
+    cmd_links.register,
+    review.register,
+    cmd_review.register,
+    prompts.register,
+    cmd_schedule.register,
 )
 
 
 def register_all(app: App, env: Env) -> None:
-    for name in MODULES:
-        module = importlib.import_module(f"handlers.{name}")
-        register = getattr(module, "register", None)
-        if register is None:
-            continue
-        if len(inspect.signature(register).parameters) >= 2:
-            register(app, env)
-        else:
-            register(app)
+    for register in REGISTERS:
+        register(app, env)

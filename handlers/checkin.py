@@ -8,6 +8,7 @@ after the ack: chat.update the DM prompt to a summary, refresh the App Home.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,25 +19,27 @@ from slack_sdk.errors import SlackApiError
 from app.domain import KRView, TrafficLight
 from app.services.checkins import forms as checkin_forms
 from app.services.okrs import mine
+from app.services.tx import discard
 from blocks import checkin as ui
 from blocks.common import local_datetime
 from blocks.ids import Action, Block, Callback
 from handlers.context import Actor, Env
 from handlers.errors import log_failure, user_message
 from handlers.home import refresh_later
-from handlers.router import CommandRequest, subcommand
+from handlers.router import CommandRequest, Subcommands
 
 log = logging.getLogger(__name__)
+subcommand = Subcommands()
 
 FIELD_BLOCKS = {"value": Block.CHECKIN_VALUE, "status": Block.CHECKIN_STATUS,
                 "confidence": Block.CHECKIN_CONFIDENCE, "note": Block.CHECKIN_NOTE,
                 "blockers": Block.CHECKIN_BLOCKERS, "kr": Block.CHECKIN_STATUS}
 
 
-def my_open_krs(env: Env, workspace_id: int, person: Actor, now: Any,
+def my_open_krs(env: Env, workspace_id: int, person: Actor, now: datetime,
                 only: tuple[str, ...] = ()) -> tuple[str | None, list[KRView]]:
-    with env.session() as s:
-        report = mine.current_report(session=s, workspace_id=workspace_id, now=now,
+    with env.session() as tx:
+        report = mine.current_report(session=tx, workspace_id=workspace_id, now=now,
                                          settings=env.settings.scoring,
                                          cache=env.report_cache)
     if report is None:
@@ -48,7 +51,7 @@ def my_open_krs(env: Env, workspace_id: int, person: Actor, now: Any,
     return report.cycle.name, krs
 
 
-def build_modal(env: Env, workspace_id: int, person: Actor, now: Any,
+def build_modal(env: Env, workspace_id: int, person: Actor, now: datetime,
                 meta: ui.CheckinMeta) -> dict[str, Any]:
     cycle, krs = my_open_krs(env, workspace_id, person, now, meta.kr_keys)
     if not krs:
@@ -69,8 +72,8 @@ def checkin_command(req: CommandRequest) -> None:
 
 
 def open_from_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient,
-                     respond: Respond, okr: Env, workspace_id: int, person: Actor | None,
-                     now: Any) -> None:
+                     respond: Respond, env: Env, workspace_id: int, person: Actor | None,
+                     now: datetime) -> None:
     ack()
     if person is None:
         return
@@ -82,7 +85,7 @@ def open_from_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], cli
     meta = ui.CheckinMeta(channel=channel, ts=ts, delivery_id=wanted.delivery_id,
                           kr_keys=wanted.kr_keys)
     try:
-        view = build_modal(okr, workspace_id, person, now, meta)
+        view = build_modal(env, workspace_id, person, now, meta)
         client.views_open(trigger_id=body["trigger_id"], view=view)
     except Exception as exc:
         log_failure("checkin.open_failed", exc, user=person.slack_id)
@@ -115,8 +118,8 @@ def _error_map(errors: dict[tuple[str, str], str], view: dict[str, Any]) -> dict
     return out
 
 
-def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, okr: Env,
-           workspace_id: int, person: Actor | None, now: Any) -> None:
+def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, env: Env,
+           workspace_id: int, person: Actor | None, now: datetime) -> None:
     if person is None:
         ack()
         return
@@ -124,13 +127,13 @@ def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClie
     answers = ui.parse_state((view.get("state") or {}).get("values") or {})
     raw = list(answers.values())
     try:
-        with okr.session() as s:
+        with env.session() as tx:
             outcome = checkin_forms.submit(
-                session=s, workspace_id=workspace_id, actor=person,
+                session=tx, workspace_id=workspace_id, actor=person,
                 actor_label=f"slack:{person.slack_id}", answers=raw, now=now,
                 key_prefix=f"slack:{view.get('id')}:{meta.page}")
             if not outcome.ok:
-                s.rollback()
+                discard(tx)
     except Exception as exc:
         log_failure("checkin.submit_failed", exc, user=person.slack_id)
         first = _error_map({("", "kr"): user_message(exc)}, view)
@@ -146,18 +149,18 @@ def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClie
                                page=meta.page + 1, kr_keys=meta.kr_keys,
                                done=meta.done + len(keys), pages=meta.pages)
     # A modal that opened with one page has no next one: skip re-reading the cycle.
-    next_view = _next_page(okr, workspace_id, person, now, next_meta) \
+    next_view = _next_page(env, workspace_id, person, now, next_meta) \
         if meta.pages > 1 else None
     if next_view is not None:
         ack(response_action="update", view=next_view)
     else:
         ack()
     log.info("checkin.recorded", extra={"user": person.slack_id, "krs": len(keys)})
-    okr.later(after_checkin, okr, client, workspace_id, person, meta, keys,
+    env.later(after_checkin, env, client, workspace_id, person, meta, keys,
               key_prefix=f"slack:{view.get('id')}:{meta.page}", last_page=next_view is None)
 
 
-def _next_page(env: Env, workspace_id: int, person: Actor, now: Any,
+def _next_page(env: Env, workspace_id: int, person: Actor, now: datetime,
                meta: ui.CheckinMeta) -> dict[str, Any] | None:
     _, krs = my_open_krs(env, workspace_id, person, now, meta.kr_keys)
     pages = ui.pages(krs)
@@ -174,8 +177,8 @@ def after_checkin(env: Env, client: WebClient, workspace_id: int, person: Actor,
                   last_page: bool = True) -> None:
     """After the ack: turn the DM prompt into a summary and refresh the Home tab."""
     if meta.channel and meta.ts and last_page:
-        with env.session() as s:
-            rows = checkin_forms.recorded(session=s, workspace_id=workspace_id,
+        with env.session() as tx:
+            rows = checkin_forms.recorded(session=tx, workspace_id=workspace_id,
                                           key_prefix=key_prefix, kr_keys=keys)
         lights = {t.value: t for t in TrafficLight}
         done = [ui.CheckedIn(title, lights.get(status or ""), score)
@@ -194,3 +197,4 @@ def after_checkin(env: Env, client: WebClient, workspace_id: int, person: Actor,
 def register(app: App, env: Env) -> None:
     app.action(str(Action.OPEN_CHECKIN))(open_from_button)
     app.view(str(Callback.CHECKIN))(submit)
+    subcommand.install()

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from app.models import Person
 from app.services.errors import InvalidValue
 from app.services.tenancy import people
 from blocks.away import away_modal
@@ -20,10 +19,11 @@ from handlers.context import Actor, Env
 from handlers.dates import parse_until
 from handlers.errors import log_failure
 from handlers.home import refresh_later
-from handlers.router import CommandRequest, Reply, subcommand
+from handlers.router import CommandRequest, Reply, Subcommands
 
 log = logging.getLogger(__name__)
 MAX_AWAY = timedelta(days=366)
+subcommand = Subcommands()
 
 
 def _today(person: Actor, now: datetime) -> date:
@@ -35,13 +35,9 @@ def set_away(env: Env, person: Actor, until: date | None, now: datetime) -> date
     today = _today(person, now)
     if until is not None and until - today > MAX_AWAY:
         raise InvalidValue("that is more than a year away: pick an earlier date", field="until")
-    with env.session() as s:
-        row = s.get(Person, person.id)
-        if row is None:
-            raise InvalidValue("unknown person", field="until")
-        before = row.away_until
-        if before != until:
-            people.set_away(session=s, person=row, until=until, today=today, now=now)
+    with env.session() as tx:
+        before = people.set_away_of(session=tx, person_id=person.id, until=until, today=today,
+                                    now=now)
     env.actors.forget(person.workspace_id, person.slack_id)
     return before
 
@@ -75,16 +71,16 @@ def on_go_away(ack: Ack, body: dict[str, Any], client: WebClient, person: Actor 
         log_failure("away.open_failed", exc, user=person.slack_id)
 
 
-def on_come_back(ack: Ack, client: WebClient, okr: Env, workspace_id: int,
+def on_come_back(ack: Ack, client: WebClient, env: Env, workspace_id: int,
                  person: Actor | None, now: datetime) -> None:
     ack()
     if person is None:
         return
-    set_away(okr, person, None, now)
-    refresh_later(okr, client, workspace_id, person.id)
+    set_away(env, person, None, now)
+    refresh_later(env, client, workspace_id, person.id)
 
 
-def on_away_submit(ack: Ack, view: dict[str, Any], client: WebClient, okr: Env,
+def on_away_submit(ack: Ack, view: dict[str, Any], client: WebClient, env: Env,
                    workspace_id: int, person: Actor | None, now: datetime) -> None:
     if person is None:
         ack()
@@ -96,16 +92,17 @@ def on_away_submit(ack: Ack, view: dict[str, Any], client: WebClient, okr: Env,
         if not isinstance(raw, str):
             raise InvalidValue("pick the last day you are away", field="until")
         until = date.fromisoformat(raw)
-        set_away(okr, person, until, now)
+        set_away(env, person, until, now)
     except (InvalidValue, ValueError) as exc:
         message = exc.message if isinstance(exc, InvalidValue) else "pick a date"
         ack(response_action="errors", errors={str(Block.AWAY_UNTIL): message})
         return
     ack()
-    refresh_later(okr, client, workspace_id, person.id)
+    refresh_later(env, client, workspace_id, person.id)
 
 
 def register(app: App, env: Env) -> None:
     app.action(str(Action.GO_AWAY))(on_go_away)
     app.action(str(Action.COME_BACK))(on_come_back)
     app.view(str(Callback.AWAY))(on_away_submit)
+    subcommand.install()

@@ -10,21 +10,26 @@ from __future__ import annotations
 import logging
 from datetime import date
 
+from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
-from app.models import Person
 from app.reports import FORMATS, renderer
-from app.services import access
 from app.services.errors import InvalidValue
-from app.services.review import next_cycle
-from app.services.review import report as report_service
-from app.services.review import scores as reviews
+from app.services.review import actions
+from app.services.review import forms as review_forms
 from blocks import review as ui
 from blocks.review_text import next_cycle_text
 from handlers import review as modals
-from handlers.router import CommandRequest, Reply, subcommand
+from handlers.context import Env
+from handlers.router import CommandRequest, Reply, Subcommands
 
 log = logging.getLogger(__name__)
+subcommand = Subcommands()
+
+
+def register(app: App, env: Env) -> None:
+    """Only ``/okr`` subcommands here (the modals they open are handlers/review.py's)."""
+    subcommand.install()
 
 
 def _split(args: list[str], words: tuple[str, ...]) -> tuple[str | None, str | None]:
@@ -34,13 +39,19 @@ def _split(args: list[str], words: tuple[str, ...]) -> tuple[str | None, str | N
     return (rest[0] if rest else None), word
 
 
+def _step(req: CommandRequest) -> actions.AdminStep:
+    return actions.AdminStep(workspace_id=req.workspace_id, actor_id=req.person.id,
+                             actor_label=f"slack:{req.person.slack_id}", now=req.now,
+                             settings=req.settings.scoring)
+
+
 @subcommand("review", help="Score my key results, or agree my team's final scores",
             usage="[self|team] [cycle]", order=50)
 def review(req: CommandRequest) -> None:
     cycle_name, which = _split(req.args, ("self", "team"))
-    with req.session() as s:
-        person = s.get(Person, req.person.id)
-        leads = person is not None and access.leads_anything(s, req.workspace_id, person)
+    with req.session() as tx:
+        leads = review_forms.leads_a_team(session=tx, workspace_id=req.workspace_id,
+                                          person_id=req.person.id)
     build = modals.lead_view if which == "team" or (which is None and (leads or req.is_admin)) \
         else modals.self_view
     modals.open_view(req.env, req.client, req.trigger_id, req.workspace_id, req.person, req.now,
@@ -52,8 +63,8 @@ def review(req: CommandRequest) -> None:
                             "forward", usage="[objective id]", order=51)
 def reflect(req: CommandRequest) -> None:
     chosen = req.args[0] if req.args else None
-    with req.session() as s:
-        view = modals.reflect_view(s, req.env, req.workspace_id, req.person, req.now, None,
+    with req.session() as tx:
+        view = modals.reflect_view(tx, req.env, req.workspace_id, req.person, req.now, None,
                                    chosen=chosen)
     req.open_modal(view)
 
@@ -63,19 +74,17 @@ def reflect(req: CommandRequest) -> None:
 def report(req: CommandRequest) -> Reply:
     cycle_name, fmt = _split(req.args, FORMATS)
     fmt = fmt or "html"
-    with req.session() as s:
-        today = modals.today(s, req.workspace_id, req.now)
-        cycle = modals.reflection_cycle(s, req.workspace_id, req.now, cycle_name)
+    with req.session() as tx:
         # Channel reports never include private objectives.
-        data = report_service.build(session=s, workspace_id=req.workspace_id, cycle=cycle,
-                                    today=today, now=req.now, settings=req.settings.scoring,
-                                    include_private=False)
+        data = actions.cycle_report(session=tx, workspace_id=req.workspace_id, now=req.now,
+                                    settings=req.settings.scoring, cycle_name=cycle_name)
     text = renderer(fmt)(data)
-    filename = f"okr-report-{cycle.name}.{fmt}"
+    name = data.cycle.name
+    filename = f"okr-report-{name}.{fmt}"
     try:
         req.client.files_upload_v2(channel=req.channel_id, content=text, filename=filename,
-                                   title=f"{cycle.name} OKR report",
-                                   initial_comment=ui.report_comment(cycle.name, fmt=fmt))
+                                   title=f"{name} OKR report",
+                                   initial_comment=ui.report_comment(name, fmt=fmt))
     except SlackApiError as exc:
         error = exc.response.get("error") if exc.response is not None else None
         log.warning("report.upload_failed", extra={"channel": req.channel_id, "error": error})
@@ -102,32 +111,23 @@ def cycle_review(req: CommandRequest) -> Reply:
         except ValueError:
             raise InvalidValue(f"{arg!r} is not a date: write the deadline as YYYY-MM-DD",
                                field="deadline") from None
-    with req.session() as s:
-        today = modals.today(s, req.workspace_id, req.now)
-        cycle = modals.reflection_cycle(s, req.workspace_id, req.now, names[0] if names else None)
-        rnd = reviews.open_review(session=s, workspace_id=req.workspace_id, cycle=cycle,
-                                  today=today, now=req.now, settings=req.settings.scoring,
-                                  actor_id=req.person.id,
-                                  actor_label=f"slack:{req.person.slack_id}", deadline=deadline)
-        pending = reviews.pending_scorers(session=s, workspace_id=req.workspace_id, cycle=cycle)
-        name, due = cycle.name, rnd.deadline
-    who = (f"{len(pending)} {'person owes' if len(pending) == 1 else 'people owe'} scores: each "
+    with req.session() as tx:
+        opened = actions.open_review(session=tx, step=_step(req),
+                                     cycle_name=names[0] if names else None, deadline=deadline)
+    pending = opened.pending
+    who = (f"{pending} {'person owes' if pending == 1 else 'people owe'} scores: each "
            "gets a DM shortly, then a daily reminder until they have scored."
            if pending else "Everyone has already scored.")
-    return Reply(f":clipboard: *{name}* is in review; scores are due by {due.isoformat()}. {who}")
+    return Reply(f":clipboard: *{opened.cycle_name}* is in review; scores are due by "
+                 f"{opened.deadline.isoformat()}. {who}")
 
 
 @subcommand("cycle close", admin=True, order=61, usage="[cycle]",
             help="Close the cycle and post its retrospective to each team's channel")
 def cycle_close(req: CommandRequest) -> Reply:
-    with req.session() as s:
-        today = modals.today(s, req.workspace_id, req.now)
-        cycle = modals.reflection_cycle(s, req.workspace_id, req.now,
-                                        req.args[0] if req.args else None)
-        reviews.close_cycle(session=s, workspace_id=req.workspace_id, cycle=cycle, today=today,
-                            now=req.now, settings=req.settings.scoring, actor_id=req.person.id,
-                            actor_label=f"slack:{req.person.slack_id}")
-        name = cycle.name
+    with req.session() as tx:
+        name = actions.close(session=tx, step=_step(req),
+                             cycle_name=req.args[0] if req.args else None)
     return Reply(f":checkered_flag: *{name}* is closed. Each team's retrospective goes to its "
                  "channel shortly; `/okr report` posts the full report.")
 
@@ -135,15 +135,9 @@ def cycle_close(req: CommandRequest) -> Reply:
 @subcommand("cycle next", admin=True, order=62, usage="[from cycle]",
             help="Create the next cycle and carry unfinished objectives into it as drafts")
 def cycle_next(req: CommandRequest) -> Reply:
-    with req.session() as s:
-        today = modals.today(s, req.workspace_id, req.now)
-        source = modals.reflection_cycle(s, req.workspace_id, req.now, req.args[0]) \
-            if req.args else None
-        res = next_cycle.carry_forward(session=s, workspace_id=req.workspace_id, today=today,
-                                       now=req.now, settings=req.settings.scoring,
-                                       actor_label=f"slack:{req.person.slack_id}",
-                                       actor_id=req.person.id, source=source)
-        text = next_cycle_text(source=res.source.name, cycle=res.cycle.name,
-                               start=res.cycle.start_date, end=res.cycle.end_date,
-                               created=res.created, copied=res.copied, already=len(res.already))
+    with req.session() as tx:
+        res = actions.carry_forward(session=tx, step=_step(req),
+                                    source_name=req.args[0] if req.args else None)
+    text = next_cycle_text(source=res.source, cycle=res.cycle, start=res.start, end=res.end,
+                           created=res.created, copied=res.copied, already=res.already)
     return Reply(f"```{text}```")

@@ -5,48 +5,56 @@ from __future__ import annotations
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
+from slack_bolt import App
 
+from app.calendar import timeline
 from app.domain import CycleWindow, KRView, TrafficLight
-from app.models import Workspace
 from app.services.errors import NotFound
-from app.services.okrs import cycles, listing
+from app.services.okrs import listing
 from app.services.okrs import mine as personal
-from app.services.okrs.report import CycleReport
+from app.services.tx import Tx
 from blocks import okrs as ui
 from blocks.common import local_datetime, pct, with_unit
-from handlers.router import CommandRequest, Reply, subcommand
+from handlers.context import Env
+from handlers.router import CommandRequest, Reply, Subcommands
+
+NO_CYCLE = "there is no cycle yet: an admin can import one with `okr import`"
+subcommand = Subcommands()
+
+
+def register(app: App, env: Env) -> None:
+    """Only ``/okr`` subcommands here."""
+    subcommand.install()
 
 
 def _scope(req: CommandRequest) -> personal.Scope:
     return personal.Scope(req.person.id, req.person.slack_id, req.person.is_admin)
 
 
-def _report(s: Session, req: CommandRequest, cycle: str | None = None) -> CycleReport:
-    report = personal.current_report(session=s, workspace_id=req.workspace_id, now=req.now,
-                                     settings=req.settings.scoring, cycle_name=cycle,
-                                     cache=req.env.report_cache)
-    if report is None:
-        raise NotFound("there is no cycle yet: an admin can import one with `okr import`")
-    return report
+def _seen(tx: Tx, req: CommandRequest, cycle: str | None = None) -> personal.Seen:
+    seen = personal.seen_report(session=tx, workspace_id=req.workspace_id, now=req.now,
+                                settings=req.settings.scoring, scope=_scope(req),
+                                cycle_name=cycle, cache=req.env.report_cache)
+    if seen is None:
+        raise NotFound(NO_CYCLE)
+    return seen
 
 
 @subcommand("mine", help="My key results and objectives in the current cycle", order=20)
 def mine(req: CommandRequest) -> Reply:
-    with req.session() as s:
-        report = _report(s, req)
-        seen = personal.visible(s, req.workspace_id, report, _scope(req))
+    with req.session() as tx:
+        found = _seen(tx, req)
     me = req.person.slack_id
     krs_of: dict[str, list[KRView]] = {}
     chosen = []
-    for o in seen:
+    for o in found.objectives:
         mine_krs = [kr for kr in o.key_results if kr.owner_slack_id == me
                     or (kr.owner_slack_id is None and o.owner_slack_id == me)]
         if mine_krs or o.owner_slack_id == me:
             chosen.append(o)
             krs_of[o.key] = mine_krs if o.owner_slack_id != me else list(o.key_results)
     text, blocks = ui.objectives_message(
-        "Your OKRs", report.cycle, chosen, krs_of=krs_of,
+        "Your OKRs", found.report.cycle, chosen, krs_of=krs_of,
         empty="You own no objectives or key results in this cycle. `/okr new` creates one.")
     return Reply(text, blocks)
 
@@ -54,14 +62,13 @@ def mine(req: CommandRequest) -> Reply:
 @subcommand("list", help="Objectives, filtered by person, channel, team, at-risk or cycle",
             usage="[@user | #channel | team | at-risk | cycle]", order=21)
 def list_okrs(req: CommandRequest) -> Reply:
-    with req.session() as s:
-        f = listing.parse_filter(session=s, workspace_id=req.workspace_id, args=req.args,
+    with req.session() as tx:
+        f = listing.parse_filter(session=tx, workspace_id=req.workspace_id, args=req.args,
                                  me=req.person.slack_id)
-        report = _report(s, req, f.cycle)
-        seen = personal.visible(s, req.workspace_id, report, _scope(req))
-    chosen = listing.apply(seen, f)
+        found = _seen(tx, req, f.cycle)
+    chosen = listing.apply(found.objectives, f)
     title = f"OKRs: {f.describe()}" if not f.empty else "All OKRs"
-    text, blocks = ui.objectives_message(title, report.cycle, chosen,
+    text, blocks = ui.objectives_message(title, found.report.cycle, chosen,
                                          empty="No objectives match.")
     return Reply(text, blocks)
 
@@ -73,30 +80,29 @@ def show(req: CommandRequest) -> Reply:
         return Reply("What should I show? `/okr show <id>` takes an objective or key result "
                      "id, or a few words of its title.")
     key = req.args[0] if len(req.args) == 1 else req.text
-    with req.session() as s:
-        report = _report(s, req)
-        seen = personal.visible(s, req.workspace_id, report, _scope(req))
+    with req.session() as tx:
+        found = _seen(tx, req)
+        cycle, seen = found.report.cycle, found.objectives
         for o in seen:
             if o.key == key:
                 children = [c for c in seen if c.aligned_to == o.key]
-                text, blocks = ui.objective_detail(o, report.cycle, children)
+                text, blocks = ui.objective_detail(o, cycle, children)
                 return Reply(text, blocks)
             for kr in o.key_results:
                 if kr.key == key:
-                    history = listing.kr_history(session=s, workspace_id=req.workspace_id,
+                    history = listing.kr_history(session=tx, workspace_id=req.workspace_id,
                                                  kr_key=kr.key)
                     text, blocks = ui.kr_detail(kr, o, [_history_line(h, kr, req)
                                                         for h in history])
                     return Reply(text, blocks)
-    found = listing.search(seen, req.text)
-    if len(found) == 1:
-        text, blocks = ui.objective_detail(found[0], report.cycle)
+    matches = listing.search(seen, req.text)
+    if len(matches) == 1:
+        text, blocks = ui.objective_detail(matches[0], cycle)
         return Reply(text, blocks)
-    if not found:
-        raise NotFound(f"nothing called `{req.text[:80]}` that you can see in "
-                       f"{report.cycle.name}")
-    text, blocks = ui.objectives_message(f"Several matches for “{req.text[:80]}”",
-                                         report.cycle, found)
+    if not matches:
+        raise NotFound(f"nothing called `{req.text[:80]}` that you can see in {cycle.name}")
+    text, blocks = ui.objectives_message(f"Several matches for “{req.text[:80]}”", cycle,
+                                         matches)
     return Reply(text, blocks)
 
 
@@ -114,25 +120,17 @@ def _history_line(h: listing.HistoryEntry, kr: KRView, req: CommandRequest) -> t
 @subcommand("cycle", help="The current cycle: phase, key dates, days left", usage="[name]",
             order=23)
 def cycle(req: CommandRequest) -> Reply:
-    with req.session() as s:
-        ws = s.get(Workspace, req.workspace_id)
-        today = cycles.org_today(ws, req.now) if ws else req.now.date()
-        if req.args:
-            row = cycles.by_name(session=s, workspace_id=req.workspace_id, name=req.args[0])
-        else:
-            found = cycles.current(session=s, workspace_id=req.workspace_id, today=today)
-            if found is None:
-                raise NotFound("there is no cycle yet: an admin can import one with "
-                               "`okr import`")
-            row = found
-        view = cycles.view(row, today)
-        report = personal.current_report(session=s, workspace_id=req.workspace_id,
-                                          now=req.now, settings=req.settings.scoring,
-                                          cycle_name=row.name, cache=req.env.report_cache)
-        preset = ws.timeline_preset if ws else None
-    text, blocks = ui.cycle_message(view, today, key_dates(view.start, view.end, view.name,
-                                                           preset),
-                                    report.company_score if report else None)
+    with req.session() as tx:
+        found = personal.cycle_overview(session=tx, workspace_id=req.workspace_id, now=req.now,
+                                        settings=req.settings.scoring,
+                                        name=req.args[0] if req.args else None,
+                                        cache=req.env.report_cache)
+    if found is None:
+        raise NotFound(NO_CYCLE)
+    view = found.view
+    text, blocks = ui.cycle_message(view, found.today, key_dates(view.start, view.end, view.name,
+                                                                 found.timeline_preset),
+                                    found.company_score)
     return Reply(text, blocks)
 
 
@@ -141,9 +139,6 @@ def key_dates(start: date, end: date, name: str, preset: str | None) -> list[ui.
            ui.KeyDate(start + timedelta(days=(end - start).days // 2),
                       "Halfway: mid-cycle check"),
            ui.KeyDate(end, "Last day: final check-ins and scoring")]
-    # The planning timeline's rules are pure date maths shared with the scheduler.
-    from app.calendar import timeline
-
     window = CycleWindow(name=name, start=start, end=end)
     if not preset or preset == "none":
         return sorted(out, key=lambda k: k.day)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -16,9 +17,9 @@ from handlers.router import (
     Reply,
     Result,
     Subcommand,
+    Subcommands,
     resolve,
     split_text,
-    subcommand,
     visible_subcommands,
 )
 
@@ -26,10 +27,12 @@ log = logging.getLogger(__name__)
 
 COMMAND = "/okr"
 SHARE_WORDS = ("share", "--share")
+subcommand = Subcommands()
 
 
 def register(app: App, env: Env) -> None:
     app.command(COMMAND)(handle_okr)
+    subcommand.install()
 
 
 def _as_reply(result: Result) -> Reply | None:
@@ -75,7 +78,7 @@ def help_reply(person: Actor, unknown: str | None = None) -> Reply:
 
 
 def handle_okr(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond,
-               okr: Env, workspace_id: int, person: Actor | None, now: Any) -> None:
+               env: Env, workspace_id: int, person: Actor | None, now: datetime) -> None:
     if person is None:
         ack(text=":warning: I could not tell who you are. Please try again.",
             response_type="ephemeral")
@@ -95,14 +98,14 @@ def handle_okr(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respo
                  "Ask one of them if you need it done.", response_type="ephemeral")
         return
     req = CommandRequest(
-        env=okr, workspace_id=workspace_id, person=person, name=sub.name, args=args, text=rest,
+        env=env, workspace_id=workspace_id, person=person, name=sub.name, args=args, text=rest,
         client=client, now=now, trigger_id=str(body.get("trigger_id") or ""),
         channel_id=str(body.get("channel_id") or ""), team_id=str(body.get("team_id") or ""),
         response_url=body.get("response_url"), respond=respond,
     )
     if sub.slow:
         ack()
-        okr.later(_run_later, sub, req, respond, share)
+        env.later(_run_later, sub, req, respond, share)
         return
     result = run(sub, req)
     if share and result is not None and not result.error:

@@ -3,9 +3,10 @@
 The middleware in ``app/slack.py`` puts these into Bolt's ``context``, and Bolt injects context
 keys as listener keyword arguments:
 
-- ``okr``: the process-wide :class:`Env` (settings, session factory, clock, executor),
+- ``env``: the process-wide :class:`Env` (settings, session factory, clock, executor),
 - ``workspace_id``: the request's workspace (every query filters by it),
-- ``person``: the acting :class:`Actor` (None for events without a user),
+- ``person``: the acting :class:`Actor` (app/services/tenancy/actors.py; None for events
+  without a user),
 - ``now``: the request's instant (aware UTC).
 """
 
@@ -13,82 +14,26 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from app.config import Settings
-from app.db import unit_of_work
-from app.models import Person
 from app.services.okrs.cache import ReportCache
+from app.services.tenancy.actors import Actor, ActorCache
+from app.services.tx import SessionFactory, Tx, transaction
+
+__all__ = ["Actor", "Env"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """The person making a request, detached from any session (safe to pass to threads)."""
-
-    id: int
-    workspace_id: int
-    slack_id: str
-    name: str
-    tz: str
-    is_admin: bool
-    active: bool
-    away_until: date | None
-
-    @classmethod
-    def of(cls, person: Person, settings: Settings) -> Actor:
-        return cls(
-            id=person.id, workspace_id=person.workspace_id, slack_id=person.slack_id,
-            name=person.name, tz=person.tz or "UTC",
-            is_admin=bool(person.is_admin) or person.slack_id in settings.admins,
-            active=person.active, away_until=person.away_until,
-        )
-
-
-class ActorCache:
-    """Recently seen people, so most requests need no query to know who is asking.
-
-    Entries live ``ttl`` seconds: changes made by other processes (an import making someone an
-    admin, a ``user_change`` handled by another worker) show within that time; changes made
-    here call :meth:`forget`.
-    """
-
-    def __init__(self, ttl: float = 30.0) -> None:
-        self.ttl = ttl
-        self._entries: dict[tuple[int, str], tuple[float, Actor]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, workspace_id: int, slack_id: str) -> Actor | None:
-        with self._lock:
-            found = self._entries.get((workspace_id, slack_id))
-        if found is None or found[0] < time.monotonic():
-            return None
-        return found[1]
-
-    def put(self, workspace_id: int, actor: Actor) -> None:
-        with self._lock:
-            if len(self._entries) > 10_000:
-                self._entries.clear()
-            self._entries[(workspace_id, actor.slack_id)] = (time.monotonic() + self.ttl, actor)
-
-    def forget(self, workspace_id: int, slack_id: str) -> None:
-        with self._lock:
-            self._entries.pop((workspace_id, slack_id), None)
 
 
 class Env:
     """Process-wide dependencies of the listeners. Shared, never copied (see __deepcopy__)."""
 
-    def __init__(self, settings: Settings, session_factory: sessionmaker[Session], *,
+    def __init__(self, settings: Settings, session_factory: SessionFactory, *,
                  clock: Callable[[], datetime], executor: ThreadPoolExecutor) -> None:
         self.settings = settings
         self.session_factory = session_factory
@@ -116,10 +61,11 @@ class Env:
         return self
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """One transaction: commits on success, rolls back on error."""
-        with unit_of_work(self.session_factory) as s:
-            yield s
+    def session(self) -> Iterator[Tx]:
+        """One transaction: commits on success, rolls back on error. Listeners pass the handle
+        to service functions and never look inside it."""
+        with transaction(self.session_factory) as tx:
+            yield tx
 
     def later(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
         """Run ``fn`` after the ack, on the listener executor; errors are logged, not raised."""

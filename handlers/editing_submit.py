@@ -15,16 +15,17 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from sqlalchemy.orm import Session
 
+from app.config import Settings
+from app.domain import Saved
 from app.services.errors import InvalidValue, OkrError
 from app.services.okrs import editing
 from app.services.okrs.editing import KRDraft, ObjectiveDraft
 from app.services.tenancy import slack_events
+from app.services.tx import Tx
 from blocks import editing as ui
 from blocks.common import plain, section
-from blocks.ids import Action, Block, Callback
-from handlers import editing as forms
+from blocks.ids import Block, Callback
 from handlers.context import Actor, Env
 from handlers.errors import log_failure, user_message
 from handlers.home import refresh_later
@@ -62,9 +63,10 @@ def _number(values: Mapping[str, Any], block: Block, slot: int | None, fld: str)
 class Reader:
     """Reads a submitted view's state into drafts, resolving Slack users to people."""
 
-    def __init__(self, s: Session, client: WebClient, workspace_id: int, now: datetime,
-                 values: Mapping[str, Any]) -> None:
-        self.s, self.client, self.ws, self.now, self.values = s, client, workspace_id, now, values
+    def __init__(self, tx: Tx, client: WebClient, workspace_id: int, now: datetime,
+                 settings: Settings, values: Mapping[str, Any]) -> None:
+        self.tx, self.client, self.ws, self.now = tx, client, workspace_id, now
+        self.settings, self.values = settings, values
 
     def person_id(self, block_id: str, fld: str) -> int | None:
         user = ui.read_user(self.values, block_id)
@@ -73,7 +75,8 @@ class Reader:
         if not re.fullmatch(r"[UW][A-Z0-9]{1,30}", user):
             raise InvalidValue("pick a person", field=fld)
         try:
-            return ensure_person(self.s, self.client, self.ws, user, self.now, strict=True).id
+            return ensure_person(self.tx, self.client, self.ws, user, self.now, self.settings,
+                                 strict=True).id
         except InvalidValue as exc:
             raise InvalidValue(exc.message, field=fld) from None
 
@@ -111,21 +114,21 @@ def _present(view: Mapping[str, Any]) -> set[str]:
     return {str(b.get("block_id")) for b in view.get("blocks", []) if b.get("type") == "input"}
 
 
-def _save(ack: Ack, view: dict[str, Any], client: WebClient, okr: Env, workspace_id: int,
+def _save(ack: Ack, view: dict[str, Any], client: WebClient, env: Env, workspace_id: int,
           person: Actor, now: datetime, *, kr_form: bool,
           work: Callable[[Reader], str]) -> None:
     """Run ``work`` in one transaction; ack with inline errors or a confirmation view."""
     values = (view.get("state") or {}).get("values") or {}
     present = _present(view)
     try:
-        with okr.session() as s:
+        with env.session() as tx:
             dedupe = f"view:{view.get('id')}"
-            if view.get("id") and slack_events.already_processed(session=s, key=dedupe):
+            if view.get("id") and slack_events.already_processed(session=tx, key=dedupe):
                 ack(response_action="update", view=_done_view("Already saved."))
                 return
-            message = work(Reader(s, client, workspace_id, now, values))
+            message = work(Reader(tx, client, workspace_id, now, env.settings, values))
             if view.get("id"):
-                slack_events.mark_processed(session=s, key=dedupe, now=now)
+                slack_events.mark_processed(session=tx, key=dedupe, now=now)
     except InvalidValue as exc:
         target = block_for(exc.field, kr_form=kr_form)
         if target not in present:
@@ -139,7 +142,7 @@ def _save(ack: Ack, view: dict[str, Any], client: WebClient, okr: Env, workspace
         ack(response_action="errors", errors={target: text[:150]})
         return
     ack(response_action="update", view=_done_view(message))
-    refresh_later(okr, client, workspace_id, person.id)
+    refresh_later(env, client, workspace_id, person.id)
 
 
 def _done_view(message: str) -> dict[str, Any]:
@@ -147,62 +150,71 @@ def _done_view(message: str) -> dict[str, Any]:
             "blocks": [section(message)]}
 
 
-def on_new_submit(ack: Ack, view: dict[str, Any], client: WebClient, okr: Env,
+# What a submitted modal stores: (reader, the person, the view's metadata) -> what was saved.
+Store = Callable[[Reader, Actor, str | None], Saved]
+
+
+def _key(meta: str | None) -> str:
+    """The key an edit modal carries (``submitter`` checked it is there)."""
+    return ui.meta_key(meta) or ""
+
+
+def _create(r: Reader, person: Actor, meta: str | None) -> Saved:
+    return editing.create_objective(
+        session=r.tx, workspace_id=r.ws, actor=person, actor_label=f"slack:{person.slack_id}",
+        objective=r.objective(), krs=[r.kr(i) for i in range(ui.slot_count(meta))], now=r.now)
+
+
+def _edit_objective(r: Reader, person: Actor, meta: str | None) -> Saved:
+    return editing.edit_objective(session=r.tx, workspace_id=r.ws, actor=person,
+                                  actor_label=f"slack:{person.slack_id}", key=_key(meta),
+                                  draft=r.objective(), now=r.now)
+
+
+def _edit_kr(r: Reader, person: Actor, meta: str | None) -> Saved:
+    return editing.edit_kr(session=r.tx, workspace_id=r.ws, actor=person,
+                           actor_label=f"slack:{person.slack_id}", key=_key(meta),
+                           draft=r.kr(None), now=r.now)
+
+
+def _created_message(saved: Saved) -> str:
+    n = saved.key_results
+    return (f":white_check_mark: Created *{saved.title}* (`{saved.key}`) with {n} key "
+            f"result{'s' if n != 1 else ''}. See it with `/okr show {saved.key}`.")
+
+
+def _saved_message(saved: Saved) -> str:
+    return f":white_check_mark: Saved *{saved.title}* (`{saved.key}`)."
+
+
+def submitter(store: Store, message: Callable[[Saved], str], *, kr_form: bool = False,
+              keyed: bool = True) -> Callable[..., None]:
+    """The view submission listener for one modal: ``keyed`` modals carry the key of what they
+    edit in their metadata, and are ignored without it."""
+
+    def on_submit(ack: Ack, view: dict[str, Any], client: WebClient, env: Env,
                   workspace_id: int, person: Actor | None, now: datetime) -> None:
-    if person is None:
-        ack()
-        return
-    slots = ui.slot_count(view.get("private_metadata"))
+        meta = view.get("private_metadata")
+        if person is None or (keyed and ui.meta_key(meta) is None):
+            ack()
+            return
+        actor = person
 
-    def work(r: Reader) -> str:
-        obj = editing.create_objective(
-            session=r.s, workspace_id=workspace_id, actor=person,
-            actor_label=f"slack:{person.slack_id}", objective=r.objective(),
-            krs=[r.kr(i) for i in range(slots)], now=now)
-        n = len(obj.key_results)
-        return (f":white_check_mark: Created *{obj.title}* (`{obj.key}`) with {n} key "
-                f"result{'s' if n != 1 else ''}. See it with `/okr show {obj.key}`.")
+        def work(r: Reader) -> str:
+            return message(store(r, actor, meta))
 
-    _save(ack, view, client, okr, workspace_id, person, now, kr_form=False, work=work)
+        _save(ack, view, client, env, workspace_id, actor, now, kr_form=kr_form, work=work)
+
+    on_submit.__name__ = f"on_{store.__name__.strip('_')}_submit"
+    return on_submit
 
 
-def on_edit_objective_submit(ack: Ack, view: dict[str, Any], client: WebClient, okr: Env,
-                             workspace_id: int, person: Actor | None, now: datetime) -> None:
-    key = ui.meta_key(view.get("private_metadata"))
-    if person is None or key is None:
-        ack()
-        return
-
-    def work(r: Reader) -> str:
-        obj = editing.edit_objective(session=r.s, workspace_id=workspace_id, actor=person,
-                                     actor_label=f"slack:{person.slack_id}", key=key,
-                                     draft=r.objective(), now=now)
-        return f":white_check_mark: Saved *{obj.title}* (`{obj.key}`)."
-
-    _save(ack, view, client, okr, workspace_id, person, now, kr_form=False, work=work)
-
-
-def on_edit_kr_submit(ack: Ack, view: dict[str, Any], client: WebClient, okr: Env,
-                      workspace_id: int, person: Actor | None, now: datetime) -> None:
-    key = ui.meta_key(view.get("private_metadata"))
-    if person is None or key is None:
-        ack()
-        return
-
-    def work(r: Reader) -> str:
-        kr = editing.edit_kr(session=r.s, workspace_id=workspace_id, actor=person,
-                             actor_label=f"slack:{person.slack_id}", key=key, draft=r.kr(None),
-                             now=now)
-        return f":white_check_mark: Saved *{kr.title}* (`{kr.key}`)."
-
-    _save(ack, view, client, okr, workspace_id, person, now, kr_form=True, work=work)
+on_new_submit = submitter(_create, _created_message, keyed=False)
+on_edit_objective_submit = submitter(_edit_objective, _saved_message)
+on_edit_kr_submit = submitter(_edit_kr, _saved_message, kr_form=True)
 
 
 def register(app: App, env: Env) -> None:
-    app.action(str(Action.NEW_OBJECTIVE))(forms.on_new_button)
-    app.action(re.compile(rf"^{re.escape(str(Action.EDIT_KR))}(:.*)?$"))(forms.on_edit_kr_button)
-    app.action(str(Action.ADD_KR))(forms.on_add_kr)
-    app.options(str(Action.ALIGN_SELECT))(forms.on_align_options)
     app.view(str(Callback.NEW_OBJECTIVE))(on_new_submit)
     app.view(str(Callback.EDIT_OBJECTIVE))(on_edit_objective_submit)
     app.view(str(Callback.EDIT_KR))(on_edit_kr_submit)

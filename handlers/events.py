@@ -12,55 +12,54 @@ from typing import Any
 
 from slack_bolt import App
 
-from app.models import Workspace
-from app.services import audit
-from app.services.tenancy import people, slack_events
+from app.services.tenancy import people, slack_events, workspaces
+from app.services.tx import Tx
 from handlers.context import Env
 
 log = logging.getLogger(__name__)
 
 
-def once(env: Env, body: dict[str, Any], work: Callable[[Any], None]) -> None:
-    """Run ``work(session)`` and record the event id in the same transaction."""
+def once(env: Env, body: dict[str, Any], work: Callable[[Tx], None]) -> None:
+    """Run ``work(tx)`` and record the event id in the same transaction."""
     event_id = str(body.get("event_id") or "")
-    with env.session() as s:
-        if event_id and slack_events.already_processed(session=s, key=event_id):
+    with env.session() as tx:
+        if event_id and slack_events.already_processed(session=tx, key=event_id):
             return
-        work(s)
+        work(tx)
         if event_id:
-            slack_events.mark_processed(session=s, key=event_id, now=env.clock())
+            slack_events.mark_processed(session=tx, key=event_id, now=env.clock())
+
+
+def on_user_change(event: dict[str, Any], body: dict[str, Any], env: Env,
+                   workspace_id: int) -> None:
+    user = event.get("user") or {}
+    if not user.get("id"):
+        return
+
+    def work(tx: Tx) -> None:
+        people.refresh_known(session=tx, workspace_id=workspace_id, user=user, now=env.clock())
+        env.actors.forget(workspace_id, str(user["id"]))
+
+    once(env, body, work)
+
+
+def on_tokens_revoked(event: dict[str, Any], body: dict[str, Any], env: Env,
+                      workspace_id: int) -> None:
+    _revoke_tokens(env, body, event)
+    _uninstalled(env, body, workspace_id, "tokens_revoked")
+
+
+def on_app_uninstalled(body: dict[str, Any], env: Env, workspace_id: int) -> None:
+    store = env.installation_store
+    if store is not None:
+        store.delete_all(enterprise_id=body.get("enterprise_id"), team_id=body.get("team_id"))
+    _uninstalled(env, body, workspace_id, "app_uninstalled")
 
 
 def register(app: App, env: Env) -> None:
-    @app.event("user_change")
-    def on_user_change(event: dict[str, Any], body: dict[str, Any], okr: Env,
-                       workspace_id: int) -> None:
-        user = event.get("user") or {}
-        if not user.get("id"):
-            return
-
-        def work(s: Any) -> None:
-            # Only people we already know: joining the workspace is not joining the OKRs.
-            if people.by_slack_id(session=s, workspace_id=workspace_id, slack_id=user["id"]):
-                people.upsert_from_slack(session=s, workspace_id=workspace_id, user=user,
-                                         now=okr.clock())
-            okr.actors.forget(workspace_id, str(user["id"]))
-
-        once(okr, body, work)
-
-    @app.event("tokens_revoked")
-    def on_tokens_revoked(event: dict[str, Any], body: dict[str, Any], okr: Env,
-                          workspace_id: int) -> None:
-        _revoke_tokens(okr, body, event)
-        _uninstalled(okr, body, workspace_id, "tokens_revoked")
-
-    @app.event("app_uninstalled")
-    def on_app_uninstalled(body: dict[str, Any], okr: Env, workspace_id: int) -> None:
-        store = okr.installation_store
-        if store is not None:
-            store.delete_all(enterprise_id=body.get("enterprise_id"),
-                             team_id=body.get("team_id"))
-        _uninstalled(okr, body, workspace_id, "app_uninstalled")
+    app.event("user_change")(on_user_change)
+    app.event("tokens_revoked")(on_tokens_revoked)
+    app.event("app_uninstalled")(on_app_uninstalled)
 
 
 def _revoke_tokens(env: Env, body: dict[str, Any], event: dict[str, Any]) -> None:
@@ -79,12 +78,9 @@ def _uninstalled(env: Env, body: dict[str, Any], workspace_id: int, reason: str)
     """Audit it and forget the cached workspace (OAuth tokens are deleted by the caller)."""
     team_id = str(body.get("team_id") or "")
 
-    def work(s: Any) -> None:
-        ws = s.get(Workspace, workspace_id)
-        audit.record(session=s, workspace_id=workspace_id, actor_label="slack",
-                     action=f"slack.{reason}", subject_type="workspace",
-                     subject_key=(ws.slack_team_id if ws else None) or team_id, now=env.clock(),
-                     after={"event": reason})
+    def work(tx: Tx) -> None:
+        workspaces.record_uninstall(session=tx, workspace_id=workspace_id, reason=reason,
+                                    team_id=team_id, now=env.clock())
 
     once(env, body, work)
     env.workspace_ids.pop(team_id, None)

@@ -1,9 +1,9 @@
 """The App Home tab: published on ``app_home_opened`` and after every change.
 
-``publish_home(client, session, workspace_id, person, now, settings)`` is the one way to
-refresh someone's Home; other handlers (and the scheduler) call it after changing things.
+``publish_home(client, tx, workspace_id, person_id, now, settings)`` is the one way to refresh
+someone's Home; other handlers call it (through :func:`refresh_later`) after changing things.
 When the next check-in is due comes from ``next_checkin_provider`` (replaceable with
-``set_next_checkin_provider``; the default asks app.services.schedules).
+``set_next_checkin_provider``; the default asks app/services/scheduling/personal.py).
 """
 
 from __future__ import annotations
@@ -16,31 +16,27 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.models import Person, Workspace
+from app.domain import HomeFacts
 from app.services.okrs import mine as personal
 from app.services.okrs.cache import ReportCache
+from app.services.scheduling import personal as prompts
+from app.services.tenancy import slack_events
+from app.services.tx import Tx
 from blocks.home import HomeData, TeamSummary, home_view
 from handlers.context import Actor, Env
 
 log = logging.getLogger(__name__)
 
-NextCheckin = Callable[[Session, Person, datetime], datetime | None]
+# (transaction, workspace id, person id, now) -> the next check-in, local to the person.
+NextCheckin = Callable[[Tx, int, int, datetime], datetime | None]
 
 
-def _default_next_checkin(session: Session, person: Person, now: datetime) -> datetime | None:
-    """The next prompt the scheduler would send (skipped ones left out), in the person's tz."""
-    from app.services.scheduling import schedules
-
-    ws = session.get(Workspace, person.workspace_id)
-    if ws is None:
-        return None
-    for upcoming in schedules.upcoming_prompts(session=session, ws=ws, person=person, now=now):
-        if upcoming.skip_reason is None:
-            return upcoming.local
-    return None
+def _default_next_checkin(tx: Tx, workspace_id: int, person_id: int,
+                          now: datetime) -> datetime | None:
+    return prompts.next_checkin(session=tx, workspace_id=workspace_id, person_id=person_id,
+                                now=now)
 
 
 _provider: list[NextCheckin] = [_default_next_checkin]
@@ -50,46 +46,33 @@ def set_next_checkin_provider(fn: NextCheckin) -> None:
     _provider[0] = fn
 
 
-def home_data(session: Session, workspace_id: int, person: Person, now: datetime,
-              settings: Settings, cache: ReportCache | None = None) -> HomeData:
-    report = personal.current_report(session=session, workspace_id=workspace_id, now=now,
-                                     settings=settings.scoring, cache=cache)
-    is_admin = bool(person.is_admin) or person.slack_id in settings.admins
-    teams: list[TeamSummary] = []
-    mine = []
-    if report is not None:
-        mine = personal.owned_krs(report, person.slack_id)
-        seen = personal.visible(session, workspace_id, report,
-                                personal.Scope(person.id, person.slack_id, is_admin))
-        for key, name in personal.team_memberships(session=session, workspace_id=workspace_id,
-                                                   person_id=person.id)[:8]:
-            objs = [o for o in seen if o.team_key == key]
-            teams.append(TeamSummary(name, report.team_scores.get(key), objs))
-    try:
-        due = _provider[0](session, person, now)
-    except Exception:
-        log.warning("home.next_checkin_failed", extra={"person": person.id}, exc_info=True)
-        due = None
-    return HomeData(name=person.name, tz=person.tz, cycle=report.cycle if report else None,
-                    my_krs=mine, teams=teams, next_checkin=due, away_until=person.away_until)
+def home_data(facts: HomeFacts, next_checkin: datetime | None) -> HomeData:
+    teams = [TeamSummary(t.name, t.score, list(t.objectives)) for t in facts.teams]
+    return HomeData(name=facts.name, tz=facts.tz, cycle=facts.cycle, my_krs=list(facts.my_krs),
+                    teams=teams, next_checkin=next_checkin, away_until=facts.away_until)
 
 
-def publish_home(client: WebClient, session: Session, workspace_id: int,
-                 person: Person | Actor, now: datetime, settings: Settings, *,
-                 cache: ReportCache | None = None) -> bool:
-    """Render and publish someone's Home tab; False (logged) when Slack refused.
+def publish_home(client: WebClient, tx: Tx, workspace_id: int, person_id: int, now: datetime,
+                 settings: Settings, *, cache: ReportCache | None = None) -> bool:
+    """Render and publish someone's Home tab; False when they are not in this workspace, or
+    (logged) when Slack refused.
 
     Pass the Env's ``report_cache`` when there is one: an unchanged cycle is not re-scored.
     """
-    row = person if isinstance(person, Person) else session.get(Person, person.id)
-    if row is None or row.workspace_id != workspace_id:
+    facts = personal.home_facts(session=tx, workspace_id=workspace_id, person_id=person_id,
+                                now=now, settings=settings, cache=cache)
+    if facts is None:
         return False
-    view = home_view(home_data(session, workspace_id, row, now, settings, cache))
     try:
-        client.views_publish(user_id=row.slack_id, view=view)
+        due = _provider[0](tx, workspace_id, person_id, now)
+    except Exception:
+        log.warning("home.next_checkin_failed", extra={"person": person_id}, exc_info=True)
+        due = None
+    try:
+        client.views_publish(user_id=facts.slack_id, view=home_view(home_data(facts, due)))
     except SlackApiError as exc:
         log.error("home.publish_failed",
-                  extra={"user": row.slack_id, "slack_error": exc.response.get("error")})
+                  extra={"user": facts.slack_id, "slack_error": exc.response.get("error")})
         return False
     return True
 
@@ -98,34 +81,29 @@ def refresh_later(env: Env, client: WebClient, workspace_id: int, person_id: int
     """Refresh someone's Home after the ack; a quick series of changes refreshes it once."""
 
     def run() -> None:
-        with env.session() as s:
-            person = s.get(Person, person_id)
-            if person is not None:
-                publish_home(client, s, workspace_id, person, env.clock(), env.settings,
-                             cache=env.report_cache)
+        with env.session() as tx:
+            publish_home(client, tx, workspace_id, person_id, env.clock(), env.settings,
+                         cache=env.report_cache)
 
     env.later_once(("home", workspace_id, person_id), run)
 
 
-def register(app: App, env: Env) -> None:
-    @app.event("app_home_opened")
-    def on_home_opened(event: dict[str, Any], client: WebClient, okr: Env, workspace_id: int,
-                       person: Actor | None, body: dict[str, Any]) -> None:
-        if person is None or event.get("tab", "home") != "home":
-            return
-        okr.later(_publish_and_mark, okr, client, workspace_id, person.id,
-                  str(body.get("event_id") or ""))
+def on_home_opened(event: dict[str, Any], client: WebClient, env: Env, workspace_id: int,
+                   person: Actor | None, body: dict[str, Any]) -> None:
+    if person is None or event.get("tab", "home") != "home":
+        return
+    env.later(_publish_and_mark, env, client, workspace_id, person.id,
+              str(body.get("event_id") or ""))
 
 
 def _publish_and_mark(env: Env, client: WebClient, workspace_id: int, person_id: int,
                       event_id: str) -> None:
-    from app.services.tenancy import slack_events
-
-    with env.session() as s:
-        person = s.get(Person, person_id)
-        if person is None:
-            return
-        published = publish_home(client, s, workspace_id, person, env.clock(), env.settings,
-                                 cache=env.report_cache)
+    with env.session() as tx:
+        published = publish_home(client, tx, workspace_id, person_id, env.clock(),
+                                 env.settings, cache=env.report_cache)
         if published and event_id:
-            slack_events.mark_processed(session=s, key=event_id, now=env.clock())
+            slack_events.mark_processed(session=tx, key=event_id, now=env.clock())
+
+
+def register(app: App, env: Env) -> None:
+    app.event("app_home_opened")(on_home_opened)

@@ -8,14 +8,13 @@ prompt message is replaced by a short confirmation, so the buttons cannot be pre
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from app.models import Person, Workspace
-from app.services.errors import OkrError
-from app.services.scheduling import schedules
+from app.services.scheduling import personal
 from blocks.common import local_date, local_datetime
 from blocks.ids import Action
 from blocks.prompt import skipped_message, snoozed_message
@@ -33,7 +32,7 @@ def _delivery_id(body: dict[str, Any]) -> int | None:
         return None
 
 
-def _act(what: str, body: dict[str, Any], respond: Respond, okr: Env, workspace_id: int,
+def _act(what: str, body: dict[str, Any], respond: Respond, env: Env, workspace_id: int,
          person: Actor | None, now: datetime) -> None:
     delivery_id = _delivery_id(body)
     if person is None or delivery_id is None:
@@ -41,20 +40,15 @@ def _act(what: str, body: dict[str, Any], respond: Respond, okr: Env, workspace_
                 replace_original=False)
         return
     try:
-        with okr.session() as s:
-            ws = s.get(Workspace, workspace_id)
-            me = s.get(Person, person.id)
-            if ws is None or me is None:
-                raise OkrError("I could not find you in this workspace")
+        with env.session() as tx:
             if what == "skip":
-                week = schedules.skip_week(session=s, ws=ws, person=me,
-                                           delivery_id=delivery_id, now=now)
+                week = personal.skip_week(session=tx, workspace_id=workspace_id,
+                                          person_id=person.id, delivery_id=delivery_id, now=now)
                 message = skipped_message(local_date(week))
             else:
-                at = schedules.snooze(session=s, ws=ws, person=me, delivery_id=delivery_id,
-                                      until=what, now=now)
-                message = snoozed_message(local_datetime(at.astimezone(
-                    schedules.zone(me.tz))))
+                at = personal.snooze(session=tx, workspace_id=workspace_id, person_id=person.id,
+                                     delivery_id=delivery_id, until=what, now=now)
+                message = snoozed_message(local_datetime(at))
     except Exception as exc:
         log_failure("prompt.button_failed", exc, action=what, user=person.slack_id)
         respond(text=user_message(exc), response_type="ephemeral", replace_original=False)
@@ -62,11 +56,11 @@ def _act(what: str, body: dict[str, Any], respond: Respond, okr: Env, workspace_
     respond(replace_original=True, **message)
 
 
-def _handler(what: str) -> Any:
-    def handle(ack: Ack, body: dict[str, Any], respond: Respond, okr: Env, workspace_id: int,
+def _handler(what: str) -> Callable[..., None]:
+    def handle(ack: Ack, body: dict[str, Any], respond: Respond, env: Env, workspace_id: int,
                person: Actor | None, now: datetime) -> None:
         ack()
-        _act(what, body, respond, okr, workspace_id, person, now)
+        _act(what, body, respond, env, workspace_id, person, now)
 
     handle.__name__ = f"on_prompt_{what}"
     return handle

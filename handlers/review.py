@@ -9,22 +9,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import date
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy.orm import Session
 
-from app.models import Cycle, Person, Workspace
 from app.services.errors import InvalidValue, OkrError
-from app.services.okrs import cycles
+from app.services.review import actions
 from app.services.review import forms as review_forms
-from app.services.review import reflections
-from app.services.review import scores as reviews
 from app.services.review.forms import FormItem
 from app.services.review.scores import ScoreInput
+from app.services.tx import Tx
 from blocks import review as ui
 from blocks.common import kr_progress_text
 from blocks.ids import Action, Block, Callback
@@ -33,7 +30,7 @@ from handlers.errors import log_failure, user_message
 
 log = logging.getLogger(__name__)
 
-ViewBuilder = Callable[[Session, Env, int, Actor, Any, str | None], dict[str, Any]]
+ViewBuilder = Callable[[Tx, Env, int, Actor, datetime, str | None], dict[str, Any]]
 
 
 def rows(items: list[FormItem]) -> list[ui.ScoreRow]:
@@ -46,74 +43,41 @@ def rows(items: list[FormItem]) -> list[ui.ScoreRow]:
     ) for i in items]
 
 
-def _person(s: Session, actor: Actor) -> Person:
-    person = s.get(Person, actor.id)
-    if person is None or person.workspace_id != actor.workspace_id:
-        raise OkrError("I could not find you in this workspace")
-    return person
-
-
-def self_view(s: Session, env: Env, workspace_id: int, actor: Actor, now: Any,
+def self_view(tx: Tx, env: Env, workspace_id: int, actor: Actor, now: datetime,
               cycle_name: str | None) -> dict[str, Any]:
-    cycle = review_forms.review_cycle(session=s, workspace_id=workspace_id, name=cycle_name)
-    items = review_forms.self_items(session=s, workspace_id=workspace_id, cycle=cycle,
-                                    person=_person(s, actor), today=today(s, workspace_id, now),
-                                    now=now, settings=env.settings.scoring)
-    if not items:
-        return ui.notice_modal("Self-score", f"You own no key results in *{cycle.name}*.")
-    rnd = reviews.review_round(session=s, workspace_id=workspace_id, cycle=cycle)
-    return ui.self_score_modal(rows(items), cycle_name=cycle.name,
-                               deadline=rnd.deadline if rnd is not None else None)
+    form = review_forms.self_form(session=tx, workspace_id=workspace_id, person_id=actor.id,
+                                  now=now, settings=env.settings.scoring, cycle_name=cycle_name)
+    if not form.items:
+        return ui.notice_modal("Self-score", f"You own no key results in *{form.cycle_name}*.")
+    return ui.self_score_modal(rows(form.items), cycle_name=form.cycle_name,
+                               deadline=form.deadline)
 
 
-def lead_view(s: Session, env: Env, workspace_id: int, actor: Actor, now: Any,
+def lead_view(tx: Tx, env: Env, workspace_id: int, actor: Actor, now: datetime,
               cycle_name: str | None) -> dict[str, Any]:
-    cycle = review_forms.review_cycle(session=s, workspace_id=workspace_id, name=cycle_name)
-    items = review_forms.lead_items(session=s, workspace_id=workspace_id, cycle=cycle,
-                                    person=_person(s, actor), today=today(s, workspace_id, now),
-                                    now=now, settings=env.settings.scoring,
-                                    as_admin=actor.is_admin)
-    if not items:
+    form = review_forms.lead_form(session=tx, workspace_id=workspace_id, person_id=actor.id,
+                                  now=now, settings=env.settings.scoring, cycle_name=cycle_name,
+                                  as_admin=actor.is_admin)
+    if not form.items:
         return ui.notice_modal("Review scores", f"There is nothing for you to review in "
-                                                f"*{cycle.name}*: final scores are set by "
+                                                f"*{form.cycle_name}*: final scores are set by "
                                                 "team leads.")
-    return ui.lead_review_modal(rows(items), cycle_name=cycle.name)
+    return ui.lead_review_modal(rows(form.items), cycle_name=form.cycle_name)
 
 
-def reflect_view(s: Session, env: Env, workspace_id: int, actor: Actor, now: Any,
+def reflect_view(tx: Tx, env: Env, workspace_id: int, actor: Actor, now: datetime,
                  cycle_name: str | None, chosen: str | None = None) -> dict[str, Any]:
-    cycle = reflection_cycle(s, workspace_id, now, cycle_name)
-    choices = review_forms.reflect_choices(session=s, workspace_id=workspace_id, cycle=cycle,
-                                           person=_person(s, actor))
-    return ui.reflect_modal(choices, cycle_name=cycle.name, chosen=chosen)
-
-
-def reflection_cycle(s: Session, workspace_id: int, now: Any, name: str | None) -> Cycle:
-    """The named cycle, else the one in review, else the current one."""
-    if name:
-        return cycles.by_name(session=s, workspace_id=workspace_id, name=name)
-    try:
-        return review_forms.review_cycle(session=s, workspace_id=workspace_id)
-    except OkrError:
-        found = cycles.current(session=s, workspace_id=workspace_id,
-                               today=today(s, workspace_id, now))
-        if found is None:
-            raise
-        return found
-
-
-def today(s: Session, workspace_id: int, now: Any) -> date:
-    """The organisation's local date."""
-    ws = s.get(Workspace, workspace_id)
-    return cycles.org_today(ws, now) if ws else now.date()
+    form = review_forms.reflect_form(session=tx, workspace_id=workspace_id, person_id=actor.id,
+                                     now=now, cycle_name=cycle_name)
+    return ui.reflect_modal(form.choices, cycle_name=form.cycle_name, chosen=chosen)
 
 
 def open_view(env: Env, client: WebClient, trigger_id: str, workspace_id: int, actor: Actor,
-              now: Any, build: ViewBuilder, cycle_name: str | None, title: str) -> None:
+              now: datetime, build: ViewBuilder, cycle_name: str | None, title: str) -> None:
     """Build and open a modal; a domain error opens a modal that says what is wrong."""
     try:
-        with env.session() as s:
-            view = build(s, env, workspace_id, actor, now, cycle_name)
+        with env.session() as tx:
+            view = build(tx, env, workspace_id, actor, now, cycle_name)
     except OkrError as exc:
         view = ui.notice_modal(title, user_message(exc))
     client.views_open(trigger_id=trigger_id, view=view)
@@ -121,12 +85,12 @@ def open_view(env: Env, client: WebClient, trigger_id: str, workspace_id: int, a
 
 def _button(build: ViewBuilder, title: str) -> Callable[..., None]:
     def handler(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient,
-                okr: Env, workspace_id: int, person: Actor | None, now: Any) -> None:
+                env: Env, workspace_id: int, person: Actor | None, now: datetime) -> None:
         ack()
         if person is None:
             return
         try:
-            open_view(okr, client, str(body.get("trigger_id")), workspace_id, person, now,
+            open_view(env, client, str(body.get("trigger_id")), workspace_id, person, now,
                       build, str(action.get("value") or "") or None, title)
         except Exception as exc:
             log_failure("review.open_failed", exc, user=person.slack_id)
@@ -167,12 +131,13 @@ def _entries(view: dict[str, Any], score: Block, note: Block) -> tuple[list[Scor
     return entries, errors
 
 
-def _submit_scores(kind: str, score: Block, note: Block, ack: Ack, view: dict[str, Any],
-                   client: WebClient, okr: Env, workspace_id: int, actor: Actor | None,
-                   now: Any) -> None:
+def _submit_scores(final: bool, score: Block, note: Block, ack: Ack, view: dict[str, Any],
+                   client: WebClient, env: Env, workspace_id: int, actor: Actor | None,
+                   now: datetime) -> None:
     if actor is None:
         ack()
         return
+    kind = "final" if final else "self"
     entries, errors = _entries(view, score, note)
     if errors or not entries:
         ack(response_action="errors", errors=errors or {(_inputs(view) or [""])[0]:
@@ -180,46 +145,37 @@ def _submit_scores(kind: str, score: Block, note: Block, ack: Ack, view: dict[st
         return
     fields = {"score": score, "evidence": note, "reason": note}
     try:
-        with okr.session() as s:
-            cycle = review_forms.review_cycle(session=s, workspace_id=workspace_id,
-                                              name=ui.cycle_of(view.get("private_metadata")))
-            person = _person(s, actor)
-            if kind == "self":
-                saved = reviews.submit_self_scores(session=s, workspace_id=workspace_id,
-                                                   cycle=cycle, person=person, entries=entries,
-                                                   now=now)
-            else:
-                saved = reviews.submit_final_scores(session=s, workspace_id=workspace_id,
-                                                    cycle=cycle, person=person,
-                                                    entries=entries, now=now,
-                                                    as_admin=actor.is_admin)
-            cycle_name = cycle.name
+        with env.session() as tx:
+            cycle_name, saved = actions.submit_scores(
+                session=tx, workspace_id=workspace_id, person_id=actor.id,
+                cycle_name=ui.cycle_of(view.get("private_metadata")), final=final,
+                entries=entries, now=now, as_admin=actor.is_admin)
     except OkrError as exc:
         log_failure("review.invalid", exc, user=actor.slack_id, kind=kind)
         ack(response_action="errors", errors=_errors_for(exc, view, fields))
         return
     ack()
-    log.info("review.saved", extra={"user": actor.slack_id, "kind": kind, "rows": len(saved)})
-    what = "self scores" if kind == "self" else "final scores"
-    okr.later(_confirm, client, actor, f":white_check_mark: Saved your {what} for "
+    log.info("review.saved", extra={"user": actor.slack_id, "kind": kind, "rows": saved})
+    what = "final scores" if final else "self scores"
+    env.later(_confirm, client, actor, f":white_check_mark: Saved your {what} for "
               f"*{cycle_name}* ({len(entries)} key result{'s' if len(entries) != 1 else ''}).",
               cycle_name)
 
 
-def submit_self(ack: Ack, view: dict[str, Any], client: WebClient, okr: Env,
-                workspace_id: int, person: Actor | None, now: Any) -> None:
-    _submit_scores("self", Block.REVIEW_SELF, Block.REVIEW_EVIDENCE, ack, view, client, okr,
+def submit_self(ack: Ack, view: dict[str, Any], client: WebClient, env: Env,
+                workspace_id: int, person: Actor | None, now: datetime) -> None:
+    _submit_scores(False, Block.REVIEW_SELF, Block.REVIEW_EVIDENCE, ack, view, client, env,
                    workspace_id, person, now)
 
 
-def submit_final(ack: Ack, view: dict[str, Any], client: WebClient, okr: Env,
-                 workspace_id: int, person: Actor | None, now: Any) -> None:
-    _submit_scores("final", Block.REVIEW_FINAL, Block.REVIEW_REASON, ack, view, client, okr,
+def submit_final(ack: Ack, view: dict[str, Any], client: WebClient, env: Env,
+                 workspace_id: int, person: Actor | None, now: datetime) -> None:
+    _submit_scores(True, Block.REVIEW_FINAL, Block.REVIEW_REASON, ack, view, client, env,
                    workspace_id, person, now)
 
 
-def submit_reflection(ack: Ack, view: dict[str, Any], client: WebClient, okr: Env,
-                      workspace_id: int, person: Actor | None, now: Any) -> None:
+def submit_reflection(ack: Ack, view: dict[str, Any], client: WebClient, env: Env,
+                      workspace_id: int, person: Actor | None, now: datetime) -> None:
     if person is None:
         ack()
         return
@@ -227,21 +183,18 @@ def submit_reflection(ack: Ack, view: dict[str, Any], client: WebClient, okr: En
     fields = {"objective": Block.REFLECT_OBJECTIVE, "worked": Block.REFLECT_WORKED,
               "did_not_work": Block.REFLECT_DID_NOT, "carry_forward": Block.REFLECT_CARRY}
     try:
-        with okr.session() as s:
-            cycle = reflection_cycle(s, workspace_id, now, ui.cycle_of(view.get(
-                "private_metadata")))
-            reflections.record(session=s, workspace_id=workspace_id, cycle=cycle,
-                               person=_person(s, person), now=now,
-                               objective_key=answers["objective"], worked=answers["worked"],
-                               did_not_work=answers["did_not_work"],
-                               carry_forward=answers["carry_forward"])
-            cycle_name = cycle.name
+        with env.session() as tx:
+            cycle_name = actions.reflect(
+                session=tx, workspace_id=workspace_id, person_id=person.id,
+                cycle_name=ui.cycle_of(view.get("private_metadata")), now=now,
+                objective_key=answers["objective"], worked=answers["worked"],
+                did_not_work=answers["did_not_work"], carry_forward=answers["carry_forward"])
     except OkrError as exc:
         log_failure("reflection.invalid", exc, user=person.slack_id)
         ack(response_action="errors", errors=_errors_for(exc, view, fields))
         return
     ack()
-    okr.later(_confirm, client, person, f":memo: Thanks, your reflection on *{cycle_name}* "
+    env.later(_confirm, client, person, f":memo: Thanks, your reflection on *{cycle_name}* "
               "is saved. It goes into the retrospective.", None)
 
 
@@ -260,9 +213,9 @@ def _confirm(client: WebClient, person: Actor, text: str, cycle_name: str | None
                                                    "slack_error": exc.response.get("error")})
 
 
-def _reflect_builder(s: Session, env: Env, workspace_id: int, actor: Actor, now: Any,
+def _reflect_builder(tx: Tx, env: Env, workspace_id: int, actor: Actor, now: datetime,
                      cycle_name: str | None) -> dict[str, Any]:
-    return reflect_view(s, env, workspace_id, actor, now, cycle_name)
+    return reflect_view(tx, env, workspace_id, actor, now, cycle_name)
 
 
 def register(app: App, env: Env) -> None:

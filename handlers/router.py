@@ -1,12 +1,17 @@
 """The ``/okr`` subcommand registry. Other modules add subcommands without touching this file::
 
-    from handlers.router import CommandRequest, Reply, subcommand
+    from handlers.router import CommandRequest, Reply, Subcommands
+
+    subcommand = Subcommands()
 
     @subcommand("next", help="My next check-in prompts, in my time zone")
     def next_prompts(req: CommandRequest) -> Reply:
-        with req.session() as s:
-            ...
+        with req.session() as tx:
+            plan = personal.next_prompts(session=tx, ...)
         return Reply("Your next check-in is ...", blocks=[...])
+
+    def register(app: App, env: Env) -> None:
+        subcommand.install()
 
 A subcommand receives a :class:`CommandRequest` and returns a :class:`Reply` (shown to the
 caller, ephemeral unless ``in_channel``), a plain string, or ``None`` when it answered by
@@ -16,7 +21,8 @@ itself (e.g. it opened a modal with ``req.open_modal(view)``). Raising an
 
 ``slow=True`` runs the subcommand after the ack (its reply goes through ``response_url``);
 keep it False for work that reliably takes well under a second, so the reply rides on the ack.
-Modules defining subcommands are listed in ``handlers.MODULES``.
+A module's subcommands join the registry when its ``register`` calls ``install()`` (the modules
+are listed in ``handlers/__init__.py``); ``subcommand`` adds one at once (tests use it).
 """
 
 from __future__ import annotations
@@ -30,9 +36,9 @@ from datetime import datetime
 from typing import Any
 
 from slack_sdk import WebClient
-from sqlalchemy.orm import Session
 
 from app.config import Settings
+from app.services.tx import Tx
 from handlers.context import Actor, Env
 
 
@@ -71,7 +77,7 @@ class CommandRequest:
         return self.person.is_admin
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
+    def session(self) -> Iterator[Tx]:
         with self.env.session() as s:
             yield s
 
@@ -102,19 +108,41 @@ REGISTRY: dict[str, Subcommand] = {}
 ALIASES: dict[str, str] = {}
 
 
-def subcommand(name: str, *, help: str, usage: str = "", admin: bool = False,
-               slow: bool = False, aliases: tuple[str, ...] = (),
-               order: int = 100) -> Callable[[Func], Func]:
-    """Register ``/okr <name>``. ``usage`` is the argument hint shown in help."""
-    key = name.lower()
+def add(sub: Subcommand) -> None:
+    REGISTRY[sub.name] = sub
+    for alias in sub.aliases:
+        ALIASES[alias.lower()] = sub.name
 
-    def deco(func: Func) -> Func:
-        REGISTRY[key] = Subcommand(key, func, help, usage, admin, slow, tuple(aliases), order)
-        for alias in aliases:
-            ALIASES[alias.lower()] = key
-        return func
 
-    return deco
+class Subcommands:
+    """One module's subcommands: declared with ``@group(name, help=...)``, added to the
+    registry by :meth:`install` from the module's ``register``. ``usage`` is the argument hint
+    shown in help."""
+
+    def __init__(self, *, at_once: bool = False) -> None:
+        self.entries: list[Subcommand] = []
+        self.at_once = at_once
+
+    def __call__(self, name: str, *, help: str, usage: str = "", admin: bool = False,
+                 slow: bool = False, aliases: tuple[str, ...] = (),
+                 order: int = 100) -> Callable[[Func], Func]:
+        def deco(func: Func) -> Func:
+            sub = Subcommand(name.lower(), func, help, usage, admin, slow, tuple(aliases), order)
+            if self.at_once:
+                add(sub)
+            else:
+                self.entries.append(sub)
+            return func
+
+        return deco
+
+    def install(self) -> None:
+        for sub in self.entries:
+            add(sub)
+
+
+# Registers ``/okr <name>`` at once, wherever it is used (tests add subcommands this way).
+subcommand = Subcommands(at_once=True)
 
 
 def lookup(name: str) -> Subcommand | None:

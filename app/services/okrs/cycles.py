@@ -44,6 +44,14 @@ def current(*, session: Session, workspace_id: int, today: date) -> Cycle | None
     return cycles[-1] if cycles else None
 
 
+def named_or_current(*, session: Session, workspace_id: int, today: date,
+                     name: str | None) -> Cycle | None:
+    """The named cycle (NotFound when there is none by that name), else :func:`current`."""
+    if name is not None:
+        return by_name(session=session, workspace_id=workspace_id, name=name)
+    return current(session=session, workspace_id=workspace_id, today=today)
+
+
 def view(cycle: Cycle, today: date) -> CycleView:
     total = (cycle.end_date - cycle.start_date).days + 1
     day = min(max((today - cycle.start_date).days + 1, 0), total)

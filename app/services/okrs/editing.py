@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.domain import Commitment, KRState, KRType, Visibility
+from app.domain import Commitment, KRState, KRType, Saved, Visibility
 from app.models import Cycle, KeyResult, Objective, Person, Team
 from app.services import access, audit
 from app.services.access import Principal
@@ -188,7 +188,7 @@ KR_FIELDS = ("title", "kr_type", "start_value", "target_value", "unit", "weight"
 
 def create_objective(*, session: Session, workspace_id: int, actor: Principal,
                      actor_label: str, objective: ObjectiveDraft, krs: Sequence[KRDraft],
-                     now: datetime) -> Objective:
+                     now: datetime) -> Saved:
     """Create an objective with its KRs in one go (validate all, then write)."""
     values = _check_objective(session, workspace_id, actor, objective)
     drafts = [(i, d) for i, d in enumerate(krs) if not (d.empty and i > 0)]
@@ -229,7 +229,7 @@ def create_objective(*, session: Session, workspace_id: int, actor: Principal,
                  subject_key=obj.key, now=now,
                  after={**_snapshot(obj, OBJ_FIELDS),
                         "key_results": [k.key for k in obj.key_results]})
-    return obj
+    return Saved(obj.key, obj.title, len(obj.key_results))
 
 
 def objective_for_edit(*, session: Session, workspace_id: int, actor: Principal,
@@ -255,7 +255,7 @@ def kr_for_edit(*, session: Session, workspace_id: int, actor: Principal,
 
 
 def edit_objective(*, session: Session, workspace_id: int, actor: Principal, actor_label: str,
-                   key: str, draft: ObjectiveDraft, now: datetime) -> Objective:
+                   key: str, draft: ObjectiveDraft, now: datetime) -> Saved:
     obj = objective_for_edit(session=session, workspace_id=workspace_id, actor=actor, key=key)
     values = _check_objective(session, workspace_id, actor, draft)
     if values["aligned_objective_id"] == obj.id:
@@ -272,18 +272,13 @@ def edit_objective(*, session: Session, workspace_id: int, actor: Principal, act
         raise InvalidValue("you would no longer be able to edit it: ask a lead or an admin",
                            field="owner")
     obj.updated_at = now
-    after = _snapshot(obj, OBJ_FIELDS)
-    if after != before:
-        audit.record(session=session, workspace_id=workspace_id, actor_id=actor.id,
-                     actor_label=actor_label, action="objective.edit",
-                     subject_type="objective", subject_key=obj.key, now=now,
-                     before=_changed(before, after), after=_changed(after, before))
-    session.flush()
-    return obj
+    _audit_edit(session, workspace_id, actor, actor_label, "objective", obj.key, now,
+                before, _snapshot(obj, OBJ_FIELDS))
+    return Saved(obj.key, obj.title)
 
 
 def edit_kr(*, session: Session, workspace_id: int, actor: Principal, actor_label: str,
-            key: str, draft: KRDraft, now: datetime) -> KeyResult:
+            key: str, draft: KRDraft, now: datetime) -> Saved:
     kr = kr_for_edit(session=session, workspace_id=workspace_id, actor=actor, key=key)
     checked = check_kr(draft)
     _person(session, workspace_id, checked.owner_id, "owner")
@@ -295,14 +290,21 @@ def edit_kr(*, session: Session, workspace_id: int, actor: Principal, actor_labe
     kr.owner_id = checked.owner_id or kr.owner_id
     kr.state = checked.state or kr.state
     kr.updated_at = now
-    after = _snapshot(kr, KR_FIELDS)
+    _audit_edit(session, workspace_id, actor, actor_label, "key_result", kr.key, now,
+                before, _snapshot(kr, KR_FIELDS))
+    return Saved(kr.key, kr.title)
+
+
+def _audit_edit(session: Session, workspace_id: int, actor: Principal, actor_label: str,
+                subject_type: str, key: str, now: datetime, before: dict[str, Any],
+                after: dict[str, Any]) -> None:
+    """Audit what an edit changed (nothing when it changed nothing), then flush it."""
     if after != before:
         audit.record(session=session, workspace_id=workspace_id, actor_id=actor.id,
-                     actor_label=actor_label, action="key_result.edit",
-                     subject_type="key_result", subject_key=kr.key, now=now,
+                     actor_label=actor_label, action=f"{subject_type}.edit",
+                     subject_type=subject_type, subject_key=key, now=now,
                      before=_changed(before, after), after=_changed(after, before))
     session.flush()
-    return kr
 
 
 def _changed(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:

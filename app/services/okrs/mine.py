@@ -8,9 +8,16 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.config import ScoringSettings
-from app.domain import KRState, KRView, ObjectiveView
-from app.models import Team, TeamMember, Workspace
+from app.config import ScoringSettings, Settings
+from app.domain import (
+    CycleOverview,
+    HomeFacts,
+    KRState,
+    KRView,
+    ObjectiveView,
+    TeamOverview,
+)
+from app.models import Person, Team, TeamMember, Workspace
 from app.services import access
 from app.services.okrs import cycles
 from app.services.okrs import report as okrs
@@ -40,13 +47,11 @@ def current_report(*, session: Session, workspace_id: int, now: datetime,
     With a ``cache``, an unchanged cycle is not scored again (see report_cache).
     """
     today = today_for(session, workspace_id, now)
-    if cycle_name:
-        cycle = cycles.by_name(session=session, workspace_id=workspace_id, name=cycle_name)
-    else:
-        found = cycles.current(session=session, workspace_id=workspace_id, today=today)
-        if found is None:
-            return None
-        cycle = found
+    found = cycles.named_or_current(session=session, workspace_id=workspace_id, today=today,
+                                    name=cycle_name or None)
+    if found is None:
+        return None
+    cycle = found
 
     def build() -> CycleReport:
         return okrs.cycle_report(session=session, workspace_id=workspace_id, cycle=cycle,
@@ -89,3 +94,66 @@ def team_memberships(*, session: Session, workspace_id: int,
         .order_by(Team.name)
     ).all()
     return [(k, n) for k, n in rows]
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A scored cycle and the objectives in it that the viewer may see."""
+
+    report: CycleReport
+    objectives: list[ObjectiveView]
+
+
+def seen_report(*, session: Session, workspace_id: int, now: datetime,
+                settings: ScoringSettings, scope: Scope, cycle_name: str | None = None,
+                cache: ReportCache | None = None) -> Seen | None:
+    """:func:`current_report` narrowed to what ``scope`` may see; None without cycles."""
+    report = current_report(session=session, workspace_id=workspace_id, now=now,
+                            settings=settings, cycle_name=cycle_name, cache=cache)
+    if report is None:
+        return None
+    return Seen(report, visible(session, workspace_id, report, scope))
+
+
+def cycle_overview(*, session: Session, workspace_id: int, now: datetime,
+                   settings: ScoringSettings, name: str | None = None,
+                   cache: ReportCache | None = None) -> CycleOverview | None:
+    """The named cycle (else the current one) on the organisation's date; None without
+    cycles."""
+    ws = session.get(Workspace, workspace_id)
+    today = cycles.org_today(ws, now) if ws else now.date()
+    row = cycles.named_or_current(session=session, workspace_id=workspace_id, today=today,
+                                  name=name)
+    if row is None:
+        return None
+    view = cycles.view(row, today)
+    report = current_report(session=session, workspace_id=workspace_id, now=now,
+                            settings=settings, cycle_name=row.name, cache=cache)
+    return CycleOverview(view=view, today=today,
+                         timeline_preset=ws.timeline_preset if ws else None,
+                         company_score=report.company_score if report else None)
+
+
+def home_facts(*, session: Session, workspace_id: int, person_id: int, now: datetime,
+               settings: Settings, cache: ReportCache | None = None) -> HomeFacts | None:
+    """Someone's Home tab: their open KRs and their teams' objectives in the current cycle;
+    None when the person is not in this workspace."""
+    person = session.get(Person, person_id)
+    if person is None or person.workspace_id != workspace_id:
+        return None
+    report = current_report(session=session, workspace_id=workspace_id, now=now,
+                            settings=settings.scoring, cache=cache)
+    is_admin = bool(person.is_admin) or person.slack_id in settings.admins
+    teams: list[TeamOverview] = []
+    krs: list[KRView] = []
+    if report is not None:
+        krs = owned_krs(report, person.slack_id)
+        seen = visible(session, workspace_id, report,
+                       Scope(person.id, person.slack_id, is_admin))
+        for key, name in team_memberships(session=session, workspace_id=workspace_id,
+                                          person_id=person.id)[:8]:
+            objs = tuple(o for o in seen if o.team_key == key)
+            teams.append(TeamOverview(name, report.team_scores.get(key), objs))
+    return HomeFacts(name=person.name, tz=person.tz, slack_id=person.slack_id,
+                     cycle=report.cycle if report else None, my_krs=tuple(krs),
+                     teams=tuple(teams), away_until=person.away_until)

@@ -13,11 +13,13 @@ from app.config import ScoringSettings
 from app.domain import CyclePhase, KRView, ObjectiveView, Visibility
 from app.models import Cycle, KeyResult, Objective, Person, Team, TeamMember
 from app.services import access
-from app.services.errors import NotAllowed, NotFound
+from app.services.errors import NotAllowed, NotFound, OkrError
 from app.services.okrs import cycles
 from app.services.okrs import report as okrs
+from app.services.okrs.mine import today_for
 from app.services.review import scores as reviews
 from app.services.review.scores import KRScores
+from app.services.tenancy.actors import person_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,3 +119,72 @@ def reflect_choices(*, session: Session, workspace_id: int, cycle: Cycle,
         .order_by(Objective.position, Objective.id)
     ).tuples()
     return list(rows)
+
+
+# --- the forms as one call each, by person id and cycle name ---------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringForm:
+    """What a scoring modal shows: the cycle, its KRs to score and (self-scoring) the deadline."""
+
+    cycle_name: str
+    items: list[FormItem]
+    deadline: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReflectForm:
+    cycle_name: str
+    choices: list[tuple[str, str]]  # (objective key, title)
+
+
+def reflection_cycle(*, session: Session, workspace_id: int, now: datetime,
+                     name: str | None) -> Cycle:
+    """The named cycle, else the one in review, else the current one."""
+    if name:
+        return cycles.by_name(session=session, workspace_id=workspace_id, name=name)
+    try:
+        return review_cycle(session=session, workspace_id=workspace_id)
+    except OkrError:
+        found = cycles.current(session=session, workspace_id=workspace_id,
+                               today=today_for(session, workspace_id, now))
+        if found is None:
+            raise
+        return found
+
+
+def self_form(*, session: Session, workspace_id: int, person_id: int, now: datetime,
+              settings: ScoringSettings, cycle_name: str | None) -> ScoringForm:
+    cycle = review_cycle(session=session, workspace_id=workspace_id, name=cycle_name)
+    person = person_row(session=session, workspace_id=workspace_id, person_id=person_id)
+    items = self_items(session=session, workspace_id=workspace_id, cycle=cycle, person=person,
+                       today=today_for(session, workspace_id, now), now=now, settings=settings)
+    rnd = reviews.review_round(session=session, workspace_id=workspace_id, cycle=cycle) \
+        if items else None
+    return ScoringForm(cycle.name, items, rnd.deadline if rnd is not None else None)
+
+
+def lead_form(*, session: Session, workspace_id: int, person_id: int, now: datetime,
+              settings: ScoringSettings, cycle_name: str | None,
+              as_admin: bool = False) -> ScoringForm:
+    cycle = review_cycle(session=session, workspace_id=workspace_id, name=cycle_name)
+    person = person_row(session=session, workspace_id=workspace_id, person_id=person_id)
+    items = lead_items(session=session, workspace_id=workspace_id, cycle=cycle, person=person,
+                       today=today_for(session, workspace_id, now), now=now, settings=settings,
+                       as_admin=as_admin)
+    return ScoringForm(cycle.name, items)
+
+
+def reflect_form(*, session: Session, workspace_id: int, person_id: int, now: datetime,
+                 cycle_name: str | None) -> ReflectForm:
+    cycle = reflection_cycle(session=session, workspace_id=workspace_id, now=now,
+                             name=cycle_name)
+    person = person_row(session=session, workspace_id=workspace_id, person_id=person_id)
+    return ReflectForm(cycle.name, reflect_choices(session=session, workspace_id=workspace_id,
+                                                   cycle=cycle, person=person))
+
+
+def leads_a_team(*, session: Session, workspace_id: int, person_id: int) -> bool:
+    person = session.get(Person, person_id)
+    return person is not None and access.leads_anything(session, workspace_id, person)

@@ -92,3 +92,28 @@ def set_away(
         subject_type="person", subject_key=person.slack_id, now=now,
         before={"away_until": before}, after={"away_until": until.isoformat() if until else None},
     )
+
+
+def set_away_of(*, session: Session, person_id: int, until: date | None, today: date,
+                now: datetime) -> date | None:
+    """Set (or clear) someone's absence by id; returns the date they were away until before.
+
+    Nothing is written (or audited) when the date does not change.
+    """
+    person = session.get(Person, person_id)
+    if person is None:
+        raise InvalidValue("unknown person", field="until")
+    before = person.away_until
+    if before != until:
+        set_away(session=session, person=person, until=until, today=today, now=now)
+    return before
+
+
+def refresh_known(*, session: Session, workspace_id: int, user: Mapping[str, Any],
+                  now: datetime) -> bool:
+    """Apply a Slack ``user_change`` to a person we already know; False for strangers
+    (joining the workspace is not joining the OKRs)."""
+    if by_slack_id(session=session, workspace_id=workspace_id, slack_id=str(user["id"])) is None:
+        return False
+    upsert_from_slack(session=session, workspace_id=workspace_id, user=user, now=now)
+    return True

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import Workspace
+from app.services import audit
 
 DEFAULT_NAME = "default"
 
@@ -59,3 +60,13 @@ def for_slack_team(
     session.add(ws)
     session.flush()
     return ws
+
+
+def record_uninstall(*, session: Session, workspace_id: int, reason: str, team_id: str,
+                     now: datetime) -> None:
+    """Audit the app losing its access to a workspace (``tokens_revoked``/``app_uninstalled``)."""
+    ws = session.get(Workspace, workspace_id)
+    audit.record(session=session, workspace_id=workspace_id, actor_label="slack",
+                 action=f"slack.{reason}", subject_type="workspace",
+                 subject_key=(ws.slack_team_id if ws else None) or team_id, now=now,
+                 after={"event": reason})
