@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.demo import phases, transcript
-from app.demo.run import Phase, run_demo
+from app.demo.context import Phase
+from app.demo.run import run_demo
 
 
 def test_transcript_shows_local_times_across_dst(tmp_path: Path) -> None:
