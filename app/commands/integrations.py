@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 
 from app.bootstrap import utcnow
@@ -28,10 +30,19 @@ def token() -> None:
     """Progress-API tokens (one workspace each; only a hash is stored)."""
 
 
-@token.command("create")
-@click.argument("name")
-@workspace_option
-@pass_obj
+def _token_command(name: str, *arguments: str) -> Callable[[Callable[..., None]], click.Command]:
+    """``okr token NAME ARGUMENTS... [--workspace REF]``; the function gets ``obj`` first."""
+
+    def decorate(func: Callable[..., None]) -> click.Command:
+        wrapped = workspace_option(pass_obj(func))
+        for argument in reversed(arguments):
+            wrapped = click.argument(argument)(wrapped)
+        return token.command(name)(wrapped)
+
+    return decorate
+
+
+@_token_command("create", "name")
 def token_create(obj: Obj, name: str, workspace_ref: str | None) -> None:
     """Create a token; its secret is printed once."""
     now = utcnow()
@@ -43,9 +54,7 @@ def token_create(obj: Obj, name: str, workspace_ref: str | None) -> None:
                "it is not shown again", err=True)
 
 
-@token.command("list")
-@workspace_option
-@pass_obj
+@_token_command("list")
 def token_list(obj: Obj, workspace_ref: str | None) -> None:
     """Tokens with their prefix, creation, last use and revocation."""
     now = utcnow()
@@ -60,10 +69,7 @@ def token_list(obj: Obj, workspace_ref: str | None) -> None:
         click.echo(line)
 
 
-@token.command("revoke")
-@click.argument("ref")
-@workspace_option
-@pass_obj
+@_token_command("revoke", "ref")
 def token_revoke(obj: Obj, ref: str, workspace_ref: str | None) -> None:
     """Revoke a token by id, prefix or name."""
     now = utcnow()
