@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.api_errors import ApiError, install
+from app.api_errors import ApiError, install, json_response
 from app.bootstrap import Container, utcnow
+from app.config import ScoringSettings
 from app.db import unit_of_work
 from app.domain import CheckinAnswer, CheckinSource, KRType
 from app.models import ApiToken, Checkin, KeyResult
@@ -108,10 +110,50 @@ def _idempotency_key(kr: KeyResult) -> str | None:
     return f"api:{kr.id}:{raw.strip()}"
 
 
-def _reply(body: dict[str, Any], status: int = 200) -> Response:
-    response = jsonify(body)
-    response.status_code = status
-    return response
+def _authorize(session: Session, now: datetime) -> ApiToken:
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise ApiError(401, "send Authorization: Bearer <token> (see `okr token create`)")
+    token = tokens.verify(session=session, secret=secret.strip(), now=now)
+    if token is None:
+        raise ApiError(401, "the token is unknown or revoked")
+    return token
+
+
+@contextmanager
+def _found() -> Iterator[None]:
+    """A key result or objective that is not there (in the token's workspace) is a 404."""
+    try:
+        yield
+    except NotFound as exc:
+        raise ApiError(404, str(exc)) from exc
+
+
+def _record_checkin(session: Session, token: ApiToken, key: str, now: datetime,
+                    settings: ScoringSettings) -> tuple[dict[str, Any], bool]:
+    """Record the posted check-in once; returns the reply body and whether it was a replay."""
+    with _found():
+        kr = json_views.kr_for_update(session=session, workspace_id=token.workspace_id, key=key)
+    body = _json_body()
+    idem = _idempotency_key(kr)
+    row = None if idem is None else session.scalars(select(Checkin).where(
+        Checkin.workspace_id == token.workspace_id, Checkin.idempotency_key == idem
+    )).first()
+    replay = row is not None
+    if row is None:
+        data = parse_checkin(body, kr)
+        try:
+            row = checkins.record(
+                session=session, workspace_id=token.workspace_id, kr=kr, data=data,
+                author_id=None, actor_label=f"api:{token.name}"[:64],
+                source=CheckinSource.API, now=now, idempotency_key=idem)
+        except InvalidValue as exc:
+            raise ApiError(422, exc.message, field=exc.field) from exc
+    session.flush()
+    detail = json_views.key_result(session=session, workspace_id=token.workspace_id,
+                                   key=kr.key, now=now, settings=settings)
+    return {"checkin": json_views.checkin_dict(row), "key_result": detail}, replay
 
 
 def blueprint(container: Container, *, clock: Callable[[], datetime] = utcnow) -> Blueprint:
@@ -119,74 +161,36 @@ def blueprint(container: Container, *, clock: Callable[[], datetime] = utcnow) -
     install(bp)
     scoring_settings = container.settings.scoring
 
-    def authorize(session: Session, now: datetime) -> ApiToken:
-        header = request.headers.get("Authorization", "")
-        scheme, _, secret = header.partition(" ")
-        if scheme.lower() != "bearer" or not secret.strip():
-            raise ApiError(401, "send Authorization: Bearer <token> (see `okr token create`)")
-        token = tokens.verify(session=session, secret=secret.strip(), now=now)
-        if token is None:
-            raise ApiError(401, "the token is unknown or revoked")
-        return token
+    @contextmanager
+    def authorized() -> Iterator[tuple[Session, ApiToken, datetime]]:
+        """One transaction for the request's token, at one instant."""
+        now = clock()
+        with unit_of_work(container.session_factory) as session:
+            yield session, _authorize(session, now), now
+
+    def read(view: Callable[..., dict[str, Any]], key: str) -> Response:
+        with authorized() as (session, token, now), _found():
+            body = view(session=session, workspace_id=token.workspace_id, key=key, now=now,
+                        settings=scoring_settings)
+        return json_response(body)
 
     @bp.get("/openapi.json")
     def openapi() -> Response:
-        return _reply(openapi_document())
+        return json_response(openapi_document())
 
     @bp.get("/key-results/<key>")
     def get_key_result(key: str) -> Response:
-        now = clock()
-        with unit_of_work(container.session_factory) as session:
-            token = authorize(session, now)
-            try:
-                body = json_views.key_result(session=session, workspace_id=token.workspace_id,
-                                           key=key, now=now, settings=scoring_settings)
-            except NotFound as exc:
-                raise ApiError(404, str(exc)) from exc
-        return _reply(body)
+        return read(json_views.key_result, key)
 
     @bp.get("/objectives/<key>")
     def get_objective(key: str) -> Response:
-        now = clock()
-        with unit_of_work(container.session_factory) as session:
-            token = authorize(session, now)
-            try:
-                body = json_views.objective(session=session, workspace_id=token.workspace_id,
-                                          key=key, now=now, settings=scoring_settings)
-            except NotFound as exc:
-                raise ApiError(404, str(exc)) from exc
-        return _reply(body)
+        return read(json_views.objective, key)
 
     @bp.post("/key-results/<key>/checkins")
     def post_checkin(key: str) -> Response:
-        now = clock()
-        with unit_of_work(container.session_factory) as session:
-            token = authorize(session, now)
-            try:
-                kr = json_views.kr_for_update(session=session, workspace_id=token.workspace_id,
-                                            key=key)
-            except NotFound as exc:
-                raise ApiError(404, str(exc)) from exc
-            body = _json_body()
-            idem = _idempotency_key(kr)
-            row = None if idem is None else session.scalars(select(Checkin).where(
-                Checkin.workspace_id == token.workspace_id, Checkin.idempotency_key == idem
-            )).first()
-            replay = row is not None
-            if row is None:
-                data = parse_checkin(body, kr)
-                try:
-                    row = checkins.record(
-                        session=session, workspace_id=token.workspace_id, kr=kr, data=data,
-                        author_id=None, actor_label=f"api:{token.name}"[:64],
-                        source=CheckinSource.API, now=now, idempotency_key=idem)
-                except InvalidValue as exc:
-                    raise ApiError(422, exc.message, field=exc.field) from exc
-            session.flush()
-            detail = json_views.key_result(session=session, workspace_id=token.workspace_id,
-                                         key=kr.key, now=now, settings=scoring_settings)
-            out = {"checkin": json_views.checkin_dict(row), "key_result": detail}
-        response = _reply(out, 200 if replay else 201)
+        with authorized() as (session, token, now):
+            out, replay = _record_checkin(session, token, key, now, scoring_settings)
+        response = json_response(out, 200 if replay else 201)
         if replay:
             response.headers["Idempotent-Replayed"] = "true"
         return response

@@ -1,4 +1,4 @@
-"""JSON errors for the machine-facing HTTP surface (progress API and webhooks).
+"""JSON replies and errors for the machine-facing HTTP surface (progress API and webhooks).
 
 Every error is ``{"error": {"code": ..., "message": ..., "field": ...}}``; ``field`` names the
 offending input when there is one. No stack trace ever reaches a client.
@@ -7,6 +7,8 @@ offending input when there is one. No stack trace ever reaches a client.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
@@ -33,13 +35,19 @@ class ApiError(Exception):
         self.field = field
 
 
+def json_response(body: Mapping[str, Any], status: int = 200) -> Response:
+    """``body`` as JSON, with this status."""
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
 def error_response(status: int, message: str, *, code: str | None = None,
                    field: str | None = None) -> Response:
     body: dict[str, object] = {"code": code or _CODES.get(status, "error"), "message": message}
     if field is not None:
         body["field"] = field
-    response = jsonify({"error": body})
-    response.status_code = status
+    response = json_response({"error": body}, status)
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="okr"'
     if status == 503:

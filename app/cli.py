@@ -3,39 +3,13 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime
 
 import click
 
-from app.bootstrap import Container, bootstrap, configure_logging
+from app.bootstrap import bootstrap, configure_logging
+from app.commands import REGISTRY
+from app.commands.context import Obj
 from app.config import Settings
-
-
-class Obj:
-    """Lazily built per-invocation state shared by subcommands."""
-
-    def __init__(self) -> None:
-        self._container: Container | None = None
-
-    @property
-    def container(self) -> Container:
-        if self._container is None:
-            self._container = bootstrap(Settings(), migrate=True)
-        return self._container
-
-
-pass_obj = click.make_pass_decorator(Obj, ensure=True)
-
-
-def parse_instant(value: str) -> datetime:
-    """An ISO-8601 instant; naive values are refused so nobody guesses a time zone."""
-    try:
-        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not an ISO-8601 date-time") from exc
-    if at.tzinfo is None:
-        raise click.BadParameter(f"{value!r} has no UTC offset (add Z or +01:00)")
-    return at
 
 
 @click.group()
@@ -71,14 +45,8 @@ def _safe_url(url: str) -> str:
     return url
 
 
-def _register() -> None:
-    from app.commands import REGISTRY
-
-    for command in REGISTRY():
-        main.add_command(command)
-
-
-_register()
+for command in REGISTRY():
+    main.add_command(command)
 
 
 if __name__ == "__main__":  # pragma: no cover

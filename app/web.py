@@ -2,35 +2,19 @@
 
 Routes: ``POST /slack/events`` (commands, interactivity, options and events), ``GET /healthz``
 (200 only when the database answers), ``GET /slack/install`` and ``GET /slack/oauth_redirect``
-(OAuth, when configured). Blueprints from optional modules are registered when present:
-``app.api`` (the progress API under /api/v1) and ``app.webhooks`` (issue tracker webhooks),
-each exposing ``blueprint(container) -> flask.Blueprint``.
+(OAuth, when configured). Blueprints: ``app.api`` (the progress API under /api/v1) and
+``app.webhooks`` (issue tracker webhooks), each exposing ``blueprint(container)``.
 """
 
 from __future__ import annotations
-
-import importlib
-import importlib.util
-import logging
 
 from flask import Flask, Response, jsonify, request
 from slack_bolt import App
 from slack_bolt.adapter.flask import SlackRequestHandler
 
+from app import api, webhooks
 from app.bootstrap import Container
 from app.db import ping
-
-log = logging.getLogger(__name__)
-
-# Modules that may contribute a blueprint, each with ``blueprint(container)``.
-OPTIONAL_BLUEPRINTS = ("app.api", "app.webhooks")
-
-
-def _module_exists(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
 
 
 def create_web_app(container: Container, bolt_app: App | None = None) -> Flask:
@@ -59,13 +43,6 @@ def create_web_app(container: Container, bolt_app: App | None = None) -> Flask:
             def slack_oauth_redirect() -> Response:
                 return handler.handle(request)
 
-    for name in OPTIONAL_BLUEPRINTS:
-        if not _module_exists(name):
-            continue
-        module = importlib.import_module(name)
-        factory = getattr(module, "blueprint", None)
-        if factory is None:
-            log.warning("web.blueprint_missing", extra={"module": name})
-            continue
-        web.register_blueprint(factory(container))
+    web.register_blueprint(api.blueprint(container))
+    web.register_blueprint(webhooks.blueprint(container))
     return web

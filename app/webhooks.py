@@ -16,9 +16,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, request
 
-from app.api_errors import ApiError, install
+from app.api_errors import ApiError, install, json_response
 from app.bootstrap import Container, utcnow
 from app.db import unit_of_work
 from app.services.links import webhooks as webhook_events
@@ -46,32 +46,33 @@ def _decode(raw: bytes) -> Any:
 
 
 def _reply(code: int, /, **body: object) -> Response:
-    response = jsonify(body)
-    response.status_code = code
-    return response
+    return json_response(body, code)
+
+
+def _apply(container: Container, clock: Callable[[], datetime], provider: str,
+           item: ItemState | None, delivery: str | None) -> Response:
+    """Apply the event once (``delivery`` names a redelivery) and answer the tracker."""
+    if item is None:
+        return _reply(202, status="ignored")
+    with unit_of_work(container.session_factory) as session:
+        outcome, result = webhook_events.handle(
+            session=session, provider=provider, item=item,
+            delivery_id=webhook_events.delivery_key(delivery), now=clock())
+    log.info("webhook.%s", outcome, extra={"provider": provider, "project": item.project,
+                                            "number": item.number, "state": item.state,
+                                            "changed": result.changed})
+    if outcome == "unlinked":
+        return _reply(202, status="unlinked")
+    if outcome == "duplicate":
+        return _reply(200, status="duplicate")
+    return _reply(200, status=outcome, links=result.matched, changed=result.changed,
+                  checkins=result.checkins)
 
 
 def blueprint(container: Container, *, clock: Callable[[], datetime] = utcnow) -> Blueprint:
     bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
     install(bp)
     settings = container.settings
-
-    def apply(provider: str, item: ItemState | None, delivery: str | None) -> Response:
-        if item is None:
-            return _reply(202, status="ignored")
-        with unit_of_work(container.session_factory) as session:
-            outcome, result = webhook_events.handle(
-                session=session, provider=provider, item=item,
-                delivery_id=webhook_events.delivery_key(delivery), now=clock())
-        log.info("webhook.%s", outcome, extra={"provider": provider, "project": item.project,
-                                                "number": item.number, "state": item.state,
-                                                "changed": result.changed})
-        if outcome == "unlinked":
-            return _reply(202, status="unlinked")
-        if outcome == "duplicate":
-            return _reply(200, status="duplicate")
-        return _reply(200, status=outcome, links=result.matched, changed=result.changed,
-                      checkins=result.checkins)
 
     @bp.post("/gitlab")
     def gitlab() -> Response:
@@ -87,7 +88,7 @@ def blueprint(container: Container, *, clock: Callable[[], datetime] = utcnow) -
             raise ApiError(400, str(exc)) from exc
         delivery = (request.headers.get("Idempotency-Key")
                     or request.headers.get("X-Gitlab-Event-UUID"))
-        return apply("gitlab", item, delivery)
+        return _apply(container, clock, "gitlab", item, delivery)
 
     @bp.post("/github")
     def github() -> Response:
@@ -109,6 +110,7 @@ def blueprint(container: Container, *, clock: Callable[[], datetime] = utcnow) -
             item = webhook_events.github_item(event, _decode(raw))
         except webhook_events.BadPayload as exc:
             raise ApiError(400, str(exc)) from exc
-        return apply("github", item, request.headers.get("X-GitHub-Delivery"))
+        return _apply(container, clock, "github", item,
+                      request.headers.get("X-GitHub-Delivery"))
 
     return bp

@@ -1,20 +1,18 @@
-"""Subcommands of ``okr``. Each module listed here exposes ``COMMANDS``: its click commands."""
+"""Subcommands of ``okr``. Each module listed here exposes ``COMMANDS``: its click commands.
+
+What they share (``Obj``, ``--workspace``, ``--at``, one transaction in a workspace) is in
+``app.commands.context``; ``app.cli`` adds ``REGISTRY()`` to the ``okr`` group.
+"""
 
 from __future__ import annotations
 
-import importlib
-
 import click
 
+from app.commands import checkin, cycles, data, demo, integrations, schedule, serve
+
 # One entry per module in app/commands/; add yours here.
-MODULES: tuple[str, ...] = (
-    "serve", "cycles", "schedule", "integrations", "demo", "data", "checkin",
-)
+MODULES = (serve, cycles, schedule, integrations, demo, data, checkin)
 
 
 def REGISTRY() -> list[click.Command]:
-    commands: list[click.Command] = []
-    for name in MODULES:
-        module = importlib.import_module(f"app.commands.{name}")
-        commands.extend(module.COMMANDS)
-    return commands
+    return [command for module in MODULES for command in module.COMMANDS]

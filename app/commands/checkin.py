@@ -9,8 +9,8 @@ import click
 from sqlalchemy import select
 
 from app.bootstrap import utcnow
-from app.cli import Obj, pass_obj
-from app.commands.data import Ctx, _instant, opened, workspace_option
+from app.commands import context
+from app.commands.context import Ctx, Obj, opened, parse_instant, pass_obj
 from app.demo.tree import kr_value
 from app.domain import CheckinAnswer, CheckinSource, KRState, KRType, KRView, ObjectiveView
 from app.models import Checkin, Cycle, IssueLink, Person
@@ -19,6 +19,15 @@ from app.services.errors import InvalidValue
 from app.services.okrs import report as okrs
 from app.services.okrs.report import CycleReport
 from app.services.tenancy import people
+
+workspace_option = context.workspace_option(metavar="REF")
+
+
+def _instant(at: str) -> datetime:
+    try:
+        return parse_instant(at)
+    except click.BadParameter as exc:
+        raise click.ClickException(f"--at: {exc.message}") from None
 
 
 def _number(option: str, text: str | None) -> float | None:
@@ -66,7 +75,7 @@ def checkin(obj: Obj, kr_id: str, value: str | None, score: str | None, done: bo
     when = _instant(at) if at else now
     if when > now:
         raise click.ClickException("--at is in the future")
-    with opened(obj, workspace_ref, now) as ctx:
+    with opened(obj.container, workspace_ref, now) as ctx:
         kr = okrs.kr_by_key(session=ctx.session, workspace_id=ctx.ws.id, key=kr_id)
         if kr is None:
             raise click.ClickException(f"no key result {kr_id!r} (see okr tree for the ids)")
@@ -143,7 +152,7 @@ def show(obj: Obj, item_id: str | None, workspace_ref: str | None) -> None:
     Without ID: the ids of the current cycle's objectives and key results.
     """
     now = utcnow()
-    with opened(obj, workspace_ref, now) as ctx:
+    with opened(obj.container, workspace_ref, now) as ctx:
         lines = _index_lines(_report(ctx, ctx.cycle(None).id)) if item_id is None \
             else _detail_lines(ctx, item_id)
     click.echo("\n".join(lines))

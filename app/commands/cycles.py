@@ -3,85 +3,53 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import date, datetime
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from sqlalchemy.orm import Session
 
-from app.bootstrap import utcnow
-from app.cli import Obj, parse_instant, pass_obj
-from app.config import Settings
-from app.db import unit_of_work
+from app.commands import context
+from app.commands.context import Ctx, Obj, instant_or_now, pass_obj, workspace_option
 from app.domain import CyclePhase
-from app.models import Cycle, Workspace
+from app.models import Cycle
 from app.reports import FORMATS, renderer
 from app.services import audit
-from app.services.errors import NotFound, OkrError
-from app.services.okrs import adjustments, cycles
+from app.services.errors import NotFound
+from app.services.okrs import adjustments
 from app.services.okrs import report as okrs
 from app.services.review import forms, next_cycle, retro
 from app.services.review import report as report_service
 from app.services.review import scores as reviews
-from app.services.tenancy import workspaces
 from blocks import review_text as ui
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@dataclass
-class Ctx:
-    session: Session
-    ws: Workspace
-    settings: Settings
-    now: datetime
+class ReviewCtx(Ctx):
+    """By default the cycle being scored, else the current one."""
 
-    @property
-    def today(self) -> date:
-        return cycles.org_today(self.ws, self.now)
+    no_cycle = "there is no cycle yet: import one first (okr import)"
 
-    def cycle(self, name: str | None) -> Cycle:
-        """The named cycle; by default the one being scored, else the current one."""
-        if name:
-            return cycles.by_name(session=self.session, workspace_id=self.ws.id, name=name)
+    def default_cycle(self) -> Cycle | None:
         try:
             return forms.review_cycle(session=self.session, workspace_id=self.ws.id)
         except NotFound:
-            pass
-        found = cycles.current(session=self.session, workspace_id=self.ws.id, today=self.today)
-        if found is None:
-            raise click.ClickException("there is no cycle yet: import one first (okr import)")
-        return found
+            return super().default_cycle()
 
 
 def common(func: F) -> F:
-    func = click.option("--workspace", "workspace_ref", default=None,
-                        help="Workspace name or Slack team id (when there are several).")(func)
+    func = workspace_option()(func)
     func = click.option("--at", "at", default=None, metavar="ISO-8601",
                         help="Act as if the time were this instant (default now).")(func)
     return func
 
 
-@contextmanager
-def opened(obj: Obj, workspace_ref: str | None, at: str | None) -> Iterator[Ctx]:
-    """One transaction in the chosen workspace; domain errors become CLI messages."""
-    container = obj.container
-    now = parse_instant(at) if at else utcnow()
-    try:
-        with unit_of_work(container.session_factory) as s:
-            if workspace_ref:
-                ws = workspaces.by_ref(session=s, ref=workspace_ref)
-                if ws is None:
-                    raise click.ClickException(f"no workspace {workspace_ref!r}")
-            else:
-                ws = workspaces.default_workspace(session=s, now=now)
-            yield Ctx(session=s, ws=ws, settings=container.settings, now=now)
-    except OkrError as exc:
-        raise click.ClickException(str(exc)) from None
+def opened(obj: Obj, workspace_ref: str | None, at: str | None) -> AbstractContextManager[Ctx]:
+    """One transaction in the chosen workspace at ``--at``; domain errors become CLI messages."""
+    return context.opened(obj.container, workspace_ref, instant_or_now(at), ReviewCtx)
 
 
 @click.command("report")

@@ -1,86 +1,29 @@
-"""``okr import``, ``okr export``, ``okr checkin``, ``okr show`` and ``okr tree``."""
+"""``okr import``, ``okr export`` and ``okr tree``."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
 
 import click
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from app.bootstrap import utcnow
-from app.cli import Obj, parse_instant, pass_obj
-from app.config import Settings
-from app.db import unit_of_work
+from app.commands import context
+from app.commands.context import Obj, opened, pass_obj
 from app.demo.advice import calibration_lines, lint_lines
 from app.demo.phases import team_lines
 from app.demo.tree import Style, render_tree
-from app.models import Cycle, Workspace
 from app.services.data import export as exports
 from app.services.data.imports import load
-from app.services.errors import OkrError
-from app.services.okrs import cycles
 from app.services.okrs import report as okrs
-from app.services.tenancy import workspaces
 
 
 class Rollback(Exception):
     """Raised inside a unit of work to discard it (``--dry-run``)."""
 
 
-@dataclass
-class Ctx:
-    session: Session
-    ws: Workspace
-    settings: Settings
-    now: datetime
-
-    @property
-    def today(self) -> date:
-        return cycles.org_today(self.ws, self.now)
-
-    def cycle(self, name: str | None) -> Cycle:
-        if name:
-            return cycles.by_name(session=self.session, workspace_id=self.ws.id, name=name)
-        found = cycles.current(session=self.session, workspace_id=self.ws.id, today=self.today)
-        if found is None:
-            raise click.ClickException("there are no cycles yet: import some first (okr import)")
-        return found
-
-
-def _instant(at: str | None) -> datetime:
-    if at is None:
-        return utcnow()
-    try:
-        return parse_instant(at)
-    except click.BadParameter as exc:
-        raise click.ClickException(f"--at: {exc.message}") from None
-
-
-@contextmanager
-def opened(obj: Obj, workspace_ref: str | None, now: datetime) -> Iterator[Ctx]:
-    """One transaction in the chosen workspace; domain errors become CLI messages (exit 1)."""
-    container = obj.container
-    try:
-        with unit_of_work(container.session_factory) as s:
-            if workspace_ref:
-                ws = workspaces.by_ref(session=s, ref=workspace_ref)
-                if ws is None:
-                    raise click.ClickException(f"no workspace {workspace_ref!r}")
-            else:
-                ws = workspaces.default_workspace(session=s, now=now)
-            yield Ctx(session=s, ws=ws, settings=container.settings, now=now)
-    except OkrError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-workspace_option = click.option("--workspace", "workspace_ref", default=None, metavar="REF",
-                                help="Workspace name or Slack team id (when there are several).")
+workspace_option = context.workspace_option(metavar="REF")
 
 
 @click.command("import")
@@ -103,7 +46,7 @@ def import_(obj: Obj, file: Path, workspace_ref: str | None, dry_run: bool) -> N
     now = utcnow()
     invalid: load.ImportInvalid | None = None
     try:
-        with opened(obj, workspace_ref, now) as ctx:
+        with opened(obj.container, workspace_ref, now) as ctx:
             try:
                 summary = load.import_text(session=ctx.session, workspace=ctx.ws,
                                               text=text, now=now)
@@ -146,7 +89,7 @@ def export(obj: Obj, fmt: str, cycle_name: str | None, checkins: bool, output: P
            workspace_ref: str | None) -> None:
     """Everything, with scores, statuses and the full check-in history."""
     now = utcnow()
-    with opened(obj, workspace_ref, now) as ctx:
+    with opened(obj.container, workspace_ref, now) as ctx:
         names = [cycle_name] if cycle_name else None
         if fmt == "md" and names is None:
             names = [ctx.cycle(None).name]
@@ -183,7 +126,7 @@ def tree(obj: Obj, cycle_name: str | None, advice: bool, color: bool | None,
     now = utcnow()
     style = Style(color=sys.stdout.isatty() if color is None else color,
                   unicode="utf" in (getattr(sys.stdout, "encoding", None) or "utf").lower())
-    with opened(obj, workspace_ref, now) as ctx:
+    with opened(obj.container, workspace_ref, now) as ctx:
         cycle = ctx.cycle(cycle_name)
         report = okrs.cycle_report(session=ctx.session, workspace_id=ctx.ws.id, cycle=cycle,
                                    today=ctx.today, now=now, settings=ctx.settings.scoring)

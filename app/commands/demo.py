@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from app.demo.run import DEFAULT_DB, DemoError, run_demo
+from app.demo.context import DEFAULT_DB, DemoError
+from app.demo.run import run_demo
 from app.demo.tree import Style
 
 

@@ -2,53 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import datetime
-from typing import Any, TypeVar
+from collections.abc import Callable
 
 import click
-from sqlalchemy.orm import Session
 
-from app.bootstrap import Container, utcnow
-from app.cli import Obj, pass_obj
-from app.db import unit_of_work
-from app.models import KeyResult, Workspace
-from app.services.errors import OkrError
+from app.bootstrap import utcnow
+from app.commands import context
+from app.commands.context import Ctx, Obj, opened, pass_obj
+from app.models import KeyResult
 from app.services.links import attach
 from app.services.links import sync as issue_sync
 from app.services.okrs import report as okrs
-from app.services.tenancy import tokens, workspaces
+from app.services.tenancy import tokens
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def workspace_option(func: F) -> F:
-    return click.option("--workspace", "workspace_ref", default=None,
-                        help="Workspace name or Slack team id (when there are several).")(func)
+workspace_option = context.workspace_option()
 
 
-@contextmanager
-def opened(container: Container, workspace_ref: str | None,
-           now: datetime) -> Iterator[tuple[Session, Workspace]]:
-    """One transaction in the chosen workspace; domain errors become CLI messages."""
-    try:
-        with unit_of_work(container.session_factory) as session:
-            if workspace_ref:
-                ws = workspaces.by_ref(session=session, ref=workspace_ref)
-                if ws is None:
-                    raise click.ClickException(f"no workspace {workspace_ref!r}")
-            else:
-                ws = workspaces.default_workspace(session=session, now=now)
-            yield session, ws
-    except OkrError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _kr(session: Session, ws: Workspace, key: str) -> KeyResult:
-    kr = okrs.kr_by_key(session=session, workspace_id=ws.id, key=key)
+def _kr(c: Ctx, key: str) -> KeyResult:
+    kr = okrs.kr_by_key(session=c.session, workspace_id=c.ws.id, key=key)
     if kr is None:
-        raise click.ClickException(f"no key result {key!r} in workspace {ws.name!r}")
+        raise click.ClickException(f"no key result {key!r} in workspace {c.ws.name!r}")
     return kr
 
 
@@ -57,47 +30,51 @@ def token() -> None:
     """Progress-API tokens (one workspace each; only a hash is stored)."""
 
 
-@token.command("create")
-@click.argument("name")
-@workspace_option
-@pass_obj
+def _token_command(name: str, *arguments: str) -> Callable[[Callable[..., None]], click.Command]:
+    """``okr token NAME ARGUMENTS... [--workspace REF]``; the function gets ``obj`` first."""
+
+    def decorate(func: Callable[..., None]) -> click.Command:
+        wrapped = workspace_option(pass_obj(func))
+        for argument in reversed(arguments):
+            wrapped = click.argument(argument)(wrapped)
+        return token.command(name)(wrapped)
+
+    return decorate
+
+
+@_token_command("create", "name")
 def token_create(obj: Obj, name: str, workspace_ref: str | None) -> None:
     """Create a token; its secret is printed once."""
     now = utcnow()
-    with opened(obj.container, workspace_ref, now) as (session, ws):
-        new = tokens.create(session=session, workspace_id=ws.id, name=name, now=now)
+    with opened(obj.container, workspace_ref, now) as c:
+        new = tokens.create(session=c.session, workspace_id=c.ws.id, name=name, now=now)
         token_id, prefix = new.token.id, new.token.prefix
     click.echo(new.secret)
-    click.echo(f"token {token_id} ({prefix}...) for workspace {ws.name!r}: store it now, "
+    click.echo(f"token {token_id} ({prefix}...) for workspace {c.ws.name!r}: store it now, "
                "it is not shown again", err=True)
 
 
-@token.command("list")
-@workspace_option
-@pass_obj
+@_token_command("list")
 def token_list(obj: Obj, workspace_ref: str | None) -> None:
     """Tokens with their prefix, creation, last use and revocation."""
     now = utcnow()
-    with opened(obj.container, workspace_ref, now) as (session, ws):
+    with opened(obj.container, workspace_ref, now) as c:
         lines = []
-        for t in tokens.list_tokens(session=session, workspace_id=ws.id):
+        for t in tokens.list_tokens(session=c.session, workspace_id=c.ws.id):
             used = f"used {t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never used"
             revoked = "  REVOKED" if t.revoked_at is not None else ""
             lines.append(f"{t.id:>4}  {t.prefix}...  {t.name[:40]:<40}  "
                          f"created {t.created_at:%Y-%m-%d}  {used}{revoked}")
-    for line in lines or [f"no tokens in workspace {ws.name!r} (okr token create NAME)"]:
+    for line in lines or [f"no tokens in workspace {c.ws.name!r} (okr token create NAME)"]:
         click.echo(line)
 
 
-@token.command("revoke")
-@click.argument("ref")
-@workspace_option
-@pass_obj
+@_token_command("revoke", "ref")
 def token_revoke(obj: Obj, ref: str, workspace_ref: str | None) -> None:
     """Revoke a token by id, prefix or name."""
     now = utcnow()
-    with opened(obj.container, workspace_ref, now) as (session, ws):
-        revoked = tokens.revoke(session=session, workspace_id=ws.id, ref=ref, now=now)
+    with opened(obj.container, workspace_ref, now) as c:
+        revoked = tokens.revoke(session=c.session, workspace_id=c.ws.id, ref=ref, now=now)
         click.echo(f"revoked token {revoked.id} ({revoked.prefix}..., {revoked.name!r})")
 
 
@@ -112,9 +89,9 @@ def link(obj: Obj, url: str, kr_key: str, weight: float | None, no_fetch: bool,
          workspace_ref: str | None) -> None:
     """Link an issue, merge request or pull request to an 'issues' key result."""
     container, now = obj.container, utcnow()
-    with opened(container, workspace_ref, now) as (session, ws):
-        kr = _kr(session, ws, kr_key)
-        row, created = attach.add(session=session, workspace_id=ws.id, kr=kr, url=url,
+    with opened(container, workspace_ref, now) as c:
+        kr = _kr(c, kr_key)
+        row, created = attach.add(session=c.session, workspace_id=c.ws.id, kr=kr, url=url,
                                  weight=weight, now=now, actor_label="cli",
                                  gitlab_hosts=container.settings.gitlab_hosts)
         link_id, link_url, link_weight = row.id, row.url, row.weight
@@ -143,9 +120,9 @@ def link(obj: Obj, url: str, kr_key: str, weight: float | None, no_fetch: bool,
 def unlink(obj: Obj, url: str, kr_key: str, workspace_ref: str | None) -> None:
     """Remove a link from a key result."""
     container, now = obj.container, utcnow()
-    with opened(container, workspace_ref, now) as (session, ws):
-        kr = _kr(session, ws, kr_key)
-        row = attach.remove(session=session, workspace_id=ws.id, kr=kr, url=url, now=now,
+    with opened(container, workspace_ref, now) as c:
+        kr = _kr(c, kr_key)
+        row = attach.remove(session=c.session, workspace_id=c.ws.id, kr=kr, url=url, now=now,
                            actor_label="cli", gitlab_hosts=container.settings.gitlab_hosts)
         click.echo(f"unlinked {row.url} from {kr_key}")
 
@@ -160,8 +137,8 @@ def sync_issues(obj: Obj, max_wait: float, workspace_ref: str | None) -> None:
     container, now = obj.container, utcnow()
     workspace_id = None
     if workspace_ref:
-        with opened(container, workspace_ref, now) as (_session, ws):
-            workspace_id = ws.id
+        with opened(container, workspace_ref, now) as c:
+            workspace_id = c.ws.id
     report = issue_sync.run(
         session_factory=container.session_factory, settings=container.settings, now=now,
         workspace_id=workspace_id,

@@ -14,10 +14,9 @@ from sqlalchemy.exc import DBAPIError
 
 from app.bootstrap import utcnow
 from app.calendar import timeline
-from app.cli import Obj, parse_instant, pass_obj
+from app.commands.context import Obj, instant_or_now, opened, pass_obj
 from app.db import unit_of_work
 from app.models import Delivery
-from app.services.errors import OkrError
 from app.services.okrs import cycles
 from app.services.scheduling import schedules
 from app.services.scheduling import timeline as timeline_rules
@@ -37,7 +36,7 @@ STATES = ("pending", "sending", "sent", "skipped", "failed", "missed", "unknown"
 @pass_obj
 def tick(obj: Obj, at: str | None, no_deliver: bool, budget: float | None) -> None:
     """One scheduler pass: enqueue what is due and deliver it. Safe to repeat."""
-    now = parse_instant(at) if at else utcnow()
+    now = instant_or_now(at)
     try:
         container = obj.container
         result = run_tick(container.session_factory, container.settings, now,
@@ -56,6 +55,7 @@ def tick(obj: Obj, at: str | None, no_deliver: bool, budget: float | None) -> No
 @pass_obj
 def worker(obj: Obj, interval: float | None) -> None:
     """Run the scheduler alone (no HTTP): tick every interval until stopped."""
+    # Deferred for start-up cost: APScheduler loads only in processes that run the scheduler.
     from scheduler import runner
 
     # APScheduler logs every run at INFO; our own scheduler.tick line says more.
@@ -153,12 +153,9 @@ def timeline_add(obj: Obj, key: str, anchor: str, offset: str, audience: str, te
         raise click.BadParameter(exc.message, param_hint=f"--{exc.field}") from None
     except ValueError:
         raise click.BadParameter("use HH:MM, e.g. 09:30", param_hint="--at") from None
-    try:
-        with unit_of_work(obj.container.session_factory) as s:
-            timeline_rules.save_rule(session=s, ws=_ws(obj, s, now), rule=rule, actor_label="cli",
-                                now=now)
-    except OkrError as exc:
-        raise click.ClickException(str(exc)) from None
+    with opened(obj.container, None, now) as c:
+        timeline_rules.save_rule(session=c.session, ws=c.ws, rule=rule, actor_label="cli",
+                                 now=now)
     click.echo(f"rule {key}: {rule.when()}, to {audience}")
 
 
@@ -168,12 +165,9 @@ def timeline_add(obj: Obj, key: str, anchor: str, offset: str, audience: str, te
 def timeline_remove(obj: Obj, key: str) -> None:
     """Remove a custom rule."""
     now = utcnow()
-    try:
-        with unit_of_work(obj.container.session_factory) as s:
-            timeline_rules.remove_rule(session=s, ws=_ws(obj, s, now), key=key, actor_label="cli",
-                                  now=now)
-    except OkrError as exc:
-        raise click.ClickException(str(exc)) from None
+    with opened(obj.container, None, now) as c:
+        timeline_rules.remove_rule(session=c.session, ws=c.ws, key=key, actor_label="cli",
+                                   now=now)
     click.echo(f"removed rule {key}")
 
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import logging
 import signal
 from collections.abc import Callable
 from typing import Any
@@ -14,21 +11,13 @@ import click
 from app.bootstrap import Container, bootstrap
 from app.config import Settings
 
-log = logging.getLogger(__name__)
 
+def _start_scheduler(container: Container) -> Callable[[], None]:
+    """Start the scheduler's runner; returns a stop function."""
+    # Deferred for start-up cost: APScheduler loads only in processes that run the scheduler.
+    from scheduler import runner
 
-def _start_scheduler(container: Container) -> Callable[[], None] | None:
-    """Start the scheduler's runner when it exists; returns a stop function."""
-    if importlib.util.find_spec("scheduler.runner") is None:
-        log.warning("serve.no_scheduler", extra={"reason": "scheduler.runner not available"})
-        return None
-    runner = importlib.import_module("scheduler.runner")
-    start = getattr(runner, "start", None)
-    if start is None:
-        log.warning("serve.no_scheduler", extra={"reason": "scheduler.runner.start missing"})
-        return None
-    stopper = start(container)
-    return stopper if callable(stopper) else None
+    return runner.start(container)
 
 
 class GunicornApp:
@@ -36,6 +25,7 @@ class GunicornApp:
 
     @staticmethod
     def run(wsgi: Any, options: dict[str, Any]) -> None:
+        # Deferred for start-up cost: only `okr serve` over HTTP needs gunicorn.
         from gunicorn.app.base import BaseApplication
 
         class _App(BaseApplication):  # type: ignore[misc]
@@ -64,9 +54,7 @@ def gunicorn_options(settings: Settings, host: str, port: int,
     def post_worker_init(worker: Any) -> None:
         # Started after the fork: threads do not survive one, and locks held by them would.
         if scheduler and container is not None:
-            stop = _start_scheduler(container)
-            if stop is not None:
-                stops.append(stop)
+            stops.append(_start_scheduler(container))
 
     def worker_exit(server: Any, worker: Any) -> None:
         for stop in stops:
@@ -95,6 +83,7 @@ def gunicorn_options(settings: Settings, host: str, port: int,
 @click.option("--no-scheduler", is_flag=True, help="Do not run the scheduler in this process.")
 def serve(host: str | None, port: int | None, socket_mode: bool, no_scheduler: bool) -> None:
     """Serve the Slack app (HTTP by default) and run the scheduler."""
+    # Deferred for start-up cost: Bolt and every listener load only when serving.
     from app.slack import create_bolt_app, uses_oauth
 
     settings = Settings()
@@ -111,6 +100,7 @@ def serve(host: str | None, port: int | None, socket_mode: bool, no_scheduler: b
             stop_scheduler = None if no_scheduler else _start_scheduler(container)
             _serve_socket_mode(settings, bolt)
         else:
+            # Deferred for start-up cost: Flask and the HTTP routes load only when serving HTTP.
             from app.web import create_web_app
 
             web = create_web_app(container, bolt)
@@ -126,6 +116,7 @@ def serve(host: str | None, port: int | None, socket_mode: bool, no_scheduler: b
 def _serve_socket_mode(settings: Settings, bolt: Any) -> None:
     if not settings.slack_app_token:
         raise click.UsageError("--socket-mode needs SLACK_APP_TOKEN (an xapp- token)")
+    # Deferred for start-up cost: only Socket Mode needs its adapter.
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     handler = SocketModeHandler(bolt, settings.slack_app_token)

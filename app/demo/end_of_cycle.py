@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.demo.run import DemoContext
+from app.demo.context import DemoContext
 from app.domain import CyclePhase, KRType, KRView, ObjectiveView
 from app.models import Cycle, Person, Workspace
 from app.reports import html

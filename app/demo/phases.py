@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 import scoring
 from app.demo import end_of_cycle, simulate, transcript
 from app.demo.advice import calibration_lines, lint_lines
-from app.demo.run import DemoContext, Phase
+from app.demo.context import DemoContext, Phase
 from app.demo.tree import LEGEND, TeamLine, render_tree
 from app.models import Person, Team
 from app.services.data.imports import load as imports

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from app.calendar import cadence, timeline
 from app.demo import simulate
-from app.demo.run import DemoContext
+from app.demo.context import DemoContext
 from app.fakeslack import FakeSlackServer
 from app.models import Delivery, Person, Team
 from app.services.okrs import cycles

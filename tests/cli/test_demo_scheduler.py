@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from app.demo import phases, transcript
-from app.demo.run import Phase, run_demo
+from app.demo.context import Phase
+from app.demo.run import run_demo
 
 
 @pytest.mark.slow

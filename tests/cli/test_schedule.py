@@ -11,7 +11,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from app.bootstrap import Container
-from app.cli import Obj, main
+from app.cli import main
+from app.commands.context import Obj
 from app.db import make_engine, make_session_factory, unit_of_work
 from app.migrate import upgrade
 from app.models import Person

@@ -11,7 +11,8 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, select
 
 from app.bootstrap import Container
-from app.cli import Obj, main
+from app.cli import main
+from app.commands.context import Obj
 from app.db import make_session_factory, unit_of_work
 from app.models import Delivery, Person
 from tests.fakeslack import FakeSlack

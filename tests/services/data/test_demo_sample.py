@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from app.calendar import fiscal as calendar
+from app.demo.context import DEMO_NOW
 from app.demo.phases import sample_text
-from app.demo.run import DEMO_NOW
 from app.demo.simulate import PLANS
 from app.services.data.imports import load
 
