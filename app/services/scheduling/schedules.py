@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from app.calendar import cadence
 from app.calendar.cadence import Schedule, ScheduleError
+from app.calendar.phases import effective_phase
 from app.calendar.workdays import org_holidays
 from app.domain import CyclePhase
 from app.models import (
@@ -148,7 +149,7 @@ def cycle_on(cycles: Sequence[Cycle], day: date) -> Cycle | None:
 def phase_on(cycle: Cycle | None, day: date) -> CyclePhase | None:
     if cycle is None:
         return None
-    return skips.effective_phase(cycle.phase, cycle.start_date, cycle.end_date, day)
+    return effective_phase(cycle.phase, cycle.start_date, cycle.end_date, day)
 
 
 def holidays_of(ws: Workspace, years: Iterable[int]) -> frozenset[date]:

@@ -80,20 +80,3 @@ def nudge_skip_reason(facts: PromptFacts, *, local_date: date, prompted_at: date
     if any(at is not None and at >= prompted_at for at in facts.active_krs):
         return ALREADY_CHECKED_IN
     return None
-
-
-def effective_phase(stored: str, start: date, end: date, day: date) -> CyclePhase:
-    """The phase of a cycle on a local date.
-
-    An explicit ``closed`` or ``review`` wins. ``planning`` (the default of a new cycle) holds
-    until the start date, then the cycle runs: a cycle whose dates have come is not a draft.
-    ``active`` past the end date reads as review: check-in prompts stop with the cycle.
-    """
-    phase = CyclePhase(stored)
-    if phase in (CyclePhase.CLOSED, CyclePhase.REVIEW):
-        return phase
-    if day < start:
-        return CyclePhase.PLANNING
-    if day > end:
-        return CyclePhase.REVIEW
-    return CyclePhase.ACTIVE

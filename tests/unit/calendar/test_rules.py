@@ -11,10 +11,11 @@ from hypothesis import strategies as st
 
 from app.calendar import timeline
 from app.calendar.cadence import Schedule, occurrences
+from app.calendar.phases import effective_phase, imported_phase
 from app.calendar.workdays import org_holidays
 from app.domain import CyclePhase, CycleWindow
 from app.services.scheduling import skips
-from app.services.scheduling.skips import PromptFacts, effective_phase, prompt_skip_reason
+from app.services.scheduling.skips import PromptFacts, prompt_skip_reason
 from tests.scheduler.strategies import STARTS, ZONES, schedules
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -147,3 +148,11 @@ def test_bad_rules_name_the_field() -> None:
     with pytest.raises(timeline.RuleError):
         timeline.check(timeline.Rule(key="Bad Key", anchor="start", offset_days=0,
                                      audience="channel", text="hi"))
+
+
+def test_imported_phase_follows_today() -> None:
+    start, end = date(2026, 2, 1), date(2026, 4, 30)
+    assert imported_phase(start, end, date(2026, 1, 31)) == CyclePhase.PLANNING
+    assert imported_phase(start, end, date(2026, 2, 1)) == CyclePhase.ACTIVE
+    assert imported_phase(start, end, date(2026, 4, 30)) == CyclePhase.ACTIVE
+    assert imported_phase(start, end, date(2026, 5, 1)) == CyclePhase.CLOSED
