@@ -12,15 +12,8 @@ from sqlalchemy import select
 
 from app.models import Cycle, Person, Team, TeamMember
 from app.services.data.bulk import bulk_insert, bulk_update
-from app.services.data.imports.apply import (
-    Context,
-    Entry,
-    Spec,
-    key_ids,
-    load_existing,
-    upsert,
-    write_deferred,
-)
+from app.services.data.imports import apply
+from app.services.data.imports.apply import Context, Entry, Spec
 from app.services.data.imports.checks import Document
 
 CYCLE = Spec("cycles", "cycle", Cycle, "name",
@@ -82,7 +75,7 @@ def apply_cycles(ctx: Context, doc: Document) -> None:
                   "phase": c.phase or _phase(c.start, c.end, today)}
         given = {"start", "end"} | ({"phase"} if c.phase is not None else set())
         entries.append(Entry(c.name, values, frozenset(given)))
-    upsert(ctx, CYCLE, entries, load_existing(ctx, CYCLE))
+    apply.upsert(ctx, CYCLE, entries, apply.load_existing(ctx, CYCLE))
 
 
 def apply_people(ctx: Context, doc: Document) -> None:
@@ -97,7 +90,7 @@ def apply_people(ctx: Context, doc: Document) -> None:
         }
         given = frozenset(p.model_fields_set - {"slack_id"})
         entries.append(Entry(p.slack_id, values, given))
-    result = upsert(ctx, PERSON, entries, load_existing(ctx, PERSON))
+    result = apply.upsert(ctx, PERSON, entries, apply.load_existing(ctx, PERSON))
     # Deactivation keeps its timestamp in step with the flag.
     stamps = [{"id": row_id, "deactivated_at": None if after["active"] else ctx.now}
               for row_id, _, after in result.updated if "active" in after]
@@ -107,7 +100,7 @@ def apply_people(ctx: Context, doc: Document) -> None:
 
 
 def apply_teams(ctx: Context, doc: Document) -> None:
-    ctx.ids.setdefault("teams", key_ids(ctx, Team, "key"))
+    ctx.ids.setdefault("teams", apply.key_ids(ctx, Team, "key"))
     if not doc.teams:
         return
     team_key = ctx.keys("teams")
@@ -118,7 +111,7 @@ def apply_teams(ctx: Context, doc: Document) -> None:
             TeamMember.workspace_id == ctx.workspace.id)
     ):
         members.setdefault(team_key[team_id], set()).add(person_key[person_id])
-    existing = load_existing(ctx, TEAM)
+    existing = apply.load_existing(ctx, TEAM)
     for key, values in existing.items():
         values["members"] = sorted(members.get(key, ()))
     entries = []
@@ -133,10 +126,10 @@ def apply_teams(ctx: Context, doc: Document) -> None:
             "members": sorted(had | set(t.members or ())),
         }
         entries.append(Entry(t.id, values, frozenset(t.model_fields_set - {"id"})))
-    result = upsert(ctx, TEAM, entries, existing)
+    result = apply.upsert(ctx, TEAM, entries, existing)
     teams = ctx.ids["teams"]
-    write_deferred(ctx, TEAM, result,
-                   lambda _name, key: {"parent_id": teams[key] if key is not None else None})
+    apply.write_deferred(ctx, TEAM, result,
+                         lambda _name, key: {"parent_id": teams[key] if key is not None else None})
     new_pairs = [
         {"workspace_id": ctx.workspace.id, "team_id": teams[t.id],
          "person_id": ctx.ids["people"][slack_id]}
