@@ -153,39 +153,54 @@ def lint(
 
     out: list[LintWarning] = []
     for oid, objective in by_id.items():
-        n = len(objective.key_results)
-        if n < limits.min_krs:
-            out.append(LintWarning(
-                "too_few_krs", oid,
-                f"Objective {oid} has {_plural(n, 'key result')}; "
-                f"aim for {limits.min_krs} to {limits.max_krs}",
-            ))
-        elif n > limits.max_krs:
-            out.append(LintWarning(
-                "too_many_krs", oid,
-                f"Objective {oid} has {_plural(n, 'key result')}; "
-                f"aim for at most {limits.max_krs}: focus beats coverage",
-            ))
+        out.extend(_kr_count_warnings(oid, len(objective.key_results), limits))
         for kr in objective.key_results:
             out.extend(_kr_warnings(objective, kr))
-        depth = depths[oid]
-        if oid in on_cycle:
-            loop = " -> ".join([*on_cycle[oid], on_cycle[oid][0]])
-            out.append(LintWarning(
-                "alignment_cycle", oid, f"Objective {oid} is aligned in a cycle: {loop}",
-            ))
-        elif depth is not None and depth > limits.max_cascade_depth:
-            out.append(LintWarning(
-                "cascade_too_deep", oid,
-                f"Objective {oid} is aligned {depth} levels deep; "
-                f"at most {limits.max_cascade_depth} recommended",
-            ))
+        out.extend(_alignment_warnings(oid, depths[oid], on_cycle.get(oid), limits))
+    out.extend(_owner_warnings(by_id.values(), limits))
+    return out
 
+
+def _kr_count_warnings(oid: str, n: int, limits: LintLimits) -> list[LintWarning]:
+    if n < limits.min_krs:
+        return [LintWarning(
+            "too_few_krs", oid,
+            f"Objective {oid} has {_plural(n, 'key result')}; "
+            f"aim for {limits.min_krs} to {limits.max_krs}",
+        )]
+    if n > limits.max_krs:
+        return [LintWarning(
+            "too_many_krs", oid,
+            f"Objective {oid} has {_plural(n, 'key result')}; "
+            f"aim for at most {limits.max_krs}: focus beats coverage",
+        )]
+    return []
+
+
+def _alignment_warnings(oid: str, depth: int | None, cycle: list[str] | None,
+                        limits: LintLimits) -> list[LintWarning]:
+    if cycle is not None:
+        loop = " -> ".join([*cycle, cycle[0]])
+        return [LintWarning(
+            "alignment_cycle", oid, f"Objective {oid} is aligned in a cycle: {loop}",
+        )]
+    if depth is not None and depth > limits.max_cascade_depth:
+        return [LintWarning(
+            "cascade_too_deep", oid,
+            f"Objective {oid} is aligned {depth} levels deep; "
+            f"at most {limits.max_cascade_depth} recommended",
+        )]
+    return []
+
+
+def _owner_warnings(objectives: Iterable[LintObjective], limits: LintLimits) -> list[LintWarning]:
+    """Per owner and cycle, in (cycle, owner) order: too few or too many objectives."""
     owned = Counter(
         (objective.cycle or "", objective.owner)
-        for objective in by_id.values()
+        for objective in objectives
         if objective.owner
     )
+    out: list[LintWarning] = []
     for (cycle, owner), count in sorted(owned.items()):
         in_cycle = f" in {cycle}" if cycle else ""
         if count < limits.min_objectives:

@@ -31,6 +31,8 @@ _PAUSED = KRState.PAUSED
 _CHILDREN = KRType.CHILDREN
 _KRS = RollupMode.KRS
 _BOTH = RollupMode.BOTH
+# Running sums of (score, weight) pairs: weighted sum, total positive weight, plain sum, count.
+_Sums = tuple[float, float, float, int]
 
 
 def _mean(weighted: float, total_weight: float, plain: float, count: int) -> float:
@@ -136,8 +138,30 @@ def rollup(objectives: Iterable[ObjectiveFacts]) -> ScoreCard:
     by_id: dict[str, ObjectiveFacts] = {}
     for objective in objectives:
         by_id[objective.id] = objective
+    child_ids, edges = _alignment(by_id)
+    card = ScoreCard()
+    scores = card.objectives
+    # Objectives without alignment edges (the leaves, most of a forest) depend on nothing:
+    # score them up front so the cycle search only walks the inner objectives.
+    inner = []
+    for oid, deps in edges.items():
+        if deps:
+            inner.append(oid)
+        else:
+            scores[oid] = _score(by_id[oid], by_id, child_ids[oid], card, None)
+    for component in _strongly_connected(inner, edges, scores):
+        cycle = None if len(component) == 1 and component[0] not in edges[component[0]] \
+            else set(component)
+        for oid in component:
+            scores[oid] = _score(by_id[oid], by_id, child_ids[oid], card, cycle)
+    return card
 
-    # Alignment edges, parent -> child, restricted to objectives we know about.
+
+def _alignment(
+    by_id: Mapping[str, ObjectiveFacts],
+) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Each objective's child objectives, and its alignment edges (children, then the
+    children of its ``children`` KRs), both restricted to objectives we know about."""
     child_ids: dict[str, list[str]] = {}
     edges: dict[str, list[str]] = {}
     for oid, objective in by_id.items():
@@ -148,82 +172,86 @@ def rollup(objectives: Iterable[ObjectiveFacts]) -> ScoreCard:
             if kr.kr_type == _CHILDREN and kr.children:
                 deps = deps + [c for c in kr.children if c in by_id]
         edges[oid] = deps
+    return child_ids, edges
 
-    kr_scores: dict[str, float] = {}
-    progress: dict[str, float] = {}
-    obj_scores: dict[str, float] = {}
+
+def _score(
+    objective: ObjectiveFacts, by_id: Mapping[str, ObjectiveFacts], child_ids: list[str],
+    card: ScoreCard, cycle: set[str] | None,
+) -> float:
+    """Score one objective whose dependencies are scored (KR scores go into ``card``).
+
+    ``cycle`` is the alignment cycle the objective is on, if any: then it scores on its KRs
+    alone, and its ``children`` KRs leave out the objectives on the cycle.
+    """
+    ws, tw, total, n = _kr_sums(objective, by_id, card, cycle)
+    mode = objective.rollup_mode
+    if cycle is None and mode != _KRS:
+        c_ws, c_tw, c_sum, c_n = _child_sums(child_ids, by_id, card.objectives)
+        if mode == _BOTH:
+            return _mean(ws + c_ws, tw + c_tw, total + c_sum, n + c_n)
+        if c_n:
+            return _mean(c_ws, c_tw, c_sum, c_n)
+    return _mean(ws, tw, total, n)
+
+
+def _kr_sums(objective: ObjectiveFacts, by_id: Mapping[str, ObjectiveFacts], card: ScoreCard,
+             cycle: set[str] | None) -> _Sums:
+    """Score the objective's KRs into ``card``; the running sums of the ones that count.
+
+    The hot loop of the module (once per KR of the forest): it keeps running sums instead
+    of building (score, weight) pairs for weighted_mean, with the same rules.
+    """
     by_type: Mapping[KRType, Callable[[KRFacts], float]] = _BY_TYPE
-
-    def score(oid: str, cycle: set[str] | None) -> float:
-        # The hot loop of the module (once per KR of the forest): it keeps running sums
-        # instead of building (score, weight) pairs for weighted_mean, with the same rules.
-        objective = by_id[oid]
-        a_ws = a_tw = a_sum = p_ws = p_tw = p_sum = 0.0
-        a_n = p_n = 0
-        for kr in objective.key_results:
-            kind = kr.kr_type
-            if kind == _CHILDREN:
-                raw = weighted_mean(
-                    (obj_scores[c], by_id[c].weight)
-                    for c in dict.fromkeys(kr.children)
-                    if c in by_id and (cycle is None or c not in cycle)
-                )
-            else:
-                raw = by_type[kind](kr)
-            kid = kr.id
-            progress[kid] = raw
-            value = raw if 0.0 <= raw <= 1.0 else (1.0 if raw > 1.0 else 0.0)
-            kr_scores[kid] = value
-            weight = kr.weight
-            if kr.state == _PAUSED:
-                p_n += 1
-                p_sum += value
-                if weight > 0.0:
-                    p_tw += weight
-                    p_ws += value * weight
-            else:
-                a_n += 1
-                a_sum += value
-                if weight > 0.0:
-                    a_tw += weight
-                    a_ws += value * weight
-        if not a_n:  # every KR paused (or none at all): they all count
-            a_ws, a_tw, a_sum, a_n = p_ws, p_tw, p_sum, p_n
-        mode = objective.rollup_mode
-        if cycle is None and mode != _KRS:
-            c_ws = c_tw = c_sum = 0.0
-            c_n = 0
-            for c in child_ids[oid]:
-                value = obj_scores[c]
-                weight = by_id[c].weight
-                c_n += 1
-                c_sum += value
-                if weight > 0.0:
-                    c_tw += weight
-                    c_ws += value * weight
-            if mode == _BOTH:
-                return _mean(a_ws + c_ws, a_tw + c_tw, a_sum + c_sum, a_n + c_n)
-            if c_n:
-                return _mean(c_ws, c_tw, c_sum, c_n)
-        return _mean(a_ws, a_tw, a_sum, a_n)
-
-    # Objectives without alignment edges (the leaves, most of a forest) depend on nothing:
-    # score them up front so the cycle search only walks the inner objectives.
-    inner = []
-    for oid, deps in edges.items():
-        if deps:
-            inner.append(oid)
+    progress, kr_scores, obj_scores = card.progress, card.key_results, card.objectives
+    a_ws = a_tw = a_sum = p_ws = p_tw = p_sum = 0.0
+    a_n = p_n = 0
+    for kr in objective.key_results:
+        kind = kr.kr_type
+        if kind == _CHILDREN:
+            raw = weighted_mean(
+                (obj_scores[c], by_id[c].weight)
+                for c in dict.fromkeys(kr.children)
+                if c in by_id and (cycle is None or c not in cycle)
+            )
         else:
-            obj_scores[oid] = score(oid, None)
-    for component in _strongly_connected(inner, edges, obj_scores):
-        if len(component) == 1 and component[0] not in edges[component[0]]:
-            obj_scores[component[0]] = score(component[0], None)
-            continue
-        members = set(component)
-        for oid in component:
-            obj_scores[oid] = score(oid, members)
+            raw = by_type[kind](kr)
+        kid = kr.id
+        progress[kid] = raw
+        value = raw if 0.0 <= raw <= 1.0 else (1.0 if raw > 1.0 else 0.0)
+        kr_scores[kid] = value
+        weight = kr.weight
+        if kr.state == _PAUSED:
+            p_n += 1
+            p_sum += value
+            if weight > 0.0:
+                p_tw += weight
+                p_ws += value * weight
+        else:
+            a_n += 1
+            a_sum += value
+            if weight > 0.0:
+                a_tw += weight
+                a_ws += value * weight
+    if not a_n:  # every KR paused (or none at all): they all count
+        return p_ws, p_tw, p_sum, p_n
+    return a_ws, a_tw, a_sum, a_n
 
-    return ScoreCard(key_results=kr_scores, objectives=obj_scores, progress=progress)
+
+def _child_sums(child_ids: list[str], by_id: Mapping[str, ObjectiveFacts],
+                obj_scores: Mapping[str, float]) -> _Sums:
+    """The running sums of the child objectives' (score, weight) pairs."""
+    c_ws = c_tw = c_sum = 0.0
+    c_n = 0
+    for c in child_ids:
+        value = obj_scores[c]
+        weight = by_id[c].weight
+        c_n += 1
+        c_sum += value
+        if weight > 0.0:
+            c_tw += weight
+            c_ws += value * weight
+    return c_ws, c_tw, c_sum, c_n
 
 
 def mean_score(scores: Iterable[float]) -> float | None:

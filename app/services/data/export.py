@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from app.config import ScoringSettings
@@ -69,17 +69,7 @@ def gather(*, session: Session, workspace: Workspace, now: datetime, settings: S
                                                .order_by(Person.slack_id))}
     data.people = [{"slack_id": p.slack_id, "name": p.name, "tz": p.tz, "active": p.active}
                    for p in people.values()]
-    teams = list(session.scalars(select(Team).where(Team.workspace_id == ws_id)
-                                 .order_by(Team.id)))
-    team_key = {t.id: t.key for t in teams}
-    data.teams = [{
-        "id": t.key, "name": t.name, "kind": t.kind,
-        "parent": team_key.get(t.parent_id) if t.parent_id else None,
-        "lead": people[t.lead_id].slack_id if t.lead_id in people else None,
-        "members": sorted(people[m.person_id].slack_id for m in t.members
-                          if m.person_id in people),
-        "channel": t.channel_id,
-    } for t in teams]
+    data.teams = _teams(session, ws_id, people)
     cycle_ids = [c.id for c in chosen]
     if not cycle_ids:
         return data
@@ -92,13 +82,35 @@ def gather(*, session: Session, workspace: Workspace, now: datetime, settings: S
                                                KeyResult.objective_id.in_(in_cycles))
     kr_key = {kr_id: key for kr_id, key in session.execute(
         select(KeyResult.id, KeyResult.key).where(KeyResult.id.in_(krs_in_cycles)))}
+    data.checkins = _checkins(session, ws_id, krs_in_cycles, kr_key, people)
+    data.links = _links(session, ws_id, krs_in_cycles, kr_key)
+    return data
+
+
+def _teams(session: Session, ws_id: int, people: dict[int, Person]) -> list[dict[str, Any]]:
+    teams = list(session.scalars(select(Team).where(Team.workspace_id == ws_id)
+                                 .order_by(Team.id)))
+    team_key = {t.id: t.key for t in teams}
+    return [{
+        "id": t.key, "name": t.name, "kind": t.kind,
+        "parent": team_key.get(t.parent_id) if t.parent_id else None,
+        "lead": people[t.lead_id].slack_id if t.lead_id in people else None,
+        "members": sorted(people[m.person_id].slack_id for m in t.members
+                          if m.person_id in people),
+        "channel": t.channel_id,
+    } for t in teams]
+
+
+def _checkins(session: Session, ws_id: int, krs: Select[tuple[int]], kr_key: dict[int, str],
+              people: dict[int, Person]) -> dict[str, list[dict[str, Any]]]:
+    """Every check-in of the given KRs, by KR key, oldest first."""
     history: dict[str, list[dict[str, Any]]] = defaultdict(list)
     session.flush()  # Core statement below (plain rows are much cheaper than ORM objects)
     rows = session.connection().execute(
         select(Checkin.kr_id, Checkin.at, Checkin.author_id, Checkin.value, Checkin.score,
                Checkin.status, Checkin.confidence, Checkin.note, Checkin.blockers,
                Checkin.source)
-        .where(Checkin.workspace_id == ws_id, Checkin.kr_id.in_(krs_in_cycles))
+        .where(Checkin.workspace_id == ws_id, Checkin.kr_id.in_(krs))
         .order_by(Checkin.kr_id, Checkin.at, Checkin.id))
     for kr_id, at, author_id, value, score, status, confidence, note, blockers, source in rows:
         author = people.get(author_id) if author_id else None
@@ -108,16 +120,20 @@ def gather(*, session: Session, workspace: Workspace, now: datetime, settings: S
             "score": _r(score), "status": status, "confidence": confidence,
             "note": note, "blockers": blockers, "source": source,
         })
-    data.checkins = dict(history)
+    return dict(history)
+
+
+def _links(session: Session, ws_id: int, krs: Select[tuple[int]],
+           kr_key: dict[int, str]) -> dict[str, list[dict[str, Any]]]:
+    """The linked issues of the given KRs, by KR key."""
     links: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for link in session.scalars(select(IssueLink).where(
-            IssueLink.workspace_id == ws_id, IssueLink.kr_id.in_(krs_in_cycles))
+            IssueLink.workspace_id == ws_id, IssueLink.kr_id.in_(krs))
             .order_by(IssueLink.id)):
         links[kr_key[link.kr_id]].append({
             "url": link.url, "provider": link.provider, "kind": link.kind,
             "number": link.number, "weight": link.weight, "closed": link.closed})
-    data.links = dict(links)
-    return data
+    return dict(links)
 
 
 def _kr_json(kr: KRView, data: ExportData) -> dict[str, Any]:

@@ -82,30 +82,10 @@ def adjust_kr(
     cycle = session.get(Cycle, kr.objective.cycle_id)
     if cycle is not None and cycle.phase == CyclePhase.CLOSED.value:
         raise NotAllowed(f"{cycle.name} is closed: its key results no longer change")
-    text = (reason or "").strip()
-    if not text:
-        raise InvalidValue("say why the key result changes", field="reason")
-    if len(text) > MAX_REASON:
-        raise InvalidValue(f"keep the reason under {MAX_REASON} characters", field="reason")
+    text = _checked_reason(reason)
     if target is None and weight is None:
         raise InvalidValue("give a new target or a new weight", field="target")
-    changes: list[tuple[str, float | None, float]] = []
-    if target is not None:
-        if KRType(kr.kr_type) not in _HAS_TARGET:
-            raise InvalidValue(f"a {kr.kr_type} key result has no target to change",
-                               field="target")
-        if not math.isfinite(target) or abs(target) > 1e15:
-            raise InvalidValue("that is not a usable number", field="target")
-        if KRType(kr.kr_type) in (KRType.INCREASE, KRType.DECREASE) \
-                and kr.start_value is not None and target == kr.start_value:
-            raise InvalidValue("the target equals the start value", field="target")
-        if kr.target_value != target:
-            changes.append(("target", kr.target_value, target))
-    if weight is not None:
-        if not math.isfinite(weight) or not 0 < weight <= 1000:
-            raise InvalidValue("a weight is a positive number (up to 1000)", field="weight")
-        if kr.weight != weight:
-            changes.append(("weight", kr.weight, weight))
+    changes = _changes(kr, target, weight)
     rows = []
     for name, old, new in changes:
         row = KRRevision(workspace_id=workspace_id, kr_id=kr.id, cycle_id=kr.objective.cycle_id,
@@ -125,6 +105,38 @@ def adjust_kr(
                      after={**{n: new for n, _, new in changes}, "reason": text})
         session.flush()
     return rows
+
+
+def _checked_reason(reason: str) -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise InvalidValue("say why the key result changes", field="reason")
+    if len(text) > MAX_REASON:
+        raise InvalidValue(f"keep the reason under {MAX_REASON} characters", field="reason")
+    return text
+
+
+def _changes(kr: KeyResult, target: float | None,
+             weight: float | None) -> list[tuple[str, float | None, float]]:
+    """``(field, old, new)`` for each value that changes; bad values raise ``InvalidValue``."""
+    changes: list[tuple[str, float | None, float]] = []
+    if target is not None:
+        if KRType(kr.kr_type) not in _HAS_TARGET:
+            raise InvalidValue(f"a {kr.kr_type} key result has no target to change",
+                               field="target")
+        if not math.isfinite(target) or abs(target) > 1e15:
+            raise InvalidValue("that is not a usable number", field="target")
+        if KRType(kr.kr_type) in (KRType.INCREASE, KRType.DECREASE) \
+                and kr.start_value is not None and target == kr.start_value:
+            raise InvalidValue("the target equals the start value", field="target")
+        if kr.target_value != target:
+            changes.append(("target", kr.target_value, target))
+    if weight is not None:
+        if not math.isfinite(weight) or not 0 < weight <= 1000:
+            raise InvalidValue("a weight is a positive number (up to 1000)", field="weight")
+        if kr.weight != weight:
+            changes.append(("weight", kr.weight, weight))
+    return changes
 
 
 def revisions(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Unpack
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -17,8 +18,8 @@ from app.services.errors import NotAllowed, NotFound, OkrError
 from app.services.okrs import cycles
 from app.services.okrs import report as okrs
 from app.services.okrs.mine import today_for
-from app.services.review import scores as reviews
-from app.services.review.scores import KRScores
+from app.services.review import ledger, rounds
+from app.services.review.ledger import KRScores
 from app.services.tenancy.actors import person_row
 
 
@@ -47,11 +48,10 @@ def review_cycle(*, session: Session, workspace_id: int, name: str | None = None
     return found
 
 
-def _items(session: Session, workspace_id: int, cycle: Cycle, today: date, now: datetime,
-           settings: ScoringSettings) -> tuple[list[FormItem], dict[str, int]]:
-    report = okrs.cycle_report(session=session, workspace_id=workspace_id, cycle=cycle,
-                               today=today, now=now, settings=settings, include_drafts=False)
-    scores = reviews.scores(session=session, workspace_id=workspace_id, cycle=cycle)
+def _items(read: okrs.ReadArgs) -> tuple[list[FormItem], dict[str, int]]:
+    session, workspace_id, cycle = read["session"], read["workspace_id"], read["cycle"]
+    report = okrs.cycle_report(**read, include_drafts=False)
+    scores = ledger.scores(session=session, workspace_id=workspace_id, cycle=cycle)
     items = [FormItem(kr=kr, objective=o, scores=scores.get(kr.key))
              for o in report.objectives for kr in o.key_results]
     ids = dict(session.execute(
@@ -60,22 +60,21 @@ def _items(session: Session, workspace_id: int, cycle: Cycle, today: date, now: 
     return items, ids
 
 
-def self_items(*, session: Session, workspace_id: int, cycle: Cycle, person: Person,
-               today: date, now: datetime, settings: ScoringSettings) -> list[FormItem]:
+def self_items(*, person: Person, **read: Unpack[okrs.ReadArgs]) -> list[FormItem]:
     """The KRs this person self-scores (theirs, or of their objectives when a KR has no owner)."""
-    items, _ = _items(session, workspace_id, cycle, today, now, settings)
+    items, _ = _items(read)
     mine = [i for i in items if (i.kr.owner_slack_id or i.objective.owner_slack_id)
             == person.slack_id]
     # Still-unscored first, so a long list that does not fit one modal moves on.
     return sorted(mine, key=lambda i: i.scores is not None and i.scores.self_score is not None)
 
 
-def lead_items(*, session: Session, workspace_id: int, cycle: Cycle, person: Person,
-               today: date, now: datetime, settings: ScoringSettings,
-               as_admin: bool = False) -> list[FormItem]:
+def lead_items(*, person: Person, as_admin: bool = False,
+               **read: Unpack[okrs.ReadArgs]) -> list[FormItem]:
     """The KRs this person is asked to finalise; failing that, any they may finalise (an
     admin: any KR still without a final score)."""
-    items, ids = _items(session, workspace_id, cycle, today, now, settings)
+    session, workspace_id = read["session"], read["workspace_id"]
+    items, ids = _items(read)
     chains = access.leads_by_objective(session, workspace_id, ids.values())
     scorer_ids = dict(session.execute(
         select(Person.slack_id, Person.id).where(Person.workspace_id == workspace_id)
@@ -160,7 +159,7 @@ def self_form(*, session: Session, workspace_id: int, person_id: int, now: datet
     person = person_row(session=session, workspace_id=workspace_id, person_id=person_id)
     items = self_items(session=session, workspace_id=workspace_id, cycle=cycle, person=person,
                        today=today_for(session, workspace_id, now), now=now, settings=settings)
-    rnd = reviews.review_round(session=session, workspace_id=workspace_id, cycle=cycle) \
+    rnd = rounds.review_round(session=session, workspace_id=workspace_id, cycle=cycle) \
         if items else None
     return ScoringForm(cycle.name, items, rnd.deadline if rnd is not None else None)
 

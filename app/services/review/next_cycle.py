@@ -30,9 +30,8 @@ from app.services import audit
 from app.services.errors import NotFound
 from app.services.okrs import cycles
 from app.services.okrs import report as okrs
-from app.services.review import reflections, retro
-from app.services.review import scores as reviews
-from app.services.review.scores import KRScores
+from app.services.review import ledger, reflections, retro
+from app.services.review.ledger import KRScores
 
 _EPS = 1e-9
 
@@ -137,7 +136,7 @@ def carry_forward(
         return result
     report = okrs.cycle_report(session=session, workspace_id=workspace_id, cycle=source,
                                today=today, now=now, settings=settings, include_drafts=False)
-    scores = reviews.scores(session=session, workspace_id=workspace_id, cycle=source)
+    scores = ledger.scores(session=session, workspace_id=workspace_id, cycle=source)
     noted = {r.objective_key for r in reflections.latest(
         session=session, workspace_id=workspace_id, cycle=source) if r.carry_forward}
     done = set(session.scalars(

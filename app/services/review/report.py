@@ -11,13 +11,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Unpack
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import scoring
-from app.config import ScoringSettings
 from app.domain import (
     CycleView,
     Grade,
@@ -30,11 +30,10 @@ from app.domain import (
 from app.models import Checkin, Cycle, KeyResult, Objective, Workspace
 from app.services.okrs import adjustments
 from app.services.okrs import report as okrs
-from app.services.review import reflections, retro
-from app.services.review import scores as reviews
+from app.services.review import ledger, reflections, retro
+from app.services.review.ledger import KRScores
 from app.services.review.reflections import ReflectionView
 from app.services.review.retro import Retro
-from app.services.review.scores import KRScores
 
 Point = tuple[date, float]
 
@@ -191,22 +190,14 @@ class _Replay:
         return out
 
 
-def build(
-    *,
-    session: Session,
-    workspace_id: int,
-    cycle: Cycle,
-    today: date,
-    now: datetime,
-    settings: ScoringSettings,
-    include_private: bool = False,
-) -> Report:
+def build(*, include_private: bool = False, **read: Unpack[okrs.ReadArgs]) -> Report:
+    """Everything the end-of-cycle report shows, for ``read["cycle"]`` as of ``today``."""
+    session, workspace_id, cycle = read["session"], read["workspace_id"], read["cycle"]
+    today, settings = read["today"], read["settings"]
     ws = session.get(Workspace, workspace_id)
     assert ws is not None
-    live = okrs.cycle_report(session=session, workspace_id=workspace_id, cycle=cycle,
-                             today=today, now=now, settings=settings,
-                             include_private=include_private, include_drafts=False)
-    scores = reviews.scores(session=session, workspace_id=workspace_id, cycle=cycle)
+    live = okrs.cycle_report(**read, include_private=include_private, include_drafts=False)
+    scores = ledger.scores(session=session, workspace_id=workspace_id, cycle=cycle)
     refs = reflections.latest(session=session, workspace_id=workspace_id, cycle=cycle,
                               include_private=include_private)
     history = score_history(session=session, workspace_id=workspace_id, cycle=cycle,
@@ -228,14 +219,12 @@ def build(
         cycle=cycle, scope=None, objectives=live.objectives, scores=scores, refs=refs,
         revisions=adjustments.revisions(session=session, workspace_id=workspace_id,
                                         cycle=cycle, kr_keys=kr_keys),
-        previous=retro.previous_numbers(session=session, workspace_id=workspace_id,
-                                        cycle=cycle, today=today, now=now, settings=settings,
-                                        include_private=include_private),
+        previous=retro.previous_numbers(**read, include_private=include_private),
         settings=settings,
     )
     return Report(
         workspace_name=ws.name, cycle=live.cycle, as_of=min(today, cycle.end_date),
-        generated_at=now, include_private=include_private, objectives=tuple(rows),
+        generated_at=read["now"], include_private=include_private, objectives=tuple(rows),
         retro=summary, reflections=tuple(refs),
         grade_bands=(settings.grade_achieved, settings.grade_strong, settings.grade_partial),
         sweet_spot=(settings.sweet_spot_low, settings.sweet_spot_high),

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
+from typing import Unpack
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,10 +22,9 @@ from app.models import Cycle, Person, Team, TeamMember
 from app.services.okrs import adjustments
 from app.services.okrs import report as okrs
 from app.services.okrs.adjustments import RevisionView
-from app.services.review import reflections
-from app.services.review import scores as reviews
+from app.services.review import ledger, reflections
+from app.services.review.ledger import KRScores
 from app.services.review.reflections import ReflectionView
-from app.services.review.scores import KRScores
 
 MAX_GAPS = 5
 GRADE_ORDER = (Grade.ACHIEVED, Grade.STRONG, Grade.PARTIAL, Grade.MISS)
@@ -174,23 +174,14 @@ def scoped(objectives: Sequence[ObjectiveView], team_key: str | None) -> list[Ob
 
 
 def build(
-    *,
-    session: Session,
-    workspace_id: int,
-    cycle: Cycle,
-    today: date,
-    now: datetime,
-    settings: ScoringSettings,
-    include_private: bool = False,
-    team_key: str | None = None,
-    scope_name: str | None = None,
+    *, include_private: bool = False, team_key: str | None = None, scope_name: str | None = None,
+    **read: Unpack[okrs.ReadArgs],
 ) -> Retro:
     """The retrospective of a cycle, for the whole organisation or one team."""
-    report = okrs.cycle_report(session=session, workspace_id=workspace_id, cycle=cycle,
-                               today=today, now=now, settings=settings,
-                               include_private=include_private, include_drafts=False)
+    session, workspace_id, cycle = read["session"], read["workspace_id"], read["cycle"]
+    report = okrs.cycle_report(**read, include_private=include_private, include_drafts=False)
     objectives = scoped(report.objectives, team_key)
-    scores = reviews.scores(session=session, workspace_id=workspace_id, cycle=cycle)
+    scores = ledger.scores(session=session, workspace_id=workspace_id, cycle=cycle)
     refs = reflections.latest(session=session, workspace_id=workspace_id, cycle=cycle,
                               include_private=include_private)
     keys = {o.key for o in objectives}
@@ -201,10 +192,8 @@ def build(
         cycle=cycle, scope=scope_name, objectives=objectives, scores=scores, refs=refs,
         revisions=adjustments.revisions(session=session, workspace_id=workspace_id,
                                         cycle=cycle, kr_keys=kr_keys),
-        previous=previous_numbers(session=session, workspace_id=workspace_id, cycle=cycle,
-                                  today=today, now=now, settings=settings,
-                                  include_private=include_private, team_key=team_key),
-        settings=settings,
+        previous=previous_numbers(**read, include_private=include_private, team_key=team_key),
+        settings=read["settings"],
     )
 
 
@@ -225,21 +214,20 @@ def assemble(
 
 
 def previous_numbers(
-    *, session: Session, workspace_id: int, cycle: Cycle, today: date, now: datetime,
-    settings: ScoringSettings, include_private: bool, team_key: str | None = None,
+    *, include_private: bool, team_key: str | None = None, **read: Unpack[okrs.ReadArgs],
 ) -> Previous | None:
     """The previous cycle's figures (same scope), for the comparison."""
-    prev = previous_cycle(session=session, workspace_id=workspace_id, cycle=cycle)
+    session, workspace_id = read["session"], read["workspace_id"]
+    prev = previous_cycle(session=session, workspace_id=workspace_id, cycle=read["cycle"])
     if prev is None:
         return None
-    report = okrs.cycle_report(session=session, workspace_id=workspace_id, cycle=prev,
-                               today=today, now=now, settings=settings,
-                               include_private=include_private, include_drafts=False)
+    before: okrs.ReadArgs = {**read, "cycle": prev}
+    report = okrs.cycle_report(**before, include_private=include_private, include_drafts=False)
     objectives = scoped(report.objectives, team_key)
     if not objectives:
         return None
-    scores = reviews.scores(session=session, workspace_id=workspace_id, cycle=prev)
-    return Previous(name=prev.name, numbers=numbers(objectives, scores, settings))
+    scores = ledger.scores(session=session, workspace_id=workspace_id, cycle=prev)
+    return Previous(name=prev.name, numbers=numbers(objectives, scores, read["settings"]))
 
 
 def _in_scope(ref: ReflectionView, keys: set[str], members: set[str] | None) -> bool:

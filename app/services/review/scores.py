@@ -1,9 +1,10 @@
-"""End-of-cycle scoring: computed snapshots, self scores and final scores.
+"""End-of-cycle scoring: self scores and final scores, and who still owes them.
 
-Every score is a new row in ``reviews`` (kinds computed / self / final). The latest row of
-each kind per KR is the one in force; earlier rows stay as history. Final scores are what
-reports use; a final score that differs from the self score needs a reason (kept in the
-row's ``evidence``).
+Every score is a new row in ``reviews`` (see :mod:`~app.services.review.ledger`, which also
+reads the scores in force). Final scores are what reports use; a final score that differs
+from the self score needs a reason (kept in the row's ``evidence``). Opening and closing the
+review round, with its computed snapshot, is :mod:`~app.services.review.rounds`; its names
+are importable from here too.
 """
 
 from __future__ import annotations
@@ -11,41 +12,46 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.config import ScoringSettings
 from app.domain import CyclePhase, ReviewKind
-from app.models import Cycle, KeyResult, Objective, Person, Review, ReviewRound
+from app.models import Cycle, KeyResult, Objective, Person, Review
 from app.services import access, audit
 from app.services.errors import InvalidValue, NotAllowed, NotFound
-from app.services.okrs import report as okrs
+from app.services.review.ledger import EPS as _EPS
+from app.services.review.ledger import KRScores, history, scores
+from app.services.review.rounds import (
+    REVIEW_DAYS_AFTER_END,
+    close_cycle,
+    default_deadline,
+    open_review,
+    review_round,
+    snapshot_computed,
+)
 
-# GitLab finalises scores one week after the quarter ends: reminders stop then.
-REVIEW_DAYS_AFTER_END = 7
+__all__ = [
+    "MAX_NOTE",
+    "REVIEW_DAYS_AFTER_END",
+    "KRScores",
+    "PendingPerson",
+    "ScoreInput",
+    "check_score",
+    "close_cycle",
+    "default_deadline",
+    "history",
+    "open_review",
+    "pending_scorers",
+    "review_round",
+    "scores",
+    "snapshot_computed",
+    "submit_final_scores",
+    "submit_self_scores",
+]
+
 MAX_NOTE = 3000
-_EPS = 1e-9
-
-
-@dataclass(frozen=True, slots=True)
-class KRScores:
-    """The scores in force for one KR (latest row of each kind)."""
-
-    kr_key: str
-    computed: float | None = None
-    self_score: float | None = None
-    evidence: str | None = None
-    final: float | None = None
-    reason: str | None = None
-
-    @property
-    def gap(self) -> float | None:
-        """Final minus self (negative when the lead scored lower than the owner)."""
-        if self.final is None or self.self_score is None:
-            return None
-        return self.final - self.self_score
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,145 +87,6 @@ def check_score(value: float, *, field: str) -> float:
     if abs(value * 10 - tenths) > 1e-6:
         raise InvalidValue("scores go in steps of 0.1 (0.0, 0.1 ... 1.0)", field=field)
     return tenths / 10
-
-
-def review_round(*, session: Session, workspace_id: int, cycle: Cycle) -> ReviewRound | None:
-    return session.scalars(
-        select(ReviewRound).where(ReviewRound.workspace_id == workspace_id,
-                                  ReviewRound.cycle_id == cycle.id)
-    ).first()
-
-
-def default_deadline(cycle: Cycle, today: date) -> date:
-    return max(cycle.end_date, today) + timedelta(days=REVIEW_DAYS_AFTER_END)
-
-
-def open_review(
-    *,
-    session: Session,
-    workspace_id: int,
-    cycle: Cycle,
-    today: date,
-    now: datetime,
-    settings: ScoringSettings,
-    actor_id: int | None,
-    actor_label: str,
-    deadline: date | None = None,
-) -> ReviewRound:
-    """Move a cycle to review and snapshot its computed scores. Safe to repeat."""
-    if cycle.workspace_id != workspace_id:
-        raise NotFound("unknown cycle")
-    if cycle.phase == CyclePhase.CLOSED.value:
-        raise NotAllowed(f"{cycle.name} is closed; reopen it with `okr cycle phase` first")
-    if deadline is not None and deadline < today:
-        raise InvalidValue(f"the deadline {deadline.isoformat()} is in the past", field="deadline")
-    if cycle.phase != CyclePhase.REVIEW.value:
-        audit.record(session=session, workspace_id=workspace_id, actor_id=actor_id,
-                     actor_label=actor_label, action="cycle.phase", subject_type="cycle",
-                     subject_key=cycle.name, now=now, before={"phase": cycle.phase},
-                     after={"phase": CyclePhase.REVIEW.value})
-        cycle.phase = CyclePhase.REVIEW.value
-    snapshot_computed(session=session, workspace_id=workspace_id, cycle=cycle, today=today,
-                      now=now, settings=settings)
-    rnd = review_round(session=session, workspace_id=workspace_id, cycle=cycle)
-    if rnd is None:
-        rnd = ReviewRound(workspace_id=workspace_id, cycle_id=cycle.id, opened_at=now,
-                          opened_by_id=actor_id,
-                          deadline=deadline or default_deadline(cycle, today))
-        session.add(rnd)
-    elif deadline is not None:
-        rnd.deadline = deadline
-    session.flush()
-    return rnd
-
-
-def close_cycle(
-    *, session: Session, workspace_id: int, cycle: Cycle, today: date, now: datetime,
-    settings: ScoringSettings, actor_id: int | None, actor_label: str,
-) -> ReviewRound:
-    """Close a cycle. A cycle closed without a review gets its round (and computed snapshot)
-    now, so its retrospective still goes out."""
-    rnd = review_round(session=session, workspace_id=workspace_id, cycle=cycle)
-    if rnd is None:
-        snapshot_computed(session=session, workspace_id=workspace_id, cycle=cycle, today=today,
-                          now=now, settings=settings)
-        rnd = ReviewRound(workspace_id=workspace_id, cycle_id=cycle.id, opened_at=now,
-                          opened_by_id=actor_id, deadline=today)
-        session.add(rnd)
-    if cycle.phase != CyclePhase.CLOSED.value:
-        audit.record(session=session, workspace_id=workspace_id, actor_id=actor_id,
-                     actor_label=actor_label, action="cycle.phase", subject_type="cycle",
-                     subject_key=cycle.name, now=now, before={"phase": cycle.phase},
-                     after={"phase": CyclePhase.CLOSED.value})
-        cycle.phase = CyclePhase.CLOSED.value
-    session.flush()
-    return rnd
-
-
-def snapshot_computed(
-    *, session: Session, workspace_id: int, cycle: Cycle, today: date, now: datetime,
-    settings: ScoringSettings,
-) -> int:
-    """Append a ``computed`` row for every KR whose computed score changed; returns the count."""
-    report = okrs.cycle_report(session=session, workspace_id=workspace_id, cycle=cycle,
-                               today=today, now=now, settings=settings)
-    ids = _kr_ids(session, workspace_id, cycle)
-    current = scores(session=session, workspace_id=workspace_id, cycle=cycle)
-    added = 0
-    for objective in report.objectives:
-        for kr in objective.key_results:
-            previous = current.get(kr.key)
-            if previous is not None and previous.computed is not None \
-                    and abs(previous.computed - kr.score) < _EPS:
-                continue
-            session.add(Review(workspace_id=workspace_id, kr_id=ids[kr.key], cycle_id=cycle.id,
-                               kind=ReviewKind.COMPUTED.value, score=kr.score, at=now))
-            added += 1
-    session.flush()
-    return added
-
-
-def _kr_ids(session: Session, workspace_id: int, cycle: Cycle) -> dict[str, int]:
-    return {
-        key: kid
-        for kid, key in session.execute(
-            select(KeyResult.id, KeyResult.key)
-            .join(Objective, Objective.id == KeyResult.objective_id)
-            .where(KeyResult.workspace_id == workspace_id, Objective.cycle_id == cycle.id)
-        )
-    }
-
-
-def scores(*, session: Session, workspace_id: int, cycle: Cycle) -> dict[str, KRScores]:
-    """The scores in force for every KR of the cycle that has any, by KR key."""
-    latest: dict[tuple[str, str], Review] = {}
-    rows = session.execute(
-        select(Review, KeyResult.key)
-        .join(KeyResult, KeyResult.id == Review.kr_id)
-        .where(Review.workspace_id == workspace_id, Review.cycle_id == cycle.id)
-        .order_by(Review.at, Review.id)
-    ).all()
-    for review, key in rows:
-        latest[(key, review.kind)] = review
-    out: dict[str, KRScores] = {}
-    for key in {k for k, _ in latest}:
-        comp = latest.get((key, ReviewKind.COMPUTED.value))
-        own = latest.get((key, ReviewKind.SELF.value))
-        fin = latest.get((key, ReviewKind.FINAL.value))
-        out[key] = KRScores(
-            kr_key=key, computed=comp.score if comp else None,
-            self_score=own.score if own else None, evidence=own.evidence if own else None,
-            final=fin.score if fin else None, reason=fin.evidence if fin else None,
-        )
-    return out
-
-
-def history(*, session: Session, workspace_id: int, kr: KeyResult) -> list[Review]:
-    """Every score entry of a KR, oldest first."""
-    return list(session.scalars(
-        select(Review).where(Review.workspace_id == workspace_id, Review.kr_id == kr.id)
-        .order_by(Review.at, Review.id)
-    ))
 
 
 def _cycle_krs(session: Session, workspace_id: int, cycle: Cycle,

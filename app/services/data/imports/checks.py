@@ -1,4 +1,7 @@
-"""Validating an import file: shapes (pydantic), rules across fields, and references.
+"""Validating an import file's shapes (pydantic) and its duplicate ids.
+
+Rules across a key result's fields are in :mod:`~app.services.data.imports.kr_rules`,
+references in :mod:`~app.services.data.imports.refs`.
 
 Every problem is a :class:`Problem` whose text reads ``path: reason``, e.g.
 ``objectives[2].key_results[0].target: equals start``. Checking never stops at the first
@@ -14,9 +17,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.domain import CheckinAnswer
-from app.models import KeyResult
-from app.services.checkins import record as checkins
 from app.services.data.imports.schema import (
     SECTIONS,
     TOP_LEVEL,
@@ -28,8 +28,6 @@ from app.services.data.imports.schema import (
     Strict,
     TeamIn,
 )
-from app.services.errors import InvalidValue
-from app.services.links.urls import IssueUrlError, parse_issue_url
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -239,77 +237,3 @@ def duplicates(doc: Document) -> list[Problem]:
         "key result id", skip,
     )
     return problems
-
-
-_NO_START_TARGET = ("percent", "milestone", "manual", "issues", "children")
-
-
-def key_result_rules(kr: KeyResultIn, path: str) -> list[Problem]:
-    """Rules that relate a KR's fields to its type (values are checked by check-in rules)."""
-    kind = kr.resolved_type()
-    out: list[Problem] = []
-    if kind in ("increase", "decrease"):
-        if kr.start is None:
-            out.append(Problem(f"{path}.start", f"required for an {kind} KR"))
-        if kr.target is None:
-            out.append(Problem(f"{path}.target", f"required for an {kind} KR"))
-        if kr.start is not None and kr.target is not None:
-            if kr.target == kr.start:
-                out.append(Problem(f"{path}.target", "equals start"))
-            elif kind == "increase" and kr.target < kr.start:
-                out.append(Problem(f"{path}.target",
-                                   "is below start; an increase KR needs target > start "
-                                   "(use type: decrease)"))
-            elif kind == "decrease" and kr.target > kr.start:
-                out.append(Problem(f"{path}.target",
-                                   "is above start; a decrease KR needs target < start "
-                                   "(use type: increase)"))
-    elif kind in ("above", "below") and kr.target is None:
-        out.append(Problem(f"{path}.target", f"required for a{'n' if kind == 'above' else ''} "
-                                             f"{kind} KR (the threshold)"))
-    elif kind in _NO_START_TARGET:
-        for name in ("start", "target"):
-            if getattr(kr, name) is not None:
-                out.append(Problem(f"{path}.{name}", f"not used by a {kind} KR"))
-    if kr.score is not None and kind != "manual":
-        out.append(Problem(f"{path}.score", "only manual KRs take a score; use current"))
-    if kr.current is not None and kind == "manual":
-        out.append(Problem(f"{path}.current", "a manual KR takes score (0.0-1.0), not current"))
-    if kr.current is not None and kind in ("issues", "children"):
-        out.append(Problem(f"{path}.current",
-                           f"a {kind} KR moves by itself; it takes no current value"))
-    return out
-
-
-def link_rules(kr: KeyResultIn, path: str) -> list[Problem]:
-    out: list[Problem] = []
-    seen: set[str] = set()
-    for n, link in enumerate(kr.links or ()):
-        try:
-            ref = parse_issue_url(link.url)
-        except IssueUrlError as exc:
-            out.append(Problem(f"{path}.links[{n}]", str(exc)))
-            continue
-        if ref.url in seen:
-            out.append(Problem(f"{path}.links[{n}]", "listed twice"))
-        seen.add(ref.url)
-    return out
-
-
-_FIELD_NAMES = {"value": "current", "score": "score", "status": "status"}
-
-
-def value_rules(kr: KeyResultIn, path: str) -> list[Problem]:
-    """The file's ``current`` / ``score`` / ``status`` checked as a check-in would be."""
-    if kr.current is None and kr.score is None:
-        return []
-    kind = kr.resolved_type()
-    if kind in ("issues", "children") or (kind == "manual") != (kr.score is not None):
-        return []  # already reported by key_result_rules
-    model = KeyResult(kr_type=kind, start_value=kr.start, target_value=kr.target)
-    data = CheckinAnswer(kr_key=kr.id, value=kr.current, score=kr.score, status=kr.status)
-    try:
-        checkins.validate(model, data)
-    except InvalidValue as exc:
-        return [Problem(f"{path}.{_FIELD_NAMES.get(exc.field or '', exc.field)}", exc.message)]
-    return []

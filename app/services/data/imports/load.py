@@ -22,16 +22,10 @@ from yaml.nodes import ScalarNode
 
 from app.models import Workspace
 from app.services.data.imports import refs
-from app.services.data.imports.apply import (
-    Context,
-    ImportSummary,
-    apply_cycles,
-    apply_people,
-    apply_settings,
-    apply_teams,
-)
+from app.services.data.imports.apply import Context, ImportSummary
 from app.services.data.imports.checks import Document, Problem, duplicates, shape
 from app.services.data.imports.okrs import apply_okrs
+from app.services.data.imports.org import apply_cycles, apply_people, apply_settings, apply_teams
 from app.services.data.imports.schema import TOP_LEVEL
 from app.services.errors import OkrError
 

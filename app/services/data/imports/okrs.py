@@ -1,6 +1,6 @@
 """Writing an import file's objectives, key results, alignment, issue links and check-ins.
 
-See ``app.services.import_apply`` for the upsert rules these steps follow.
+See :mod:`~app.services.data.imports.apply` for the upsert rules these steps follow.
 """
 
 from __future__ import annotations

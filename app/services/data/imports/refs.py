@@ -11,13 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Cycle, KeyResult, Objective, Person, Team
-from app.services.data.imports.checks import (
-    Document,
-    Problem,
-    key_result_rules,
-    link_rules,
-    value_rules,
-)
+from app.services.data.imports.checks import Document, Problem
+from app.services.data.imports.kr_rules import key_result_rules, link_rules, value_rules
 
 
 @dataclass

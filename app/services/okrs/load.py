@@ -1,0 +1,198 @@
+"""The read model's queries: one cycle's rows, read with a handful of set-based statements.
+
+Column-only selects run as Core statements on the session's connection: the ORM's per-row
+processing adds nothing here and costs about a second per 100,000 rows. Core statements do
+not autoflush, so pending changes are flushed first.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import ColumnElement, Connection, Select, func, select
+from sqlalchemy.orm import Session
+
+from app.domain import IssueFact, KRType
+from app.models import Checkin, Cycle, IssueLink, KeyResult, Objective, Person, Team
+
+
+class ObjRow(NamedTuple):
+    """An objective row as the read model reads it.
+
+    Plain tuples: SQLAlchemy ``Row`` attribute access costs about a microsecond, and the
+    report reads dozens of attributes per row (100,000 KRs took seconds just for that).
+    """
+
+    id: int
+    key: str
+    title: str
+    team_id: int | None
+    owner_id: int | None
+    aligned_objective_id: int | None
+    aligned_kr_id: int | None
+    visibility: str
+    commitment: str
+    rollup_mode: str
+    is_development: bool
+    is_draft: bool
+
+
+class KRRow(NamedTuple):
+    id: int
+    key: str
+    objective_id: int
+    title: str
+    kr_type: str
+    start_value: float | None
+    target_value: float | None
+    current_value: float | None
+    manual_score: float | None
+    unit: str | None
+    weight: float
+    owner_id: int | None
+    declared_status: str | None
+    state: str
+    last_checkin_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class LastCheckins:
+    score: float | None = None
+    previous_score: float | None = None
+    note: str | None = None
+    blockers: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CycleRows:
+    """Everything the read model reads about one cycle, as plain values."""
+
+    objectives: list[ObjRow]
+    key_results: list[KRRow]
+    # KR id -> its linked issues (only for ``issues`` KRs).
+    issues: dict[int, list[IssueFact]] = field(default_factory=dict)
+    # KR id -> its latest two check-ins.
+    last: dict[int, LastCheckins] = field(default_factory=dict)
+    # Person id -> (Slack id, name); team id -> (key, name).
+    people: dict[int, tuple[str, str]] = field(default_factory=dict)
+    teams: dict[int, tuple[str, str]] = field(default_factory=dict)
+
+
+def cycle_rows(session: Session, workspace_id: int, cycle: Cycle) -> CycleRows:
+    """The objectives and KRs of a cycle (in position order), with what scoring and views need."""
+    session.flush()
+    db = session.connection()
+    objs = _objectives(db, workspace_id, cycle)
+    in_cycle = KeyResult.objective_id.in_(
+        select(Objective.id).where(
+            Objective.workspace_id == workspace_id, Objective.cycle_id == cycle.id
+        )
+    )
+    krs = _key_results(db, workspace_id, in_cycle) if objs else []
+    has_issues = any(k.kr_type == KRType.ISSUES.value for k in krs)
+    issues = _issues(db, workspace_id, in_cycle) if has_issues else {}
+    last = last_checkins(session, [k.id for k in krs], select(KeyResult.id).where(
+        KeyResult.workspace_id == workspace_id, in_cycle))
+    return CycleRows(objectives=objs, key_results=krs, issues=issues, last=last,
+                     people=_people(session, workspace_id), teams=_teams(session, workspace_id))
+
+
+def _objectives(db: Connection, workspace_id: int, cycle: Cycle) -> list[ObjRow]:
+    return [ObjRow._make(row) for row in db.execute(
+        select(
+            Objective.id, Objective.key, Objective.title, Objective.team_id, Objective.owner_id,
+            Objective.aligned_objective_id, Objective.aligned_kr_id, Objective.visibility,
+            Objective.commitment, Objective.rollup_mode, Objective.is_development,
+            Objective.is_draft,
+        )
+        .where(Objective.workspace_id == workspace_id, Objective.cycle_id == cycle.id)
+        .order_by(Objective.position, Objective.id)
+    )]
+
+
+def _key_results(db: Connection, workspace_id: int,
+                 in_cycle: ColumnElement[bool]) -> list[KRRow]:
+    return [KRRow._make(row) for row in db.execute(
+        select(
+            KeyResult.id, KeyResult.key, KeyResult.objective_id, KeyResult.title,
+            KeyResult.kr_type, KeyResult.start_value, KeyResult.target_value,
+            KeyResult.current_value, KeyResult.manual_score, KeyResult.unit,
+            KeyResult.weight, KeyResult.owner_id, KeyResult.declared_status,
+            KeyResult.state, KeyResult.last_checkin_at,
+        )
+        .where(KeyResult.workspace_id == workspace_id, in_cycle)
+        .order_by(KeyResult.position, KeyResult.id)
+    )]
+
+
+def _issues(db: Connection, workspace_id: int,
+            in_cycle: ColumnElement[bool]) -> dict[int, list[IssueFact]]:
+    issues: dict[int, list[IssueFact]] = defaultdict(list)
+    for kr_id, closed, weight in db.execute(
+        select(IssueLink.kr_id, IssueLink.closed, IssueLink.weight).where(
+            IssueLink.workspace_id == workspace_id,
+            IssueLink.kr_id.in_(select(KeyResult.id).where(
+                KeyResult.workspace_id == workspace_id, in_cycle,
+                KeyResult.kr_type == KRType.ISSUES.value)),
+        )
+    ):
+        issues[kr_id].append(IssueFact(closed=bool(closed), weight=float(weight)))
+    return issues
+
+
+def _people(session: Session, workspace_id: int) -> dict[int, tuple[str, str]]:
+    return {
+        pid: (sid, name)
+        for pid, sid, name in session.execute(
+            select(Person.id, Person.slack_id, Person.name)
+            .where(Person.workspace_id == workspace_id)
+        )
+    }
+
+
+def _teams(session: Session, workspace_id: int) -> dict[int, tuple[str, str]]:
+    return {
+        tid: (key, name)
+        for tid, key, name in session.execute(
+            select(Team.id, Team.key, Team.name).where(Team.workspace_id == workspace_id)
+        )
+    }
+
+
+def last_checkins(session: Session, kr_ids: list[int],
+                  kr_query: Select[tuple[int]] | None = None) -> dict[int, LastCheckins]:
+    """The latest two check-ins per KR, with one windowed query.
+
+    ``kr_query`` selects the same KR ids in SQL; with it the database filters by a subquery
+    instead of an IN list of every id (slow to build and parse at tens of thousands).
+    """
+    if not kr_ids:
+        return {}
+    rn = (
+        func.row_number()
+        .over(partition_by=Checkin.kr_id, order_by=(Checkin.at.desc(), Checkin.id.desc()))
+        .label("rn")
+    )
+    inner = select(Checkin.kr_id, Checkin.score, Checkin.note, Checkin.blockers, rn).where(
+        Checkin.kr_id.in_(kr_query if kr_query is not None else kr_ids)
+    ).subquery()
+    session.flush()  # a Core statement below: make pending check-ins visible to it
+    rows = session.connection().execute(
+        select(inner.c.kr_id, inner.c.score, inner.c.note, inner.c.blockers, inner.c.rn).where(
+            inner.c.rn <= 2
+        )
+    ).all()
+    out: dict[int, LastCheckins] = {}
+    wanted = set(kr_ids)
+    for kr_id, score, note, blockers, n in rows:
+        if kr_id not in wanted:
+            continue
+        prev = out.get(kr_id, LastCheckins())
+        if n == 1:
+            out[kr_id] = LastCheckins(score, prev.previous_score, note, blockers)
+        else:
+            out[kr_id] = LastCheckins(prev.score, score, prev.note, prev.blockers)
+    return out

@@ -1,0 +1,165 @@
+"""The read model's views: scored rows as people see them (status, trend, staleness, mismatch).
+
+The loops here run once per KR (100,000 in the benchmark): invariants are hoisted out of them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+
+import scoring
+from app.config import ScoringSettings
+from app.domain import (
+    Commitment,
+    KRState,
+    KRType,
+    KRView,
+    ObjectiveView,
+    RollupMode,
+    ScoreCard,
+    TrafficLight,
+    Visibility,
+)
+from app.models import Cycle
+from app.services.okrs.facts import KR_STATE, KR_TYPE, LIGHT, Alignment
+from app.services.okrs.load import CycleRows, LastCheckins, ObjRow
+
+# A KR with no check-in for this long is stale (two weekly cadences).
+STALE_AFTER = timedelta(days=14)
+_SELF_MOVING = (KRType.ISSUES.value, KRType.CHILDREN.value)
+
+
+def kr_views(
+    rows: CycleRows, links: Alignment, card: ScoreCard, *, expected: float,
+    settings: ScoringSettings, cycle: Cycle, today: date, now: datetime,
+) -> dict[int, list[KRView]]:
+    """Each objective's KR views (by objective id), in row order."""
+    out: dict[int, list[KRView]] = defaultdict(list)
+    people, last, obj_key = rows.people, rows.last, links.obj_key
+    active = KRState.ACTIVE.value
+    yellow_gap, red_gap = settings.yellow_gap, settings.red_gap
+    never_checked_in_is_stale = (today - cycle.start_date).days >= STALE_AFTER.days
+    no_checkins = LastCheckins()
+    for k in rows.key_results:
+        score = card.key_results.get(k.key, 0.0)
+        suggested = scoring.suggest_status(score, expected, yellow_gap=yellow_gap,
+                                           red_gap=red_gap)
+        declared = LIGHT[k.declared_status] if k.declared_status else None
+        owner = people.get(k.owner_id) if k.owner_id else None
+        lc = last.get(k.id, no_checkins)
+        # Issues and children KRs move by themselves: nobody owes them a check-in.
+        stale = k.state == active and k.kr_type not in _SELF_MOVING and (
+            (k.last_checkin_at is None and never_checked_in_is_stale)
+            or (k.last_checkin_at is not None and now - k.last_checkin_at >= STALE_AFTER)
+        )
+        out[k.objective_id].append(
+            KRView(
+                key=k.key, title=k.title, kr_type=KR_TYPE[k.kr_type],
+                objective_key=obj_key[k.objective_id],
+                owner_slack_id=owner[0] if owner else None, owner_name=owner[1] if owner else None,
+                start=k.start_value, target=k.target_value, current=k.current_value, unit=k.unit,
+                weight=k.weight, score=score, progress=card.progress.get(k.key, score),
+                status=declared or suggested, suggested_status=suggested,
+                declared_status=declared, previous_score=lc.previous_score,
+                state=KR_STATE[k.state], last_checkin_at=k.last_checkin_at, last_note=lc.note,
+                last_blockers=lc.blockers,
+                mismatch=scoring.status_mismatch(declared, score, expected,
+                                                 gap=settings.mismatch_gap)
+                if declared else None,
+                stale=stale,
+            )
+        )
+    return out
+
+
+def objective_views(
+    rows: CycleRows, links: Alignment, card: ScoreCard, krs: dict[int, list[KRView]], *,
+    expected: float, settings: ScoringSettings, cycle: Cycle, include_private: bool,
+    include_drafts: bool,
+) -> list[ObjectiveView]:
+    """The objectives shown (in row order), each with its KR views."""
+    people, teams = rows.people, rows.teams
+    obj_key, kr_key, kr_obj = links.obj_key, links.kr_key, links.kr_obj
+    depth = _depths(rows.objectives, kr_obj)
+    views: list[ObjectiveView] = []
+    for o in rows.objectives:
+        if not include_private and o.visibility == Visibility.PRIVATE.value:
+            continue
+        if not include_drafts and o.is_draft:
+            continue
+        krv = tuple(krs.get(o.id, ()))
+        score = card.objectives.get(o.key, 0.0)
+        owner = people.get(o.owner_id) if o.owner_id else None
+        team = teams.get(o.team_id) if o.team_id else None
+        views.append(
+            ObjectiveView(
+                key=o.key, title=o.title, cycle=cycle.name,
+                team_key=team[0] if team else None, team_name=team[1] if team else None,
+                owner_slack_id=owner[0] if owner else None, owner_name=owner[1] if owner else None,
+                score=score, status=_objective_status(krv, score, expected, settings),
+                visibility=Visibility(o.visibility),
+                commitment=Commitment(o.commitment), key_results=krv,
+                aligned_to=obj_key.get(o.aligned_objective_id) if o.aligned_objective_id
+                else (obj_key.get(kr_obj[o.aligned_kr_id]) if o.aligned_kr_id in kr_obj else None),
+                aligned_to_kr=kr_key.get(o.aligned_kr_id) if o.aligned_kr_id else None,
+                depth=depth.get(o.id, 0), is_development=o.is_development, is_draft=o.is_draft,
+                rollup_mode=RollupMode(o.rollup_mode),
+            )
+        )
+    return views
+
+
+def _objective_status(krv: tuple[KRView, ...], score: float, expected: float,
+                      settings: ScoringSettings) -> TrafficLight:
+    """The worst status of the active KRs; with none active, the pace suggestion."""
+    if any(kv.state == KRState.ACTIVE for kv in krv):
+        return scoring.objective_status([kv.status for kv in krv if kv.state == KRState.ACTIVE])
+    return scoring.suggest_status(score, expected, yellow_gap=settings.yellow_gap,
+                                  red_gap=settings.red_gap)
+
+
+def _depths(objs: Iterable[ObjRow], kr_obj: dict[int, int]) -> dict[int, int]:
+    """Alignment depth of each objective (0 at the top); loops stop where they close."""
+    parent: dict[int, int | None] = {}
+    for o in objs:
+        if o.aligned_objective_id is not None:
+            parent[o.id] = o.aligned_objective_id
+        elif o.aligned_kr_id is not None:
+            parent[o.id] = kr_obj.get(o.aligned_kr_id)
+        else:
+            parent[o.id] = None
+    depth: dict[int, int] = {}
+    for oid in parent:
+        seen = {oid}
+        d = 0
+        cur = parent.get(oid)
+        while cur is not None and cur in parent and cur not in seen:
+            seen.add(cur)
+            d += 1
+            cur = parent.get(cur)
+        depth[oid] = d
+    return depth
+
+
+def tree_order(views: list[ObjectiveView]) -> list[ObjectiveView]:
+    """Depth-first: each objective followed by the objectives aligned to it."""
+    by_parent: dict[str | None, list[ObjectiveView]] = defaultdict(list)
+    keys = {v.key for v in views}
+    for v in views:
+        parent = v.aligned_to if v.aligned_to in keys and v.aligned_to != v.key else None
+        by_parent[parent].append(v)
+    out: list[ObjectiveView] = []
+    seen: set[str] = set()
+    stack = list(reversed(by_parent.get(None, [])))
+    while stack:
+        v = stack.pop()
+        if v.key in seen:
+            continue
+        seen.add(v.key)
+        out.append(v)
+        stack.extend(reversed(by_parent.get(v.key, [])))
+    # Anything left sits in an alignment loop: list it rather than lose it.
+    out.extend(v for v in views if v.key not in seen)
+    return out

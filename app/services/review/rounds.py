@@ -1,0 +1,119 @@
+"""A cycle's review round: opening it (the cycle moves to review and its computed scores are
+snapshotted), the deadline, and closing the cycle."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Unpack
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.domain import CyclePhase, ReviewKind
+from app.models import Cycle, KeyResult, Objective, Review, ReviewRound
+from app.services import audit
+from app.services.errors import InvalidValue, NotAllowed, NotFound
+from app.services.okrs import report as okrs
+from app.services.review import ledger
+
+# GitLab finalises scores one week after the quarter ends: reminders stop then.
+REVIEW_DAYS_AFTER_END = 7
+
+
+def review_round(*, session: Session, workspace_id: int, cycle: Cycle) -> ReviewRound | None:
+    return session.scalars(
+        select(ReviewRound).where(ReviewRound.workspace_id == workspace_id,
+                                  ReviewRound.cycle_id == cycle.id)
+    ).first()
+
+
+def default_deadline(cycle: Cycle, today: date) -> date:
+    return max(cycle.end_date, today) + timedelta(days=REVIEW_DAYS_AFTER_END)
+
+
+def open_review(
+    *, actor_id: int | None, actor_label: str, deadline: date | None = None,
+    **read: Unpack[okrs.ReadArgs],
+) -> ReviewRound:
+    """Move a cycle to review and snapshot its computed scores. Safe to repeat."""
+    session, workspace_id, cycle, today = (read["session"], read["workspace_id"], read["cycle"],
+                                           read["today"])
+    if cycle.workspace_id != workspace_id:
+        raise NotFound("unknown cycle")
+    if cycle.phase == CyclePhase.CLOSED.value:
+        raise NotAllowed(f"{cycle.name} is closed; reopen it with `okr cycle phase` first")
+    if deadline is not None and deadline < today:
+        raise InvalidValue(f"the deadline {deadline.isoformat()} is in the past", field="deadline")
+    _move_to(read, CyclePhase.REVIEW, actor_id=actor_id, actor_label=actor_label)
+    snapshot_computed(**read)
+    rnd = review_round(session=session, workspace_id=workspace_id, cycle=cycle)
+    if rnd is None:
+        rnd = ReviewRound(workspace_id=workspace_id, cycle_id=cycle.id, opened_at=read["now"],
+                          opened_by_id=actor_id,
+                          deadline=deadline or default_deadline(cycle, today))
+        session.add(rnd)
+    elif deadline is not None:
+        rnd.deadline = deadline
+    session.flush()
+    return rnd
+
+
+def close_cycle(
+    *, actor_id: int | None, actor_label: str, **read: Unpack[okrs.ReadArgs],
+) -> ReviewRound:
+    """Close a cycle. A cycle closed without a review gets its round (and computed snapshot)
+    now, so its retrospective still goes out."""
+    session, workspace_id, cycle = read["session"], read["workspace_id"], read["cycle"]
+    rnd = review_round(session=session, workspace_id=workspace_id, cycle=cycle)
+    if rnd is None:
+        snapshot_computed(**read)
+        rnd = ReviewRound(workspace_id=workspace_id, cycle_id=cycle.id, opened_at=read["now"],
+                          opened_by_id=actor_id, deadline=read["today"])
+        session.add(rnd)
+    _move_to(read, CyclePhase.CLOSED, actor_id=actor_id, actor_label=actor_label)
+    session.flush()
+    return rnd
+
+
+def _move_to(read: okrs.ReadArgs, phase: CyclePhase, *, actor_id: int | None,
+             actor_label: str) -> None:
+    """Set the cycle's phase (audited); nothing when it is in that phase already."""
+    cycle = read["cycle"]
+    if cycle.phase == phase.value:
+        return
+    audit.record(session=read["session"], workspace_id=read["workspace_id"], actor_id=actor_id,
+                 actor_label=actor_label, action="cycle.phase", subject_type="cycle",
+                 subject_key=cycle.name, now=read["now"], before={"phase": cycle.phase},
+                 after={"phase": phase.value})
+    cycle.phase = phase.value
+
+
+def snapshot_computed(**read: Unpack[okrs.ReadArgs]) -> int:
+    """Append a ``computed`` row for every KR whose computed score changed; returns the count."""
+    session, workspace_id, cycle = read["session"], read["workspace_id"], read["cycle"]
+    report = okrs.cycle_report(**read)
+    ids = _kr_ids(session, workspace_id, cycle)
+    current = ledger.scores(session=session, workspace_id=workspace_id, cycle=cycle)
+    added = 0
+    for objective in report.objectives:
+        for kr in objective.key_results:
+            previous = current.get(kr.key)
+            if previous is not None and previous.computed is not None \
+                    and abs(previous.computed - kr.score) < ledger.EPS:
+                continue
+            session.add(Review(workspace_id=workspace_id, kr_id=ids[kr.key], cycle_id=cycle.id,
+                               kind=ReviewKind.COMPUTED.value, score=kr.score, at=read["now"]))
+            added += 1
+    session.flush()
+    return added
+
+
+def _kr_ids(session: Session, workspace_id: int, cycle: Cycle) -> dict[str, int]:
+    return {
+        key: kid
+        for kid, key in session.execute(
+            select(KeyResult.id, KeyResult.key)
+            .join(Objective, Objective.id == KeyResult.objective_id)
+            .where(KeyResult.workspace_id == workspace_id, Objective.cycle_id == cycle.id)
+        )
+    }
