@@ -1,0 +1,97 @@
+"""What the Slack surfaces read: plain results of service queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from app.domain.views import CycleView, KRView, ObjectiveView
+
+
+@dataclass(frozen=True, slots=True)
+class CycleOverview:
+    """``/okr cycle``: where a cycle stands, on the organisation's date."""
+
+    view: CycleView
+    today: date
+    timeline_preset: str | None
+    company_score: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class TeamOverview:
+    name: str
+    score: float | None
+    objectives: tuple[ObjectiveView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class HomeFacts:
+    """What someone's App Home shows, apart from their next check-in."""
+
+    name: str
+    tz: str
+    slack_id: str
+    cycle: CycleView | None
+    my_krs: tuple[KRView, ...]
+    teams: tuple[TeamOverview, ...]
+    away_until: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class FormChoices:
+    """The pickers of an objective form, as (value, label) pairs, and their defaults."""
+
+    cycles: tuple[tuple[str, str], ...]
+    teams: tuple[tuple[str, str], ...]
+    cycle: str | None = None
+    team: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectiveEdit:
+    """An objective as its edit form starts (``align`` is a (value, label) pair)."""
+
+    key: str
+    choices: FormChoices
+    title: str
+    owner_slack_id: str | None
+    align: tuple[str, str] | None
+    visibility: str
+    commitment: str
+
+
+@dataclass(frozen=True, slots=True)
+class KREdit:
+    """A key result as its edit form starts."""
+
+    key: str
+    objective_title: str
+    title: str
+    kr_type: str
+    start: float | None
+    target: float | None
+    unit: str | None
+    weight: float | None
+    owner_slack_id: str | None
+    state: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """What a create or edit stored: the objective's or KR's key and title."""
+
+    key: str
+    title: str
+    key_results: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LinkProgress:
+    """An ``issues`` key result's linked work: done, total and the resulting score."""
+
+    kr_key: str
+    kr_title: str
+    closed: int
+    total: int
+    score: float

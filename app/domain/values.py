@@ -1,0 +1,59 @@
+"""Values passed between the Slack surface, the services and the scheduler: one type per concept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class CheckinAnswer:
+    """One KR's check-in answer, whichever way it came in (modal, CLI, API, import, demo).
+
+    A measured answer carries ``value`` (``score`` for manual KRs). The Slack modal hands the
+    value over as typed instead: ``value_text`` unparsed, ``milestone_done`` for the
+    milestone's checkbox; the check-in form service reads those against the KR's type.
+    ``no_change`` carries the last value forward (a check-in that says "still here").
+    """
+
+    kr_key: str
+    value: float | None = None
+    score: float | None = None
+    status: str | None = None
+    confidence: str | None = None
+    note: str | None = None
+    blockers: str | None = None
+    no_change: bool = False
+    value_text: str | None = None
+    milestone_done: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """Something due for delivery, field for field what the scheduler's delivery rows hold.
+
+    ``(kind, target, occurrence)`` is unique in a workspace: inserting it twice is harmless.
+    """
+
+    kind: str
+    target: str
+    occurrence: str
+    due_at: datetime
+    person_id: int | None = None
+    team_id: int | None = None
+    cycle_id: int | None = None
+    tz: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestNote:
+    """What someone wrote on a KR since a team's last digest: a check-in's note and blockers,
+    or a mid-cycle adjustment described in words."""
+
+    kr_key: str
+    kr_title: str
+    author_slack_id: str | None
+    note: str | None
+    blockers: str | None

@@ -1,0 +1,89 @@
+"""Read models handed to blocks, digests, reports and the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from app.domain.enums import (
+    Commitment,
+    CyclePhase,
+    KRState,
+    KRType,
+    RollupMode,
+    TrafficLight,
+    Visibility,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class KRView:
+    """A key result as people see it: values, score, status and how it is moving."""
+
+    key: str
+    title: str
+    kr_type: KRType
+    objective_key: str
+    owner_slack_id: str | None
+    owner_name: str | None
+    start: float | None
+    target: float | None
+    current: float | None
+    unit: str | None
+    weight: float
+    score: float
+    progress: float
+    status: TrafficLight
+    suggested_status: TrafficLight
+    declared_status: TrafficLight | None
+    previous_score: float | None
+    state: KRState = KRState.ACTIVE
+    last_checkin_at: datetime | None = None
+    last_note: str | None = None
+    last_blockers: str | None = None
+    mismatch: str | None = None
+    stale: bool = False
+
+    @property
+    def trend(self) -> str:
+        if self.previous_score is None:
+            return "flat"
+        delta = self.score - self.previous_score
+        if delta > 0.005:
+            return "up"
+        if delta < -0.005:
+            return "down"
+        return "flat"
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectiveView:
+    key: str
+    title: str
+    cycle: str
+    team_key: str | None
+    team_name: str | None
+    owner_slack_id: str | None
+    owner_name: str | None
+    score: float
+    status: TrafficLight
+    visibility: Visibility
+    commitment: Commitment
+    key_results: tuple[KRView, ...]
+    aligned_to: str | None = None
+    aligned_to_kr: str | None = None
+    depth: int = 0
+    is_development: bool = False
+    is_draft: bool = False
+    rollup_mode: RollupMode = RollupMode.KRS
+
+
+@dataclass(frozen=True, slots=True)
+class CycleView:
+    name: str
+    start: date
+    end: date
+    phase: CyclePhase
+    day: int
+    total_days: int
+    expected: float
