@@ -12,12 +12,15 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
-from app.bootstrap import Container, utcnow
+from app.config import Settings
 from app.services.links import sync as issue_sync
 from scheduler.clients import client_factory
 from scheduler.delivery import ClientFor
@@ -25,6 +28,21 @@ from scheduler.jobs import TickResult, default_worker_id, tick
 from scheduler.pacing import Pacer
 
 log = logging.getLogger(__name__)
+
+
+class Container(Protocol):
+    """What the loop needs of the process's wiring (``app.bootstrap.Container`` is one)."""
+
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+
+
+def utcnow() -> datetime:
+    """The scheduler's clock: the loop reads the real time once per pass and passes it on."""
+    return datetime.now(UTC)
+
+
 JOB_ID = "okr-tick"
 MAX_INTERVALS = 10  # how long one run may keep going while a fan-out is left
 

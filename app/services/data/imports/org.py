@@ -5,11 +5,11 @@ See :mod:`~app.services.data.imports.apply` for the upsert rules these steps fol
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 
+from app.calendar.phases import imported_phase
 from app.models import Cycle, Person, Team, TeamMember
 from app.services.data.bulk import bulk_insert, bulk_update
 from app.services.data.imports import apply
@@ -61,18 +61,12 @@ def apply_settings(ctx: Context, doc: Document) -> None:
     ctx.summary.settings_updated = True
 
 
-def _phase(start: date, end: date, today: date) -> str:
-    if today < start:
-        return "planning"
-    return "active" if today <= end else "closed"
-
-
 def apply_cycles(ctx: Context, doc: Document) -> None:
     today = ctx.now.date()
     entries = []
     for _, c in doc.cycles:
         values = {"start": c.start, "end": c.end,
-                  "phase": c.phase or _phase(c.start, c.end, today)}
+                  "phase": c.phase or imported_phase(c.start, c.end, today).value}
         given = {"start", "end"} | ({"phase"} if c.phase is not None else set())
         entries.append(Entry(c.name, values, frozenset(given)))
     apply.upsert(ctx, CYCLE, entries, apply.load_existing(ctx, CYCLE))
