@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -117,8 +117,6 @@ class Env:
 
     def drain(self, timeout: float = 10.0) -> None:
         """Wait for work queued with :meth:`later` (tests, graceful shutdown)."""
-        import concurrent.futures
-
         while True:
             with self._lock:
                 timers = set(self._timers)
@@ -129,6 +127,6 @@ class Env:
                 pending = set(self._pending)
             if not pending and not self._timers:
                 return
-            _done, not_done = concurrent.futures.wait(pending, timeout=timeout)
+            _done, not_done = wait(pending, timeout=timeout)
             if not_done:
                 raise TimeoutError(f"{len(not_done)} task(s) still running after {timeout}s")

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Settings
 from app.db import unit_of_work
 from app.models import Workspace
+from app.services.tenancy.installations import installation_store
 from scheduler.delivery import ClientFor
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,6 @@ def client_factory(settings: Settings, engine: Engine,
         log.warning("scheduler.no_slack_token",
                     extra={"hint": "set SLACK_BOT_TOKEN (or install the app through OAuth)"})
         return lambda _ws_id: None
-    from app.services.tenancy.installations import installation_store
 
     store = installation_store(settings, engine)
     cache: dict[int, WebClient | None] = {}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -26,11 +28,8 @@ def _slack_sdk_tables() -> None:
     """slack_sdk's OAuth tables, declared on our metadata so the migration creates them.
 
     Same layout as slack_sdk's SQLAlchemy stores, except that token columns are TEXT: tokens
-    encrypted at rest (app.services.installations) are longer than the stock VARCHAR(200).
+    encrypted at rest (app.services.tenancy.installations) are longer than the stock VARCHAR(200).
     """
-    from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
-    from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-
     store = SQLAlchemyInstallationStore
     tables = [
         store.build_installations_table(Base.metadata, store.default_installations_table_name),
