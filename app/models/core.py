@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -167,6 +168,10 @@ class KeyResult(WorkspaceScoped, Base):
     manual_score: Mapped[float | None] = mapped_column(Float)
     unit: Mapped[str | None] = mapped_column(String(32))
     weight: Mapped[float] = mapped_column(Float, default=1.0)
+    # Milestones: the date the milestone is due (None: the cycle's end).
+    due_date: Mapped[date | None] = mapped_column(Date)
+    # Phased targets: [{"on": "2026-03-01", "value": 200}, ...] in date order (None: linear).
+    targets: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
     owner_id: Mapped[int | None] = mapped_column(
         ForeignKey("people.id", ondelete="SET NULL"), index=True
     )
@@ -204,6 +209,12 @@ class Checkin(WorkspaceScoped, Base):
     source: Mapped[str] = mapped_column(String(16), default="cli")
     # Set by callers that may repeat a request (double submit, API retries): one row per key.
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    # A correction names the entry it supersedes (Edit); an undo also carries undone=True and
+    # restores what was in force before that entry. The superseded row stays in history.
+    supersedes_id: Mapped[int | None] = mapped_column(
+        ForeignKey("checkins.id", ondelete="SET NULL"), index=True
+    )
+    undone: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Review(WorkspaceScoped, Base):

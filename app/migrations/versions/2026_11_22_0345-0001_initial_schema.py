@@ -373,6 +373,8 @@ def upgrade() -> None:
     sa.Column('manual_score', sa.Float(), nullable=True),
     sa.Column('unit', sa.String(length=32), nullable=True),
     sa.Column('weight', sa.Float(), nullable=False),
+    sa.Column('due_date', sa.Date(), nullable=True),
+    sa.Column('targets', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=True),
     sa.Column('owner_id', sa.Integer(), nullable=True),
     sa.Column('declared_status', sa.String(length=8), nullable=True),
     sa.Column('state', sa.String(length=8), nullable=False),
@@ -426,15 +428,19 @@ def upgrade() -> None:
     sa.Column('blockers', sa.Text(), nullable=True),
     sa.Column('source', sa.String(length=16), nullable=False),
     sa.Column('idempotency_key', sa.String(length=200), nullable=True),
+    sa.Column('supersedes_id', sa.Integer(), nullable=True),
+    sa.Column('undone', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('workspace_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['author_id'], ['people.id'], name=op.f('fk_checkins_author_id_people'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['kr_id'], ['key_results.id'], name=op.f('fk_checkins_kr_id_key_results'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['supersedes_id'], ['checkins.id'], name=op.f('fk_checkins_supersedes_id_checkins'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_checkins_workspace_id_workspaces'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_checkins')),
     sa.UniqueConstraint('workspace_id', 'idempotency_key', name=op.f('uq_checkins_workspace_id_idempotency_key'))
     )
     with op.batch_alter_table('checkins', schema=None) as batch_op:
         batch_op.create_index('ix_checkins_kr_at', ['kr_id', 'at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_checkins_supersedes_id'), ['supersedes_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_checkins_workspace_id'), ['workspace_id'], unique=False)
 
     op.create_table('issue_links',
@@ -538,6 +544,7 @@ def downgrade() -> None:
     op.drop_table('issue_links')
     with op.batch_alter_table('checkins', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_checkins_workspace_id'))
+        batch_op.drop_index(batch_op.f('ix_checkins_supersedes_id'))
         batch_op.drop_index('ix_checkins_kr_at')
 
     op.drop_table('checkins')
