@@ -37,6 +37,8 @@ from app.domain.surfaces import (
     KREdit,
     LinkProgress,
     ObjectiveEdit,
+    ReplyLine,
+    ReplyOutcome,
     Saved,
     TeamOverview,
 )
@@ -76,6 +78,8 @@ __all__ = [
     "ObjectiveEdit",
     "ObjectiveFacts",
     "ObjectiveView",
+    "ReplyLine",
+    "ReplyOutcome",
     "ReviewKind",
     "RollupMode",
     "Saved",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from app.domain.enums import KRType, TrafficLight
 from app.domain.views import CycleView, KRView, ObjectiveView
 
 
@@ -95,3 +96,49 @@ class LinkProgress:
     closed: int
     total: int
     score: float
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyLine:
+    """One line of a check-in written in the DM, as the bot read it.
+
+    Either recorded (``kr_title`` set, ``problem`` None; ``value`` is the KR's new value, the
+    score for a manual KR) or not understood (``problem`` says why; nothing was stored from
+    it). ``status_kept``: no status was typed, so the last declared one was carried forward.
+    """
+
+    text: str
+    kr_title: str | None = None
+    kr_type: KRType | None = None
+    unit: str | None = None
+    value: float | None = None
+    previous: float | None = None
+    status: TrafficLight | None = None
+    status_kept: bool = False
+    note: str | None = None
+    no_change: bool = False
+    problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyOutcome:
+    """What a check-in written in the DM did, line by line.
+
+    ``choices`` are the (KR id, title) pairs the person may check in on by reply (the hint);
+    ``repeated``: this message was recorded before (a retried event), so say nothing;
+    ``help``: the person asked how to reply.
+    """
+
+    lines: tuple[ReplyLine, ...] = ()
+    choices: tuple[tuple[str, str], ...] = ()
+    repeated: bool = False
+    help: bool = False
+    person_id: int | None = None
+
+    @property
+    def recorded(self) -> tuple[ReplyLine, ...]:
+        return tuple(line for line in self.lines if line.problem is None)
+
+    @property
+    def problems(self) -> tuple[ReplyLine, ...]:
+        return tuple(line for line in self.lines if line.problem is not None)

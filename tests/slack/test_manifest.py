@@ -54,6 +54,9 @@ def test_urls_and_events() -> None:
     assert command["should_escape"] is True
     assert m["settings"]["interactivity"]["message_menu_options_url"].endswith("/slack/events")
     assert set(m["settings"]["event_subscriptions"]["bot_events"]) == {
-        "app_home_opened", "user_change", "app_uninstalled", "tokens_revoked"}
+        "app_home_opened", "message.im", "user_change", "app_uninstalled", "tokens_revoked"}
+    # People write check-ins in the DM: the Messages tab must accept them.
+    assert m["features"]["app_home"]["messages_tab_enabled"] is True
+    assert m["features"]["app_home"]["messages_tab_read_only_enabled"] is False
     assert m["oauth_config"]["redirect_urls"][0].endswith("/slack/oauth_redirect")
     assert m["features"]["app_home"]["home_tab_enabled"] is True
