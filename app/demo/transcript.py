@@ -5,7 +5,9 @@ in-process fake Slack, then print what was sent, in each recipient's local time.
 the quarter, ticking at every instant something can fall due (prompts, digests, timeline
 reminders, then nudges a day after each prompt); before each tick, the check-ins made by then
 are recorded (``app.demo.simulate``), so skips and digests see the quarter as it unfolded.
-``show_transcript`` prints the result from the delivery rows, grouped by week.
+``show_transcript`` prints the result from the delivery rows, grouped by week, then one
+check-in written in the DM (``show_conversation``: the real parser, writer and thread answer,
+rolled back so every other figure of the demo stays as simulated).
 """
 
 from __future__ import annotations
@@ -22,13 +24,18 @@ from app.demo import simulate
 from app.demo.context import DemoContext
 from app.fakeslack import FakeSlackServer
 from app.models import Delivery, Person, Team
+from app.services.checkins import conversation
 from app.services.okrs import cycles
 from app.services.scheduling import schedules
+from blocks.reply import reply_message
 from scheduler.jobs import tick
 from scheduler.pacing import Pacer
 from scheduler.reminders import rules_for
 
 KINDS = ("prompt", "nudge", "digest", "reminder")
+# The conversational check-in shown: who replies, and what (values derive from the KRs').
+REPLIER = "U07CHLOE"
+REPLY_KRS = ("apac-pipeline", "apac-japan")
 LEAD_IN = timedelta(weeks=8, days=1)  # the planning timeline starts 8 weeks before
 PER_WEEK = 7  # transcript lines per week before "and N more"
 
@@ -204,3 +211,50 @@ def show_transcript(ctx: DemoContext) -> None:
     ctx.out(paint("No (kind, recipient, occurrence) twice: "
                   f"{'yes' if max(keys.values()) == 1 else 'NO'}. `okr deliveries` lists every "
                   "row, with why anything was skipped.", dim=True))
+    show_conversation(ctx)
+
+
+def _reply_text(currents: dict[str, float | None]) -> str:
+    pipeline = (currents.get("apac-pipeline") or 0.0) + 0.1
+    deals = int(currents.get("apac-japan") or 0.0)
+    return (f"pipeline ${pipeline:.1f}M on track\n"
+            f"japan {deals} at risk the next deal slips to May")
+
+
+def _terminal(mrkdwn: str) -> list[str]:
+    text = mrkdwn.replace(":white_check_mark: ", "").replace(":warning: ", "")
+    text = text.replace("*", "").replace("&lt;", "<").replace("&gt;", ">")
+    return text.replace("&amp;", "&").split("\n")
+
+
+def show_conversation(ctx: DemoContext) -> None:
+    """One check-in by reply in the DM, and the bot's answer in the thread (rolled back)."""
+    session = ctx.session_factory()
+    try:
+        ws = ctx.workspace(session)
+        currents = {kr.key: kr.current for kr in conversation.open_krs(
+            session=session, workspace_id=ws.id, slack_id=REPLIER, now=ctx.now,
+            settings=ctx.settings)}
+        if not set(REPLY_KRS) <= set(currents):
+            return
+        name = session.scalar(select(Person.name).where(Person.workspace_id == ws.id,
+                                                        Person.slack_id == REPLIER)) or ""
+        text = _reply_text(currents)
+        outcome = conversation.answer(session=session, workspace_id=ws.id, slack_id=REPLIER,
+                                      text=text, now=ctx.now, settings=ctx.settings,
+                                      key_prefix="demo:dm")
+    finally:
+        session.rollback()
+        session.close()
+    paint = ctx.style.paint
+    answer = [line for block in reply_message(outcome)["blocks"] if block["type"] == "section"
+              for line in _terminal(block["text"]["text"])]
+    ctx.out("")
+    ctx.out(paint("A check-in by reply", bold=True) + paint(
+        " (the real parser, writer and thread answer; rolled back, so the figures above and "
+        "below stay as simulated):", dim=True))
+    first = name.split(" ")[0] or REPLIER
+    for i, line in enumerate(text.split("\n")):
+        ctx.out(f"  {f'{first} in the DM:' if i == 0 else '':<20}{line}")
+    for i, line in enumerate(answer):
+        ctx.out(f"  {'okr in the thread:' if i == 0 else '':<20}{line}")

@@ -6,10 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from app.demo import phases, transcript
-from app.demo.context import Phase
+from app.demo.context import DemoContext, Phase
 from app.demo.run import run_demo
+from app.models import Checkin
 
 
 @pytest.mark.slow
@@ -32,3 +34,32 @@ def test_transcript_shows_local_times_across_dst(tmp_path: Path) -> None:
     total = next(line for line in lines if line.startswith("Totals: "))
     sent = sum(int(part.split()[0]) for part in total[8:].split(", ") if "sent" in part)
     assert sent == ctx.results["slack_messages"]  # one Slack message per delivery row
+
+
+def _checkins(ctx: DemoContext) -> int:
+    with ctx.session() as s:
+        return s.scalar(select(func.count()).select_from(Checkin)) or 0
+
+
+@pytest.mark.slow
+def test_transcript_shows_a_check_in_by_reply_and_keeps_the_data(tmp_path: Path) -> None:
+    lines: list[str] = []
+    counts: list[int] = []
+
+    def count(ctx: DemoContext) -> None:
+        counts.append(_checkins(ctx))
+
+    run_demo(db_path=tmp_path / "demo.db", out=lines.append, phases=[
+        Phase("load", phases.load, setup=True),
+        Phase("simulate", phases.simulate_quarter, setup=True),
+        Phase("before", count),
+        Phase("transcript", transcript.show_conversation),
+        Phase("after", count),
+    ])
+    text = "\n".join(lines)
+    assert "A check-in by reply" in text
+    assert "Chloe in the DM:    pipeline $" in text
+    assert "okr in the thread:  Recorded 2 check-ins:" in text
+    assert "Close 5 enterprise deals in the Japan market: " in text and "at risk" in text
+    assert "“the next deal slips to May”" in text
+    assert counts[0] > 0 and counts[0] == counts[1]  # rolled back: the demo's data stays

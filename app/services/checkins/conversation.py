@@ -66,6 +66,14 @@ def _rows(session: Session, workspace_id: int, keys: Sequence[str]) -> dict[str,
         .where(KeyResult.workspace_id == workspace_id, KeyResult.key.in_(list(keys))))}
 
 
+def open_krs(*, session: Session, workspace_id: int, slack_id: str, now: datetime,
+             settings: Settings, cache: ReportCache | None = None) -> list[KRView]:
+    """The KRs a person checks in on by reply: their open KRs in the current cycle."""
+    report = mine.current_report(session=session, workspace_id=workspace_id, now=now,
+                                 settings=settings.scoring, cache=cache)
+    return mine.owned_krs(report, slack_id) if report is not None else []
+
+
 def answer(*, session: Session, workspace_id: int, slack_id: str, text: str, now: datetime,
            settings: Settings, key_prefix: str,
            cache: ReportCache | None = None) -> ReplyOutcome:
@@ -74,9 +82,8 @@ def answer(*, session: Session, workspace_id: int, slack_id: str, text: str, now
                          settings=settings)
     views: list[KRView] = []
     if person is not None and person.active:
-        report = mine.current_report(session=session, workspace_id=workspace_id, now=now,
-                                     settings=settings.scoring, cache=cache)
-        views = mine.owned_krs(report, slack_id) if report is not None else []
+        views = open_krs(session=session, workspace_id=workspace_id, slack_id=slack_id,
+                         now=now, settings=settings, cache=cache)
     choices = tuple((kr.key, kr.title) for kr in views)
     parsed = parse(text, reply_krs(views))
     base = ReplyOutcome(choices=choices, help=parsed.help,
@@ -121,4 +128,4 @@ def _record(session: Session, workspace_id: int, person_id: int, slack_id: str,
     return not written
 
 
-__all__ = ["answer", "reply_krs"]
+__all__ = ["answer", "open_krs", "reply_krs"]
