@@ -156,7 +156,7 @@ def _value(kr: ReplyKR, tokens: list[_Token]) -> tuple[CheckinAnswer, int]:
         if done is None:
             raise Unreadable(f"{kr.title} is a milestone: write “done” when it is done")
         return CheckinAnswer(kr_key=kr.key, value=DONE_WORDS[done]), len(done)
-    if not kr.kr_type.takes_value and kr.kr_type != KRType.MANUAL:
+    if not _takes_value(kr):
         if tokens and looks_like_number(tokens[0].text):
             raise Unreadable(f"{kr.title} moves by itself: give a status or a note, "
                              "no value")
@@ -204,8 +204,18 @@ def read_line(line: str, krs: Sequence[ReplyKR]) -> Reading:
         return _line(krs[0], line, rest)
     found = _match(ref, krs)
     if isinstance(found, str):
+        # "bugs waiting on QA": a KR without a value, then its note (the words before the
+        # note name exactly one such KR).
+        for k in range(len(ref) - 1, 0, -1):
+            short = _match(ref[:k], krs)
+            if isinstance(short, ReplyKR) and not _takes_value(short):
+                return _line(short, line, tokens[k:])
         return Reading(line=line, problem=found)
     return _line(found, line, rest)
+
+
+def _takes_value(kr: ReplyKR) -> bool:
+    return kr.kr_type.takes_value or kr.kr_type == KRType.MANUAL
 
 
 def _clean(text: str) -> list[str]:
