@@ -39,6 +39,11 @@ class ScoringSettings(BaseSettings):
     max_krs: int = 5
 
 
+# The check-in modal's inputs per KR (OKR_CHECKIN_FIELDS); value and status are always asked.
+CHECKIN_FIELDS = ("value", "status", "note", "confidence", "blockers")
+DEFAULT_CHECKIN_FIELDS = ("value", "status", "note")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
@@ -91,6 +96,10 @@ class Settings(BaseSettings):
 
     scoring: ScoringSettings = Field(default_factory=ScoringSettings)
 
+    # Check-ins: the modal's inputs per KR, comma-separated (see CHECKIN_FIELDS).
+    checkin_fields: Annotated[tuple[str, ...], NoDecode] = Field(
+        DEFAULT_CHECKIN_FIELDS, alias="OKR_CHECKIN_FIELDS")
+
     @field_validator("admins", "gitlab_hosts", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:
@@ -104,6 +113,25 @@ class Settings(BaseSettings):
         if value not in ("note", "silent"):
             raise ValueError("OKR_QUIET_DIGEST must be 'note' or 'silent'")
         return value
+
+    @field_validator("checkin_fields", mode="before")
+    @classmethod
+    def _checkin_fields(cls, value: object) -> object:
+        names = [p.strip().lower() for p in value.split(",")] if isinstance(value, str) \
+            else list(value) if isinstance(value, (list, tuple)) else value
+        if not isinstance(names, list):
+            return value
+        names = [str(n) for n in names if n]
+        unknown = [n for n in names if n not in CHECKIN_FIELDS]
+        if unknown:
+            raise ValueError(f"OKR_CHECKIN_FIELDS: unknown field(s) {', '.join(unknown)}; "
+                             f"allowed: {', '.join(CHECKIN_FIELDS)}")
+        missing = [n for n in ("value", "status") if n not in names]
+        if missing:
+            raise ValueError(f"OKR_CHECKIN_FIELDS must include {' and '.join(missing)} "
+                             f"(every check-in asks for them)")
+        # Modal order is fixed whatever the order written; duplicates collapse.
+        return tuple(n for n in CHECKIN_FIELDS if n in names)
 
     @property
     def is_sqlite(self) -> bool:

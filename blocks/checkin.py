@@ -13,10 +13,14 @@ successful submit, replaces the message with :func:`checked_in_message`.
 
 Per KR the modal has: a header section, the value input its type needs (number for
 increase/decrease/above/below, percent, a done checkbox for milestones, a 0.0-1.0 score for
-manual KRs; none for issues/children KRs, which move by themselves), a traffic light
-(preselected with the suggested status), confidence, note, blockers and "no change". Block
-and action ids are ``f"{Block.CHECKIN_*}:{kr_key}"``. More than ``PER_PAGE`` KRs paginate:
-submitting a page stores it and the next page replaces the view (``response_action: update``).
+manual KRs; none for issues/children KRs, which move by themselves), a traffic light and one
+note ("What moved? Anything blocking?"), then "no change" once there is a check-in to repeat,
+and a divider: 1 + 5 blocks. ``fields`` (the ``OKR_CHECKIN_FIELDS`` setting) adds confidence
+and a separate blockers input. The traffic light keeps the owner's word: it is preselected
+with the status they last declared, the pace suggestion shown in its hint; only a KR never
+declared gets the suggestion preselected. Block and action ids are
+``f"{Block.CHECKIN_*}:{kr_key}"``. More than ``PER_PAGE`` KRs paginate: submitting a page
+stores it and the next page replaces the view (``response_action: update``).
 """
 
 from __future__ import annotations
@@ -44,11 +48,13 @@ from blocks.common import (
 )
 from blocks.ids import Block, Callback
 
-__all__ = ["PER_PAGE", "CheckedIn", "CheckinMeta", "OpenRequest", "bid",
+__all__ = ["DEFAULT_FIELDS", "PER_PAGE", "CheckedIn", "CheckinMeta", "OpenRequest", "bid",
            "checked_in_message", "empty_modal", "kr_blocks", "modal", "open_value", "pages",
            "parse_open_value", "parse_state"]
 
 PER_PAGE = 10
+# What each KR asks by default; "confidence" and "blockers" may be added (OKR_CHECKIN_FIELDS).
+DEFAULT_FIELDS: tuple[str, ...] = ("value", "status", "note")
 VALUE_TYPES = (KRType.INCREASE, KRType.DECREASE, KRType.ABOVE, KRType.BELOW)
 TEXT_MAX = 3000
 STATUS_LABELS = {TrafficLight.GREEN: "On track", TrafficLight.YELLOW: "At risk",
@@ -180,12 +186,15 @@ def _status_input(kr: KRView) -> dict[str, Any]:
     opts = [option(f"{STATUS_LABELS[s]}", s.value) for s in TrafficLight]
     for o, s in zip(opts, TrafficLight, strict=True):
         o["text"] = plain(f"{s.emoji} {STATUS_LABELS[s]}", 75)
-    initial = opts[list(TrafficLight).index(kr.suggested_status)]
+    chosen = kr.declared_status or kr.suggested_status
+    pace = STATUS_LABELS[kr.suggested_status].lower()
+    hint = (f"Pace suggests: {pace}." if kr.declared_status is not None
+            else f"Pace suggests: {pace} (preselected: you have not set a status yet).")
     return {"type": "input", "block_id": bid(Block.CHECKIN_STATUS, kr.key),
-            "label": plain("Status"),
-            "hint": plain(f"Suggested from pace: {STATUS_LABELS[kr.suggested_status].lower()}"),
+            "label": plain("Status"), "hint": plain(hint, 2000),
             "element": {"type": "radio_buttons", "action_id": bid(Block.CHECKIN_STATUS, kr.key),
-                        "options": opts, "initial_option": initial}}
+                        "options": opts,
+                        "initial_option": opts[list(TrafficLight).index(chosen)]}}
 
 
 def _confidence_input(kr: KRView) -> dict[str, Any]:
@@ -214,7 +223,8 @@ def _no_change_input(kr: KRView) -> dict[str, Any]:
                         "options": [same]}}
 
 
-def kr_blocks(kr: KRView) -> list[dict[str, Any]]:
+def kr_blocks(kr: KRView, fields: Sequence[str] = DEFAULT_FIELDS) -> list[dict[str, Any]]:
+    """One KR's blocks: its header, the inputs ``fields`` names, "no change", a divider."""
     last = (f" · last check-in {local_date(kr.last_checkin_at.date())}"
             if kr.last_checkin_at else " · no check-in yet")
     head = section(f"*{escape(clip(kr.title, 300))}* `{kr.key}`\n"
@@ -226,9 +236,15 @@ def kr_blocks(kr: KRView) -> list[dict[str, Any]]:
         out.append(value)
     else:
         out.append(context("This key result moves by itself; add a status and a note."))
-    out += [_status_input(kr), _confidence_input(kr),
-            _text_input(Block.CHECKIN_NOTE, kr, "Note", None),
-            _text_input(Block.CHECKIN_BLOCKERS, kr, "Blockers or help needed", kr.last_blockers)]
+    out.append(_status_input(kr))
+    if "confidence" in fields:
+        out.append(_confidence_input(kr))
+    if "note" in fields:
+        label = "What moved?" if "blockers" in fields else "What moved? Anything blocking?"
+        out.append(_text_input(Block.CHECKIN_NOTE, kr, label, None))
+    if "blockers" in fields:
+        out.append(_text_input(Block.CHECKIN_BLOCKERS, kr, "Blockers or help needed",
+                               kr.last_blockers))
     if value is not None and kr.last_checkin_at is not None:
         out.append(_no_change_input(kr))
     out.append(divider())
@@ -239,16 +255,30 @@ def pages(krs: Sequence[KRView]) -> list[list[KRView]]:
     return [list(krs[i:i + PER_PAGE]) for i in range(0, len(krs), PER_PAGE)] or [[]]
 
 
+def _intro(krs: Sequence[KRView], cycle_name: str | None) -> str:
+    """What the modal asks, and truthfully what it has filled in."""
+    where = f" in *{escape(cycle_name)}*" if cycle_name else ""
+    declared = sum(kr.declared_status is not None for kr in krs)
+    if declared == len(krs):
+        status = "each status is the one you last set"
+    elif declared == 0:
+        status = "each status is the pace suggestion, as you have not set one yet"
+    else:
+        status = ("each status is the one you last set, or the pace suggestion where you "
+                  "have not set one yet")
+    return (f"How are your key results going{where}? Values show where each key result "
+            f"stands now; {status}.")
+
+
 def modal(krs: Sequence[KRView], *, meta: CheckinMeta, total_pages: int = 1,
-          cycle_name: str | None = None) -> dict[str, Any]:
+          cycle_name: str | None = None,
+          fields: Sequence[str] = DEFAULT_FIELDS) -> dict[str, Any]:
     """The modal for one page of KRs (``meta.page``, 0-based, of ``total_pages``)."""
     last_page = meta.page + 1 >= total_pages
     title = "Check in" if total_pages == 1 else f"Check in ({meta.page + 1}/{total_pages})"
-    intro = (f"How are your key results going{f' in *{escape(cycle_name)}*' if cycle_name else ''}?"
-             " Values are prefilled with the last check-in.")
-    blocks: list[dict[str, Any]] = [section(intro)]
+    blocks: list[dict[str, Any]] = [section(_intro(krs, cycle_name))]
     for kr in krs:
-        blocks += kr_blocks(kr)
+        blocks += kr_blocks(kr, fields)
     if blocks and blocks[-1]["type"] == "divider":
         blocks.pop()
     view: dict[str, Any] = {

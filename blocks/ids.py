@@ -39,6 +39,7 @@ class Action(Id):
     SNOOZE_2H = "okr_snooze_2h"
     SNOOZE_TOMORROW = "okr_snooze_tomorrow"
     SKIP_WEEK = "okr_skip_week"
+    NO_CHANGE = "okr_no_change"
     # End of cycle.
     OPEN_SELF_SCORE = "okr_open_self_score"
     OPEN_LEAD_REVIEW = "okr_open_lead_review"
@@ -64,6 +65,8 @@ class Block(Id):
     CHECKIN_BLOCKERS = "ci_blockers"
     CHECKIN_NO_CHANGE = "ci_same"
     CHECKIN_KR = "ci_kr"
+    # The DM prompt after "No change": the Check in button for KRs it could not repeat.
+    NO_CHANGE_REST = "okr_no_change_rest"
     # Objective / KR editing modals.
     OBJ_TITLE = "obj_title"
     OBJ_TEAM = "obj_team"

@@ -1,7 +1,9 @@
-"""The check-in prompt DM (and its nudge): the person's open KRs and four buttons.
+"""The check-in prompt DM (and its nudge): the person's open KRs and its buttons.
 
 "Check in" opens the check-in modal (``Action.OPEN_CHECKIN``, value from
-``blocks.checkin.open_value``); the snooze and skip buttons carry the delivery id.
+``blocks.checkin.open_value``); "No change" (``Action.NO_CHANGE``, shown once a KR has a
+check-in to repeat) checks in on the listed KRs at once, its value naming the delivery and
+those KRs in the same format; the snooze and skip buttons carry the delivery id.
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.domain import KRView
-from blocks.checkin import open_value
+from blocks.checkin import CheckedIn, checked_in_message, open_value
 from blocks.common import button, clip, context, escape, kr_line, section
-from blocks.ids import Action
+from blocks.ids import Action, Block
 
 MAX_KRS = 10  # a prompt lists at most this many; the modal shows them all
+MAX_VALUE = 2000  # a button's value
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,13 +55,52 @@ def prompt_message(view: PromptView) -> dict[str, Any]:
     if n > MAX_KRS:
         blocks.append(context(f"and {n - MAX_KRS} more in the check-in form"))
     did = str(view.delivery_id)
-    blocks.append({"type": "actions", "block_id": "okr_prompt_actions", "elements": [
-        button("Check in", Action.OPEN_CHECKIN.value, open_value(view.delivery_id),
-               style="primary"),
-        button("Snooze 2 h", Action.SNOOZE_2H.value, did),
-        button("Tomorrow", Action.SNOOZE_TOMORROW.value, did),
-        button("Skip this week", Action.SKIP_WEEK.value, did),
-    ]})
+    buttons = [button("Check in", Action.OPEN_CHECKIN.value, open_value(view.delivery_id),
+                      style="primary")]
+    if any(kr.last_checkin_at is not None for kr in view.krs):
+        buttons.append(button("No change", Action.NO_CHANGE.value,
+                              no_change_value(view.delivery_id, [k.key for k in view.krs])))
+    buttons += [button("Snooze 2 h", Action.SNOOZE_2H.value, did),
+                button("Tomorrow", Action.SNOOZE_TOMORROW.value, did),
+                button("Skip this week", Action.SKIP_WEEK.value, did)]
+    blocks.append({"type": "actions", "block_id": "okr_prompt_actions", "elements": buttons})
+    return {"text": text, "blocks": blocks}
+
+
+def no_change_value(delivery_id: int, kr_keys: Sequence[str]) -> str:
+    """The No change button's value: the delivery and the KRs the prompt lists. When they do
+    not fit in a button, only the delivery: the server then takes all the person's open KRs."""
+    value = open_value(delivery_id, kr_keys)
+    if len(kr_keys) > 20 or len(value) > MAX_VALUE:
+        return open_value(delivery_id)
+    return value
+
+
+NOTHING_TO_REPEAT = (":information_source: None of these key results has an earlier check-in "
+                     "to repeat. Press *Check in* to enter where they stand.")
+
+
+def no_change_message(done: Sequence[CheckedIn], skipped: Sequence[KRView], *, when: str,
+                      delivery_id: int | None) -> dict[str, Any]:
+    """What the prompt becomes after "No change": the checked-in summary, and the KRs that
+    had nothing to repeat with a Check in button for them."""
+    text, blocks = checked_in_message(done, when=when)
+    if skipped:
+        names = ", ".join(f"*{escape(clip(kr.title, 150))}*" for kr in skipped[:10])
+        more = f" and {len(skipped) - 10} more" if len(skipped) > 10 else ""
+        n = len(skipped)
+        noun = "this key result" if n == 1 else f"these {n} key results"
+        note = (f"Not checked in: {names}{more}. There is no earlier check-in to repeat "
+                f"for {noun}.")
+        keys = [kr.key for kr in skipped]
+        value = open_value(delivery_id, keys if len(keys) <= 20 else ())
+        if len(value) > MAX_VALUE:
+            value = open_value(delivery_id)
+        blocks[1:1] = [section(note), {
+            "type": "actions", "block_id": str(Block.NO_CHANGE_REST),
+            "elements": [button("Check in", Action.OPEN_CHECKIN.value, value,
+                                style="primary")]}]
+        text = f"{text} {n} not checked in (no earlier check-in to repeat)."
     return {"text": text, "blocks": blocks}
 
 

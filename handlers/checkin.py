@@ -61,7 +61,8 @@ def build_modal(env: Env, workspace_id: int, person: Actor, now: datetime,
     page = min(meta.page, len(pages) - 1)
     meta = ui.CheckinMeta(channel=meta.channel, ts=meta.ts, delivery_id=meta.delivery_id,
                           page=page, kr_keys=meta.kr_keys, done=meta.done, pages=len(pages))
-    return ui.modal(pages[page], meta=meta, total_pages=len(pages), cycle_name=cycle)
+    return ui.modal(pages[page], meta=meta, total_pages=len(pages), cycle_name=cycle,
+                    fields=env.settings.checkin_fields)
 
 
 @subcommand("checkin", help="Check in on all my open key results", order=10,
@@ -169,7 +170,8 @@ def _next_page(env: Env, workspace_id: int, person: Actor, now: datetime,
     meta = ui.CheckinMeta(channel=meta.channel, ts=meta.ts, delivery_id=meta.delivery_id,
                           page=meta.page, kr_keys=meta.kr_keys, done=meta.done,
                           pages=len(pages))
-    return ui.modal(pages[meta.page], meta=meta, total_pages=len(pages))
+    return ui.modal(pages[meta.page], meta=meta, total_pages=len(pages),
+                    fields=env.settings.checkin_fields)
 
 
 def after_checkin(env: Env, client: WebClient, workspace_id: int, person: Actor,

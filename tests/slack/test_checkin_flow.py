@@ -8,8 +8,11 @@ from app.models import AuditEntry, KeyResult
 from blocks.checkin import open_value
 from blocks.ids import Action
 from tests.fixtures.slack import Harness
+from tests.slack.fields import slack_all_fields
 from tests.slack.state import submitted_values
 from tests.slackreq import json_body
+
+__all__ = ["slack_all_fields"]
 
 
 def _prompt(slack: Harness, user: str) -> tuple[str, str]:
@@ -20,7 +23,9 @@ def _prompt(slack: Harness, user: str) -> tuple[str, str]:
     return msg["channel"], msg["ts"]
 
 
-def test_checkin_from_dm_prompt(slack: Harness) -> None:
+def test_checkin_from_dm_prompt(slack_all_fields: Harness) -> None:
+    """Every field asked (OKR_CHECKIN_FIELDS): confidence and blockers are stored too."""
+    slack = slack_all_fields
     channel, ts = _prompt(slack, "U0BOB")
     resp = slack.send(slack.req.button("U0BOB", Action.OPEN_CHECKIN, open_value(delivery_id=7),
                                        channel=channel, message_ts=ts))

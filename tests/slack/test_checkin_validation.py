@@ -10,8 +10,11 @@ import pytest
 from app.models import KeyResult
 from tests.fixtures.slack import Harness
 from tests.slack import seed
+from tests.slack.fields import slack_all_fields
 from tests.slack.state import submitted_values
 from tests.slackreq import json_body
+
+__all__ = ["slack_all_fields"]
 
 VALID = {"ci_value:kr-inc": "20", "ci_value:kr-dec": "12", "ci_value:kr-ms": [],
          "ci_value:kr-man": "0.5", "ci_value:kr-pct": "30"}
@@ -49,8 +52,10 @@ def submit(slack: Harness, user: str, view: dict[str, Any], overrides: dict[str,
     ({"ci_note:kr-inc": "x" * 3001}, "ci_note:kr-inc", "under 3000"),
     ({"ci_blockers:kr-dec": "y" * 3001}, "ci_blockers:kr-dec", "under 3000"),
 ])
-def test_invalid_field_is_refused_inline(slack: Harness, overrides: dict[str, Any], block: str,
-                                         words: str) -> None:
+def test_invalid_field_is_refused_inline(slack_all_fields: Harness, overrides: dict[str, Any],
+                                         block: str, words: str) -> None:
+    """Every field asked (OKR_CHECKIN_FIELDS), so each error lands on its own input."""
+    slack = slack_all_fields
     view = open_modal(slack, "U0BOB")
     body = submit(slack, "U0BOB", view, {**VALID, **overrides})
     assert body["response_action"] == "errors"
@@ -114,7 +119,8 @@ def test_lead_may_check_in_on_team_kr_via_forged_state(slack: Harness) -> None:
     assert [c.value for c in slack.checkins("kr-inc")] == [12.0]
 
 
-def test_prefilled_with_last_values_and_no_change(slack: Harness) -> None:
+def test_prefilled_with_last_values_and_no_change(slack_all_fields: Harness) -> None:
+    slack = slack_all_fields
     view = open_modal(slack, "U0CY")
     submit(slack, "U0CY", view, {"ci_value:kr-cy": "2", "ci_blockers:kr-cy": "QA is busy"})
     view = open_modal(slack, "U0CY")
