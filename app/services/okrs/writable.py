@@ -24,7 +24,7 @@ def is_closed(cycle: Cycle | None) -> bool:
 
 def require_open(cycle: Cycle | None) -> None:
     """Raise :class:`CycleClosed` when ``cycle`` is closed."""
-    if cycle is not None and is_closed(cycle):
+    if cycle is not None and cycle.phase == CyclePhase.CLOSED.value:
         raise CycleClosed(cycle.name)
 
 
