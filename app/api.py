@@ -29,7 +29,7 @@ from app.db import unit_of_work
 from app.domain import CheckinAnswer, CheckinSource, KRType
 from app.models import ApiToken, Checkin, KeyResult
 from app.services.checkins import record as checkins
-from app.services.errors import InvalidValue, NotFound
+from app.services.errors import CycleClosed, InvalidValue, NotFound
 from app.services.okrs import json_views
 from app.services.tenancy import tokens
 
@@ -150,6 +150,8 @@ def _record_checkin(session: Session, token: ApiToken, key: str, now: datetime,
                 source=CheckinSource.API, now=now, idempotency_key=idem)
         except InvalidValue as exc:
             raise ApiError(422, exc.message, field=exc.field) from exc
+        except CycleClosed as exc:
+            raise ApiError(409, str(exc), code="cycle_closed") from exc
     session.flush()
     detail = json_views.key_result(session=session, workspace_id=token.workspace_id,
                                    key=kr.key, now=now, settings=settings)

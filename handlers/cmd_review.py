@@ -1,5 +1,5 @@
 """End-of-cycle ``/okr`` subcommands: review, reflect, report, and the admin's cycle review,
-cycle close and cycle next.
+cycle close, cycle reopen and cycle next.
 
 Scoring DMs and team retrospectives are scheduler deliveries (``review_reminder``, ``retro``):
 opening the review or closing the cycle makes them due, and the next tick sends them once.
@@ -18,6 +18,7 @@ from app.services.errors import InvalidValue
 from app.services.review import actions
 from app.services.review import forms as review_forms
 from blocks import review as ui
+from blocks.common import escape
 from blocks.review_text import next_cycle_text
 from handlers import review as modals
 from handlers.context import Env
@@ -130,6 +131,18 @@ def cycle_close(req: CommandRequest) -> Reply:
                              cycle_name=req.args[0] if req.args else None)
     return Reply(f":checkered_flag: *{name}* is closed. Each team's retrospective goes to its "
                  "channel shortly; `/okr report` posts the full report.")
+
+
+@subcommand("cycle reopen", admin=True, order=63, usage="<cycle>",
+            help="Reopen a closed cycle: check-ins, edits and links are allowed again")
+def cycle_reopen(req: CommandRequest) -> Reply:
+    if not req.args:
+        raise InvalidValue("name the cycle to reopen, e.g. `/okr cycle reopen FY27-Q1`",
+                           field="cycle")
+    with req.session() as tx:
+        name, phase = actions.reopen(session=tx, step=_step(req), cycle_name=req.args[0])
+    return Reply(f":unlock: *{escape(name)}* is reopened and back in {phase.value}: check-ins, "
+                 "edits and links are allowed again.")
 
 
 @subcommand("cycle next", admin=True, order=62, usage="[from cycle]",

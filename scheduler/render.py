@@ -8,7 +8,7 @@ checked in, went away or was deactivated in between is not prompted. Scored OKRs
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -31,7 +31,7 @@ from app.services.okrs.report import CycleReport
 from app.services.scheduling import digest_facts, schedules, skips
 from blocks import digest as digest_blocks
 from blocks.prompt import PromptView, prompt_message
-from blocks.reminder import reminder_message
+from blocks.reminder import nudge_message, reminder_message
 from scheduler import review_jobs
 from scheduler.reminders import rule_by_key
 
@@ -135,10 +135,15 @@ class Renderer:
         if reason is not None or cycle is None:
             return Rendered(skip=reason or skips.NO_CYCLE)
         view = cycles_service.view(cycle, day)
-        message = prompt_message(PromptView(
-            delivery_id=row.id, first_name=person.name, cycle_name=cycle.name, day=view.day,
-            total_days=view.total_days, krs=krs, nudge=row.kind == "nudge"))
-        return Rendered(messages=[message])
+        prompt = PromptView(delivery_id=row.id, first_name=person.name, cycle_name=cycle.name,
+                            day=view.day, total_days=view.total_days, krs=krs,
+                            nudge=row.kind == "nudge")
+        if row.kind == "nudge":
+            # Per KR: list only those not updated since the prompt (at least one, or skipped).
+            waiting = [kr for kr in krs if not skips.updated_since(kr.last_checkin_at, prompted)]
+            return Rendered(messages=[nudge_message(replace(prompt, krs=waiting),
+                                                    updated=len(krs) - len(waiting))])
+        return Rendered(messages=[prompt_message(prompt)])
 
     # --- digests ---------------------------------------------------------------------------
 

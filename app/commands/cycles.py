@@ -20,7 +20,7 @@ from app.services import audit
 from app.services.errors import NotFound
 from app.services.okrs import adjustments
 from app.services.okrs import report as okrs
-from app.services.review import forms, next_cycle, retro
+from app.services.review import forms, next_cycle, retro, rounds
 from app.services.review import report as report_service
 from app.services.review import scores as reviews
 from blocks import review_text as ui
@@ -108,6 +108,20 @@ def phase(obj: Obj, name: str, phase: str, workspace_ref: str | None, at: str | 
                          now=c.now, before={"phase": cycle.phase}, after={"phase": phase})
             cycle.phase = phase
         click.echo(f"{cycle.name} is now in {cycle.phase}")
+
+
+@cycle_group.command("reopen")
+@click.argument("name")
+@common
+@pass_obj
+def reopen(obj: Obj, name: str, workspace_ref: str | None, at: str | None) -> None:
+    """Reopen a closed cycle (audited): back to review once its end date has passed, else back
+    to active. A closed cycle is read-only; a reopened one takes check-ins, edits and links."""
+    with opened(obj, workspace_ref, at) as c:
+        cycle = c.cycle(name)
+        phase = rounds.reopen_cycle(session=c.session, workspace_id=c.ws.id, cycle=cycle,
+                                    today=c.today, now=c.now, actor_id=None, actor_label="cli")
+        click.echo(f"{cycle.name} is reopened: now in {phase.value}")
 
 
 @cycle_group.command("review")

@@ -22,3 +22,13 @@ class InvalidValue(OkrError):
         super().__init__(message)
         self.field = field
         self.message = message
+
+
+class CycleClosed(NotAllowed):
+    """A write on a key result or objective of a ``closed`` cycle: closed cycles are read-only
+    (an admin may reopen one with ``okr cycle reopen NAME``)."""
+
+    def __init__(self, cycle_name: str) -> None:
+        super().__init__(f"{cycle_name} is closed: its objectives and key results no longer "
+                         f"change (an admin can reopen it with `okr cycle reopen {cycle_name}`)")
+        self.cycle_name = cycle_name

@@ -30,6 +30,7 @@ from app.domain import (
 from app.models import Checkin, KeyResult
 from app.services import audit
 from app.services.errors import InvalidValue
+from app.services.okrs.writable import require_open_kr
 
 MAX_TEXT = 3000
 
@@ -171,6 +172,8 @@ def _write(*, session: Session, workspace_id: int, entries: Sequence[_Entry],
     new row move the KR's projection and audit the change. Returns what was written."""
     if not entries:
         return []
+    for e in entries:
+        require_open_kr(session, e.kr)  # a closed cycle is read-only (CycleClosed)
     rows = [{"workspace_id": workspace_id, "kr_id": e.kr.id, "author_id": author_id,
              "at": now, "value": e.value, "score": e.score, "status": e.data.status,
              "confidence": e.data.confidence, "note": e.data.note or None,

@@ -38,6 +38,7 @@ from app.services.links.refs import (
     short_ref,
 )
 from app.services.links.state import apply_state
+from app.services.okrs.writable import require_open_kr
 
 __all__ = [
     "MAX_NOTE", "MAX_WEIGHT", "STATES", "ApplyResult", "ItemState", "LinkRef", "add",
@@ -109,6 +110,7 @@ def add(
     """
     if kr.workspace_id != workspace_id:
         raise NotFound("unknown key result")
+    require_open_kr(session, kr)
     if KRType(kr.kr_type) != KRType.ISSUES:
         raise InvalidValue(
             f"{kr.key} is a {kr.kr_type!s} key result; only 'issues' key results count linked "
@@ -152,6 +154,7 @@ def remove(
     """Unlink an item from a KR; NotFound when it is not linked there."""
     if kr.workspace_id != workspace_id:
         raise NotFound("unknown key result")
+    require_open_kr(session, kr)
     ref = parse(url, gitlab_hosts=gitlab_hosts)
     ((kr, links),) = _locked(session, {workspace_id}, [kr.id])
     link = next((lk for lk in links if lk.url.lower() == ref.url.lower()), None)

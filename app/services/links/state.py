@@ -6,6 +6,11 @@ read their links, update the links that changed, append a check-in (and its audi
 each KR whose score moved. KRs are locked in id order (``FOR UPDATE`` on PostgreSQL; SQLite
 serialises writers), so two deliveries for the same item, or for two items of one KR, apply
 one after the other and never deadlock.
+
+A KR of a ``closed`` cycle is read-only: its links still take what the tracker says (state,
+kind, title, times) but not whether they count as closed, so its score does not move and no
+check-in is appended. After ``okr cycle reopen`` the next delivery or reconciliation of the
+item moves the score.
 """
 
 from __future__ import annotations
@@ -19,8 +24,8 @@ from typing import Any, cast
 from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from app.domain import CheckinSource, KRType
-from app.models import AuditEntry, Checkin, IssueLink, KeyResult
+from app.domain import CheckinSource, CyclePhase, KRType
+from app.models import AuditEntry, Checkin, Cycle, IssueLink, KeyResult, Objective
 from app.services.errors import InvalidValue
 from app.services.links.refs import (
     MAX_NOTE,
@@ -36,6 +41,8 @@ _KR = cast(Table, KeyResult.__table__)
 _LINK = cast(Table, IssueLink.__table__)
 _CHECKINS = cast(Table, Checkin.__table__)
 _AUDIT = cast(Table, AuditEntry.__table__)
+_OBJ = cast(Table, Objective.__table__)
+_CYCLE = cast(Table, Cycle.__table__)
 _UPDATE_LINK = (
     update(_LINK).where(_LINK.c.id == bindparam("b_id"))
     .values(kind=bindparam("b_kind"), state=bindparam("b_state"), closed=bindparam("b_closed"),
@@ -63,6 +70,7 @@ class LockedKR:
     key: str
     workspace_id: int
     kr_type: str
+    frozen: bool = False  # in a closed cycle: the score stays where it was
 
 
 def lock_for_item(session: Session, item: ItemState,
@@ -74,13 +82,16 @@ def lock_for_item(session: Session, item: ItemState,
     were before a concurrent writer it waited for committed (PostgreSQL re-checks only the
     locked rows).
     """
+    closed = (_CYCLE.c.phase == CyclePhase.CLOSED.value).label("frozen")
     rows = session.connection().execute(
-        select(_KR.c.id, _KR.c.key, _KR.c.workspace_id, _KR.c.kr_type)
+        select(_KR.c.id, _KR.c.key, _KR.c.workspace_id, _KR.c.kr_type, closed)
+        .join(_OBJ, _OBJ.c.id == _KR.c.objective_id)
+        .join(_CYCLE, _CYCLE.c.id == _OBJ.c.cycle_id)
         .where(_KR.c.id.in_(select(_LINK.c.kr_id).where(*item_filter(item, workspace_id))))
         .order_by(_KR.c.id)
-        .with_for_update()
+        .with_for_update(of=_KR)
     ).all()
-    return [LockedKR(*row) for row in rows]
+    return [LockedKR(r.id, r.key, r.workspace_id, r.kr_type, bool(r.frozen)) for r in rows]
 
 
 def _links(session: Session, item: ItemState, krs: Sequence[LockedKR],
@@ -149,7 +160,8 @@ def apply_locked(
             if _stale(link, item.updated_at):
                 continue
             kind = item.kind if item.provider == "github" else link.kind
-            closed = counts_as_closed(kind, item.state)
+            # A closed cycle's KR keeps what counted when it closed (see the module doc).
+            closed = link.closed if kr.frozen else counts_as_closed(kind, item.state)
             title = item.title[:300] if item.title else link.title
             source_at = item.updated_at or link.source_updated_at
             moved = (link.state, link.closed, link.kind) != (item.state, closed, kind)

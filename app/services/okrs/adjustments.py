@@ -14,10 +14,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.domain import CyclePhase, KRType, Visibility
+from app.domain import KRType, Visibility
 from app.models import Cycle, KeyResult, KRRevision, Objective, Person
 from app.services import access, audit
 from app.services.errors import InvalidValue, NotAllowed
+from app.services.okrs.writable import require_open_kr
 
 MAX_REASON = 1000
 # Types whose score depends on a target value.
@@ -79,9 +80,7 @@ def adjust_kr(
         raise InvalidValue("unknown key result", field="kr")
     if not may_adjust(session, kr, person, as_admin=as_admin):
         raise NotAllowed(f"only {kr.key}'s owner, the objective's owner or a lead may change it")
-    cycle = session.get(Cycle, kr.objective.cycle_id)
-    if cycle is not None and cycle.phase == CyclePhase.CLOSED.value:
-        raise NotAllowed(f"{cycle.name} is closed: its key results no longer change")
+    require_open_kr(session, kr)
     text = _checked_reason(reason)
     if target is None and weight is None:
         raise InvalidValue("give a new target or a new weight", field="target")

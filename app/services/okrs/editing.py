@@ -26,6 +26,7 @@ from app.services import access, audit
 from app.services.access import Principal
 from app.services.errors import InvalidValue, NotFound
 from app.services.okrs import alignment
+from app.services.okrs.writable import require_open, require_open_kr, require_open_objective
 
 MAX_TITLE = 500
 MAX_UNIT = 32
@@ -157,6 +158,7 @@ def _check_objective(session: Session, workspace_id: int, actor: Principal,
     cycle = session.get(Cycle, d.cycle_id) if d.cycle_id is not None else None
     if cycle is None or cycle.workspace_id != workspace_id:
         raise InvalidValue("pick a cycle", field="cycle")
+    require_open(cycle)  # nothing is created in, or moved into, a closed cycle
     team_id = None
     if d.team_key:
         team_id = session.scalar(select(Team.id).where(Team.workspace_id == workspace_id,
@@ -240,6 +242,7 @@ def objective_for_edit(*, session: Session, workspace_id: int, actor: Principal,
     if obj is None or not access.can_view_objective(actor, obj, led):
         raise NotFound(f"there is no objective or key result `{key}`")
     access.require_edit_objective(session=session, actor=actor, objective=obj)
+    require_open_objective(session, obj)
     return obj
 
 
@@ -251,6 +254,7 @@ def kr_for_edit(*, session: Session, workspace_id: int, actor: Principal,
     if kr is None or not access.can_view_objective(actor, kr.objective, led):
         raise NotFound(f"there is no objective or key result `{key}`")
     access.require_edit_kr(session=session, actor=actor, kr=kr)
+    require_open_kr(session, kr)
     return kr
 
 

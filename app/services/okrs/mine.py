@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.config import ScoringSettings, Settings
 from app.domain import (
     CycleOverview,
+    CyclePhase,
     HomeFacts,
     KRState,
     KRView,
@@ -19,6 +20,7 @@ from app.domain import (
 )
 from app.models import Person, Team, TeamMember, Workspace
 from app.services import access
+from app.services.errors import CycleClosed
 from app.services.okrs import cycles
 from app.services.okrs import report as okrs
 from app.services.okrs.cache import ReportCache
@@ -71,7 +73,12 @@ def visible(session: Session, workspace_id: int, report: CycleReport,
 
 
 def owned_krs(report: CycleReport, slack_id: str, *, open_only: bool = True) -> list[KRView]:
-    """KRs the person owns, plus unowned KRs of objectives they own."""
+    """KRs the person owns, plus unowned KRs of objectives they own.
+
+    ``open_only`` (the KRs to check in on): CycleClosed for a closed cycle, which is read-only.
+    """
+    if open_only and report.cycle.phase == CyclePhase.CLOSED:
+        raise CycleClosed(report.cycle.name)
     out: list[KRView] = []
     for o in report.objectives:
         for kr in o.key_results:
@@ -147,7 +154,8 @@ def home_facts(*, session: Session, workspace_id: int, person_id: int, now: date
     teams: list[TeamOverview] = []
     krs: list[KRView] = []
     if report is not None:
-        krs = owned_krs(report, person.slack_id)
+        if report.cycle.phase != CyclePhase.CLOSED:  # nothing to check in on in a closed cycle
+            krs = owned_krs(report, person.slack_id)
         seen = visible(session, workspace_id, report,
                        Scope(person.id, person.slack_id, is_admin))
         for key, name in team_memberships(session=session, workspace_id=workspace_id,

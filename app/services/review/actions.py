@@ -1,5 +1,6 @@
 """What people and admins do at the end of a cycle, by person id and cycle name: submit scores
-and reflections, open scoring, close the cycle, start the next one, build the report."""
+and reflections, open scoring, close (and reopen) the cycle, start the next one, build the
+report."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from datetime import date, datetime
 from sqlalchemy.orm import Session
 
 from app.config import ScoringSettings
+from app.domain import CyclePhase
 from app.models import Cycle
+from app.services.okrs import cycles
 from app.services.okrs.mine import today_for
-from app.services.review import next_cycle, reflections
+from app.services.review import next_cycle, reflections, rounds
 from app.services.review import report as report_service
 from app.services.review import scores as reviews
 from app.services.review.forms import reflection_cycle, review_cycle
@@ -118,6 +121,16 @@ def close(*, session: Session, step: AdminStep, cycle_name: str | None) -> str:
                         today=today, now=step.now, settings=step.settings,
                         actor_id=step.actor_id, actor_label=step.actor_label)
     return cycle.name
+
+
+def reopen(*, session: Session, step: AdminStep, cycle_name: str) -> tuple[str, CyclePhase]:
+    """Reopen a closed cycle; returns its name and the phase it is back in."""
+    today = today_for(session, step.workspace_id, step.now)
+    cycle = cycles.by_name(session=session, workspace_id=step.workspace_id, name=cycle_name)
+    phase = rounds.reopen_cycle(session=session, workspace_id=step.workspace_id, cycle=cycle,
+                                today=today, now=step.now, actor_id=step.actor_id,
+                                actor_label=step.actor_label)
+    return cycle.name, phase
 
 
 def carry_forward(*, session: Session, step: AdminStep,

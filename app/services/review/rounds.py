@@ -3,7 +3,7 @@ snapshotted), the deadline, and closing the cycle."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Unpack
 
 from sqlalchemy import select
@@ -41,7 +41,8 @@ def open_review(
     if cycle.workspace_id != workspace_id:
         raise NotFound("unknown cycle")
     if cycle.phase == CyclePhase.CLOSED.value:
-        raise NotAllowed(f"{cycle.name} is closed; reopen it with `okr cycle phase` first")
+        raise NotAllowed(f"{cycle.name} is closed; reopen it with "
+                         f"`okr cycle reopen {cycle.name}` first")
     if deadline is not None and deadline < today:
         raise InvalidValue(f"the deadline {deadline.isoformat()} is in the past", field="deadline")
     _move_to(read, CyclePhase.REVIEW, actor_id=actor_id, actor_label=actor_label)
@@ -73,6 +74,30 @@ def close_cycle(
     _move_to(read, CyclePhase.CLOSED, actor_id=actor_id, actor_label=actor_label)
     session.flush()
     return rnd
+
+
+def reopen_cycle(
+    *, session: Session, workspace_id: int, cycle: Cycle, today: date, now: datetime,
+    actor_id: int | None, actor_label: str,
+) -> CyclePhase:
+    """Reopen a closed cycle (audited as ``cycle.reopen``); returns the phase it is in now.
+
+    By the organisation's date: a cycle whose end date has passed goes back to ``review``
+    (its round and scores are kept; check-ins are allowed again, scoring reopens), one that
+    has not ended yet goes back to ``active`` (prompts resume). NotAllowed unless it is closed.
+    """
+    if cycle.workspace_id != workspace_id:
+        raise NotFound("unknown cycle")
+    if cycle.phase != CyclePhase.CLOSED.value:
+        raise NotAllowed(f"{cycle.name} is not closed (it is in {cycle.phase})")
+    phase = CyclePhase.REVIEW if today > cycle.end_date else CyclePhase.ACTIVE
+    audit.record(session=session, workspace_id=workspace_id, actor_id=actor_id,
+                 actor_label=actor_label, action="cycle.reopen", subject_type="cycle",
+                 subject_key=cycle.name, now=now, before={"phase": cycle.phase},
+                 after={"phase": phase.value})
+    cycle.phase = phase.value
+    session.flush()
+    return phase
 
 
 def _move_to(read: okrs.ReadArgs, phase: CyclePhase, *, actor_id: int | None,

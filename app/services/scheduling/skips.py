@@ -22,7 +22,7 @@ CYCLE_REVIEW = "cycle in review"
 NO_ACTIVE_KRS = "no active key results"
 CHECKED_IN = "checked in recently"
 SKIPPED_WEEK = "skipped this week"
-ALREADY_CHECKED_IN = "checked in since the prompt"
+ALREADY_CHECKED_IN = "checked in since the prompt"  # on every active KR
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,11 +72,18 @@ def prompt_skip_reason(facts: PromptFacts, *, local_date: date, due_at: datetime
     return None
 
 
+def updated_since(last_checkin_at: datetime | None, prompted_at: datetime) -> bool:
+    """Whether a KR was checked in on at or after the prompt it is nudged for."""
+    return last_checkin_at is not None and last_checkin_at >= prompted_at
+
+
 def nudge_skip_reason(facts: PromptFacts, *, local_date: date, prompted_at: datetime) -> str | None:
-    """A follow-up goes only to someone still due: same rules, and no check-in since the prompt."""
+    """A follow-up goes only to someone still due: the prompt's rules, and at least one active
+    KR not updated since the prompt. Nudges are per KR: a check-in on one KR does not silence
+    the others; the nudge lists the ones still waiting (see :func:`updated_since`)."""
     base = prompt_skip_reason(facts, local_date=local_date, due_at=prompted_at, checked_in_days=0)
     if base is not None:
         return base
-    if any(at is not None and at >= prompted_at for at in facts.active_krs):
+    if all(updated_since(at, prompted_at) for at in facts.active_krs):
         return ALREADY_CHECKED_IN
     return None

@@ -119,7 +119,11 @@ def build_org(session: Session) -> Org:
     # Previous cycle: one objective, one KR, half done.
     objective(session, org, "old-obj", "FY26-Q4", owner="ada", team="eng")
     kr(session, org, "old-kr", "old-obj", owner="ada", start=0, target=10)
+    # Its history was written while it ran: a closed cycle takes no check-ins.
+    org.cycles["FY26-Q4"].phase = "active"
     checkin(session, org, "old-kr", 5, datetime(2026, 1, 20, 10, tzinfo=UTC))
+    org.cycles["FY26-Q4"].phase = "closed"
+    session.flush()
     # This cycle.
     objective(session, org, "co-growth", "FY27-Q1", owner="dee", team="company",
               title="Grow the business")

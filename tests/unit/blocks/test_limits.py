@@ -19,6 +19,8 @@ from blocks import checkin, okrs
 from blocks.editing import Choice, KRForm, ObjectiveForm, edit_kr_modal, new_objective_modal
 from blocks.help import HelpEntry, help_message
 from blocks.home import HomeData, TeamSummary, home_view
+from blocks.prompt import PromptView
+from blocks.reminder import nudge_message
 from tests.slack.blockkit import validate_message, validate_options, validate_view
 
 LONG = "Ü" * 600 + " <&> *bold*"
@@ -130,3 +132,19 @@ def test_editing_modals_are_within_limits() -> None:
     assert validate_view(view) == []
     assert validate_options({"options": [{"text": {"type": "plain_text", "text": "x"},
                                           "value": "o:x"}]}) == []
+
+
+def test_nudge_lists_the_waiting_krs_and_opens_the_modal_on_them() -> None:
+    waiting = [kr(i) for i in range(12)]
+    message = nudge_message(PromptView(delivery_id=7, first_name=LONG, cycle_name=LONG, day=30,
+                                       total_days=89, krs=waiting), updated=2)
+    assert validate_message(message) == []
+    assert "2 key results already updated" in str(message["blocks"])
+    button = next(e for b in message["blocks"] if b["type"] == "actions"
+                  for e in b["elements"] if e["action_id"] == "okr_open_checkin")
+    assert checkin.parse_open_value(button["value"]).kr_keys == tuple(k.key for k in waiting)
+    many = [kr(i, key=f"{i:02d}" + "k" * 98) for i in range(20)]
+    message = nudge_message(PromptView(delivery_id=7, first_name="Ada", cycle_name="Q",
+                                       day=1, total_days=89, krs=many))
+    assert validate_message(message) == []
+    assert not any("already updated" in str(b) for b in message["blocks"])

@@ -156,3 +156,14 @@ def test_imported_phase_follows_today() -> None:
     assert imported_phase(start, end, date(2026, 2, 1)) == CyclePhase.ACTIVE
     assert imported_phase(start, end, date(2026, 4, 30)) == CyclePhase.ACTIVE
     assert imported_phase(start, end, date(2026, 5, 1)) == CyclePhase.CLOSED
+
+
+def test_a_nudge_is_skipped_only_when_every_kr_was_updated_since_the_prompt() -> None:
+    later, before = NOW + timedelta(hours=1), NOW - timedelta(days=2)
+    for krs, reason in (((later, None), None), ((later, before), None), ((before,), None),
+                        ((later, NOW), skips.ALREADY_CHECKED_IN)):
+        got = skips.nudge_skip_reason(facts(active_krs=krs), local_date=NOW.date(),
+                                      prompted_at=NOW)
+        assert got == reason, krs
+    assert skips.updated_since(NOW, NOW) and not skips.updated_since(before, NOW)
+    assert not skips.updated_since(None, NOW)
