@@ -118,6 +118,8 @@ PHASES: list[Phase] = [
     # The scheduler steps through the quarter, recording each check-in as its time comes.
     Phase("scheduler", transcript.run_scheduler, setup=True),
     Phase("simulate", simulate_quarter, setup=True),
+    # A check-in by reply, while the cycle still takes check-ins (scoring closes it).
+    Phase("conversation", transcript.prepare_conversation, setup=True),
     # Setup phases added later (e.g. the scheduler's message transcript) go here.
     Phase("score-cycle", end_of_cycle.score_cycle, setup=True),
     Phase("tree", show_tree),

@@ -227,8 +227,9 @@ def _terminal(mrkdwn: str) -> list[str]:
     return text.replace("&amp;", "&").split("\n")
 
 
-def show_conversation(ctx: DemoContext) -> None:
-    """One check-in by reply in the DM, and the bot's answer in the thread (rolled back)."""
+def prepare_conversation(ctx: DemoContext) -> None:
+    """One check-in by reply in the DM while the quarter still runs (rolled back afterwards);
+    what was said and answered is kept for the transcript."""
     session = ctx.session_factory()
     try:
         ws = ctx.workspace(session)
@@ -246,14 +247,22 @@ def show_conversation(ctx: DemoContext) -> None:
     finally:
         session.rollback()
         session.close()
-    paint = ctx.style.paint
     answer = [line for block in reply_message(outcome)["blocks"] if block["type"] == "section"
               for line in _terminal(block["text"]["text"])]
+    ctx.results["conversation"] = (name.split(" ")[0] or REPLIER, text, answer)
+
+
+def show_conversation(ctx: DemoContext) -> None:
+    """The check-in by reply prepared while the quarter ran, and the bot's answer."""
+    prepared = ctx.results.get("conversation")
+    if prepared is None:
+        return
+    first, text, answer = prepared
+    paint = ctx.style.paint
     ctx.out("")
     ctx.out(paint("A check-in by reply", bold=True) + paint(
         " (the real parser, writer and thread answer; rolled back, so the figures above and "
         "below stay as simulated):", dim=True))
-    first = name.split(" ")[0] or REPLIER
     for i, line in enumerate(text.split("\n")):
         ctx.out(f"  {f'{first} in the DM:' if i == 0 else '':<20}{line}")
     for i, line in enumerate(answer):
