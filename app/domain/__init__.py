@@ -42,6 +42,8 @@ from app.domain.surfaces import (
 )
 from app.domain.values import (
     CheckinAnswer,
+    CheckinEntry,
+    Correction,
     DigestNote,
     Due,
 )
@@ -53,9 +55,11 @@ from app.domain.views import (
 
 __all__ = [
     "CheckinAnswer",
+    "CheckinEntry",
     "CheckinSource",
     "Commitment",
     "Confidence",
+    "Correction",
     "CycleOverview",
     "CyclePhase",
     "CycleView",
