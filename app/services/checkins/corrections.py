@@ -237,3 +237,14 @@ def recent(*, session: Session, workspace_id: int, author_id: int, now: datetime
         seen.add(e.id)
         out.append(e)
     return out[:limit]
+
+
+def recorded(*, session: Session, workspace_id: int, key_prefix: str,
+             kr_keys: Sequence[str], now: datetime) -> list[CheckinEntry]:
+    """The entries in force for the check-ins a form recorded (``forms.submit``'s
+    ``key_prefix``), in ``kr_keys`` order: what its summary shows, with Edit and Undo."""
+    wanted = [f"{key_prefix}:{k}"[:200] for k in kr_keys]
+    ids = dict(session.execute(select(Checkin.idempotency_key, Checkin.id).where(
+        Checkin.workspace_id == workspace_id, Checkin.idempotency_key.in_(wanted))).tuples().all())
+    return summary(session=session, workspace_id=workspace_id, now=now,
+                   checkin_ids=[ids[k] for k in wanted if k in ids])
