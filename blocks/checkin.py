@@ -315,7 +315,7 @@ def checked_in_message(krs: Sequence[CheckedIn], *, when: str,
         if not kr.undone:
             blocks.append(fix_buttons(cid, can_undo=kr.can_undo))
     picked = {id(kr) for kr in fixable}
-    lines = [_line(kr) for kr in krs if id(kr) not in picked][:40]
+    lines = [_line(kr) for kr in krs if id(kr) not in picked][:40 - len(fixable)]
     chunk: list[str] = []
     for line in lines:
         if sum(len(x) + 1 for x in chunk) + len(line) > 2800:

@@ -18,7 +18,7 @@ from app.domain import CheckinEntry, TrafficLight
 from blocks.common import button, clip, context, escape, header, pct, section
 from blocks.ids import Action, Block
 
-MAX_FIXABLE = 20  # summary lines with buttons (two blocks each: within 50 per message)
+MAX_FIXABLE = 10  # summary lines with buttons (two blocks each, and within 12,000 chars)
 MAX_SHOWN = 20  # ids kept in the Edit modal's metadata to redraw its summary
 
 
