@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from app.domain import Confidence, KRType, KRView, TrafficLight
+from app.domain import CheckinEntry, Confidence, KRType, KRView, TrafficLight
 from blocks.checkin_state import parse_state
 from blocks.common import (
     clip,
@@ -46,6 +46,7 @@ from blocks.common import (
     plain,
     section,
 )
+from blocks.corrections import MAX_FIXABLE, fix_buttons
 from blocks.ids import Block, Callback
 
 __all__ = ["DEFAULT_FIELDS", "PER_PAGE", "CheckedIn", "CheckinMeta", "OpenRequest", "bid",
@@ -300,24 +301,51 @@ def empty_modal(message: str) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class CheckedIn:
-    """One KR as just checked in, for the summary that replaces a DM prompt."""
+    """One KR as just checked in, for the summary that replaces a DM prompt.
+
+    With a ``checkin_id`` the line carries Edit and Undo (Undo while ``can_undo``); an
+    ``undone`` check-in is shown struck through, without buttons.
+    """
 
     title: str
     status: TrafficLight | None
     score: float | None
+    checkin_id: int | None = None
+    undone: bool = False
+    can_undo: bool = True
+
+    @classmethod
+    def of(cls, e: CheckinEntry) -> CheckedIn:
+        lights = {t.value: t for t in TrafficLight}
+        return cls(e.kr_title, lights.get(e.status or ""), e.score, e.id, e.undone, e.can_undo)
+
+
+def _line(kr: CheckedIn) -> str:
+    if getattr(kr, "undone", False):
+        return f":leftwards_arrow_with_hook: ~{escape(clip(kr.title, 150))}~ · undone"
+    return (f"{kr.status.emoji if kr.status else ':white_circle:'} "
+            f"*{escape(clip(kr.title, 150))}* · {pct(kr.score)}")
 
 
 def checked_in_message(krs: Sequence[CheckedIn], *, when: str,
                        earlier: int = 0) -> tuple[str, list[dict[str, Any]]]:
-    """What a DM prompt becomes after its check-in: a short summary, no buttons.
+    """What a DM prompt becomes after its check-in: a short summary, with Edit and Undo on
+    each check-in it names (the first ``MAX_FIXABLE``).
 
     ``earlier`` counts KRs checked in on previous pages of the same modal.
     """
     n = len(krs) + earlier
     text = f":white_check_mark: Checked in on {n} key result{'s' if n != 1 else ''} {when}."
-    lines = [f"{kr.status.emoji if kr.status else ':white_circle:'} "
-             f"*{escape(clip(kr.title, 150))}* · {pct(kr.score)}" for kr in krs[:40]]
     blocks: list[dict[str, Any]] = [section(text)]
+    # Callers may hand over any line with a title, status and score (no buttons then).
+    fixable = [kr for kr in krs if getattr(kr, "checkin_id", None) is not None][:MAX_FIXABLE]
+    for kr in fixable:
+        cid = int(kr.checkin_id or 0)
+        blocks.append(section(_line(kr), block_id=f"{Block.CHECKIN_DONE}:{cid}"))
+        if not kr.undone:
+            blocks.append(fix_buttons(cid, can_undo=kr.can_undo))
+    picked = {id(kr) for kr in fixable}
+    lines = [_line(kr) for kr in krs if id(kr) not in picked][:40 - len(fixable)]
     chunk: list[str] = []
     for line in lines:
         if sum(len(x) + 1 for x in chunk) + len(line) > 2800:

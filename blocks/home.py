@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from app.domain import CycleView, KRView, ObjectiveView
+from app.domain import CheckinEntry, CycleView, KRView, ObjectiveView
 from blocks.checkin import open_value
 from blocks.common import (
     button,
@@ -23,6 +23,7 @@ from blocks.common import (
     section,
     status_emoji,
 )
+from blocks.corrections import recent_blocks
 from blocks.ids import Action
 
 MAX_KRS = 30
@@ -45,6 +46,7 @@ class HomeData:
     teams: Sequence[TeamSummary] = field(default_factory=tuple)
     next_checkin: datetime | None = None  # local time in the person's tz
     away_until: date | None = None
+    recent_checkins: Sequence[CheckinEntry] = ()  # with Edit and Undo
 
 
 def objective_line(o: ObjectiveView) -> str:
@@ -84,6 +86,8 @@ def home_view(data: HomeData) -> dict[str, Any]:
             "Edit", f"{Action.EDIT_KR}:{kr.key}", kr.key)))
     if len(data.my_krs) > MAX_KRS:
         blocks.append(context(f"…and {len(data.my_krs) - MAX_KRS} more: `/okr mine`"))
+    if data.recent_checkins:
+        blocks += [divider(), *recent_blocks(data.recent_checkins)]
     shown = 0
     for team in data.teams:
         if shown >= MAX_OBJECTIVES:

@@ -25,6 +25,7 @@ class Callback(Id):
     SELF_SCORE = "okr_self_score"
     LEAD_REVIEW = "okr_lead_review"
     REFLECT = "okr_reflect"
+    CORRECT_CHECKIN = "okr_correct_checkin"
 
 
 class Action(Id):
@@ -49,6 +50,9 @@ class Action(Id):
     EDIT_KR = "okr_edit_kr_button"
     EDIT_OBJECTIVE = "okr_edit_objective_button"
     ADD_KR = "okr_add_kr"
+    # Correcting a check-in (the checked-in summary and Home): f"{id}:{checkin id}".
+    EDIT_CHECKIN = "okr_edit_checkin"
+    UNDO_CHECKIN = "okr_undo_checkin"
 
 
 class Block(Id):
@@ -67,6 +71,9 @@ class Block(Id):
     CHECKIN_KR = "ci_kr"
     # The DM prompt after "No change": the Check in button for KRs it could not repeat.
     NO_CHANGE_REST = "okr_no_change_rest"
+    # The checked-in summary: f"{prefix}:{checkin id}" on each line and its buttons.
+    CHECKIN_DONE = "ci_done"
+    CHECKIN_FIX = "ci_fix"
     # Objective / KR editing modals.
     OBJ_TITLE = "obj_title"
     OBJ_TEAM = "obj_team"

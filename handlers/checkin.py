@@ -16,7 +16,8 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from app.domain import KRView, TrafficLight
+from app.domain import KRView
+from app.services.checkins import corrections
 from app.services.checkins import forms as checkin_forms
 from app.services.okrs import mine
 from app.services.tx import discard
@@ -180,11 +181,10 @@ def after_checkin(env: Env, client: WebClient, workspace_id: int, person: Actor,
     """After the ack: turn the DM prompt into a summary and refresh the Home tab."""
     if meta.channel and meta.ts and last_page:
         with env.session() as tx:
-            rows = checkin_forms.recorded(session=tx, workspace_id=workspace_id,
-                                          key_prefix=key_prefix, kr_keys=keys)
-        lights = {t.value: t for t in TrafficLight}
-        done = [ui.CheckedIn(title, lights.get(status or ""), score)
-                for title, status, score in rows]
+            entries = corrections.recorded(session=tx, workspace_id=workspace_id,
+                                           key_prefix=key_prefix, kr_keys=keys,
+                                           now=env.clock())
+        done = [ui.CheckedIn.of(e) for e in entries]  # with Edit and Undo
         when = local_datetime(env.clock().astimezone(ZoneInfo(person.tz)))
         # On a paginated check-in, earlier pages count too (listed only on their own pages).
         text, blocks = ui.checked_in_message(done, when=f"on {when}", earlier=meta.done)

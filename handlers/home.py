@@ -9,7 +9,7 @@ When the next check-in is due comes from ``next_checkin_provider`` (replaceable 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +18,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from app.config import Settings
-from app.domain import HomeFacts
+from app.domain import CheckinEntry, HomeFacts
+from app.services.checkins import corrections
 from app.services.okrs import mine as personal
 from app.services.okrs.cache import ReportCache
 from app.services.scheduling import personal as prompts
@@ -46,10 +47,12 @@ def set_next_checkin_provider(fn: NextCheckin) -> None:
     _provider[0] = fn
 
 
-def home_data(facts: HomeFacts, next_checkin: datetime | None) -> HomeData:
+def home_data(facts: HomeFacts, next_checkin: datetime | None,
+              recent: Sequence[CheckinEntry] = ()) -> HomeData:
     teams = [TeamSummary(t.name, t.score, list(t.objectives)) for t in facts.teams]
     return HomeData(name=facts.name, tz=facts.tz, cycle=facts.cycle, my_krs=list(facts.my_krs),
-                    teams=teams, next_checkin=next_checkin, away_until=facts.away_until)
+                    teams=teams, next_checkin=next_checkin, away_until=facts.away_until,
+                    recent_checkins=tuple(recent))
 
 
 def publish_home(client: WebClient, tx: Tx, workspace_id: int, person_id: int, now: datetime,
@@ -68,8 +71,11 @@ def publish_home(client: WebClient, tx: Tx, workspace_id: int, person_id: int, n
     except Exception:
         log.warning("home.next_checkin_failed", extra={"person": person_id}, exc_info=True)
         due = None
+    recent = corrections.recent(session=tx, workspace_id=workspace_id, author_id=person_id,
+                                now=now)
     try:
-        client.views_publish(user_id=facts.slack_id, view=home_view(home_data(facts, due)))
+        client.views_publish(user_id=facts.slack_id,
+                             view=home_view(home_data(facts, due, recent)))
     except SlackApiError as exc:
         log.error("home.publish_failed",
                   extra={"user": facts.slack_id, "slack_error": exc.response.get("error")})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import datetime
 
 import click
@@ -10,6 +11,7 @@ from sqlalchemy import select
 
 from app.bootstrap import utcnow
 from app.commands import context
+from app.commands import correct as corrections_cli
 from app.commands.context import Ctx, Obj, opened, parse_instant, pass_obj
 from app.demo.tree import kr_value
 from app.domain import CheckinAnswer, CheckinSource, KRState, KRType, KRView, ObjectiveView
@@ -59,18 +61,26 @@ def _number(option: str, text: str | None) -> float | None:
               help="When it happened (default now; earlier instants join the history).")
 @click.option("--idempotency-key", default=None,
               help="Scripts that may retry: a key already used records nothing new.")
+@click.option("--correct", is_flag=True,
+              help="Correct the latest check-in on KR_ID (by --as) with the options given.")
+@click.option("--undo", is_flag=True, help="Undo the latest check-in (within 24 hours).")
+@click.option("--checkin", "checkin_id", type=int, default=None, metavar="ID",
+              help="With --correct/--undo: this check-in (okr show KR_ID lists the ids).")
 @workspace_option
 @pass_obj
 def checkin(obj: Obj, kr_id: str, value: str | None, score: str | None, done: bool,
             no_change: bool, status: str | None, confidence: str | None, note: str | None,
             blockers: str | None, as_slack_id: str | None, at: str | None,
-            idempotency_key: str | None, workspace_ref: str | None) -> None:
-    """Record a check-in on key result KR_ID (append-only history)."""
+            idempotency_key: str | None, correct: bool, undo: bool, checkin_id: int | None,
+            workspace_ref: str | None) -> None:
+    """Record a check-in on key result KR_ID (append-only history), or correct one."""
     given = [name for name, on in (("--value", value is not None), ("--score", score is not None),
                                    ("--done", done), ("--no-change", no_change)) if on]
     if len(given) > 1:
         raise click.ClickException(f"give one of --value, --score, --done, --no-change "
                                    f"(got {' and '.join(given)})")
+    fix = _Fix(correct or undo, undo, checkin_id)
+    _fix_options(fix, at=at, no_change=no_change)
     now = utcnow()
     when = _instant(at) if at else now
     if when > now:
@@ -80,7 +90,7 @@ def checkin(obj: Obj, kr_id: str, value: str | None, score: str | None, done: bo
         if kr is None:
             raise click.ClickException(f"no key result {kr_id!r} (see okr tree for the ids)")
         kind = KRType(kr.kr_type)
-        if not given and kind not in (KRType.ISSUES, KRType.CHILDREN):
+        if not given and not fix.on and kind not in (KRType.ISSUES, KRType.CHILDREN):
             hint = "--score" if kind == KRType.MANUAL else \
                 "--done" if kind == KRType.MILESTONE else "--value"
             raise click.ClickException(f"{kr_id} is {_a(kind)} KR: give {hint} "
@@ -94,6 +104,16 @@ def checkin(obj: Obj, kr_id: str, value: str | None, score: str | None, done: bo
             if person is None:
                 raise click.ClickException(f"--as: no person {as_slack_id!r}")
             author_id = person.id
+        if fix.on:
+            click.echo(corrections_cli.correct(
+                ctx, kr, checkin_id=fix.checkin_id, author_id=author_id,
+                actor_label=f"cli:{as_slack_id}" if as_slack_id else "cli",
+                change=corrections_cli.Change(
+                    value=1.0 if done else _number("--value", value),
+                    score=_number("--score", score), status=status, confidence=confidence,
+                    note=note, blockers=blockers),
+                undo=fix.undo, now=now, idempotency_key=idempotency_key))
+            return
         data = CheckinAnswer(kr_key=kr.key, value=1.0 if done else _number("--value", value),
                             score=_number("--score", score), status=status,
                             confidence=confidence, note=note, blockers=blockers,
@@ -121,6 +141,23 @@ def checkin(obj: Obj, kr_id: str, value: str | None, score: str | None, done: bo
     head = f"already recorded (idempotency key {idempotency_key!r}): {kr_id}" if replay \
         else f"recorded a check-in on {kr_id}"
     click.echo(f"{head}: {kr_value(view)}, score {view.score:.2f}, status {_status(view)}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Fix:
+    on: bool
+    undo: bool
+    checkin_id: int | None
+
+
+def _fix_options(fix: _Fix, *, at: str | None, no_change: bool) -> None:
+    if fix.checkin_id is not None and not fix.on:
+        raise click.ClickException("--checkin picks the check-in to correct: add --correct "
+                                   "or --undo")
+    if fix.on and at:
+        raise click.ClickException("--at is for new check-ins: a correction is recorded now")
+    if fix.on and no_change:
+        raise click.ClickException("--no-change is for new check-ins: give what to correct")
 
 
 def _a(kind: KRType) -> str:
@@ -247,14 +284,17 @@ def _kr_lines(ctx: Ctx, kr: KRView, kr_id: int, report: CycleReport) -> list[str
         .order_by(Checkin.at, Checkin.id)))
     lines += ["", f"Check-ins ({len(rows)}, oldest first)"]
     if rows:
-        lines.append(f"  {'at (UTC)':<16}  {'author':<16} {'value':>8} {'score':>5}  "
+        lines.append(f"  {'id':>6}  {'at (UTC)':<16}  {'author':<16} {'value':>8} {'score':>5}  "
                      f"{'status':<6}  {'source':<6}  note / blockers")
+    superseded = {c.supersedes_id for c, _ in rows if c.supersedes_id is not None}
     for c, author in rows:
-        text = " / ".join(t for t in (c.note, f"blocked: {c.blockers}" if c.blockers else None)
-                          if t)
+        text = " / ".join(t for t in (
+            "(undo)" if c.undone else "(corrected)" if c.id in superseded else None,
+            c.note, f"blocked: {c.blockers}" if c.blockers else None) if t)
         value = "" if c.value is None else f"{c.value:g}"
         score = "" if c.score is None else f"{c.score:.2f}"
-        lines.append(f"  {_at(c.at)}  {(author or '-')[:16]:<16} {value:>8} {score:>5}  "
+        lines.append(f"  {'#' + str(c.id):>6}  {_at(c.at)}  {(author or '-')[:16]:<16} "
+                     f"{value:>8} {score:>5}  "
                      f"{c.status or '-':<6}  {c.source:<6}  {text}")
     return lines
 

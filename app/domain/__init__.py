@@ -44,6 +44,8 @@ from app.domain.surfaces import (
 )
 from app.domain.values import (
     CheckinAnswer,
+    CheckinEntry,
+    Correction,
     DigestNote,
     Due,
 )
@@ -55,9 +57,11 @@ from app.domain.views import (
 
 __all__ = [
     "CheckinAnswer",
+    "CheckinEntry",
     "CheckinSource",
     "Commitment",
     "Confidence",
+    "Correction",
     "CycleOverview",
     "CyclePhase",
     "CycleView",

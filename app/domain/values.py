@@ -57,3 +57,40 @@ class DigestNote:
     author_slack_id: str | None
     note: str | None
     blockers: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """A check-in that supersedes an earlier one (the check-in writer's input).
+
+    An edit carries its new answer beside this; an undo (``undo=True``) carries what was in
+    force before the undone entry instead: its ``value``, ``score`` and ``status``, or none.
+    """
+
+    supersedes_id: int
+    undo: bool = False
+    value: float | None = None
+    score: float | None = None
+    status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckinEntry:
+    """One check-in as history holds it: what a summary lists and the Edit modal starts from.
+
+    ``undone`` marks an entry withdrawn by an undo (nothing is in force from it);
+    ``can_undo`` says whether it is still inside the undo window.
+    """
+
+    id: int
+    kr_key: str
+    kr_title: str
+    at: datetime
+    value: float | None
+    score: float | None
+    status: str | None
+    confidence: str | None = None
+    note: str | None = None
+    blockers: str | None = None
+    undone: bool = False
+    can_undo: bool = False

@@ -2,14 +2,16 @@
 
 One writer for every door: :func:`record` (one answer: the CLI, the API, imports, the demo)
 is a batch of one of :func:`record_batch` (a Slack form's answers), and both go through
-``_write``.
+``_write``. A correction (an edit or an undo, see ``checkins/corrections.py``) is a batch of
+one with a :class:`~app.domain.Correction`: its row names the entry it supersedes, and the
+KR's projection is rebuilt from the entries still in force.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -22,6 +24,7 @@ from app.domain import (
     CheckinAnswer,
     CheckinSource,
     Confidence,
+    Correction,
     KRFacts,
     KRState,
     KRType,
@@ -92,6 +95,7 @@ class _Entry:
     value: float | None
     manual: float | None
     score: float | None
+    correction: Correction | None = None
 
 
 def _check(kr: KeyResult, workspace_id: int) -> None:
@@ -100,11 +104,16 @@ def _check(kr: KeyResult, workspace_id: int) -> None:
 
 
 def _entry(kr: KeyResult, data: CheckinAnswer, *, workspace_id: int, key: str | None,
-           score_override: float | None = None) -> _Entry:
+           score_override: float | None = None,
+           correction: Correction | None = None) -> _Entry:
     _check(kr, workspace_id)
+    if correction is not None and correction.undo:
+        # What was in force before: validated when it was first recorded.
+        c = correction
+        return _Entry(kr, replace(data, status=c.status), key, c.value, None, c.score, c)
     value, manual = validate(kr, data)
     score = score_override if score_override is not None else score_after(kr, value, manual)
-    return _Entry(kr, data, key, value, manual, score)
+    return _Entry(kr, data, key, value, manual, score, correction)
 
 
 def _existing(session: Session, workspace_id: int, key: str) -> Checkin | None:
@@ -124,11 +133,13 @@ def record(
     now: datetime,
     idempotency_key: str | None = None,
     score_override: float | None = None,
+    correction: Correction | None = None,
 ) -> Checkin:
     """Append a check-in and move the KR's current value, status and manual score.
 
     With an ``idempotency_key`` already used in this workspace, the earlier check-in is
-    returned and nothing changes (a double submit records once).
+    returned and nothing changes (a double submit records once). With a ``correction`` the
+    row supersedes an earlier one and the KR follows the latest entry still in force.
     """
     _check(kr, workspace_id)
     if idempotency_key is not None:
@@ -136,7 +147,7 @@ def record(
         if existing is not None:
             return existing
     entry = _entry(kr, data, workspace_id=workspace_id, key=idempotency_key,
-                   score_override=score_override)
+                   score_override=score_override, correction=correction)
     written = _write(session=session, workspace_id=workspace_id, entries=[entry],
                      author_id=author_id, actor_label=actor_label, source=source, now=now)
     if written:
@@ -178,7 +189,9 @@ def _write(*, session: Session, workspace_id: int, entries: Sequence[_Entry],
              "at": now, "value": e.value, "score": e.score, "status": e.data.status,
              "confidence": e.data.confidence, "note": e.data.note or None,
              "blockers": e.data.blockers or None, "source": source.value,
-             "idempotency_key": e.key} for e in entries]
+             "idempotency_key": e.key,
+             "supersedes_id": e.correction.supersedes_id if e.correction else None,
+             "undone": bool(e.correction and e.correction.undo)} for e in entries]
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = insert(Checkin).values(rows).on_conflict_do_nothing(
         index_elements=["workspace_id", "idempotency_key"]).returning(Checkin)
@@ -190,10 +203,15 @@ def _write(*, session: Session, workspace_id: int, entries: Sequence[_Entry],
             continue
         before = {"current": e.kr.current_value, "manual_score": e.kr.manual_score,
                   "declared_status": e.kr.declared_status}
-        _project(e, now)
+        if e.correction is None:
+            _project(e, now)
+        else:
+            _reproject(session, e.kr, now)
+        action = "checkin" if e.correction is None else \
+            "checkin.undo" if e.correction.undo else "checkin.correct"
         audit.record(
             session=session, workspace_id=workspace_id, actor_id=author_id,
-            actor_label=actor_label, action="checkin", subject_type="key_result",
+            actor_label=actor_label, action=action, subject_type="key_result",
             subject_key=e.kr.key, now=now, before=before,
             after={"current": e.value, "manual_score": e.manual, "status": e.data.status,
                    "score": e.score})
@@ -219,4 +237,32 @@ def _project(e: _Entry, now: datetime) -> None:
             and kr.state == KRState.ACTIVE:
         kr.state = KRState.DONE.value
     kr.last_checkin_at = now
+    kr.updated_at = now
+
+
+def in_force(session: Session, kr: KeyResult) -> list[Checkin]:
+    """The KR's check-ins still in force, oldest first: neither superseded nor an undo."""
+    session.flush()
+    rows = list(session.scalars(select(Checkin).where(
+        Checkin.workspace_id == kr.workspace_id, Checkin.kr_id == kr.id)
+        .order_by(Checkin.at, Checkin.id)))
+    superseded = {r.supersedes_id for r in rows if r.supersedes_id is not None}
+    return [r for r in rows if r.id not in superseded and not r.undone]
+
+
+def _reproject(session: Session, kr: KeyResult, now: datetime) -> None:
+    """After a correction: the KR's projection of the latest entry in force (or of none)."""
+    kept = in_force(session, kr)
+    last = kept[-1] if kept else None
+    manual = KRType(kr.kr_type) == KRType.MANUAL
+    kr.current_value = None if last is None or manual else last.value
+    kr.manual_score = last.score if last is not None and manual else None
+    kr.declared_status = next((r.status for r in reversed(kept) if r.status), None)
+    kr.last_checkin_at = last.at if last is not None else None
+    if KRType(kr.kr_type) == KRType.MILESTONE:
+        done = kr.current_value == 1.0
+        if done and kr.state == KRState.ACTIVE:
+            kr.state = KRState.DONE.value
+        elif not done and kr.state == KRState.DONE:
+            kr.state = KRState.ACTIVE.value
     kr.updated_at = now

@@ -103,22 +103,31 @@ def _teams(session: Session, ws_id: int, people: dict[int, Person]) -> list[dict
 
 def _checkins(session: Session, ws_id: int, krs: Select[tuple[int]], kr_key: dict[int, str],
               people: dict[int, Person]) -> dict[str, list[dict[str, Any]]]:
-    """Every check-in of the given KRs, by KR key, oldest first."""
+    """Every check-in of the given KRs, by KR key, oldest first.
+
+    A correction says what it ``corrects`` (the superseded entry's ``at``) and whether it is
+    an ``undo``; the entry it superseded carries ``superseded_by`` (the correction's ``at``).
+    """
     history: dict[str, list[dict[str, Any]]] = defaultdict(list)
     session.flush()  # Core statement below (plain rows are much cheaper than ORM objects)
     rows = session.connection().execute(
         select(Checkin.kr_id, Checkin.at, Checkin.author_id, Checkin.value, Checkin.score,
                Checkin.status, Checkin.confidence, Checkin.note, Checkin.blockers,
-               Checkin.source)
+               Checkin.source, Checkin.id, Checkin.supersedes_id, Checkin.undone)
         .where(Checkin.workspace_id == ws_id, Checkin.kr_id.in_(krs))
-        .order_by(Checkin.kr_id, Checkin.at, Checkin.id))
-    for kr_id, at, author_id, value, score, status, confidence, note, blockers, source in rows:
+        .order_by(Checkin.kr_id, Checkin.at, Checkin.id)).all()
+    at_of = {r.id: r.at.isoformat() for r in rows}
+    by = {r.supersedes_id: r.at.isoformat() for r in rows if r.supersedes_id is not None}
+    for (kr_id, at, author_id, value, score, status, confidence, note, blockers, source,
+         cid, supersedes_id, undone) in rows:
         author = people.get(author_id) if author_id else None
         history[kr_key[kr_id]].append({
             "at": at.isoformat(), "author": author.slack_id if author else None,
             "author_name": author.name if author else None, "value": value,
             "score": _r(score), "status": status, "confidence": confidence,
             "note": note, "blockers": blockers, "source": source,
+            "superseded_by": by.get(cid), "corrects": at_of.get(supersedes_id or 0),
+            "undo": bool(undone),
         })
     return dict(history)
 
@@ -193,7 +202,8 @@ KR_COLUMNS = ["cycle", "objective_id", "objective_title", "objective_score",
               "declared_status", "suggested_status", "trend", "stale", "last_checkin_at",
               "checkins"]
 CHECKIN_COLUMNS = ["cycle", "objective_id", "kr_id", "at", "author", "author_name", "value",
-                   "score", "status", "confidence", "note", "blockers", "source"]
+                   "score", "status", "confidence", "note", "blockers", "source",
+                   "superseded_by", "corrects", "undo"]
 
 
 def to_csv(data: ExportData, *, checkins: bool = False) -> str:

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Connection, Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Connection, Select, exists, false, func, select
+from sqlalchemy.orm import Session, aliased
 
 from app.domain import IssueFact, KRType
 from app.models import Checkin, Cycle, IssueLink, KeyResult, Objective, Person, Team
@@ -164,10 +164,12 @@ def _teams(session: Session, workspace_id: int) -> dict[int, tuple[str, str]]:
 
 def last_checkins(session: Session, kr_ids: list[int],
                   kr_query: Select[tuple[int]] | None = None) -> dict[int, LastCheckins]:
-    """The latest two check-ins per KR, with one windowed query.
+    """The latest two check-ins in force per KR, with one windowed query.
 
-    ``kr_query`` selects the same KR ids in SQL; with it the database filters by a subquery
-    instead of an IN list of every id (slow to build and parse at tens of thousands).
+    Entries a correction superseded, and undo rows, are left out: an undone check-in leaves
+    the trend and the last note to the entry before it. ``kr_query`` selects the same KR ids
+    in SQL; with it the database filters by a subquery instead of an IN list of every id (slow
+    to build and parse at tens of thousands).
     """
     if not kr_ids:
         return {}
@@ -176,8 +178,11 @@ def last_checkins(session: Session, kr_ids: list[int],
         .over(partition_by=Checkin.kr_id, order_by=(Checkin.at.desc(), Checkin.id.desc()))
         .label("rn")
     )
+    later = aliased(Checkin)
     inner = select(Checkin.kr_id, Checkin.score, Checkin.note, Checkin.blockers, rn).where(
-        Checkin.kr_id.in_(kr_query if kr_query is not None else kr_ids)
+        Checkin.kr_id.in_(kr_query if kr_query is not None else kr_ids),
+        Checkin.undone == false(),
+        ~exists().where(later.supersedes_id == Checkin.id),
     ).subquery()
     session.flush()  # a Core statement below: make pending check-ins visible to it
     rows = session.connection().execute(
