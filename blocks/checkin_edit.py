@@ -9,11 +9,12 @@ with :func:`blocks.checkin.parse_state` like any check-in.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 from app.domain import CheckinEntry, KRType, KRView
-from blocks.checkin import CheckinMeta, bid, modal
+from blocks.checkin import DEFAULT_FIELDS, CheckinMeta, bid, modal
 from blocks.common import clip, plain, section
 from blocks.corrections import CorrectMeta
 from blocks.ids import Block, Callback
@@ -33,12 +34,13 @@ def _text(el: dict[str, Any], value: str | None) -> None:
         el["initial_value"] = clip(value, int(el.get("max_length") or 3000))
 
 
-def edit_modal(kr: KRView, entry: CheckinEntry, *, meta: CorrectMeta) -> dict[str, Any]:
-    """The check-in modal for ``kr`` as ``entry`` left it."""
+def edit_modal(kr: KRView, entry: CheckinEntry, *, meta: CorrectMeta,
+               fields: Sequence[str] = DEFAULT_FIELDS) -> dict[str, Any]:
+    """The check-in modal for ``kr`` (with the workspace's ``fields``) as ``entry`` left it."""
     held = replace(kr, current=entry.value if kr.kr_type != KRType.MANUAL else kr.current,
                    score=entry.score if kr.kr_type == KRType.MANUAL and entry.score is not None
                    else kr.score, last_blockers=entry.blockers, last_note=entry.note)
-    view = modal([held], meta=CheckinMeta())
+    view = modal([held], meta=CheckinMeta(), fields=fields)
     blocks = [section("Correct this check-in: the earlier entry stays in the history, "
                       "marked as corrected.")]
     for i, b in enumerate(view["blocks"]):

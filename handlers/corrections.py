@@ -75,7 +75,8 @@ def on_edit(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebC
         meta = fix_ui.CorrectMeta(checkin_id=form.entry.id, channel=channel, ts=ts,
                                   shown=tuple(shown))
         client.views_open(trigger_id=body["trigger_id"],
-                          view=edit_modal(form.kr, form.entry, meta=meta))
+                          view=edit_modal(form.kr, form.entry, meta=meta,
+                                         fields=env.settings.checkin_fields))
     except Exception as exc:
         log_failure("correction.open_failed", exc, user=person.slack_id)
         _tell(client, body, person, user_message(exc), respond)

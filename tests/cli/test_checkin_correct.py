@@ -11,14 +11,14 @@ from click.testing import CliRunner, Result
 
 from app.cli import main
 from tests.dbutil import fresh_postgres_database
-from tests.services.helpers import SMALL_ORG
+from tests.services.helpers import RUNNING_ORG
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def org(request: pytest.FixtureRequest, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.chdir(tmp_path)  # no stray .env
-    (tmp_path / "org.yaml").write_text(SMALL_ORG)
+    (tmp_path / "org.yaml").write_text(RUNNING_ORG)
     if request.param == "sqlite":
         monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
         assert okr("import", "org.yaml").exit_code == 0

@@ -14,7 +14,7 @@ from app.cli import main
 from app.db import make_engine
 from app.models import Checkin, KeyResult
 from tests.dbutil import fresh_postgres_database
-from tests.services.helpers import SMALL_ORG, completed_example, dump
+from tests.services.helpers import RUNNING_ORG, SMALL_ORG, completed_example, dump
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -33,7 +33,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path,
 
 # These commands run at the wall-clock time: by then FY27-Q1 has ended and an import would mark
 # it closed (read-only), so the file says it is still running.
-RUNNING_ORG = SMALL_ORG.replace("end: 2026-04-30}", "end: 2026-04-30, phase: active}", 1)
 assert RUNNING_ORG != SMALL_ORG
 
 

@@ -53,6 +53,7 @@ def test_transcript_shows_a_check_in_by_reply_and_keeps_the_data(tmp_path: Path)
         Phase("load", phases.load, setup=True),
         Phase("simulate", phases.simulate_quarter, setup=True),
         Phase("before", count),
+        Phase("conversation", transcript.prepare_conversation, setup=True),
         Phase("transcript", transcript.show_conversation),
         Phase("after", count),
     ])

@@ -113,3 +113,8 @@ objectives:
       - {id: k7, title: Fix 2 issues, owner: U0BEN, type: issues,
          links: ["https://github.com/acme/api/issues/1"]}
 """
+
+
+# SMALL_ORG with its cycle explicitly running: without a phase, the import derives it from
+# today's date, and a test run after the cycle's end would find it closed (read-only).
+RUNNING_ORG = SMALL_ORG.replace("end: 2026-04-30}", "end: 2026-04-30, phase: active}", 1)

@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from app.domain import CheckinAnswer, CheckinSource
@@ -14,7 +15,16 @@ from app.services.checkins import record
 from blocks.checkin import open_value
 from blocks.ids import Action
 from tests.fixtures.slack import Harness
+from tests.slack.fields import slack_all_fields
 from tests.slack.state import submitted_values
+
+__all__ = ["slack_all_fields"]
+
+
+@pytest.fixture()
+def slack(slack_all_fields: Harness) -> Harness:
+    """These tests correct a check-in that carries a confidence: the modal asks every field."""
+    return slack_all_fields
 
 
 def _blocks(params: dict[str, Any]) -> list[dict[str, Any]]:

@@ -59,7 +59,8 @@ def test_home_lists_recent_check_ins_with_their_buttons() -> None:
 
 def test_edit_modal_starts_from_the_entry() -> None:
     meta = CorrectMeta(checkin_id=7, channel="D1", ts="1.2", shown=tuple(range(40)))
-    view = edit_modal(kr(1), entry(7, value=6.0, status="green", note="typo"), meta=meta)
+    view = edit_modal(kr(1), entry(7, value=6.0, status="green", note="typo"), meta=meta,
+                      fields=("value", "status", "note", "confidence", "blockers"))
     assert validate_view(view) == []
     assert view["callback_id"] == "okr_correct_checkin"
     inputs = {b["block_id"].split(":")[0]: b["element"] for b in view["blocks"]
