@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.config import ScoringSettings
 from app.domain import (
     Commitment,
     CyclePhase,
@@ -24,6 +25,8 @@ from tests.fakeslack import FakeSlack
 from tests.fixtures.scheduler import Clock, make_settings, posts
 from tests.scheduler.test_followups import checkin
 from tests.scheduler.test_tick import rows
+
+WORST = ScoringSettings(OKR_OBJECTIVE_STATUS="worst")
 from tests.slack.blockkit import validate_message
 
 CYCLE = CycleView(name="FY27-Q1", start=date(2026, 2, 1), end=date(2026, 4, 30),
@@ -94,7 +97,10 @@ def test_nothing_changed_is_one_line_or_nothing() -> None:
 
 
 def test_weekly_digest_on_friday_afternoon_in_the_org_zone(
-        clock: Clock, fake_slack: FakeSlack, session_factory: sessionmaker[Session]) -> None:
+        fake_slack: FakeSlack, session_factory: sessionmaker[Session], org: int) -> None:
+    # The worst-of-KRs rule: under the weighted rule the onboarding objective's light moves
+    # from yellow to red by pace alone between the first two Fridays (a real change).
+    clock = Clock(session_factory, make_settings(fake_slack, scoring=WORST))
     clock.tick("2026-03-06T14:59:00+00:00")
     assert posts(fake_slack, "C0ENG") == []
     clock.tick("2026-03-06T15:00:30+00:00")  # 16:00 in Berlin
@@ -118,7 +124,8 @@ def test_weekly_digest_on_friday_afternoon_in_the_org_zone(
 
 def test_silent_quiet_mode_records_a_skip(session_factory: sessionmaker[Session],
                                           fake_slack: FakeSlack, org: int) -> None:
-    clock = Clock(session_factory, make_settings(fake_slack, OKR_QUIET_DIGEST="silent"))
+    clock = Clock(session_factory, make_settings(fake_slack, OKR_QUIET_DIGEST="silent",
+                                                 scoring=WORST))
     clock.tick("2026-03-06T15:00:30+00:00")
     clock.tick("2026-03-13T15:00:30+00:00")
     assert len(posts(fake_slack, "C0ENG")) == 1

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date
 
 import scoring
-from app.domain import CycleView, ObjectiveFacts, ObjectiveView, ScoreCard
+from app.config import ScoringSettings
+from app.domain import (
+    CycleView,
+    CycleWindow,
+    KRType,
+    ObjectiveFacts,
+    ObjectiveView,
+    RollupMode,
+    ScoreCard,
+    TrafficLight,
+)
 from app.models import Cycle
 from app.services.okrs import cycles as cycles_service
 
@@ -15,6 +26,62 @@ from app.services.okrs import cycles as cycles_service
 def score(facts: Sequence[ObjectiveFacts]) -> ScoreCard:
     """Every KR and objective of the cycle scored (see :func:`scoring.rollup`)."""
     return scoring.rollup(facts)
+
+
+@dataclass(frozen=True, slots=True)
+class Pace:
+    """What the plan expects by today: per KR (by key) its expected score and suggested light,
+    per objective (by key) its weighted expected progress (see :mod:`scoring.pace`)."""
+
+    kr_expected: dict[str, float] = field(default_factory=dict)
+    kr_suggested: dict[str, TrafficLight] = field(default_factory=dict)
+    objective_expected: dict[str, float] = field(default_factory=dict)
+
+
+def pace(facts: Sequence[ObjectiveFacts], card: ScoreCard, window: CycleWindow, today: date,
+         settings: ScoringSettings) -> Pace:
+    """Expected scores and suggested lights for every KR and objective of the cycle."""
+    out = Pace()
+    by_key = {o.id: o for o in facts}
+    for o in facts:
+        end_goal = scoring.goal(o.commitment, settings.aspirational_target)
+        for kr in o.key_results:
+            expected = scoring.kr_expected(kr, window, today, end_goal=end_goal)
+            out.kr_expected[kr.id] = expected
+            out.kr_suggested[kr.id] = scoring.kr_suggestion(
+                kr, card.key_results.get(kr.id, 0.0), expected, window, today,
+                yellow_gap=settings.yellow_gap, red_gap=settings.red_gap,
+                at_risk_days=settings.milestone_at_risk_days)
+    for o in facts:
+        _objective_expected(o.id, by_key, out, set())
+    return out
+
+
+def _objective_expected(key: str, by_key: dict[str, ObjectiveFacts], out: Pace,
+                        visiting: set[str]) -> float:
+    """Memoised; an alignment loop counts the looping child as expecting its KRs only."""
+    if key in out.objective_expected:
+        return out.objective_expected[key]
+    o = by_key[key]
+    visiting.add(key)
+    kr_expected = {kr.id: out.kr_expected.get(kr.id, 0.0) for kr in o.key_results}
+    kids: list[tuple[float, float]] = []
+    for kr in o.key_results:
+        if kr.kr_type == KRType.CHILDREN:
+            pairs = [(_objective_expected(c, by_key, out, visiting), by_key[c].weight)
+                     for c in dict.fromkeys(kr.children) if c in by_key and c not in visiting]
+            if pairs:  # a children KR expects what its objectives expect
+                kr_expected[kr.id] = out.kr_expected[kr.id] = scoring.weighted_expected(
+                    (), {}, pairs, mode_both=True)
+    if o.rollup_mode != RollupMode.KRS:
+        kids = [(_objective_expected(c, by_key, out, visiting), by_key[c].weight)
+                for c in dict.fromkeys(o.children) if c in by_key and c not in visiting]
+    visiting.discard(key)
+    value = scoring.weighted_expected(
+        o.key_results, kr_expected, kids, mode_children=o.rollup_mode == RollupMode.CHILDREN,
+        mode_both=o.rollup_mode == RollupMode.BOTH)
+    out.objective_expected[key] = value
+    return value
 
 
 def cycle_view(cycle: Cycle, today: date) -> CycleView:
