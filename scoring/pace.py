@@ -58,6 +58,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
+from itertools import pairwise
 
 from app.domain import (
     Commitment,
@@ -116,7 +117,7 @@ def _phased(kr: KRFacts, targets: Sequence[PhasedTarget], cycle: CycleWindow, to
     if points[-1][0] < cycle.days:
         points.append((cycle.days, end_goal))
     x = _x(cycle, today)
-    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+    for (x0, y0), (x1, y1) in pairwise(points):
         if x <= x1:
             return clamp01(y0 + (y1 - y0) * (x - x0) / (x1 - x0))
     return clamp01(points[-1][1])

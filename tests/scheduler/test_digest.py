@@ -25,9 +25,9 @@ from tests.fakeslack import FakeSlack
 from tests.fixtures.scheduler import Clock, make_settings, posts
 from tests.scheduler.test_followups import checkin
 from tests.scheduler.test_tick import rows
+from tests.slack.blockkit import validate_message
 
 WORST = ScoringSettings(OKR_OBJECTIVE_STATUS="worst")
-from tests.slack.blockkit import validate_message
 
 CYCLE = CycleView(name="FY27-Q1", start=date(2026, 2, 1), end=date(2026, 4, 30),
                   phase=CyclePhase.ACTIVE, day=40, total_days=89, expected=0.45)

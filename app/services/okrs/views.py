@@ -19,12 +19,10 @@ import scoring
 from app.config import ScoringSettings
 from app.domain import (
     Commitment,
-    Grade,
     KRState,
     KRType,
     KRView,
     ObjectiveFacts,
-    ObjectiveStatusRule,
     ObjectiveView,
     RollupMode,
     ScoreCard,
