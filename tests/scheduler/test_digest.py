@@ -139,6 +139,9 @@ def test_long_digest_goes_to_a_thread_exactly_once_even_when_a_part_fails(
     monkeypatch.setattr(digest, "INLINE_BLOCKS", 0)  # force the detail into a thread
     monkeypatch.setattr(digest, "MAX_BLOCKS", 1)  # one block per reply: several replies
     clock.tick("2026-03-06T14:00:00+00:00")  # everything else of the week out of the way
+    # Checked in without progress: at risk (a KR never checked in is pending, not at risk).
+    checkin(session_factory, "kr-ttv", "2026-03-02T10:00:00+00:00", value=14)
+    checkin(session_factory, "kr-nps", "2026-03-02T10:00:00+00:00", value=32)
     fake_slack.reset_calls()
     fake_slack.on("chat.postMessage", _fail_second_part(fake_slack))
     clock.tick("2026-03-06T15:00:30+00:00")
