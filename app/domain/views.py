@@ -16,6 +16,7 @@ from app.domain.enums import (
     TrafficLight,
     Visibility,
 )
+from app.domain.facts import PhasedTarget
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,7 @@ class KRView:
     pending: bool = False
     grade: Grade | None = None
     due: date | None = None
+    targets: tuple[PhasedTarget, ...] = ()
 
     @property
     def light(self) -> Light:

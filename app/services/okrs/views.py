@@ -30,7 +30,7 @@ from app.domain import (
     Visibility,
 )
 from app.models import Cycle
-from app.services.okrs.facts import KR_STATE, KR_TYPE, LIGHT, Alignment
+from app.services.okrs.facts import KR_STATE, KR_TYPE, LIGHT, Alignment, phased_targets
 from app.services.okrs.load import CycleRows, LastCheckins, ObjRow
 from app.services.okrs.score import Pace
 
@@ -85,6 +85,7 @@ def kr_views(
                                                  gap=settings.mismatch_gap)
                 if declared and not ended else None,
                 stale=stale, expected=expected, grade=grade, due=k.due_date,
+                targets=phased_targets(k.targets) if k.targets else (),
                 pending=owed and k.last_checkin_at is None and not ended,
             )
         )
