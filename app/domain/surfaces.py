@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from app.domain.facts import PhasedTarget
 from app.domain.views import CycleView, KRView, ObjectiveView
 
 
@@ -75,6 +76,8 @@ class KREdit:
     weight: float | None
     owner_slack_id: str | None
     state: str | None
+    due: date | None = None
+    targets: tuple[PhasedTarget, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
