@@ -53,6 +53,7 @@ def kr_views(
     ref = now - (today - cycle.end_date) if ended else now
     elapsed = (min(today, cycle.end_date) - cycle.start_date).days
     no_checkins = LastCheckins()
+    after: dict[int, timedelta] = {}  # stale_days -> timedelta, built once each
     for k in rows.key_results:
         score = card.key_results.get(k.key, 0.0)
         suggested = pace.kr_suggested.get(k.key, TrafficLight.GREEN)
@@ -65,8 +66,9 @@ def kr_views(
         stale_days = 2 * periods.get(k.owner_id, 7) if k.owner_id else STALE_AFTER.days
         stale = owed and (
             (k.last_checkin_at is None and elapsed >= stale_days)
-            or (k.last_checkin_at is not None
-                and ref - k.last_checkin_at >= timedelta(days=stale_days))
+            or (k.last_checkin_at is not None and ref - k.last_checkin_at
+                >= (after.get(stale_days) or after.setdefault(stale_days,
+                                                              timedelta(days=stale_days))))
         )
         grade = scoring.grade(score, settings) if ended else None
         out[k.objective_id].append(
