@@ -11,11 +11,14 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.domain.enums import ObjectiveStatusRule
+
 
 class ScoringSettings(BaseSettings):
     """Thresholds for pace, traffic lights, grades and lint. Env prefix ``OKR_SCORING_``."""
 
-    model_config = SettingsConfigDict(env_prefix="OKR_SCORING_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="OKR_SCORING_", env_file=".env", extra="ignore",
+                                      populate_by_name=True)
 
     # Suggested traffic light: see scoring.pace.suggest_status for the rule.
     yellow_gap: float = Field(0.15, ge=0, le=1)
@@ -37,6 +40,11 @@ class ScoringSettings(BaseSettings):
     max_objectives: int = 5
     min_krs: int = 2
     max_krs: int = 5
+    # Pace and lights (issue 10): see scoring.pace for the rule.
+    aspirational_target: float = Field(0.7, gt=0, le=1, alias="OKR_ASPIRATIONAL_TARGET")
+    milestone_at_risk_days: int = Field(7, ge=0, alias="OKR_MILESTONE_AT_RISK_DAYS")
+    objective_status: ObjectiveStatusRule = Field(ObjectiveStatusRule.WEIGHTED,
+                                                  alias="OKR_OBJECTIVE_STATUS")
 
 
 # The check-in modal's inputs per KR (OKR_CHECKIN_FIELDS); value and status are always asked.

@@ -6,7 +6,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from app.domain import KRState, KRType, KRView, TrafficLight
+from app.domain import KRState, KRType, KRView, Light, TrafficLight
 
 TREND_ARROWS = {"up": ":arrow_upper_right:", "down": ":arrow_lower_right:",
                 "flat": ":arrow_right:"}
@@ -125,11 +125,27 @@ def kr_progress_text(kr: KRView) -> str:
     return "scored by owner"
 
 
+def light_note(kr: KRView) -> str:
+    """What a KR's light says beyond its colour: ``no update since Mon 2 Mar 2026``, ``no
+    check-in yet``, or its grade after the end (``strong``); empty for a plain light."""
+    light = kr.light
+    if light == Light.OUTDATED and kr.last_checkin_at is not None:
+        return f"no update since {local_date(kr.last_checkin_at.date())}"
+    if light in (Light.OUTDATED, Light.PENDING):
+        return "no check-in yet"
+    return light.value if light.is_grade else ""
+
+
+def light_emoji(kr: KRView) -> str:
+    return STATE_EMOJI.get(kr.state) or kr.light.emoji
+
+
 def kr_line(kr: KRView, *, owner: bool = True) -> str:
-    """One mrkdwn line: status, title, progress, score and trend."""
+    """One mrkdwn line: light, title, progress, score and trend."""
     who = f" · <@{kr.owner_slack_id}>" if owner and kr.owner_slack_id else ""
-    flags = " · :warning: stale" if kr.stale else ""
-    return (f"{status_emoji(kr.status, kr.state)} *{escape(clip(kr.title, 200))}* "
+    note = light_note(kr) if kr.state == KRState.ACTIVE else ""
+    flags = f" · _{note}_" if note else ""
+    return (f"{light_emoji(kr)} *{escape(clip(kr.title, 200))}* "
             f"`{kr.key}`\n{kr_progress_text(kr)} · {pct(kr.score)} "
             f"{TREND_ARROWS.get(kr.trend, '')}{who}{flags}")
 

@@ -92,8 +92,10 @@ def _active(objectives: Sequence[ObjectiveView]) -> list[KRView]:
 def _items(data: DigestInput) -> dict[str, list[str]]:
     w = _words()
     krs = _active(data.objectives)
-    at_risk = [kr for kr in krs
-               if kr.status.rank >= 1 or kr.suggested_status.rank >= 1]
+    # An outdated or pending KR shows as such, whatever its last light; after the end a KR
+    # needs attention only when its grade is partial or a miss.
+    at_risk = [kr for kr in krs if not kr.stale and not kr.pending and (
+        kr.status.rank >= 1 or (kr.grade is None and kr.suggested_status.rank >= 1))]
     at_risk.sort(key=lambda kr: (-max(kr.status.rank, kr.suggested_status.rank), kr.score))
     return {
         "at_risk": [_kr_line(kr) for kr in at_risk],
@@ -112,8 +114,11 @@ def _items(data: DigestInput) -> dict[str, list[str]]:
 
 
 def _kr_line(kr: KRView) -> str:
-    status = kr.status.emoji
-    pace = "" if kr.suggested_status == kr.status else f" (pace says {kr.suggested_status.value})"
+    status = kr.light.emoji
+    pace = "" if kr.grade is not None or kr.suggested_status == kr.status \
+        else f" (pace says {kr.suggested_status.value})"
+    if kr.grade is not None:
+        pace = f" · {kr.grade.value}"
     return (f"{status} `{kr.key}` {escape(clip(kr.title, 150))} · {pct(kr.score)}{pace}"
             f"{' · ' + _who(kr.owner_slack_id) if kr.owner_slack_id else ''}")
 
@@ -181,7 +186,8 @@ def build(data: DigestInput, *, quiet: str = "note") -> list[dict[str, Any]]:
     ]
     for o in list(data.objectives)[:MAX_OBJECTIVES]:
         summary.append(section(str(w.objective(
-            o.status.emoji, escape(clip(o.title, 200)), pct(o.score),
+            o.light.emoji, escape(clip(o.title, 200)),
+            pct(o.score) + (f" · _{o.grade.value}_" if o.grade is not None else ""),
             _change(o.score, prev_objs.get(o.key), o.status) if data.previous else "",
             _who(o.owner_slack_id)))))
     if len(data.objectives) > MAX_OBJECTIVES:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from app.domain import KRType
@@ -57,6 +58,8 @@ class KRForm:
     weight: float | None = None
     owner_slack_id: str | None = None
     state: str | None = None
+    due: date | None = None
+    targets: str = ""  # one "YYYY-MM-DD value" per line
 
 
 def _id(block: Block, slot: int | None) -> str:
@@ -196,10 +199,31 @@ def edit_objective_modal(key: str, form: ObjectiveForm) -> dict[str, Any]:
             "blocks": [context(f"`{key}`"), *objective_blocks(form)]}
 
 
+def _date(initial: date | None) -> dict[str, Any]:
+    el: dict[str, Any] = {"type": "datepicker"}
+    if initial is not None:
+        el["initial_date"] = initial.isoformat()
+    return el
+
+
+def plan_blocks(form: KRForm) -> list[dict[str, Any]]:
+    """The KR's plan: a milestone's due date and phased targets (edit modal only)."""
+    return [
+        _input(str(Block.KR_DUE), "Due date", _date(form.due), optional=True,
+               hint="Milestones: at risk in the last 7 days before it, off track after it. "
+                    "Empty: the cycle's last day."),
+        _input(str(Block.KR_TARGETS), "Phased targets",
+               _text(form.targets, max_length=1000, multiline=True,
+                     placeholder="2026-03-01 200"), optional=True,
+               hint="Increase and decrease: one date and value per line; the expected pace "
+                    "runs through them instead of a straight line."),
+    ]
+
+
 def edit_kr_modal(key: str, objective_title: str, form: KRForm) -> dict[str, Any]:
     states = [("active", "Active"), ("paused", "Paused"), ("done", "Done")]
     blocks = [context(f"`{key}` in _{clip(objective_title, 200)}_"),
-              *kr_blocks(form, None, required=True),
+              *kr_blocks(form, None, required=True), *plan_blocks(form),
               _input(str(Block.KR_STATE), "State", _radio(states, form.state or "active"))]
     return {"type": "modal", "callback_id": str(Callback.EDIT_KR),
             "title": plain("Edit key result", 24), "submit": plain("Save", 24),
@@ -233,6 +257,15 @@ def read_choice(values: Mapping[str, Any], block_id: str) -> str | None:
     if isinstance(opt, Mapping) and isinstance(opt.get("value"), str):
         return str(opt["value"])
     return None
+
+
+def read_date(values: Mapping[str, Any], block_id: str) -> date | None:
+    """A datepicker's date; None when empty (Slack only sends valid dates)."""
+    v = _action(values, block_id).get("selected_date")
+    try:
+        return date.fromisoformat(v) if isinstance(v, str) and v else None
+    except ValueError:
+        return None
 
 
 def read_user(values: Mapping[str, Any], block_id: str) -> str | None:

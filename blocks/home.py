@@ -21,7 +21,6 @@ from blocks.common import (
     local_datetime,
     pct,
     section,
-    status_emoji,
 )
 from blocks.corrections import recent_blocks
 from blocks.ids import Action
@@ -52,8 +51,9 @@ class HomeData:
 def objective_line(o: ObjectiveView) -> str:
     owner = f" · <@{o.owner_slack_id}>" if o.owner_slack_id else ""
     private = " :lock:" if o.visibility.value == "private" else ""
-    return (f"{status_emoji(o.status)} *{escape(clip(o.title, 200))}* `{o.key}`{private}\n"
-            f"{pct(o.score)} · {len(o.key_results)} key results{owner}")
+    grade = f" · _{o.grade.value}_" if o.grade is not None else ""
+    return (f"{o.light.emoji} *{escape(clip(o.title, 200))}* `{o.key}`{private}\n"
+            f"{pct(o.score)}{grade} · {len(o.key_results)} key results{owner}")
 
 
 def home_view(data: HomeData) -> dict[str, Any]:

@@ -90,6 +90,8 @@ class Block(Id):
     KR_WEIGHT = "kr_weight"
     KR_OWNER = "kr_owner"
     KR_STATE = "kr_state"
+    KR_DUE = "kr_due"
+    KR_TARGETS = "kr_targets"
     AWAY_UNTIL = "away_until"
     # End of cycle: per-KR inputs are f"{prefix}:{kr_key}" like the check-in modal's.
     REVIEW_KR = "rv_kr"

@@ -19,7 +19,6 @@ from blocks.common import (
     local_date,
     pct,
     section,
-    status_emoji,
 )
 
 MAX_OBJECTIVES = 20  # 2 blocks each, within a message's 50
@@ -36,8 +35,9 @@ def objective_head(o: ObjectiveView) -> str:
     owner = f" · <@{o.owner_slack_id}>" if o.owner_slack_id else ""
     lock = " :lock:" if o.visibility.value == "private" else ""
     aspirational = " · _aspirational_" if o.commitment.value == "aspirational" else ""
-    return (f"{status_emoji(o.status)} *{escape(clip(o.title, 300))}* `{o.key}`{lock}\n"
-            f"{pct(o.score)}{team}{owner}{aspirational}")
+    grade = f" · _{o.grade.value}_" if o.grade is not None else ""
+    return (f"{o.light.emoji} *{escape(clip(o.title, 300))}* `{o.key}`{lock}\n"
+            f"{pct(o.score)}{grade}{team}{owner}{aspirational}")
 
 
 def _kr_text(krs: Sequence[KRView], *, owner: bool) -> str:
@@ -104,7 +104,7 @@ def objective_detail(o: ObjectiveView, cycle: CycleView | None,
         blocks += more
     if children:
         blocks.append(divider())
-        lines = [f"{status_emoji(c.status)} {escape(clip(c.title, 150))} `{c.key}` · "
+        lines = [f"{c.light.emoji} {escape(clip(c.title, 150))} `{c.key}` · "
                  f"{pct(c.score)}" for c in children[:20]]
         blocks.append(section("*Aligned objectives*\n" + "\n".join(lines)))
     return f"{o.title} ({o.key}): {pct(o.score)}", blocks[:50]

@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 
 from app.domain import FormChoices, KREdit
 from app.services.errors import OkrError
-from app.services.okrs import alignment, edit_forms
+from app.services.okrs import alignment, edit_forms, plans
 from blocks import editing as ui
 from blocks.ids import Action
 from handlers.context import Actor, Env
@@ -52,7 +52,8 @@ def edit_form(env: Env, workspace_id: int, person: Actor, key: str,
     if isinstance(found, KREdit):
         kform = ui.KRForm(title=found.title, kr_type=found.kr_type, start=found.start,
                           target=found.target, unit=found.unit, weight=found.weight,
-                          owner_slack_id=found.owner_slack_id, state=found.state)
+                          owner_slack_id=found.owner_slack_id, state=found.state,
+                          due=found.due, targets=plans.targets_text(found.targets))
         return ui.edit_kr_modal(found.key, found.objective_title, kform)
     cycle_choices, team_choices = _choices(found.choices)
     form = ui.ObjectiveForm(

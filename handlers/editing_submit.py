@@ -38,7 +38,8 @@ OBJ_FIELDS = {"title": Block.OBJ_TITLE, "cycle": Block.OBJ_CYCLE, "team": Block.
               "visibility": Block.OBJ_VISIBILITY, "commitment": Block.OBJ_COMMITMENT}
 KR_FIELDS = {"title": Block.KR_TITLE, "type": Block.KR_TYPE, "start": Block.KR_START,
              "target": Block.KR_TARGET, "unit": Block.KR_UNIT, "weight": Block.KR_WEIGHT,
-             "owner": Block.KR_OWNER, "state": Block.KR_STATE}
+             "owner": Block.KR_OWNER, "state": Block.KR_STATE, "due": Block.KR_DUE,
+             "targets": Block.KR_TARGETS}
 _SLOT_FIELD = re.compile(r"^kr(\d+)\.(\w+)$")
 
 
@@ -107,6 +108,9 @@ class Reader:
             weight=_number(v, Block.KR_WEIGHT, slot, f"{pre}weight"),
             owner_id=self.person_id(ui.kr_block_id(Block.KR_OWNER, slot), f"{pre}owner"),
             state=ui.read_choice(v, str(Block.KR_STATE)) if slot is None else None,
+            due=ui.read_date(v, str(Block.KR_DUE)) if slot is None else None,
+            targets=ui.read_text(v, str(Block.KR_TARGETS)) if slot is None else None,
+            plan_given=slot is None and str(Block.KR_TARGETS) in v,
         )
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from app.domain import ObjectiveStatusRule
+
 
 class GradeBands(Protocol):
     @property
@@ -64,6 +66,9 @@ class ScoringThresholds:
     max_objectives: int = 5
     min_krs: int = 2
     max_krs: int = 5
+    aspirational_target: float = 0.7
+    milestone_at_risk_days: int = 7
+    objective_status: ObjectiveStatusRule = ObjectiveStatusRule.WEIGHTED
 
 
 DEFAULT_THRESHOLDS = ScoringThresholds()

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import scoring
-from app.demo import end_of_cycle, simulate, transcript
+from app.demo import calibration, end_of_cycle, simulate, transcript
 from app.demo.advice import calibration_lines, lint_lines
 from app.demo.context import DemoContext, Phase
 from app.demo.tree import LEGEND, TeamLine, render_tree
@@ -63,10 +63,12 @@ def simulate_quarter(ctx: DemoContext) -> None:
             "local check-in time (stored in UTC).")
     view = cycles.view(cycle, today)
     s = ctx.settings.scoring
+    aspirational = expected * s.aspirational_target
     ctx.out(f"Today is {today.isoformat()}, day {view.day} of {view.total_days}: pace expects "
-            f"{expected:.2f}, so a KR under {expected - s.yellow_gap:.2f} is suggested yellow and "
-            f"under {expected - s.red_gap:.2f} red. Ambitious OKRs end around 0.6-0.7: "
-            "see Calibration below.")
+            f"{expected:.2f} of a committed KR and {aspirational:.2f} of an aspirational one "
+            f"(which aims at {s.aspirational_target:.1f}); a KR {s.yellow_gap:.2f} behind its "
+            f"pace is suggested yellow, {s.red_gap:.2f} behind red. Milestones go by their due "
+            "dates. See docs/scoring.md and Calibration below.")
 
 
 def show_tree(ctx: DemoContext) -> None:
@@ -123,6 +125,8 @@ PHASES: list[Phase] = [
     # Setup phases added later (e.g. the scheduler's message transcript) go here.
     Phase("score-cycle", end_of_cycle.score_cycle, setup=True),
     Phase("tree", show_tree),
+    # The quarter replayed to week 7 in a scratch database: mid-quarter lights.
+    Phase("week-7", calibration.show_week_tree),
     Phase("advice", show_advice),
     Phase("transcript", transcript.show_transcript),
     # Printing phases added later (e.g. the end-of-cycle retrospective) go here.

@@ -17,10 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import scoring
-from app.domain import CheckinAnswer, CheckinSource, CycleWindow, KRType
-from app.models import IssueLink, KeyResult, Person, Workspace
+from app.domain import CheckinAnswer, CheckinSource, Commitment, CycleWindow, KRFacts, KRType
+from app.models import IssueLink, KeyResult, Objective, Person, Workspace
 from app.services.checkins import record as checkins
 from app.services.links import attach
+from app.services.okrs.facts import phased_targets
 
 SEED = 20260427
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -91,7 +92,7 @@ CLOSED_ISSUES = ((4, "https://gitlab.com/acme/web/-/issues/112"),
                  (9, "https://gitlab.com/acme/web/-/issues/118"))
 
 
-def _shape(name: str, x: float) -> float:
+def shape(name: str, x: float) -> float:
     if name == "early":
         return float(x ** 0.5)
     if name == "late":
@@ -106,17 +107,17 @@ def _value(kr: KeyResult, plan: Plan, frac: float, rng: random.Random) -> tuple[
     """(value, manual score) at ``frac`` (0..1) of the way through the check-ins."""
     kind = KRType(kr.kr_type)
     if kind == KRType.MANUAL:
-        return None, round(min(max(plan.final * _shape(plan.shape, frac), 0.0), 1.0), 1)
+        return None, round(min(max(plan.final * shape(plan.shape, frac), 0.0), 1.0), 1)
     if kind == KRType.MILESTONE:
         return 0.0, None
     if kind in (KRType.ABOVE, KRType.BELOW):
         swing = 0.08 if kr.unit == "%" and (kr.target_value or 0) > 99 else 9.0
         return round(plan.final + rng.uniform(-swing, swing) * (1 - frac), 2), None
     if kind == KRType.PERCENT:
-        return round(100 * plan.final * _shape(plan.shape, frac)), None
+        return round(100 * plan.final * shape(plan.shape, frac)), None
     start, target = kr.start_value or 0.0, kr.target_value or 0.0
     noise = rng.uniform(-0.03, 0.03) if frac < 1.0 else 0.0
-    progress = max(plan.final * _shape(plan.shape, frac) + noise, 0.0)
+    progress = max(plan.final * shape(plan.shape, frac) + noise, 0.0)
     value = start + progress * (target - start)
     if (kr.unit or "").startswith("$"):
         return round(value, 2), None
@@ -171,6 +172,8 @@ def simulate(*, session: Session, workspace: Workspace, window: CycleWindow,
             if at <= now:
                 events.append(Event(at, week, key))
     events.sort(key=lambda e: (e.at, e.kr_key))
+    goals = {oid: scoring.goal(Commitment(c)) for oid, c in session.execute(
+        select(Objective.id, Objective.commitment).where(Objective.workspace_id == workspace.id))}
     closes = list(CLOSED_ISSUES)
     last_week = len(mondays) - 1
     count = 0
@@ -182,9 +185,12 @@ def simulate(*, session: Session, workspace: Workspace, window: CycleWindow,
         value, manual = _value(kr, plan, frac, rng)
         if KRType(kr.kr_type) == KRType.MILESTONE:
             value = 1.0 if plan.done_week is not None and event.week >= plan.done_week else 0.0
-        expected = scoring.expected_progress(window, event.at.date())
+        # Owners judge by their own plan: the KR's pace towards its objective's goal.
+        facts, day = pace_facts(kr), event.at.date()
+        expected = scoring.kr_expected(facts, window, day, end_goal=goals[kr.objective_id])
         score = checkins.score_after(kr, value, manual) or 0.0
-        status = plan.declare or (scoring.suggest_status(score, expected).value
+        status = plan.declare or (scoring.kr_suggestion(facts, score, expected, window,
+                                                        day).value
                                   if rng.random() < 0.85 else None)
         note = rng.choice(plan.notes + GENERIC_NOTES) if rng.random() < 0.6 else ""
         data = CheckinAnswer(kr_key=kr.key, value=value, score=manual, status=status,
@@ -198,6 +204,13 @@ def simulate(*, session: Session, workspace: Workspace, window: CycleWindow,
                         now=event.at, idempotency_key=f"demo:{kr.key}:{event.week}")
         count += 1
     return count
+
+
+def pace_facts(kr: KeyResult) -> KRFacts:
+    """What the pace rule reads of a KR (type, start and target, due date, phased targets)."""
+    return KRFacts(id=kr.key, kr_type=KRType(kr.kr_type), start=kr.start_value,
+                   target=kr.target_value, due=kr.due_date,
+                   targets=phased_targets(kr.targets) if kr.targets else ())
 
 
 def _close_issue(session: Session, workspace: Workspace, url: str, at: datetime) -> None:

@@ -18,7 +18,8 @@ from app.domain import KRState, KRType, KRView, ObjectiveView
 from app.services.okrs.report import CycleReport
 
 _COLORS = {"green": "green", "yellow": "yellow", "red": "red", "paused": "bright_black",
-           "done": "cyan"}
+           "done": "cyan", "outdated": "bright_black", "pending": "bright_black",
+           "achieved": "cyan", "strong": "green", "partial": "yellow", "miss": "red"}
 _ARROWS = {True: {"up": "↑", "down": "↓", "flat": "→"}, False: {"up": "^", "down": "v",
                                                                 "flat": "-"}}
 
@@ -113,7 +114,7 @@ class _Columns:
 
 def _right(style: Style, value: str, score: float, status: str, trend: str | None,
            owner: str | None, cols: _Columns) -> str:
-    word = f"[{status.upper()}]".ljust(9)
+    word = f"[{status.upper()}]".ljust(10)
     arrow = _ARROWS[style.unicode][trend] if trend else " "
     return (f"{value:>12}  {score:4.2f} {style.paint(bar(score, style), _COLORS.get(status))} "
             f"{style.paint(word, _COLORS.get(status), bold=status == 'red')} {arrow}  "
@@ -139,14 +140,15 @@ def _kr_lines(kr: KRView, pad: str, style: Style, cols: _Columns, now: datetime 
               ) -> list[str]:
     bullet = "•" if style.unicode else "*"
     title = _fit(f"{bullet} {kr.title}", cols.title - len(pad))
-    status = _status_word(kr.state, kr.status.value)
+    status = _status_word(kr.state, kr.light.value)
     out = [pad + title + _right(style, kr_value(kr), kr.score, status, kr.trend,
                                 kr.owner_name, cols)]
     notes: list[tuple[str, str]] = []
-    if kr.stale:
-        since = f"last check-in {(now - kr.last_checkin_at).days} days ago" \
-            if now and kr.last_checkin_at else "no check-in yet"
-        notes.append(("yellow", f"! stale: {since}"))
+    if kr.stale and kr.state == KRState.ACTIVE and kr.grade is None:
+        since = f"no update since {kr.last_checkin_at.date().isoformat()}" \
+            if kr.last_checkin_at else "no check-in yet"
+        days = f" ({(now - kr.last_checkin_at).days} days)" if now and kr.last_checkin_at else ""
+        notes.append(("bright_black", f"! outdated: {since}{days}"))
     if kr.mismatch:
         notes.append(("red", f"! {kr.mismatch} (suggested {kr.suggested_status.value})"))
     if kr.last_blockers:
@@ -171,7 +173,7 @@ def render_tree(report: CycleReport, *, style: Style = Style(), teams: Sequence[
         lines += [f"Company score {report.company_score:.2f} {bar(report.company_score, style)}",
                   ""]
     header = "Objectives and key results".ljust(cols.title) + \
-        f"{'latest':>12}  score {'progress':<10} {'status':<9} {'':1}  owner"
+        f"{'latest':>12}  score {'progress':<10} {'status':<10} {'':1}  owner"
     lines += [style.paint(header, dim=True), style.paint(("─" if style.unicode else "-")
                                                          * min(style.width, len(header) + 4),
                                                          dim=True)]
@@ -182,7 +184,7 @@ def render_tree(report: CycleReport, *, style: Style = Style(), teams: Sequence[
     stack = [(o, "", "") for o in reversed(kids.get(None, []))]
     while stack:
         o, lead, below = stack.pop()
-        status = o.status.value
+        status = o.light.value
         label = _fit(f"{lead}{diamond} {o.title}", cols.title)
         lines.append(style.paint(label, bold=True) + _right(style, "", o.score, status, None,
                                                             o.owner_name, cols))
@@ -221,4 +223,6 @@ def _team_lines(report: CycleReport, teams: Sequence[TeamLine], style: Style) ->
 
 
 LEGEND = ("score 0.00-1.00 · status: the owner's declared traffic light, else one suggested "
-          "from pace · trend since the previous check-in")
+          "from the KR's pace (aspirational objectives aim at 0.7); outdated: no update for two "
+          "check-in cadences; pending: no check-in yet; after the end, the grade · trend since "
+          "the previous check-in")

@@ -53,6 +53,44 @@ class TrafficLight(StrEnum):
                 "red": ":red_circle:"}[self.value]
 
 
+class Light(StrEnum):
+    """What a light shows people: a traffic light, ``outdated`` (no update for two of the
+    owner's cadences), ``pending`` (never checked in), or a grade band once the cycle ended."""
+
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+    OUTDATED = "outdated"
+    PENDING = "pending"
+    ACHIEVED = "achieved"
+    STRONG = "strong"
+    PARTIAL = "partial"
+    MISS = "miss"
+
+    @property
+    def emoji(self) -> str:
+        return _LIGHT_EMOJI[self.value]
+
+    @property
+    def label(self) -> str:
+        """In words: ``on track``, ``at risk``, ``off track``, ``no update``, ``no check-in
+        yet``, or the grade (``strong``)."""
+        return _LIGHT_LABEL.get(self.value, self.value)
+
+    @property
+    def is_grade(self) -> bool:
+        return self.value in ("achieved", "strong", "partial", "miss")
+
+
+_LIGHT_EMOJI = {"green": ":large_green_circle:", "yellow": ":large_yellow_circle:",
+                "red": ":red_circle:", "outdated": ":white_circle:",
+                "pending": ":hourglass_flowing_sand:", "achieved": ":trophy:",
+                "strong": ":large_green_circle:", "partial": ":large_yellow_circle:",
+                "miss": ":red_circle:"}
+_LIGHT_LABEL = {"green": "on track", "yellow": "at risk", "red": "off track",
+                "outdated": "no update", "pending": "no check-in yet"}
+
+
 class KRState(StrEnum):
     """Lifecycle of a key result, orthogonal to its traffic light."""
 
@@ -111,6 +149,20 @@ class Grade(StrEnum):
     STRONG = "strong"
     PARTIAL = "partial"
     MISS = "miss"
+
+    @property
+    def light(self) -> TrafficLight:
+        """The traffic light a grade reads as: achieved and strong green, partial yellow,
+        miss red (for filters such as ``/okr list at-risk`` after the end)."""
+        return {"achieved": TrafficLight.GREEN, "strong": TrafficLight.GREEN,
+                "partial": TrafficLight.YELLOW, "miss": TrafficLight.RED}[self.value]
+
+
+class ObjectiveStatusRule(StrEnum):
+    """How an objective's light is set (``OKR_OBJECTIVE_STATUS``)."""
+
+    WEIGHTED = "weighted"
+    WORST = "worst"
 
 
 class ReviewKind(StrEnum):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from app.domain.enums import KRState, KRType, RollupMode, TrafficLight
+from app.domain.enums import Commitment, KRState, KRType, RollupMode, TrafficLight
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,13 +17,22 @@ class IssueFact:
 
 
 @dataclass(frozen=True, slots=True)
+class PhasedTarget:
+    """A point of a KR's plan: ``value`` (in the KR's unit) expected on ``on``."""
+
+    on: date
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
 class KRFacts:
     """Everything scoring needs about one key result.
 
     ``current`` is the latest measured value (None before the first check-in: the KR is then
     at its start). ``manual_score`` is the owner's score for ``manual`` KRs. ``issues`` feeds
     ``issues`` KRs; ``children`` lists the ids of objectives aligned to this KR, used by
-    ``children`` KRs.
+    ``children`` KRs. ``due`` is a milestone's due date; ``targets`` the phased targets
+    (in date order) that shape the expected pace.
     """
 
     id: str
@@ -37,6 +46,8 @@ class KRFacts:
     children: tuple[str, ...] = ()
     declared_status: TrafficLight | None = None
     state: KRState = KRState.ACTIVE
+    due: date | None = None
+    targets: tuple[PhasedTarget, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +59,7 @@ class ObjectiveFacts:
     children: tuple[str, ...] = ()
     rollup_mode: RollupMode = RollupMode.KRS
     weight: float = 1.0
+    commitment: Commitment = Commitment.COMMITTED
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from app.domain.enums import KRType, TrafficLight
+from app.domain.facts import PhasedTarget
 from app.domain.views import CycleView, KRView, ObjectiveView
 
 
@@ -76,6 +77,8 @@ class KREdit:
     weight: float | None
     owner_slack_id: str | None
     state: str | None
+    due: date | None = None
+    targets: tuple[PhasedTarget, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

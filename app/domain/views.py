@@ -8,17 +8,26 @@ from datetime import date, datetime
 from app.domain.enums import (
     Commitment,
     CyclePhase,
+    Grade,
     KRState,
     KRType,
+    Light,
     RollupMode,
     TrafficLight,
     Visibility,
 )
+from app.domain.facts import PhasedTarget
 
 
 @dataclass(frozen=True, slots=True)
 class KRView:
-    """A key result as people see it: values, score, status and how it is moving."""
+    """A key result as people see it: values, score, status and how it is moving.
+
+    ``status`` is the traffic light (declared, else suggested from pace; after the cycle's
+    end, the light of its grade). ``light`` is what people are shown: the grade after the
+    end, ``pending`` before the first check-in, ``outdated`` when ``stale``, else ``status``.
+    ``expected`` is the score the pace expects by today (see :mod:`scoring.pace`).
+    """
 
     key: str
     title: str
@@ -43,6 +52,21 @@ class KRView:
     last_blockers: str | None = None
     mismatch: str | None = None
     stale: bool = False
+    expected: float = 0.0
+    pending: bool = False
+    grade: Grade | None = None
+    due: date | None = None
+    targets: tuple[PhasedTarget, ...] = ()
+
+    @property
+    def light(self) -> Light:
+        if self.grade is not None:
+            return Light(self.grade.value)
+        if self.pending:
+            return Light.PENDING
+        if self.stale:
+            return Light.OUTDATED
+        return Light(self.status.value)
 
     @property
     def trend(self) -> str:
@@ -76,6 +100,13 @@ class ObjectiveView:
     is_development: bool = False
     is_draft: bool = False
     rollup_mode: RollupMode = RollupMode.KRS
+    expected: float = 0.0
+    grade: Grade | None = None
+
+    @property
+    def light(self) -> Light:
+        """The grade after the cycle's end, else the traffic light."""
+        return Light(self.grade.value) if self.grade is not None else Light(self.status.value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,8 @@ GRADES = ("achieved", "strong", "partial", "miss")
 def tree_nodes(report: Report) -> list[svg.TreeNode]:
     return [
         svg.TreeNode(key=row.view.key, label=row.view.title, parent=row.view.aligned_to,
-                     status=row.view.status.value, score=row.used)
+                     status=row.grade.value if row.view.grade else row.view.light.value,
+                     score=row.used)
         for row in report.objectives[:MAX_TREE]
     ]
 

@@ -17,6 +17,12 @@ STATUS_COLOURS = {
     "red": "#d64545",
     "paused": "#9aa0a6",
     "done": "#3b6fd6",
+    "outdated": "#9aa0a6",
+    "pending": "#9aa0a6",
+    "achieved": "#2e9e5b",
+    "strong": "#2e9e5b",
+    "partial": "#d9a400",
+    "miss": "#d64545",
 }
 GRADE_COLOURS = {
     "achieved": "#2e9e5b",

@@ -142,7 +142,10 @@ def test_demo_runs_and_prints_the_tree(tmp_path: Path, monkeypatch: pytest.Monke
     assert "Loaded the sample organisation: 12 people in 4 time zones" in out
     assert "◆ Win and keep customers who love Acme" in out
     assert "[GREEN]" in out and "[RED]" in out and "[DONE]" in out
-    assert "! stale: last check-in" in out
+    assert "[OUTDATED]" in out and "! outdated: no update since 2026-03-30" in out
+    # The calibrated lights mid-quarter: the week-7 tree and its agreement with the plans.
+    assert "Acme Cloud in week 7 (Fri 27 Mar)" in out
+    assert "10 of 11 objective lights agree" in out
     assert "! declared green but behind pace" in out
     assert "Calibration" in out and "Average KR score" in out
     assert "OKR lint:" in out and "says 'Improve' without a number" in out

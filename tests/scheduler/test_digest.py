@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.config import ScoringSettings
 from app.domain import (
     Commitment,
     CyclePhase,
@@ -25,6 +26,8 @@ from tests.fixtures.scheduler import Clock, make_settings, posts
 from tests.scheduler.test_followups import checkin
 from tests.scheduler.test_tick import rows
 from tests.slack.blockkit import validate_message
+
+WORST = ScoringSettings(OKR_OBJECTIVE_STATUS="worst")
 
 CYCLE = CycleView(name="FY27-Q1", start=date(2026, 2, 1), end=date(2026, 4, 30),
                   phase=CyclePhase.ACTIVE, day=40, total_days=89, expected=0.45)
@@ -94,7 +97,10 @@ def test_nothing_changed_is_one_line_or_nothing() -> None:
 
 
 def test_weekly_digest_on_friday_afternoon_in_the_org_zone(
-        clock: Clock, fake_slack: FakeSlack, session_factory: sessionmaker[Session]) -> None:
+        fake_slack: FakeSlack, session_factory: sessionmaker[Session], org: int) -> None:
+    # The worst-of-KRs rule: under the weighted rule the onboarding objective's light moves
+    # from yellow to red by pace alone between the first two Fridays (a real change).
+    clock = Clock(session_factory, make_settings(fake_slack, scoring=WORST))
     clock.tick("2026-03-06T14:59:00+00:00")
     assert posts(fake_slack, "C0ENG") == []
     clock.tick("2026-03-06T15:00:30+00:00")  # 16:00 in Berlin
@@ -118,7 +124,8 @@ def test_weekly_digest_on_friday_afternoon_in_the_org_zone(
 
 def test_silent_quiet_mode_records_a_skip(session_factory: sessionmaker[Session],
                                           fake_slack: FakeSlack, org: int) -> None:
-    clock = Clock(session_factory, make_settings(fake_slack, OKR_QUIET_DIGEST="silent"))
+    clock = Clock(session_factory, make_settings(fake_slack, OKR_QUIET_DIGEST="silent",
+                                                 scoring=WORST))
     clock.tick("2026-03-06T15:00:30+00:00")
     clock.tick("2026-03-13T15:00:30+00:00")
     assert len(posts(fake_slack, "C0ENG")) == 1
@@ -132,6 +139,9 @@ def test_long_digest_goes_to_a_thread_exactly_once_even_when_a_part_fails(
     monkeypatch.setattr(digest, "INLINE_BLOCKS", 0)  # force the detail into a thread
     monkeypatch.setattr(digest, "MAX_BLOCKS", 1)  # one block per reply: several replies
     clock.tick("2026-03-06T14:00:00+00:00")  # everything else of the week out of the way
+    # Checked in without progress: at risk (a KR never checked in is pending, not at risk).
+    checkin(session_factory, "kr-ttv", "2026-03-02T10:00:00+00:00", value=14)
+    checkin(session_factory, "kr-nps", "2026-03-02T10:00:00+00:00", value=32)
     fake_slack.reset_calls()
     fake_slack.on("chat.postMessage", _fail_second_part(fake_slack))
     clock.tick("2026-03-06T15:00:30+00:00")

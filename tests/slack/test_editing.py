@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from app.models import AuditEntry, KeyResult, Objective
 from blocks.ids import Action
 from tests.fixtures.slack import Harness
+from tests.slack.blockkit import validate_view
 from tests.slack.state import submitted_values
 from tests.slackreq import json_body
 
@@ -183,3 +185,53 @@ def test_home_edit_button_opens_kr_modal(slack: Harness) -> None:
     slack.send(slack.req.button("U0CY", f"{Action.EDIT_KR}:kr-inc", "kr-inc"))
     assert "cannot" in str(slack.fake.responses()[-1]) or "only" in str(
         slack.fake.responses()[-1])
+
+
+def test_edit_kr_sets_phased_targets_and_a_milestone_due_date(slack: Harness) -> None:
+    assert slack.org.cycle is not None
+    start, end = slack.org.cycle.start_date, slack.org.cycle.end_date
+    first, second = start + timedelta(days=20), start + timedelta(days=50)
+    slack.send(slack.req.command("U0BOB", "edit kr-inc"))
+    view = slack.fake.last_view()
+    assert view is not None and validate_view(view) == []
+    body = submit(slack, "U0BOB", view,
+                  {"kr_targets": f"{first.isoformat()} 10\n{second.isoformat()}: 30"})
+    assert body["response_action"] == "update"
+    slack.send(slack.req.command("U0BOB", "edit kr-ms"))
+    ms_view = slack.fake.last_view()
+    assert ms_view is not None
+    assert submit(slack, "U0BOB", ms_view, {"kr_due": end.isoformat()})[
+        "response_action"] == "update"
+    with slack.session() as s:
+        kr = s.scalars(select(KeyResult).where(KeyResult.key == "kr-inc")).one()
+        assert kr.targets == [{"on": first.isoformat(), "value": 10.0},
+                              {"on": second.isoformat(), "value": 30.0}]
+        assert s.scalars(select(KeyResult).where(KeyResult.key == "kr-ms")).one() \
+            .due_date == end
+    # The modal shows them back, one per line.
+    slack.send(slack.req.command("U0BOB", "edit kr-inc"))
+    again = slack.fake.last_view()
+    assert again is not None
+    (targets,) = [b for b in again["blocks"] if b.get("block_id") == "kr_targets"]
+    assert targets["element"]["initial_value"] == \
+        f"{first.isoformat()} 10\n{second.isoformat()} 30"
+    assert validate_view(again) == []
+
+
+@pytest.mark.parametrize(("key", "overrides", "block", "words"), [
+    ("kr-inc", {"kr_targets": "2001-01-01 10"}, "kr_targets", "outside FY27-Q1"),
+    ("kr-inc", {"kr_targets": "soon 10"}, "kr_targets", "write a date and a value"),
+    ("kr-ms", {"kr_targets": "2026-01-01 1"}, "kr_targets", "increase or decrease"),
+    ("kr-inc", {"kr_due": "2026-01-01"}, "kr_due", "only milestones"),
+])
+def test_bad_plan_is_refused_on_its_field(slack: Harness, key: str, overrides: dict[str, Any],
+                                          block: str, words: str) -> None:
+    slack.send(slack.req.command("U0BOB", f"edit {key}"))
+    view = slack.fake.last_view()
+    assert view is not None
+    body = submit(slack, "U0BOB", view, overrides)
+    assert body["response_action"] == "errors"
+    assert words in body["errors"][block]
+    with slack.session() as s:
+        kr = s.scalars(select(KeyResult).where(KeyResult.key == key)).one()
+        assert (kr.targets, kr.due_date) == (None, None)

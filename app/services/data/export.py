@@ -10,7 +10,9 @@ One gathering step (:func:`gather`, built on ``okrs.cycle_report``) feeds three 
 * Markdown (:func:`to_markdown`): a readable tree per cycle.
 
 A KR's ``status`` is its traffic light (the owner's declaration, else the suggestion from
-pace), or ``paused`` / ``done`` when the KR is in that state.
+pace), or ``paused`` / ``done`` when the KR is in that state; ``light`` is what people are
+shown (``outdated`` when ``stale``, ``pending`` before the first check-in, the grade after the
+cycle's end). ``due`` and ``targets`` are spelled as the import file spells them.
 """
 
 from __future__ import annotations
@@ -52,6 +54,10 @@ def _r(value: float | None) -> float | None:
 
 def kr_status(kr: KRView) -> str:
     return kr.state.value if kr.state != KRState.ACTIVE else kr.status.value
+
+
+def _md_light(kr: KRView) -> str:
+    return kr.state.value if kr.state != KRState.ACTIVE else kr.light.value
 
 
 def gather(*, session: Session, workspace: Workspace, now: datetime, settings: ScoringSettings,
@@ -154,6 +160,9 @@ def _kr_json(kr: KRView, data: ExportData) -> dict[str, Any]:
         "declared_status": kr.declared_status.value if kr.declared_status else None,
         "suggested_status": kr.suggested_status.value, "state": kr.state.value,
         "trend": kr.trend, "stale": kr.stale, "mismatch": kr.mismatch,
+        "light": kr.light.value, "grade": kr.grade.value if kr.grade else None,
+        "due": kr.due.isoformat() if kr.due else None,
+        "targets": [{"on": t.on.isoformat(), "value": t.value} for t in kr.targets],
         "last_checkin_at": kr.last_checkin_at.isoformat() if kr.last_checkin_at else None,
         "blockers": kr.last_blockers, "links": data.links.get(kr.key, []),
         "checkins": data.checkins.get(kr.key, []),
@@ -165,7 +174,8 @@ def _objective_json(o: ObjectiveView, data: ExportData) -> dict[str, Any]:
     return {
         "id": o.key, "title": o.title, "cycle": o.cycle, "team": o.team_key,
         "team_name": o.team_name, "owner": o.owner_slack_id, "owner_name": o.owner_name,
-        "score": _r(o.score), "status": o.status.value, "aligned_to": aligned,
+        "score": _r(o.score), "status": o.status.value, "light": o.light.value,
+        "grade": o.grade.value if o.grade else None, "aligned_to": aligned,
         "depth": o.depth, "visibility": o.visibility.value, "commitment": o.commitment.value,
         "development": o.is_development, "draft": o.is_draft, "rollup": o.rollup_mode.value,
         "description": data.descriptions.get(o.key),
@@ -288,13 +298,15 @@ def to_markdown(data: ExportData) -> str:
                                                     o.commitment.value == "aspirational"),
                                                    ("draft", o.is_draft)) if on)
             lines.append(f"{pad}- **{_md(o.title)}** `{o.key}` · {o.score:.2f} · "
-                         f"{o.status.value.upper()}{f' · {who}' if who else ''}{tags}")
+                         f"{o.light.value.upper()}{f' · {who}' if who else ''}{tags}")
             for kr in o.key_results:
-                flags = "".join(f" · {f}" for f in (("stale" if kr.stale else ""),
+                since = f"no update since {kr.last_checkin_at.date().isoformat()}" \
+                    if kr.last_checkin_at else "no check-in yet"
+                flags = "".join(f" · {f}" for f in ((since if kr.stale else ""),
                                                     (kr.mismatch or "")) if f)
                 owner = f" · {_md(kr.owner_name)}" if kr.owner_name else ""
                 lines.append(f"{pad}  - `{kr.key}` {_md(kr.title)}: {_kr_value(kr)} · "
-                             f"{kr.score:.2f} · {kr_status(kr)} {_ARROWS[kr.trend]}{owner}{flags}")
+                             f"{kr.score:.2f} · {_md_light(kr)} {_ARROWS[kr.trend]}{owner}{flags}")
                 if kr.last_note:
                     lines.append(f"{pad}    - note: {_md(kr.last_note)}")
                 if kr.last_blockers:

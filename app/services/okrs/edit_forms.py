@@ -12,6 +12,7 @@ from app.domain import CyclePhase, FormChoices, KREdit, ObjectiveEdit
 from app.models import Cycle, KeyResult, Objective, Person, Team, TeamMember
 from app.services.access import Principal
 from app.services.okrs import cycles, editing
+from app.services.okrs.facts import phased_targets
 from app.services.okrs.mine import today_for
 
 
@@ -76,4 +77,5 @@ def edit(*, session: Session, workspace_id: int, actor: Principal, key: str,
     return KREdit(key=kr.key, objective_title=kr.objective.title, title=kr.title,
                   kr_type=kr.kr_type, start=kr.start_value, target=kr.target_value,
                   unit=kr.unit, weight=kr.weight, owner_slack_id=_slack_id(session, kr.owner_id),
-                  state=kr.state)
+                  state=kr.state, due=kr.due_date,
+                  targets=phased_targets(kr.targets) if kr.targets else ())

@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -25,7 +25,7 @@ from app.models import Cycle, KeyResult, Objective, Person, Team
 from app.services import access, audit
 from app.services.access import Principal
 from app.services.errors import InvalidValue, NotFound
-from app.services.okrs import alignment
+from app.services.okrs import alignment, plans
 from app.services.okrs.writable import require_open, require_open_kr, require_open_objective
 
 MAX_TITLE = 500
@@ -45,6 +45,11 @@ class KRDraft:
     weight: float | None = None
     owner_id: int | None = None
     state: str | None = None
+    # The edit modal's plan fields (``plan_given`` when the form had them): a milestone's due
+    # date and phased targets as typed (see app.services.okrs.plans).
+    due: date | None = None
+    targets: str | None = None
+    plan_given: bool = False
 
     @property
     def empty(self) -> bool:
@@ -179,13 +184,14 @@ def _check_objective(session: Session, workspace_id: int, actor: Principal,
 
 
 def _snapshot(obj: Objective | KeyResult, names: Sequence[str]) -> dict[str, Any]:
-    return {n: getattr(obj, n) for n in names}
+    values = {n: getattr(obj, n) for n in names}
+    return {n: v.isoformat() if isinstance(v, date) else v for n, v in values.items()}
 
 
 OBJ_FIELDS = ("title", "cycle_id", "team_id", "owner_id", "aligned_objective_id",
               "aligned_kr_id", "visibility", "commitment")
 KR_FIELDS = ("title", "kr_type", "start_value", "target_value", "unit", "weight", "owner_id",
-             "state")
+             "state", "due_date", "targets")
 
 
 def create_objective(*, session: Session, workspace_id: int, actor: Principal,
@@ -293,6 +299,13 @@ def edit_kr(*, session: Session, workspace_id: int, actor: Principal, actor_labe
     kr.unit, kr.weight = checked.unit, checked.weight or 1.0
     kr.owner_id = checked.owner_id or kr.owner_id
     kr.state = checked.state or kr.state
+    if draft.plan_given:
+        cycle = session.get(Cycle, kr.objective.cycle_id)
+        if cycle is None:
+            raise NotFound("the key result's cycle is gone")
+        kr.due_date, kr.targets = plans.check_plan(
+            KRType(kr.kr_type), draft.due, plans.parse_targets(draft.targets),
+            cycle=cycle.name, start=cycle.start_date, end=cycle.end_date)
     kr.updated_at = now
     _audit_edit(session, workspace_id, actor, actor_label, "key_result", kr.key, now,
                 before, _snapshot(kr, KR_FIELDS))

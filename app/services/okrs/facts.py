@@ -4,14 +4,38 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
-from app.domain import KRFacts, KRState, KRType, ObjectiveFacts, RollupMode, TrafficLight
+from app.domain import (
+    Commitment,
+    KRFacts,
+    KRState,
+    KRType,
+    ObjectiveFacts,
+    PhasedTarget,
+    RollupMode,
+    TrafficLight,
+)
 from app.services.okrs.load import CycleRows, KRRow, ObjRow
 
 # Enum lookups by stored value: calling the enum class costs ~3 us, too much per KR at 100k.
 KR_TYPE = {m.value: m for m in KRType}
 LIGHT = {m.value: m for m in TrafficLight}
 KR_STATE = {m.value: m for m in KRState}
+COMMITMENT = {m.value: m for m in Commitment}
+
+
+def phased_targets(stored: list[dict[str, Any]] | None) -> tuple[PhasedTarget, ...]:
+    """``key_results.targets`` as value objects, in date order (entries that cannot be read
+    are left out: imports and edits validate them before they are stored)."""
+    out = []
+    for item in stored or ():
+        try:
+            out.append(PhasedTarget(date.fromisoformat(str(item["on"])), float(item["value"])))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return tuple(sorted(out, key=lambda t: t.on))
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +79,8 @@ def objective_facts(rows: CycleRows, links: Alignment) -> list[ObjectiveFacts]:
                 current=k.current_value, manual_score=k.manual_score, weight=k.weight,
                 issues=tuple(issues.get(k.id, ())), children=tuple(children_of_kr.get(k.id, ())),
                 declared_status=LIGHT[k.declared_status] if k.declared_status else None,
-                state=KR_STATE[k.state],
+                state=KR_STATE[k.state], due=k.due_date,
+                targets=phased_targets(k.targets) if k.targets else (),
             )
         )
     return [
@@ -63,6 +88,7 @@ def objective_facts(rows: CycleRows, links: Alignment) -> list[ObjectiveFacts]:
             id=o.key, key_results=tuple(kr_facts.get(o.id, ())),
             children=tuple(links.children_of_obj.get(o.id, ())),
             rollup_mode=RollupMode(o.rollup_mode),
+            commitment=COMMITMENT.get(o.commitment, Commitment.COMMITTED),
         )
         for o in rows.objectives
     ]

@@ -8,15 +8,32 @@ not autoflush, so pending changes are flushed first.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import NamedTuple
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Connection, Select, exists, false, func, select
 from sqlalchemy.orm import Session, aliased
 
+from app.calendar import cadence
+from app.calendar.cadence import ScheduleError
 from app.domain import IssueFact, KRType
-from app.models import Checkin, Cycle, IssueLink, KeyResult, Objective, Person, Team
+from app.models import (
+    Checkin,
+    Cycle,
+    IssueLink,
+    KeyResult,
+    Objective,
+    Person,
+    Team,
+    TeamMember,
+    Workspace,
+)
+
+# A schedule's period in days, for "two of the owner's cadences" (monthly counts as 31).
+_PERIOD_DAYS = {**{name: 7 * weeks for name, weeks in cadence.WEEKS.items()}, "monthly": 31}
+_KIND_RANK = {"team": 0, "department": 1, "company": 2}
 
 
 class ObjRow(NamedTuple):
@@ -56,6 +73,8 @@ class KRRow(NamedTuple):
     declared_status: str | None
     state: str
     last_checkin_at: datetime | None
+    due_date: date | None
+    targets: list[dict[str, Any]] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +98,8 @@ class CycleRows:
     # Person id -> (Slack id, name); team id -> (key, name).
     people: dict[int, tuple[str, str]] = field(default_factory=dict)
     teams: dict[int, tuple[str, str]] = field(default_factory=dict)
+    # Person id -> the period of their check-in cadence in days (absent: weekly).
+    cadence_days: dict[int, int] = field(default_factory=dict)
 
 
 def cycle_rows(session: Session, workspace_id: int, cycle: Cycle) -> CycleRows:
@@ -97,7 +118,8 @@ def cycle_rows(session: Session, workspace_id: int, cycle: Cycle) -> CycleRows:
     last = last_checkins(session, [k.id for k in krs], select(KeyResult.id).where(
         KeyResult.workspace_id == workspace_id, in_cycle))
     return CycleRows(objectives=objs, key_results=krs, issues=issues, last=last,
-                     people=_people(session, workspace_id), teams=_teams(session, workspace_id))
+                     people=_people(session, workspace_id), teams=_teams(session, workspace_id),
+                     cadence_days=_cadence_days(session, workspace_id))
 
 
 def _objectives(db: Connection, workspace_id: int, cycle: Cycle) -> list[ObjRow]:
@@ -121,7 +143,8 @@ def _key_results(db: Connection, workspace_id: int,
             KeyResult.kr_type, KeyResult.start_value, KeyResult.target_value,
             KeyResult.current_value, KeyResult.manual_score, KeyResult.unit,
             KeyResult.weight, KeyResult.owner_id, KeyResult.declared_status,
-            KeyResult.state, KeyResult.last_checkin_at,
+            KeyResult.state, KeyResult.last_checkin_at, KeyResult.due_date,
+            KeyResult.targets,
         )
         .where(KeyResult.workspace_id == workspace_id, in_cycle)
         .order_by(KeyResult.position, KeyResult.id)
@@ -160,6 +183,41 @@ def _teams(session: Session, workspace_id: int) -> dict[int, tuple[str, str]]:
             select(Team.id, Team.key, Team.name).where(Team.workspace_id == workspace_id)
         )
     }
+
+
+def _period(data: Mapping[str, Any] | None) -> int | None:
+    if data is None:
+        return None
+    try:
+        return _PERIOD_DAYS.get(cadence.parse(data).cadence)
+    except ScheduleError:
+        return None  # unreadable: the next level decides, as for prompts
+
+
+def _cadence_days(session: Session, workspace_id: int) -> dict[int, int]:
+    """Each person's check-in period: their own schedule, else their teams' (team before
+    department before company), else the organisation's; weekly when none is set."""
+    org = _period(session.scalar(select(Workspace.checkin_schedule)
+                                 .where(Workspace.id == workspace_id)))
+    teams: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for pid, kind, sched in session.execute(
+        select(TeamMember.person_id, Team.kind, Team.checkin_schedule)
+        .join(Team, Team.id == TeamMember.team_id)
+        .where(TeamMember.workspace_id == workspace_id, Team.checkin_schedule.isnot(None))
+    ):
+        days = _period(sched)
+        if days is not None:
+            teams[pid].append((_KIND_RANK.get(kind, 0), days))
+    out: dict[int, int] = {}
+    for pid, own in session.execute(select(Person.id, Person.checkin_schedule)
+                                    .where(Person.workspace_id == workspace_id)):
+        found = _period(own)
+        if found is None and teams.get(pid):
+            found = min(teams[pid])[1]
+        found = found or org
+        if found is not None and found != 7:
+            out[pid] = found
+    return out
 
 
 def last_checkins(session: Session, kr_ids: list[int],

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from app.config import ScoringSettings
 from app.domain import CycleView, KRView, ObjectiveView, ScoreCard
 from app.models import Cycle, KeyResult, Objective
-from app.services.okrs import facts, load, score, views
+from app.services.okrs import cycles, facts, load, score, views
 from app.services.okrs.views import STALE_AFTER, tree_order
 
 __all__ = [
@@ -72,12 +72,15 @@ def cycle_report(
     cycle, settings = read["cycle"], read["settings"]
     rows = load.cycle_rows(read["session"], read["workspace_id"], cycle)
     links = facts.alignment(rows.objectives, rows.key_results)
-    card = score.score(facts.objective_facts(rows, links))
+    objective_facts = facts.objective_facts(rows, links)
+    card = score.score(objective_facts)
     cview = score.cycle_view(cycle, read["today"])
-    krs = views.kr_views(rows, links, card, expected=cview.expected, settings=settings,
+    pace = score.pace(objective_facts, card, cycles.window(cycle), read["today"], settings)
+    krs = views.kr_views(rows, links, card, pace=pace, settings=settings,
                          cycle=cycle, today=read["today"], now=read["now"])
-    shown = views.objective_views(rows, links, card, krs, expected=cview.expected,
-                                  settings=settings, cycle=cycle,
+    shown = views.objective_views(rows, links, card, krs, pace=pace,
+                                  facts={o.id: o for o in objective_facts}, settings=settings,
+                                  cycle=cycle, today=read["today"],
                                   include_private=include_private,
                                   include_drafts=include_drafts)
     return CycleReport(

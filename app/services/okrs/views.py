@@ -1,5 +1,11 @@
 """The read model's views: scored rows as people see them (status, trend, staleness, mismatch).
 
+Lights (the rules are in :mod:`scoring.pace`): a KR's status is the owner's declared light,
+else the pace suggestion; an objective's follows ``OKR_OBJECTIVE_STATUS``. After the cycle's
+last day both carry the grade of their latest score instead, and the status is that grade's
+light. A KR owed check-ins is ``pending`` before its first one and ``stale`` (shown
+``outdated``) once two of its owner's cadences pass without one.
+
 The loops here run once per KR (100,000 in the benchmark): invariants are hoisted out of them.
 """
 
@@ -16,6 +22,7 @@ from app.domain import (
     KRState,
     KRType,
     KRView,
+    ObjectiveFacts,
     ObjectiveView,
     RollupMode,
     ScoreCard,
@@ -23,37 +30,47 @@ from app.domain import (
     Visibility,
 )
 from app.models import Cycle
-from app.services.okrs.facts import KR_STATE, KR_TYPE, LIGHT, Alignment
+from app.services.okrs.facts import KR_STATE, KR_TYPE, LIGHT, Alignment, phased_targets
 from app.services.okrs.load import CycleRows, LastCheckins, ObjRow
+from app.services.okrs.score import Pace
 
-# A KR with no check-in for this long is stale (two weekly cadences).
+# A KR with no check-in for this long is stale (two weekly cadences); owners on another
+# cadence get two of theirs.
 STALE_AFTER = timedelta(days=14)
 _SELF_MOVING = (KRType.ISSUES.value, KRType.CHILDREN.value)
 
 
 def kr_views(
-    rows: CycleRows, links: Alignment, card: ScoreCard, *, expected: float,
+    rows: CycleRows, links: Alignment, card: ScoreCard, *, pace: Pace,
     settings: ScoringSettings, cycle: Cycle, today: date, now: datetime,
 ) -> dict[int, list[KRView]]:
     """Each objective's KR views (by objective id), in row order."""
     out: dict[int, list[KRView]] = defaultdict(list)
-    people, last, obj_key = rows.people, rows.last, links.obj_key
+    people, last, obj_key, periods = rows.people, rows.last, links.obj_key, rows.cadence_days
     active = KRState.ACTIVE.value
-    yellow_gap, red_gap = settings.yellow_gap, settings.red_gap
-    never_checked_in_is_stale = (today - cycle.start_date).days >= STALE_AFTER.days
+    ended = today > cycle.end_date
+    # Staleness is measured up to the cycle's last day: nobody owes a check-in after it.
+    ref = now - (today - cycle.end_date) if ended else now
+    elapsed = (min(today, cycle.end_date) - cycle.start_date).days
     no_checkins = LastCheckins()
+    after: dict[int, timedelta] = {}  # stale_days -> timedelta, built once each
     for k in rows.key_results:
         score = card.key_results.get(k.key, 0.0)
-        suggested = scoring.suggest_status(score, expected, yellow_gap=yellow_gap,
-                                           red_gap=red_gap)
+        suggested = pace.kr_suggested.get(k.key, TrafficLight.GREEN)
+        expected = pace.kr_expected.get(k.key, 0.0)
         declared = LIGHT[k.declared_status] if k.declared_status else None
         owner = people.get(k.owner_id) if k.owner_id else None
         lc = last.get(k.id, no_checkins)
         # Issues and children KRs move by themselves: nobody owes them a check-in.
-        stale = k.state == active and k.kr_type not in _SELF_MOVING and (
-            (k.last_checkin_at is None and never_checked_in_is_stale)
-            or (k.last_checkin_at is not None and now - k.last_checkin_at >= STALE_AFTER)
+        owed = k.state == active and k.kr_type not in _SELF_MOVING
+        stale_days = 2 * periods.get(k.owner_id, 7) if k.owner_id else STALE_AFTER.days
+        stale = owed and (
+            (k.last_checkin_at is None and elapsed >= stale_days)
+            or (k.last_checkin_at is not None and ref - k.last_checkin_at
+                >= (after.get(stale_days) or after.setdefault(stale_days,
+                                                              timedelta(days=stale_days))))
         )
+        grade = scoring.grade(score, settings) if ended else None
         out[k.objective_id].append(
             KRView(
                 key=k.key, title=k.title, kr_type=KR_TYPE[k.kr_type],
@@ -61,14 +78,17 @@ def kr_views(
                 owner_slack_id=owner[0] if owner else None, owner_name=owner[1] if owner else None,
                 start=k.start_value, target=k.target_value, current=k.current_value, unit=k.unit,
                 weight=k.weight, score=score, progress=card.progress.get(k.key, score),
-                status=declared or suggested, suggested_status=suggested,
-                declared_status=declared, previous_score=lc.previous_score,
+                status=grade.light if grade else declared or suggested,
+                suggested_status=suggested, declared_status=declared,
+                previous_score=lc.previous_score,
                 state=KR_STATE[k.state], last_checkin_at=k.last_checkin_at, last_note=lc.note,
                 last_blockers=lc.blockers,
                 mismatch=scoring.status_mismatch(declared, score, expected,
                                                  gap=settings.mismatch_gap)
-                if declared else None,
-                stale=stale,
+                if declared and not ended else None,
+                stale=stale, expected=expected, grade=grade, due=k.due_date,
+                targets=phased_targets(k.targets) if k.targets else (),
+                pending=owed and k.last_checkin_at is None and not ended,
             )
         )
     return out
@@ -76,13 +96,14 @@ def kr_views(
 
 def objective_views(
     rows: CycleRows, links: Alignment, card: ScoreCard, krs: dict[int, list[KRView]], *,
-    expected: float, settings: ScoringSettings, cycle: Cycle, include_private: bool,
-    include_drafts: bool,
+    pace: Pace, facts: dict[str, ObjectiveFacts], settings: ScoringSettings, cycle: Cycle,
+    today: date, include_private: bool, include_drafts: bool,
 ) -> list[ObjectiveView]:
     """The objectives shown (in row order), each with its KR views."""
     people, teams = rows.people, rows.teams
     obj_key, kr_key, kr_obj = links.obj_key, links.kr_key, links.kr_obj
     depth = _depths(rows.objectives, kr_obj)
+    ended = today > cycle.end_date
     views: list[ObjectiveView] = []
     for o in rows.objectives:
         if not include_private and o.visibility == Visibility.PRIVATE.value:
@@ -93,12 +114,16 @@ def objective_views(
         score = card.objectives.get(o.key, 0.0)
         owner = people.get(o.owner_id) if o.owner_id else None
         team = teams.get(o.team_id) if o.team_id else None
+        expected = pace.objective_expected.get(o.key, 0.0)
+        grade = scoring.grade(score, settings) if ended else None
+        status = grade.light if grade else _objective_status(
+            facts.get(o.key), krv, score, expected, settings)
         views.append(
             ObjectiveView(
                 key=o.key, title=o.title, cycle=cycle.name,
                 team_key=team[0] if team else None, team_name=team[1] if team else None,
                 owner_slack_id=owner[0] if owner else None, owner_name=owner[1] if owner else None,
-                score=score, status=_objective_status(krv, score, expected, settings),
+                score=score, status=status, expected=expected, grade=grade,
                 visibility=Visibility(o.visibility),
                 commitment=Commitment(o.commitment), key_results=krv,
                 aligned_to=obj_key.get(o.aligned_objective_id) if o.aligned_objective_id
@@ -111,13 +136,15 @@ def objective_views(
     return views
 
 
-def _objective_status(krv: tuple[KRView, ...], score: float, expected: float,
-                      settings: ScoringSettings) -> TrafficLight:
-    """The worst status of the active KRs; with none active, the pace suggestion."""
-    if any(kv.state == KRState.ACTIVE for kv in krv):
-        return scoring.objective_status([kv.status for kv in krv if kv.state == KRState.ACTIVE])
-    return scoring.suggest_status(score, expected, yellow_gap=settings.yellow_gap,
-                                  red_gap=settings.red_gap)
+def _objective_status(objective: ObjectiveFacts | None, krv: tuple[KRView, ...], score: float,
+                      expected: float, settings: ScoringSettings) -> TrafficLight:
+    """``weighted``: the suggestion from the weighted score against the weighted expected
+    progress, capped at yellow by a declared red. ``worst``: the worst light of the active
+    KRs (with none active, the suggestion)."""
+    active = [kv.status for kv in krv if kv.state == KRState.ACTIVE]
+    return scoring.objective_light(
+        objective or ObjectiveFacts(id=""), score, expected, active,
+        rule=settings.objective_status, yellow_gap=settings.yellow_gap, red_gap=settings.red_gap)
 
 
 def _depths(objs: Iterable[ObjRow], kr_obj: dict[int, int]) -> dict[int, int]:

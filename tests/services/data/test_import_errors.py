@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import pytest
@@ -113,6 +114,24 @@ CASES: list[tuple[str, Callable[[Doc], Doc], list[str]]] = [
      ["settings.fiscal_year_start_month: must be at most 12"]),
     ("objectives not a list", _set(lambda d: d.update(objectives={"id": "x"})),
      ["objectives: must be a list"]),
+    ("due on a measured KR", _set(lambda d: _kr(d).update(due=date(2026, 3, 1))),
+     ["objectives[1].key_results[0].due: only milestones have a due date (this is decrease)"]),
+    ("milestone due after the cycle", _set(lambda d: _kr(d, kr=1).update(due=date(2026, 6, 1))),
+     ["objectives[1].key_results[1].due: is outside the cycle FY27-Q1 (2026-02-01 to "
+      "2026-04-30)"]),
+    ("targets not increasing", _set(lambda d: _kr(d).update(targets=[
+        {"on": date(2026, 3, 1), "value": 10}, {"on": date(2026, 3, 1), "value": 8}])),
+     ["objectives[1].key_results[0].targets[1].on: must be after targets[0].on (2026-03-01)"]),
+    ("target outside the cycle", _set(lambda d: _kr(d).update(targets=[
+        {"on": date(2026, 3, 1), "value": 10}, {"on": date(2026, 5, 15), "value": 8}])),
+     ["objectives[1].key_results[0].targets[1].on: is outside the cycle FY27-Q1 (2026-02-01 to "
+      "2026-04-30)"]),
+    ("targets on a milestone", _set(lambda d: _kr(d, kr=1).update(targets=[
+        {"on": date(2026, 3, 1), "value": 1}])),
+     ["objectives[1].key_results[1].targets: phased targets need an increase or decrease KR "
+      "(this is milestone)"]),
+    ("target without a value", _set(lambda d: _kr(d).update(targets=[{"on": date(2026, 3, 1)}])),
+     ["objectives[1].key_results[0].targets[0].value: required"]),
 ]
 
 

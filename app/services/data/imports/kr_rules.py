@@ -3,6 +3,8 @@ issue links, and the file's values checked as a check-in would be."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from app.domain import CheckinAnswer
 from app.models import KeyResult
 from app.services.checkins import record as checkins
@@ -41,6 +43,7 @@ def key_result_rules(kr: KeyResultIn, path: str) -> list[Problem]:
         for name in ("start", "target"):
             if getattr(kr, name) is not None:
                 out.append(Problem(f"{path}.{name}", f"not used by a {kind} KR"))
+    out += plan_rules(kr, path)
     if kr.score is not None and kind != "manual":
         out.append(Problem(f"{path}.score", "only manual KRs take a score; use current"))
     if kr.current is not None and kind == "manual":
@@ -48,6 +51,37 @@ def key_result_rules(kr: KeyResultIn, path: str) -> list[Problem]:
     if kr.current is not None and kind in ("issues", "children"):
         out.append(Problem(f"{path}.current",
                            f"a {kind} KR moves by itself; it takes no current value"))
+    return out
+
+
+def plan_rules(kr: KeyResultIn, path: str) -> list[Problem]:
+    """``due`` is for milestones; ``targets`` for increase and decrease KRs, dates increasing."""
+    kind = kr.resolved_type()
+    out: list[Problem] = []
+    if kr.due is not None and kind != "milestone":
+        out.append(Problem(f"{path}.due", f"only milestones have a due date (this is {kind})"))
+    if not kr.targets:
+        return out
+    if kind not in ("increase", "decrease"):
+        out.append(Problem(f"{path}.targets",
+                           f"phased targets need an increase or decrease KR (this is {kind})"))
+        return out
+    for n, (before, after) in enumerate(zip(kr.targets, kr.targets[1:], strict=False), 1):
+        if after.on <= before.on:
+            out.append(Problem(f"{path}.targets[{n}].on",
+                               f"must be after targets[{n - 1}].on ({before.on.isoformat()})"))
+    return out
+
+
+def cycle_rules(kr: KeyResultIn, path: str, cycle: str, start: date, end: date) -> list[Problem]:
+    """``due`` and every target date fall inside the KR's cycle."""
+    span = f"{cycle} ({start.isoformat()} to {end.isoformat()})"
+    out: list[Problem] = []
+    if kr.due is not None and not start <= kr.due <= end:
+        out.append(Problem(f"{path}.due", f"is outside the cycle {span}"))
+    for n, target in enumerate(kr.targets or ()):
+        if not start <= target.on <= end:
+            out.append(Problem(f"{path}.targets[{n}].on", f"is outside the cycle {span}"))
     return out
 
 

@@ -39,7 +39,8 @@ OBJECTIVE = Spec(
 KEY_RESULT = Spec(
     "key_results", "key_result", KeyResult, "key",
     {"title": "title", "type": "kr_type", "start": "start_value", "target": "target_value",
-     "unit": "unit", "weight": "weight", "state": "state", "position": "position"},
+     "unit": "unit", "weight": "weight", "state": "state", "position": "position",
+     "due": "due_date", "targets": "targets"},
     refs={"objective": ("objective_id", "objectives"), "owner": ("owner_id", "people")},
     stamps=("created_at", "updated_at"),
 )
@@ -64,6 +65,9 @@ def _kr_entry(objective: str, position: int, kr: KeyResultIn) -> Entry:
         "objective": objective, "title": kr.title, "type": kr.resolved_type(),
         "start": kr.start, "target": kr.target, "unit": kr.unit, "weight": kr.weight,
         "owner": kr.owner, "state": kr.state or "active", "position": position,
+        "due": kr.due,
+        "targets": [{"on": t.on.isoformat(), "value": t.value} for t in kr.targets]
+        if kr.targets else None,
     }
     given = (kr.model_fields_set - {"id", "links", "current", "score", "status"}) | {
         "objective"}

@@ -6,13 +6,19 @@ A reference may point at an entry of the same file or at a row already in the wo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Cycle, KeyResult, Objective, Person, Team
 from app.services.data.imports.checks import Document, Problem
-from app.services.data.imports.kr_rules import key_result_rules, link_rules, value_rules
+from app.services.data.imports.kr_rules import (
+    cycle_rules,
+    key_result_rules,
+    link_rules,
+    value_rules,
+)
 
 
 @dataclass
@@ -20,6 +26,7 @@ class Known:
     """Keys already stored in the workspace (one query per table)."""
 
     cycles: set[str] = field(default_factory=set)
+    cycle_dates: dict[str, tuple[date, date]] = field(default_factory=dict)
     people: set[str] = field(default_factory=set)
     team_parent: dict[str, str | None] = field(default_factory=dict)
     objectives: set[str] = field(default_factory=set)
@@ -28,9 +35,12 @@ class Known:
 
 def load_known(session: Session, workspace_id: int) -> Known:
     known = Known()
-    known.cycles = set(
-        session.scalars(select(Cycle.name).where(Cycle.workspace_id == workspace_id))
-    )
+    known.cycle_dates = {
+        name: (start, end) for name, start, end in session.execute(
+            select(Cycle.name, Cycle.start_date, Cycle.end_date)
+            .where(Cycle.workspace_id == workspace_id))
+    }
+    known.cycles = set(known.cycle_dates)
     known.people = set(
         session.scalars(select(Person.slack_id).where(Person.workspace_id == workspace_id))
     )
@@ -111,8 +121,14 @@ def references(doc: Document, known: Known) -> list[Problem]:
         person(f"{path}.owner", o.owner)
         if o.aligned_to is not None:
             out += _alignment(f"{path}.aligned_to", o.id, o.aligned_to, objectives, kr_objective)
+    dates = {**known.cycle_dates, **{c.name: (c.start, c.end) for _, c in doc.cycles}}
+    objective_cycle = {i: o.cycle or (next(iter(cycles)) if len(cycles) == 1 else None)
+                       for i, o in doc.objectives}
     for i, j, kr in doc.key_results:
         person(f"objectives[{i}].key_results[{j}].owner", kr.owner)
+        cycle = objective_cycle.get(i)
+        if cycle in dates and (kr.due is not None or kr.targets):
+            out += cycle_rules(kr, f"objectives[{i}].key_results[{j}]", cycle, *dates[cycle])
     return out
 
 

@@ -173,6 +173,20 @@ class LinkIn(Strict):
     weight: Annotated[Number, Field(gt=0)] = 1.0
 
 
+class TargetIn(Strict):
+    """A phased target: ``value`` (in the KR's unit) expected on ``on``."""
+
+    on: date
+    value: Number
+
+
+def _target(value: Any) -> Any:
+    # YAML 1.1 reads a bare ``on`` key as the boolean true: take it as the key it spells.
+    if isinstance(value, dict) and True in value and "on" not in value:
+        return {("on" if k is True else k): v for k, v in value.items()}
+    return value
+
+
 def _link(value: Any) -> Any:
     return {"url": value} if isinstance(value, str) else value
 
@@ -192,6 +206,9 @@ class KeyResultIn(Strict):
     score: Annotated[Number, Field(ge=0, le=1)] | None = None
     status: Literal["green", "yellow", "red"] | None = None
     links: list[Annotated[LinkIn, BeforeValidator(_link)]] | None = None
+    due: date | None = None
+    targets: Annotated[list[Annotated[TargetIn, BeforeValidator(_target)]],
+                       Field(max_length=24)] | None = None
 
     @field_validator("current", mode="before")
     @classmethod
