@@ -103,7 +103,7 @@ def test_full_cycle_in_slack(slack: Harness) -> None:
     h.command("U0ADA", "review")
     lead = h.fake.last_view()
     assert lead is not None and lead["callback_id"] == "okr_lead_review"
-    assert "self (Bob) *0.6*" in str(lead["blocks"])
+    assert "self (Bob) *60%*" in str(lead["blocks"])
     finals = {"rv_final:kr-inc": "0.5"}
     resp = h.send(h.req.view_submission("U0ADA", lead, submitted_values(lead, finals)))
     assert json_body(resp)["errors"].keys() == {"rv_reason:kr-inc"}
