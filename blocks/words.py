@@ -57,8 +57,8 @@ def _singular_word(word: str) -> str:
 def singular(unit: str) -> str:
     """A count unit as it reads with 1: the last word of a regular English plural loses
     its plural ending (``deals`` -> ``deal``, ``game days`` -> ``game day``,
-    ``stories`` -> ``story``); abbreviations (``ms``, ``NPS``; ``hrs`` reads ``hr``), symbols and other
-    words stay as they are."""
+    ``stories`` -> ``story``, ``hrs`` -> ``hr``); abbreviations (``ms``, ``NPS``), symbols
+    and other words stay as they are."""
     head, sep, last = unit.rpartition(" ")
     return f"{head}{sep}{_singular_word(last)}"
 
