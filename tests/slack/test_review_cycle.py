@@ -127,7 +127,7 @@ def test_full_cycle_in_slack(slack: Harness) -> None:
     assert len(posts) == 1
     text = str(posts[0]["blocks"])
     assert "Retrospective: FY27-Q1 · Engineering" in text
-    assert "self 0.6 → final 0.5" in text and "instrument activation" in text
+    assert "self 60% → final 50%" in text and "instrument activation" in text
     assert "A private plan" not in text
 
     # The report goes up as a file; private objectives stay out.
