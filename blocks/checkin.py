@@ -45,9 +45,11 @@ from blocks.common import (
     pct,
     plain,
     section,
+    with_unit,
 )
 from blocks.corrections import MAX_FIXABLE, fix_buttons
 from blocks.ids import Block, Callback
+from blocks.words import count
 
 __all__ = ["DEFAULT_FIELDS", "PER_PAGE", "CheckedIn", "CheckinMeta", "OpenRequest", "bid",
            "checked_in_message", "empty_modal", "kr_blocks", "modal", "open_value", "pages",
@@ -160,8 +162,9 @@ def _value_input(kr: KRView) -> dict[str, Any] | None:
             label = "Current value (%)"
         else:
             label = f"Current value ({clip(kr.unit, 30)})" if kr.unit else "Current value"
-        hint = (f"Start {num(kr.start)} → target {num(kr.target)}" if t in VALUE_TYPES[:2]
-                else f"Threshold {num(kr.target)}" if t in VALUE_TYPES[2:] else "0 to 100")
+        hint = (f"Start {with_unit(kr.start, kr.unit)} → target {with_unit(kr.target, kr.unit)}"
+                if t in VALUE_TYPES[:2] else f"Threshold {with_unit(kr.target, kr.unit)}"
+                if t in VALUE_TYPES[2:] else "0 to 100")
         return {"type": "input", "block_id": bid(Block.CHECKIN_VALUE, key), "optional": True,
                 "label": plain(label, 2000), "hint": plain(hint, 2000), "element": el}
     if t == KRType.MILESTONE:
@@ -228,7 +231,7 @@ def kr_blocks(kr: KRView, fields: Sequence[str] = DEFAULT_FIELDS) -> list[dict[s
     """One KR's blocks: its header, the inputs ``fields`` names, "no change", a divider."""
     last = (f" · last check-in {local_date(kr.last_checkin_at.date())}"
             if kr.last_checkin_at else " · no check-in yet")
-    head = section(f"*{escape(clip(kr.title, 300))}* `{kr.key}`\n"
+    head = section(f"*{escape(clip(kr.title, 300))}*\n"
                    f"{kr_progress_text(kr)} · score {pct(kr.score)}{last}",
                    block_id=bid(Block.CHECKIN_KR, kr.key))
     out = [head]
@@ -335,7 +338,7 @@ def checked_in_message(krs: Sequence[CheckedIn], *, when: str,
     ``earlier`` counts KRs checked in on previous pages of the same modal.
     """
     n = len(krs) + earlier
-    text = f":white_check_mark: Checked in on {n} key result{'s' if n != 1 else ''} {when}."
+    text = f":white_check_mark: Checked in on {count(n, 'key result')} {when}."
     blocks: list[dict[str, Any]] = [section(text)]
     # Callers may hand over any line with a title, status and score (no buttons then).
     fixable = [kr for kr in krs if getattr(kr, "checkin_id", None) is not None][:MAX_FIXABLE]

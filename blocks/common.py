@@ -1,4 +1,5 @@
-"""Small pure helpers shared by the builders: text objects, number and score formatting."""
+"""Small pure helpers shared by the builders: text objects, number and score formatting
+(the rules for values with units are in :mod:`blocks.units`, plurals in :mod:`blocks.words`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from app.domain import KRState, KRType, KRView, Light, TrafficLight
+from blocks.units import format_value, number
 
 TREND_ARROWS = {"up": ":arrow_upper_right:", "down": ":arrow_lower_right:",
                 "flat": ":arrow_right:"}
@@ -79,23 +81,17 @@ def escape(text: str) -> str:
 
 
 def num(value: float | None) -> str:
-    if value is None:
-        return "–"
-    if float(value).is_integer():
-        return f"{int(value):,}"
-    return f"{value:,.2f}".rstrip("0").rstrip(".")
+    return number(value)
 
 
 def pct(score: float | None) -> str:
+    """A score as Slack shows it everywhere: ``64%``."""
     return "–" if score is None else f"{round(score * 100):d}%"
 
 
 def with_unit(value: float | None, unit: str | None) -> str:
-    if value is None:
-        return "–"
-    if unit in ("%", "percent"):
-        return f"{num(value)}%"
-    return f"{num(value)} {unit}" if unit else num(value)
+    """``$1.2M``, ``45%``, ``300 ms``, ``1 deal``: see :func:`blocks.units.format_value`."""
+    return format_value(value, unit)
 
 
 def status_emoji(status: TrafficLight | None, state: KRState = KRState.ACTIVE) -> str:
@@ -140,13 +136,15 @@ def light_emoji(kr: KRView) -> str:
     return STATE_EMOJI.get(kr.state) or kr.light.emoji
 
 
-def kr_line(kr: KRView, *, owner: bool = True) -> str:
-    """One mrkdwn line: light, title, progress, score and trend."""
+def kr_line(kr: KRView, *, owner: bool = True, key: bool = True) -> str:
+    """One mrkdwn line: light, title, progress, score and trend; ``key`` adds the KR's id
+    (for surfaces where people type it, such as ``/okr show``)."""
     who = f" · <@{kr.owner_slack_id}>" if owner and kr.owner_slack_id else ""
     note = light_note(kr) if kr.state == KRState.ACTIVE else ""
     flags = f" · _{note}_" if note else ""
-    return (f"{light_emoji(kr)} *{escape(clip(kr.title, 200))}* "
-            f"`{kr.key}`\n{kr_progress_text(kr)} · {pct(kr.score)} "
+    ident = f" `{kr.key}`" if key else ""
+    return (f"{light_emoji(kr)} *{escape(clip(kr.title, 200))}*"
+            f"{ident}\n{kr_progress_text(kr)} · {pct(kr.score)} "
             f"{TREND_ARROWS.get(kr.trend, '')}{who}{flags}")
 
 

@@ -16,6 +16,7 @@ from app.domain import KRView
 from blocks.checkin import CheckedIn, checked_in_message, open_value
 from blocks.common import button, clip, context, escape, kr_line, section
 from blocks.ids import Action, Block
+from blocks.words import count, first_name, pick, your
 
 MAX_KRS = 10  # a prompt lists at most this many; the modal shows them all
 MAX_VALUE = 2000  # a button's value
@@ -33,25 +34,25 @@ class PromptView:
 
 
 def _first(name: str) -> str:
-    return escape(clip((name or "").split(" ")[0], 40)) or "there"
+    return escape(first_name(name))
 
 
 def prompt_message(view: PromptView) -> dict[str, Any]:
     """``{"text", "blocks"}`` for chat.postMessage."""
     n = len(view.krs)
-    krs = f"{n} key result{'s' if n != 1 else ''}"
+    krs = your(n, "key result")
     if view.nudge:
-        text = f"A gentle reminder, {_first(view.first_name)}: your {krs} still wait for " \
-               f"this week's check-in."
+        text = (f"A gentle reminder, {_first(view.first_name)}: {krs} still "
+                f"{pick(n, 'waits', 'wait')} for this week's check-in.")
     else:
-        text = f"Hi {_first(view.first_name)}, time for your check-in: how are your {krs} " \
-               f"going?"
+        text = (f"Hi {_first(view.first_name)}, time for your check-in: how "
+                f"{pick(n, 'is', 'are')} {krs} going?")
     blocks: list[dict[str, Any]] = [
         section(text),
         context(f"{escape(view.cycle_name)} · day {view.day} of {view.total_days}"),
     ]
     for kr in list(view.krs)[:MAX_KRS]:
-        blocks.append(section(kr_line(kr, owner=False)))
+        blocks.append(section(kr_line(kr, owner=False, key=False)))
     if n > MAX_KRS:
         blocks.append(context(f"and {n - MAX_KRS} more in the check-in form"))
     did = str(view.delivery_id)
@@ -89,7 +90,7 @@ def no_change_message(done: Sequence[CheckedIn], skipped: Sequence[KRView], *, w
         names = ", ".join(f"*{escape(clip(kr.title, 150))}*" for kr in skipped[:10])
         more = f" and {len(skipped) - 10} more" if len(skipped) > 10 else ""
         n = len(skipped)
-        noun = "this key result" if n == 1 else f"these {n} key results"
+        noun = "this key result" if n == 1 else f"these {count(n, 'key result')}"
         note = (f"Not checked in: {names}{more}. There is no earlier check-in to repeat "
                 f"for {noun}.")
         keys = [kr.key for kr in skipped]

@@ -9,6 +9,7 @@ from blocks.checkin import open_value
 from blocks.common import clip, context, section
 from blocks.ids import Action
 from blocks.prompt import PromptView, prompt_message
+from blocks.words import count
 
 MAX_BUTTON_VALUE = 2000  # Slack's limit on a button's value
 
@@ -34,7 +35,7 @@ def nudge_message(view: PromptView, *, updated: int = 0) -> dict[str, Any]:
         day=view.day, total_days=view.total_days, krs=view.krs, nudge=True))
     blocks: list[dict[str, Any]] = message["blocks"]
     if updated:
-        done = f"{updated} key result{'s' if updated != 1 else ''}"
+        done = count(updated, "key result")
         blocks.insert(2, context(f":white_check_mark: Thanks: {done} already updated since "
                                  "the prompt."))
     value = open_value(view.delivery_id, [kr.key for kr in view.krs])

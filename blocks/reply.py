@@ -14,6 +14,7 @@ from app.domain import KRType, ReplyLine, ReplyOutcome, TrafficLight
 from blocks.checkin import open_value
 from blocks.common import button, clip, context, escape, pct, section, with_unit
 from blocks.ids import Action
+from blocks.words import count, pick
 
 WORDS = {TrafficLight.GREEN: "on track", TrafficLight.YELLOW: "at risk",
          TrafficLight.RED: "off track"}
@@ -71,21 +72,17 @@ def _choices(outcome: ReplyOutcome) -> str:
     return "Your key results: " + " · ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 def summary(outcome: ReplyOutcome) -> str:
     """The message's plain text (notifications, screen readers)."""
     done, bad = len(outcome.recorded), len(outcome.problems)
     if outcome.help or (not done and not bad):
         return "How to check in by replying here."
     if not bad:
-        return f"Recorded {_plural(done, 'check-in')}."
+        return f"Recorded {count(done, 'check-in')}."
     if not done:
-        return f"I did not understand {_plural(bad, 'line')}: nothing was recorded."
-    return (f"Recorded {_plural(done, 'check-in')}; I did not understand "
-            f"{_plural(bad, 'line')}, and stored nothing from {'it' if bad == 1 else 'them'}.")
+        return f"I did not understand {count(bad, 'line')}: nothing was recorded."
+    return (f"Recorded {count(done, 'check-in')}; I did not understand "
+            f"{count(bad, 'line')}, and stored nothing from {pick(bad, 'it', 'them')}.")
 
 
 def reply_message(outcome: ReplyOutcome) -> dict[str, Any]:
@@ -93,11 +90,11 @@ def reply_message(outcome: ReplyOutcome) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = []
     recorded, problems = outcome.recorded, outcome.problems
     if recorded:
-        head = f":white_check_mark: Recorded {_plural(len(recorded), 'check-in')}:"
+        head = f":white_check_mark: Recorded {count(len(recorded), 'check-in')}:"
         blocks.append(section("\n".join([head, *map(recorded_line, recorded)])))
     if problems:
-        head = (f":warning: I did not understand {_plural(len(problems), 'line')}, so nothing "
-                f"was stored from {'it' if len(problems) == 1 else 'them'}:")
+        head = (f":warning: I did not understand {count(len(problems), 'line')}, so nothing "
+                f"was stored from {pick(len(problems), 'it', 'them')}:")
         blocks.append(section("\n".join([head, *map(problem_line, problems)])))
     if problems or outcome.help or not recorded:
         blocks.append(context(FORMAT, _choices(outcome)))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from blocks import words
 from blocks.common import (
     button,
     clip,
@@ -23,6 +24,7 @@ from blocks.common import (
     escape,
     local_date,
     option,
+    pct,
     plain,
     section,
 )
@@ -31,7 +33,8 @@ from blocks.ids import Action, Block, Callback
 # Four blocks per KR, within the 100 blocks of a modal (with room for the intro).
 MAX_ROWS = 24
 TEXT_MAX = 3000
-SCORE_OPTIONS = [option(f"{t / 10:.1f}", f"{t / 10:.1f}") for t in range(11)]
+# Shown as percentages like every score in Slack; the values stay 0.0 ... 1.0.
+SCORE_OPTIONS = [option(f"{t * 10}%", f"{t / 10:.1f}") for t in range(11)]
 WHOLE_CYCLE = "_cycle"
 
 
@@ -94,7 +97,7 @@ def _text(prefix: Block, key: str, label: str, initial: str | None, *, hint: str
 
 
 def _head(row: ScoreRow, extra: str) -> dict[str, Any]:
-    return section(f"*{escape(clip(row.kr_title, 300))}* `{row.kr_key}`\n"
+    return section(f"*{escape(clip(row.kr_title, 300))}*\n"
                    f"_{escape(clip(row.objective_title, 200))}_ · {escape(row.progress)}\n{extra}",
                    block_id=bid(Block.REVIEW_KR, row.kr_key))
 
@@ -118,12 +121,12 @@ def _more(rows: Sequence[ScoreRow]) -> list[dict[str, Any]]:
 def self_score_modal(rows: Sequence[ScoreRow], *, cycle_name: str,
                      deadline: date | None = None) -> dict[str, Any]:
     due = f" by {local_date(deadline)}" if deadline else ""
-    blocks = [section(f"Score your key results for *{escape(cycle_name)}*{due}: 0.0 is no "
-                      "progress, 0.7 strong progress, 1.0 fully achieved. Add the evidence "
+    blocks = [section(f"Score your key results for *{escape(cycle_name)}*{due}: 0% is no "
+                      "progress, 70% strong progress, 100% fully achieved. Add the evidence "
                       "your lead will look at.")]
     for row in rows[:MAX_ROWS]:
         blocks += [
-            _head(row, f"Computed score: *{row.computed:.2f}*"),
+            _head(row, f"Computed score: *{pct(row.computed)}*"),
             _score_select(Block.REVIEW_SELF, row.kr_key, "Your score",
                           row.self_score if row.self_score is not None else row.computed,
                           "Preselected: your earlier score, else the computed one."),
@@ -139,13 +142,13 @@ def lead_review_modal(rows: Sequence[ScoreRow], *, cycle_name: str) -> dict[str,
     blocks = [section(f"Agree the final scores for *{escape(cycle_name)}*. Final scores are "
                       "what reports use; when one differs from the self score, say why.")]
     for row in rows[:MAX_ROWS]:
-        own = f"*{row.self_score:.1f}*" if row.self_score is not None else "_not yet_"
+        own = f"*{pct(row.self_score)}*" if row.self_score is not None else "_not yet_"
         who = f" ({escape(row.owner_name)})" if row.owner_name else ""
         evidence = f"\n> {escape(clip(row.evidence, 500))}" if row.evidence else ""
         start = row.final if row.final is not None else (
             row.self_score if row.self_score is not None else row.computed)
         blocks += [
-            _head(row, f"Computed *{row.computed:.2f}* · self{who} {own}{evidence}"),
+            _head(row, f"Computed *{pct(row.computed)}* · self{who} {own}{evidence}"),
             _score_select(Block.REVIEW_FINAL, row.kr_key, "Final score", start,
                           "Preselected: the self score (or the computed one)."),
             _text(Block.REVIEW_REASON, row.kr_key, "Reason", row.reason,
@@ -226,15 +229,16 @@ def parse_reflection(values: Mapping[str, Any]) -> dict[str, str | None]:
 
 def review_dm(*, first_name: str, cycle_name: str, deadline: date, self_count: int,
               final_count: int, reminder: bool = False) -> dict[str, Any]:
-    """The DM asking someone for their scores (``reminder`` for the daily follow-ups)."""
+    """The DM asking someone for their scores (``reminder`` for the daily follow-ups);
+    ``first_name`` may be the whole name: the DM says only its first word."""
     asks = []
     if self_count:
-        asks.append(f"self-score *{self_count}* key result{'s' if self_count != 1 else ''}")
+        asks.append(f"self-score *{self_count}* {words.noun(self_count, 'key result')}")
     if final_count:
-        asks.append(f"agree *{final_count}* final score{'s' if final_count != 1 else ''} "
+        asks.append(f"agree *{final_count}* {words.noun(final_count, 'final score')} "
                     "with your team")
     ask = " and ".join(asks) or "reflect on the cycle"
-    lead = "Reminder: " if reminder else f"Hi {escape(first_name)}, "
+    lead = "Reminder: " if reminder else f"Hi {escape(words.first_name(first_name))}, "
     text = (f"{lead}*{escape(cycle_name)}* is in review. Please {ask} by "
             f"{local_date(deadline)}.")
     buttons = []
@@ -247,7 +251,7 @@ def review_dm(*, first_name: str, cycle_name: str, deadline: date, self_count: i
     buttons.append(button("Reflect", str(Action.OPEN_REFLECT), cycle_name))
     return {"text": text.replace("*", ""), "blocks": [
         section(text), {"type": "actions", "elements": buttons},
-        context("Scores go from 0.0 to 1.0; 0.6–0.7 is the sweet spot for ambitious OKRs."),
+        context("Scores go from 0% to 100%; 60–70% is the sweet spot for ambitious OKRs."),
     ]}
 
 

@@ -10,6 +10,8 @@ from typing import Literal
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from blocks.words import count
+
 
 def score(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}"
@@ -68,7 +70,7 @@ def environment(*, html: bool) -> Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(score=score, tenth=tenth, pct=pct, signed=signed, day=day,
-                       md=md_cell, slack=slack_escape, num=num)
+                       md=md_cell, slack=slack_escape, num=num, count=count)
     return env
 
 
@@ -87,9 +89,9 @@ def pending_text(rows: Sequence[tuple[str, int, int]]) -> str:
     for name, own, final in rows:
         parts = []
         if own:
-            parts.append(f"{own} self score{'s' if own != 1 else ''}")
+            parts.append(count(own, "self score"))
         if final:
-            parts.append(f"{final} final score{'s' if final != 1 else ''}")
+            parts.append(count(final, "final score"))
         lines.append(f"  - {name}: {', '.join(parts)}")
     return "\n".join(lines)
 
@@ -100,7 +102,7 @@ def next_cycle_text(*, source: str, cycle: str, start: date, end: date, created:
             else f"{cycle} ({day(start)} – {day(end)}) already exists")
     lines = [f"{head}; carrying over from {source}."]
     if copied:
-        lines.append(f"Copied {len(copied)} objective{'s' if len(copied) != 1 else ''} as "
+        lines.append(f"Copied {count(len(copied), 'objective')} as "
                      "drafts for their owners to confirm:")
         lines.extend(f"  - {old} -> {new}" for old, new in copied)
     else:

@@ -16,6 +16,7 @@ from app.models import Delivery, Workspace
 from app.services.review import reminders
 from blocks import review as ui
 from blocks.review_text import retro_text
+from blocks.words import first_name
 
 KINDS = reminders.KINDS
 
@@ -34,7 +35,7 @@ def messages(session: Session, ws: Workspace, row: Delivery, settings: Settings,
         facts = reminders.reminder_facts(session=session, ws=ws, row=row)
         if isinstance(facts, str):
             return [], facts
-        return [ui.review_dm(first_name=facts.first_name, cycle_name=facts.cycle_name,
+        return [ui.review_dm(first_name=first_name(facts.name), cycle_name=facts.cycle_name,
                              deadline=facts.deadline, self_count=facts.self_count,
                              final_count=facts.final_count, reminder=facts.reminder)], None
     found = reminders.retro_for(session=session, ws=ws, row=row, settings=settings,

@@ -103,7 +103,7 @@ def test_full_cycle_in_slack(slack: Harness) -> None:
     h.command("U0ADA", "review")
     lead = h.fake.last_view()
     assert lead is not None and lead["callback_id"] == "okr_lead_review"
-    assert "self (Bob) *0.6*" in str(lead["blocks"])
+    assert "self (Bob) *60%*" in str(lead["blocks"])
     finals = {"rv_final:kr-inc": "0.5"}
     resp = h.send(h.req.view_submission("U0ADA", lead, submitted_values(lead, finals)))
     assert json_body(resp)["errors"].keys() == {"rv_reason:kr-inc"}
@@ -127,7 +127,7 @@ def test_full_cycle_in_slack(slack: Harness) -> None:
     assert len(posts) == 1
     text = str(posts[0]["blocks"])
     assert "Retrospective: FY27-Q1 · Engineering" in text
-    assert "self 0.6 → final 0.5" in text and "instrument activation" in text
+    assert "self 60% → final 50%" in text and "instrument activation" in text
     assert "A private plan" not in text
 
     # The report goes up as a file; private objectives stay out.

@@ -42,7 +42,7 @@ AUTO_OPEN_WITHIN = timedelta(days=7)
 class ReminderFacts:
     """What a scoring DM says (``reminder`` for the days after the first)."""
 
-    first_name: str
+    name: str  # the person's whole name (the DM addresses them by its first word)
     cycle_name: str
     deadline: date
     self_count: int
@@ -147,7 +147,7 @@ def reminder_facts(*, session: Session, ws: Workspace, row: Delivery) -> Reminde
         return "scored already"
     first = rnd.opened_at.astimezone(ZoneInfo(person.tz or "UTC")).date().isoformat() \
         == row.occurrence
-    return ReminderFacts(first_name=person.name, cycle_name=cycle.name, deadline=rnd.deadline,
+    return ReminderFacts(name=person.name, cycle_name=cycle.name, deadline=rnd.deadline,
                          self_count=len(owed.self_krs), final_count=len(owed.final_krs),
                          reminder=not first)
 

@@ -38,7 +38,7 @@ def test_lead_modal_shows_scores_side_by_side() -> None:
                                  row(2)], cycle_name="FY27-Q1")
     assert validate_view(view) == []
     head = view["blocks"][1]["text"]["text"]
-    assert "Computed *0.46* · self (Bob) *0.8*" in head and "> shipped" in head
+    assert "Computed *46%* · self (Bob) *80%*" in head and "> shipped" in head
     finals = {b["block_id"]: b for b in view["blocks"] if b.get("block_id", "").startswith(
         "rv_final:")}
     assert finals["rv_final:kr1"]["element"]["initial_option"]["value"] == "0.8"
