@@ -119,7 +119,7 @@ def _kr_line(kr: KRView) -> str:
         else f" (pace says {kr.suggested_status.value})"
     if kr.grade is not None:
         pace = f" · {kr.grade.value}"
-    return (f"{status} `{kr.key}` {escape(clip(kr.title, 150))} · {pct(kr.score)}{pace}"
+    return (f"{status} {escape(clip(kr.title, 150))} · {pct(kr.score)}{pace}"
             f"{' · ' + _who(kr.owner_slack_id) if kr.owner_slack_id else ''}")
 
 

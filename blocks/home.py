@@ -82,7 +82,7 @@ def home_view(data: HomeData) -> dict[str, Any]:
     if not data.my_krs:
         blocks.append(section("You own no open key results in this cycle."))
     for kr in data.my_krs[:MAX_KRS]:
-        blocks.append(section(kr_line(kr, owner=False), accessory=button(
+        blocks.append(section(kr_line(kr, owner=False, key=False), accessory=button(
             "Edit", f"{Action.EDIT_KR}:{kr.key}", kr.key)))
     if len(data.my_krs) > MAX_KRS:
         blocks.append(context(f"…and {len(data.my_krs) - MAX_KRS} more: `/okr mine`"))

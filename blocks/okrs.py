@@ -20,6 +20,7 @@ from blocks.common import (
     pct,
     section,
 )
+from blocks.words import count
 
 MAX_OBJECTIVES = 20  # 2 blocks each, within a message's 50
 SECTION_LIMIT = 2900
@@ -76,7 +77,7 @@ def objectives_message(title: str, cycle: CycleView | None, objectives: Sequence
         blocks.append(context(f"…and {len(objectives) - shown} more objectives: "
                               "narrow it down, e.g. `/okr list at-risk` or a team name."))
     n = len(objectives)
-    text = f"{title}: {n} objective{'s' if n != 1 else ''}"
+    text = f"{title}: {count(n, 'objective')}"
     return text, blocks[:50]
 
 
@@ -137,11 +138,11 @@ def cycle_message(c: CycleView, today: date, key_dates: Sequence[KeyDate] = (),
     left = max((c.end - today).days, 0)
     to_start = (c.start - today).days
     if to_start > 0:
-        when = f"starts in {to_start} day{'s' if to_start != 1 else ''}"
+        when = f"starts in {count(to_start, 'day')}"
     elif today > c.end:
         when = "has ended"
     else:
-        when = f"{left} day{'s' if left != 1 else ''} left"
+        when = f"{count(left, 'day')} left"
     lines = [f"*{c.name}* · {c.phase.value} phase · {when}",
              f"{local_date(c.start)} → {local_date(c.end)} · day {c.day} of {c.total_days} · "
              f"expected progress {pct(c.expected)}"]

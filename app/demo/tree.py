@@ -16,6 +16,7 @@ import click
 
 from app.domain import KRState, KRType, KRView, ObjectiveView
 from app.services.okrs.report import CycleReport
+from blocks.units import format_value
 
 _COLORS = {"green": "green", "yellow": "yellow", "red": "red", "paused": "bright_black",
            "done": "cyan", "outdated": "bright_black", "pending": "bright_black",
@@ -78,11 +79,8 @@ def _num(value: float | None) -> str:
 
 
 def _with_unit(value: float | None, unit: str) -> str:
-    if unit.startswith("$"):
-        return f"${_num(value)}{unit[1:]}"  # "$M" reads $2.2M
-    if unit == "%":
-        return f"{_num(value)}%"
-    return f"{_num(value)} {unit}".strip()
+    """The same reading as in Slack (``$2.2M``, ``45%``, ``300 ms``): blocks.units."""
+    return format_value(value, unit or None) if unit else _num(value)
 
 
 def kr_value(kr: KRView) -> str:

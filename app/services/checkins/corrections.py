@@ -22,12 +22,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.config import ScoringSettings
-from app.domain import CheckinAnswer, CheckinEntry, CheckinSource, Correction, KRView
+from app.domain import CheckinAnswer, CheckinEntry, CheckinSource, Correction, KRType, KRView
 from app.models import Checkin, Cycle, KeyResult, Objective, Workspace
 from app.services.access import Principal
 from app.services.checkins import forms
 from app.services.checkins import record as writer
 from app.services.errors import InvalidValue, NotAllowed, NotFound
+from app.services.links import attach as links
+from app.services.links.refs import kr_score
 from app.services.okrs import cycles as cycles_service
 from app.services.okrs import report as okrs
 
@@ -214,8 +216,17 @@ def summary(*, session: Session, workspace_id: int, checkin_ids: Sequence[int],
             chain = _load(session, workspace_id, cid)
         except NotFound:
             continue
-        out.append(_entry(chain, chain.head, now))
+        entry = _entry(chain, chain.head, now)
+        if entry.score is None and chain.kr.kr_type == KRType.ISSUES.value:
+            entry = replace(entry, score=_links_score(session, workspace_id, chain.kr.id))
+        out.append(entry)
     return out
+
+
+def _links_score(session: Session, workspace_id: int, kr_id: int) -> float | None:
+    """An issue-linked KR's score: its check-ins carry none, its links decide it."""
+    found = links.for_kr(session=session, workspace_id=workspace_id, kr_id=kr_id)
+    return kr_score(found) if found else None
 
 
 def recent(*, session: Session, workspace_id: int, author_id: int, now: datetime,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.config import ScoringSettings
 from app.domain import CheckinAnswer, CheckinSource
-from app.models import AuditEntry, Checkin, KeyResult, Person, Workspace
+from app.models import AuditEntry, Checkin, IssueLink, KeyResult, Person, Workspace
 from app.services.checkins import corrections
 from app.services.checkins import record as checkins
 from app.services.data import export as exports
@@ -231,3 +231,21 @@ def test_summary_and_recent_follow_the_head(session: Session, now) -> None:
     _undo(session, first.id, Who(ana.id), at + timedelta(minutes=3))
     assert corrections.recent(session=session, workspace_id=kr.workspace_id,
                               author_id=ana.id, now=at + timedelta(minutes=4)) == []
+
+
+def test_an_issue_linked_check_in_is_summarised_with_its_links_score(session: Session,
+                                                                      now: datetime) -> None:
+    """A status-only check-in on an issues KR shows the score its links give, not a dash."""
+    run_import(session, SMALL_ORG, now)
+    kr, ben = _kr(session, "k7"), _person(session, "U0BEN")
+    assert len(session.scalars(select(IssueLink).where(IssueLink.kr_id == kr.id)).all()) == 1
+    session.add(IssueLink(workspace_id=kr.workspace_id, kr_id=kr.id,
+                          url="https://github.com/acme/api/issues/2", provider="github",
+                          host="github.com", project="acme/api", kind="issue", number=2,
+                          weight=1.0, closed=True, state="closed", created_at=now))
+    session.flush()
+    row = _checkin(session, kr, ben, now + timedelta(hours=1), status="yellow", note="one left")
+    assert row.score is None  # the links decide an issues KR's score, not the check-in
+    (entry,) = corrections.summary(session=session, workspace_id=kr.workspace_id,
+                                   checkin_ids=[row.id], now=now + timedelta(hours=1))
+    assert entry.score == pytest.approx(0.5)

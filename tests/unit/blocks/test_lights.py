@@ -50,6 +50,7 @@ def test_digest_lists_outdated_krs_apart_and_never_as_at_risk() -> None:
     text = json.dumps(msg["blocks"], ensure_ascii=False)
     assert "1 at risk or behind pace" in text and "1 outdated" in text
     assert "*Outdated: no update for two check-in cadences*" in text
-    assert ":white_circle: `a` Key result a · <@U0ADA> · no update since Mon 2 Mar 2026" in text
+    assert ":white_circle: Key result a · <@U0ADA> · no update since Mon 2 Mar 2026" in text
     at_risk = text.split("*At risk or behind pace*")[1].split("*Outdated")[0]
-    assert "`c`" in at_risk and "`a`" not in at_risk and "`b`" not in at_risk
+    assert "Key result c" in at_risk and "Key result a" not in at_risk \
+        and "Key result b" not in at_risk
