@@ -14,19 +14,23 @@ from blocks.words import count
 
 
 def score(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f}"
+    """Scores read as percentages everywhere people read them (Slack, reports, the terminal):
+    0.64 is ``64%``. Exports keep 0.0-1.0."""
+    return "—" if value is None else f"{value * 100:.0f}%"
 
 
 def tenth(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f}"
+    """A score given to the nearest tenth (self and final scores): 0.7 is ``70%``."""
+    return "—" if value is None else f"{value * 100:.0f}%"
 
 
 def pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f}%"
 
 
-def signed(value: float | None, *, percent: bool = False) -> str:
-    """``+0.12`` / ``−0.05`` (or points for percentages); empty for no value."""
+def signed(value: float | None, *, percent: bool = True) -> str:
+    """``+12 pts`` / ``−5 pts`` (scores read as percentages; ``percent=False`` gives ``+0.12``);
+    empty for no value."""
     if value is None:
         return ""
     shown = f"{abs(value) * 100:.0f} pts" if percent else f"{abs(value):.2f}"

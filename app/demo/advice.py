@@ -7,6 +7,7 @@ from app.config import ScoringSettings
 from app.demo.tree import Style
 from app.domain import KRType, LintWarning
 from app.services.okrs.report import CycleReport
+from blocks.words import count
 
 
 def lint_report(report: CycleReport, settings: ScoringSettings) -> list[LintWarning]:
@@ -32,18 +33,18 @@ def calibration_lines(report: CycleReport, settings: ScoringSettings, style: Sty
     lines = [style.paint("Calibration", bold=True)]
     if result.average is None:
         return [*lines, f"  {result.advice}"]
-    band = (f"(sweet spot {settings.sweet_spot_low:.1f}-{settings.sweet_spot_high:.1f}; "
-            f"above {settings.calibration_too_easy:.1f} too easy, below "
-            f"{settings.calibration_unrealistic:.1f} unrealistic)")
-    lines += [f"  Average KR score {result.average:.2f} over {result.count} key results: "
+    band = (f"(sweet spot {settings.sweet_spot_low:.0%}-{settings.sweet_spot_high:.0%}; "
+            f"above {settings.calibration_too_easy:.0%} too easy, below "
+            f"{settings.calibration_unrealistic:.0%} unrealistic)")
+    lines += [f"  Average KR score {result.average:.0%} over {result.count} key results: "
               f"{result.advice}.", style.paint(f"  {band}", dim=True)]
     return lines
 
 
 def lint_lines(report: CycleReport, settings: ScoringSettings, style: Style) -> list[str]:
     warnings = lint_report(report, settings)
-    lines = [style.paint(f"OKR lint: {len(warnings)} warning{'s' if len(warnings) != 1 else ''}"
-                         " (advice, never errors)", bold=True)]
+    lines = [style.paint(f"OKR lint: {count(len(warnings), 'warning')} (advice, never errors)",
+                         bold=True)]
     if not warnings:
         return [*lines, "  Nothing to flag."]
     return lines + [f"  {style.paint('!', fg='yellow')} {w.message}" for w in warnings]

@@ -65,9 +65,10 @@ def simulate_quarter(ctx: DemoContext) -> None:
     s = ctx.settings.scoring
     aspirational = expected * s.aspirational_target
     ctx.out(f"Today is {today.isoformat()}, day {view.day} of {view.total_days}: pace expects "
-            f"{expected:.2f} of a committed KR and {aspirational:.2f} of an aspirational one "
-            f"(which aims at {s.aspirational_target:.1f}); a KR {s.yellow_gap:.2f} behind its "
-            f"pace is suggested yellow, {s.red_gap:.2f} behind red. Milestones go by their due "
+            f"{expected:.0%} of a committed KR and {aspirational:.0%} of an aspirational one "
+            f"(which aims at {s.aspirational_target:.0%}); a KR {s.yellow_gap * 100:.0f} points "
+            f"behind its pace is suggested yellow, {s.red_gap * 100:.0f} behind red. Milestones "
+            "go by their due "
             "dates. See docs/scoring.md and Calibration below.")
 
 

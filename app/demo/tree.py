@@ -114,7 +114,7 @@ def _right(style: Style, value: str, score: float, status: str, trend: str | Non
            owner: str | None, cols: _Columns) -> str:
     word = f"[{status.upper()}]".ljust(10)
     arrow = _ARROWS[style.unicode][trend] if trend else " "
-    return (f"{value:>12}  {score:4.2f} {style.paint(bar(score, style), _COLORS.get(status))} "
+    return (f"{value:>12}  {score:4.0%} {style.paint(bar(score, style), _COLORS.get(status))} "
             f"{style.paint(word, _COLORS.get(status), bold=status == 'red')} {arrow}  "
             f"{_fit(owner or '', cols.owner).rstrip()}")
 
@@ -166,9 +166,9 @@ def render_tree(report: CycleReport, *, style: Style = Style(), teams: Sequence[
     c = report.cycle
     lines = [style.paint(f"{title + ' · ' if title else ''}{c.name} · {c.start.isoformat()} to "
                          f"{c.end.isoformat()} · day {c.day} of {c.total_days} "
-                         f"(expected progress {c.expected:.2f})", bold=True), ""]
+                         f"(expected progress {c.expected:.0%})", bold=True), ""]
     if report.company_score is not None:
-        lines += [f"Company score {report.company_score:.2f} {bar(report.company_score, style)}",
+        lines += [f"Company score {report.company_score:.0%} {bar(report.company_score, style)}",
                   ""]
     header = "Objectives and key results".ljust(cols.title) + \
         f"{'latest':>12}  score {'progress':<10} {'status':<10} {'':1}  owner"
@@ -211,7 +211,7 @@ def _team_lines(report: CycleReport, teams: Sequence[TeamLine], style: Style) ->
         t, lead, below = stack.pop()
         score = report.team_scores.get(t.key)
         name = _fit(f"{lead}{t.name} ({t.kind})", 44)
-        out.append("  " + name + (f"{score:4.2f} {bar(score, style)}" if score is not None
+        out.append("  " + name + (f"{score:4.0%} {bar(score, style)}" if score is not None
                                   else "   – no objectives"))
         for i, child in enumerate(reversed(kids.get(t.key, []))):
             last = i == 0
@@ -220,7 +220,7 @@ def _team_lines(report: CycleReport, teams: Sequence[TeamLine], style: Style) ->
     return out
 
 
-LEGEND = ("score 0.00-1.00 · status: the owner's declared traffic light, else one suggested "
-          "from the KR's pace (aspirational objectives aim at 0.7); outdated: no update for two "
+LEGEND = ("score 0-100% · status: the owner's declared traffic light, else one suggested "
+          "from the KR's pace (aspirational objectives aim at 70%); outdated: no update for two "
           "check-in cadences; pending: no check-in yet; after the end, the grade · trend since "
           "the previous check-in")

@@ -74,7 +74,7 @@ def test_review_retro_adjust_and_next(db_url: str) -> None:
     assert res.exit_code == 0 and "bugs: target 10 -> 8" in res.output
     res = run("cycle", "retro", "FY27-Q1", "--at", AT)
     assert res.exit_code == 0
-    assert "Achievement rate  75% of 4 key results at 0.7 or above" in res.output
+    assert "Achievement rate  75% of 4 key results at 70% or above" in res.output
     assert "Changed mid-cycle" in res.output and "target 10 -> 8: duplicates" in res.output
     first = run("cycle", "next", "--at", AT)
     assert first.exit_code == 0 and "Created FY27-Q2 (1 May 2026 – 31 Jul 2026)" in first.output

@@ -95,12 +95,12 @@ def test_private_objectives_only_when_asked(session: Session, org: Org) -> None:
 def test_markdown_has_summary_table_and_escapes(session: Session, org: Org) -> None:
     text = markdown.render(_report(session, org))
     assert text.startswith("# FY27-Q1 OKR report\n")
-    assert "| Achievement rate (KRs at 0.7 or above) | 50% (+50 pts vs FY26-Q4) |" in text
+    assert "| Achievement rate (KRs at 70% or above) | 50% (+50 pts vs FY26-Q4) |" in text
     assert "| **Fewer bugs \\<reach\\> customers** `eng-quality` |" in text
     # After the end the status column shows the grade of the final score, not a pace light.
-    assert "| ↳ Reduce time-to-first-value from 14 to 5 days | Bob | partial | 0.78 | 0.8 | 0.6 |" \
+    assert "| ↳ Reduce time-to-first-value from 14 to 5 days | Bob | partial | 78% | 80% | 60% |" \
         in text
-    assert "self 0.8, final 0.6 (−0.20): measured on a subset of sign-ups" in text
+    assert "self 80%, final 60% (−20 pts): measured on a subset of sign-ups" in text
     assert text.endswith("Private objectives are not included.\n")
 
 

@@ -6,7 +6,7 @@ from datetime import date
 
 from blocks import review as ui
 from blocks.ids import Block
-from blocks.review_text import md_cell, signed, slack_escape
+from blocks.review_text import md_cell, score, signed, slack_escape, tenth
 from tests.slack.blockkit import validate_message, validate_view
 from tests.slack.state import submitted_values
 
@@ -89,7 +89,10 @@ def test_retro_message_splits_long_text_into_sections() -> None:
 
 
 def test_text_filters() -> None:
-    assert signed(0.234) == "+0.23" and signed(-0.1) == "−0.10" and signed(0.001) == "±0"
-    assert signed(0.5, percent=True) == "+50 pts" and signed(None) == ""
+    # Score differences read as percentage points, like the scores themselves.
+    assert signed(0.234) == "+23 pts" and signed(-0.1) == "−10 pts" and signed(0.001) == "±0 pts"
+    assert signed(0.234, percent=False) == "+0.23" and signed(-0.1, percent=False) == "−0.10"
+    assert signed(0.001, percent=False) == "±0" and signed(None) == ""
+    assert score(0.6434) == "64%" and tenth(0.7) == "70%" and score(None) == "—"
     assert slack_escape("a <b> & c") == "a &lt;b&gt; &amp; c"
     assert md_cell("a|b\nc") == "a\\|b c"
