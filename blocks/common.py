@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -78,6 +79,16 @@ def option(text: str, value: str) -> dict[str, Any]:
 def escape(text: str) -> str:
     """Escape the three characters mrkdwn treats as control characters."""
     return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_BARE_AMP = re.compile(r"&(?!(?:amp|lt|gt);)")
+
+
+def escape_once(text: str) -> str:
+    """:func:`escape` for text that may already hold Slack's own escapes (what a user typed in
+    a command arrives with ``&lt;`` for ``<``): those stay as they are, nothing is escaped
+    twice, and no bare ``<``, ``>`` or ``&`` is left."""
+    return _BARE_AMP.sub("&amp;", text or "").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def num(value: float | None) -> str:

@@ -125,17 +125,25 @@ def self_score_modal(rows: Sequence[ScoreRow], *, cycle_name: str,
                       "progress, 70% strong progress, 100% fully achieved. Add the evidence "
                       "your lead will look at.")]
     for row in rows[:MAX_ROWS]:
-        blocks += [
-            _head(row, f"Computed score: *{pct(row.computed)}*"),
-            _score_select(Block.REVIEW_SELF, row.kr_key, "Your score",
-                          row.self_score if row.self_score is not None else row.computed,
-                          "Preselected: your earlier score, else the computed one."),
-            _text(Block.REVIEW_EVIDENCE, row.kr_key, "Evidence", row.evidence,
-                  placeholder="Links, numbers, what shipped"),
-            divider(),
-        ]
+        start = row.self_score if row.self_score is not None else row.computed
+        blocks += _row(row, f"Computed score: *{pct(row.computed)}*",
+                       (Block.REVIEW_SELF, "Your score", start,
+                        "Preselected: your earlier score, else the computed one."),
+                       (Block.REVIEW_EVIDENCE, "Evidence", row.evidence),
+                       placeholder="Links, numbers, what shipped")
     return _modal(Callback.SELF_SCORE, "Self-score", "Save scores", cycle_name,
                   blocks + _more(rows))
+
+
+def _row(row: ScoreRow, head: str, score: tuple[Block, str, float, str],
+         text: tuple[Block, str, str | None], **text_options: str) -> list[dict[str, Any]]:
+    """One KR of a scoring modal: its header, the score select and one text input."""
+    score_block, score_label, start, score_hint = score
+    text_block, text_label, text_value = text
+    return [_head(row, head),
+            _score_select(score_block, row.kr_key, score_label, start, score_hint),
+            _text(text_block, row.kr_key, text_label, text_value, **text_options),
+            divider()]
 
 
 def lead_review_modal(rows: Sequence[ScoreRow], *, cycle_name: str) -> dict[str, Any]:
@@ -147,14 +155,11 @@ def lead_review_modal(rows: Sequence[ScoreRow], *, cycle_name: str) -> dict[str,
         evidence = f"\n> {escape(clip(row.evidence, 500))}" if row.evidence else ""
         start = row.final if row.final is not None else (
             row.self_score if row.self_score is not None else row.computed)
-        blocks += [
-            _head(row, f"Computed *{pct(row.computed)}* · self{who} {own}{evidence}"),
-            _score_select(Block.REVIEW_FINAL, row.kr_key, "Final score", start,
-                          "Preselected: the self score (or the computed one)."),
-            _text(Block.REVIEW_REASON, row.kr_key, "Reason", row.reason,
-                  hint="Required when the final score differs from the self score."),
-            divider(),
-        ]
+        blocks += _row(row, f"Computed *{pct(row.computed)}* · self{who} {own}{evidence}",
+                       (Block.REVIEW_FINAL, "Final score", start,
+                        "Preselected: the self score (or the computed one)."),
+                       (Block.REVIEW_REASON, "Reason", row.reason),
+                       hint="Required when the final score differs from the self score.")
     return _modal(Callback.LEAD_REVIEW, "Review scores", "Save final scores", cycle_name,
                   blocks + _more(rows))
 

@@ -59,14 +59,32 @@ def _tell(client: WebClient, body: dict[str, Any], person: Actor, text: str,
         log.error("correction.tell_failed", extra={"user": person.slack_id})
 
 
-def on_edit(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient,
-            respond: Respond, env: Env, workspace_id: int, person: Actor | None,
-            now: datetime) -> None:
-    ack()
+def _target(action: dict[str, Any], body: dict[str, Any], person: Actor | None
+            ) -> tuple[int, tuple[str | None, str | None, list[int]]] | None:
+    """The check-in a button names and the message it sits on; None for a button without
+    a person or a readable check-in id."""
     wanted = fix_ui.checkin_id(action.get("value"))
     if person is None or wanted is None:
+        return None
+    return wanted, _message(body)
+
+
+def on_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient,
+              respond: Respond, env: Env, workspace_id: int, person: Actor | None,
+              now: datetime) -> None:
+    """Edit or Undo on a checked-in summary (the DM or App Home)."""
+    ack()
+    target = _target(action, body, person)
+    if target is None or person is None:
         return
-    channel, ts, shown = _message(body)
+    undo = str(action.get("action_id", "")).startswith(f"{Action.UNDO_CHECKIN}:")
+    (_undo if undo else _edit)(body, client, respond, env, workspace_id, person, now, *target)
+
+
+def _edit(body: dict[str, Any], client: WebClient, respond: Respond, env: Env,
+          workspace_id: int, person: Actor, now: datetime, wanted: int,
+          message: tuple[str | None, str | None, list[int]]) -> None:
+    channel, ts, shown = message
     try:
         with env.session() as tx:
             form = corrections.edit_form(session=tx, workspace_id=workspace_id,
@@ -122,14 +140,10 @@ def on_edit_submit(ack: Ack, view: dict[str, Any], client: WebClient, env: Env,
               shown)
 
 
-def on_undo(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient,
-            respond: Respond, env: Env, workspace_id: int, person: Actor | None,
-            now: datetime) -> None:
-    ack()
-    wanted = fix_ui.checkin_id(action.get("value"))
-    if person is None or wanted is None:
-        return
-    channel, ts, shown = _message(body)
+def _undo(body: dict[str, Any], client: WebClient, respond: Respond, env: Env,
+          workspace_id: int, person: Actor, now: datetime, wanted: int,
+          message: tuple[str | None, str | None, list[int]]) -> None:
+    channel, ts, shown = message
     try:
         with env.session() as tx:
             entry, recorded = corrections.undo(
@@ -173,6 +187,6 @@ def after_correction(env: Env, client: WebClient, workspace_id: int, person: Act
 
 
 def register(app: App, env: Env) -> None:
-    app.action(re.compile(rf"^{re.escape(str(Action.EDIT_CHECKIN))}:\d+$"))(on_edit)
-    app.action(re.compile(rf"^{re.escape(str(Action.UNDO_CHECKIN))}:\d+$"))(on_undo)
+    ids = "|".join(re.escape(str(a)) for a in (Action.EDIT_CHECKIN, Action.UNDO_CHECKIN))
+    app.action(re.compile(rf"^(?:{ids}):\d+$"))(on_button)
     app.view(str(Callback.CORRECT_CHECKIN))(on_edit_submit)

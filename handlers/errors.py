@@ -8,6 +8,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from app.services.errors import InvalidValue, NotAllowed, NotFound, OkrError
+from blocks.common import escape_once
 
 log = logging.getLogger(__name__)
 
@@ -16,11 +17,12 @@ OOPS = (":warning: Something went wrong on our side and nothing was changed. "
 
 
 def user_message(exc: BaseException) -> str:
-    """A message safe to show: the domain error's own words, or a generic apology."""
+    """A message safe to show: the domain error's own words (escaped: they may quote what the
+    user typed, a cycle's or a KR's name), or a generic apology."""
     if isinstance(exc, NotAllowed):
-        return f":no_entry: {exc}"
+        return f":no_entry: {escape_once(str(exc))}"
     if isinstance(exc, NotFound | InvalidValue | OkrError):
-        return f":warning: {exc}"
+        return f":warning: {escape_once(str(exc))}"
     if isinstance(exc, SlackApiError):
         return ":warning: Slack refused that request. Please try again in a minute."
     return OOPS

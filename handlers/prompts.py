@@ -46,12 +46,16 @@ def _delivery_id(body: dict[str, Any]) -> int | None:
         return None
 
 
+def _stale_button(respond: Respond) -> None:
+    respond(text="That button is not valid any more.", response_type="ephemeral",
+            replace_original=False)
+
+
 def _act(what: str, body: dict[str, Any], respond: Respond, env: Env, workspace_id: int,
          person: Actor | None, now: datetime) -> None:
     delivery_id = _delivery_id(body)
     if person is None or delivery_id is None:
-        respond(text="That button is not valid any more.", response_type="ephemeral",
-                replace_original=False)
+        _stale_button(respond)
         return
     try:
         with env.session() as tx:
@@ -96,8 +100,7 @@ def on_no_change(ack: Ack, body: dict[str, Any], action: dict[str, Any], client:
     wanted = parse_open_value(action.get("value"))
     key = _no_change_key(body, wanted.delivery_id)
     if person is None or key is None:
-        respond(text="That button is not valid any more.", response_type="ephemeral",
-                replace_original=False)
+        _stale_button(respond)
         return
     try:
         with env.session() as tx:
