@@ -12,18 +12,9 @@ from sqlalchemy import create_engine, text
 from app.db import normalise_url
 from blocks.ids import Action
 from blocks.prompt import no_change_value
-from tests.fixtures.served import Served
+from tests.fixtures.served import Served, wait_until
 
 pytestmark = pytest.mark.slow
-
-
-def wait_until(check, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 def _checkins(served: Served) -> list[tuple[float | None, str | None, str | None, str]]:

@@ -11,17 +11,8 @@ from sqlalchemy import create_engine, text
 from app.db import normalise_url
 from blocks.checkin import open_value
 from blocks.ids import Action
-from tests.fixtures.served import Served
+from tests.fixtures.served import Served, wait_until
 from tests.slack.state import submitted_values
-
-
-def wait_until(check, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.mark.slow
