@@ -71,7 +71,7 @@ def score_chart(
         parts.append(f'<line class="grid" x1="{left}" y1="{y(v):.1f}" x2="{width - right}" '
                      f'y2="{y(v):.1f}" stroke="#e3e6ea" stroke-width="1"/>')
         parts.append(f'<text x="{left - 4}" y="{y(v) + 4:.1f}" font-size="10" fill="#5f6368" '
-                     f'text-anchor="end">{v:.1f}</text>')
+                     f'text-anchor="end">{v:.0%}</text>')
     parts.append(f'<line class="pace" x1="{x(start):.1f}" y1="{y(0):.1f}" x2="{x(end):.1f}" '
                  f'y2="{y(1):.1f}" stroke="#9aa0a6" stroke-width="1.5" stroke-dasharray="4 3">'
                  f'<title>expected pace</title></line>')
@@ -153,8 +153,8 @@ def alignment_tree(
             f'<g class="tree-node status-{_e(node.status)}" data-key="{_e(node.key)}">'
             f'<circle cx="{cx}" cy="{cy}" r="6" fill="{colour}"/>'
             f'<text x="{cx + 12}" y="{cy + 4}" font-size="12" fill="#202124">{_e(label)} '
-            f'<tspan fill="#5f6368">{node.score:.2f}</tspan></text>'
-            f'<title>{_e(node.key)}: {_e(node.label)} ({_e(node.status)}, {node.score:.2f})'
+            f'<tspan fill="#5f6368">{node.score:.0%}</tspan></text>'
+            f'<title>{_e(node.key)}: {_e(node.label)} ({_e(node.status)}, {node.score:.0%})'
             f'</title></g>'
         )
     return _svg(chart_id, "alignment-tree", width, height, title, "".join(parts))
