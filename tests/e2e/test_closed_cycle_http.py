@@ -3,38 +3,27 @@ cycle's key result and stores nothing; once reopened, the same request records."
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import pytest
 import requests
 from sqlalchemy import Engine, func, select
-from werkzeug.serving import make_server
 
 from app.bootstrap import Container
-from app.db import make_session_factory, unit_of_work
+from app.db import unit_of_work
 from app.models import Checkin, Cycle
 from app.services.review import rounds
 from app.services.tenancy import tokens
-from app.web import create_web_app
-from tests.fixtures.web import seed, settings
+from tests.fixtures.web import seed, serve_web
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture()
 def served(fresh_engine: Engine) -> Iterator[tuple[str, Container]]:
-    container = Container(settings=settings(), engine=fresh_engine,
-                          session_factory=make_session_factory(fresh_engine))
-    server = make_server("127.0.0.1", 0, create_web_app(container), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", container
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
+    with serve_web(fresh_engine) as served:
+        yield served
 
 
 def test_closed_cycle_checkin_is_409_over_http(served: tuple[str, Container]) -> None:

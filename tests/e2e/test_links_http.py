@@ -3,7 +3,6 @@ GitHub sending webhooks to it, reconciliation healing a lost one, the API readin
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
@@ -11,34 +10,23 @@ import pytest
 import requests
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from app.bootstrap import Container, utcnow
-from app.db import make_session_factory, unit_of_work
+from app.db import unit_of_work
 from app.models import Checkin, Cycle, Workspace
 from app.services.links import attach, sync
 from app.services.okrs import report as okrs
 from app.services.tenancy import tokens
-from app.web import create_web_app
 from tests.fakeforge import FakeGitHub, FakeGitLab, running
-from tests.fixtures.web import GITHUB_SECRET, GITLAB_SECRET, Org, seed, settings
+from tests.fixtures.web import GITHUB_SECRET, GITLAB_SECRET, Org, seed, serve_web, settings
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture()
 def served(fresh_engine: Engine) -> Iterator[tuple[str, Container]]:
-    cfg = settings()
-    container = Container(settings=cfg, engine=fresh_engine,
-                          session_factory=make_session_factory(fresh_engine))
-    server = make_server("127.0.0.1", 0, create_web_app(container), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", container
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
+    with serve_web(fresh_engine) as served:
+        yield served
 
 
 def _score(session: Session, org: Org, key: str) -> float:
