@@ -10,7 +10,7 @@ from sqlalchemy import Engine, text
 
 from app.bootstrap import Container
 from app.db import make_engine, make_session_factory
-from app.services.tenancy.installations import PREFIX, TokenCipher
+from app.services.tenancy.secrets import PREFIX, TokenCipher
 from app.slack import create_bolt_app, env_of
 from app.web import create_web_app
 from tests.fakeslack import FakeSlack

@@ -8,14 +8,10 @@ tables themselves are part of our schema (app/models/slack.py, created by the mi
 
 from __future__ import annotations
 
-import base64
 import copy
 import logging
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
@@ -23,43 +19,12 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import Engine
 
 from app.config import Settings
+from app.services.tenancy.secrets import TokenCipher
 
 log = logging.getLogger(__name__)
 
-PREFIX = "enc:v1:"
 TOKEN_FIELDS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")
 STATE_EXPIRATION_SECONDS = 600
-
-
-def fernet_for(secret: str) -> Fernet:
-    """A Fernet key derived from the operator's secret (any length) with HKDF-SHA256."""
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"okr-checkin",
-               info=b"slack-installation-tokens").derive(secret.encode())
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
-class TokenCipher:
-    def __init__(self, secret: str | None) -> None:
-        self._fernet = fernet_for(secret) if secret else None
-
-    @property
-    def enabled(self) -> bool:
-        return self._fernet is not None
-
-    def encrypt(self, value: str | None) -> str | None:
-        if value is None or self._fernet is None or value.startswith(PREFIX):
-            return value
-        return PREFIX + self._fernet.encrypt(value.encode()).decode()
-
-    def decrypt(self, value: str | None) -> str | None:
-        if value is None or not value.startswith(PREFIX):
-            return value
-        if self._fernet is None:
-            raise RuntimeError("tokens are encrypted but OKR_SECRET_KEY is not set")
-        try:
-            return self._fernet.decrypt(value[len(PREFIX):].encode()).decode()
-        except InvalidToken as exc:
-            raise RuntimeError("OKR_SECRET_KEY does not decrypt the stored tokens") from exc
 
 
 def _transform(obj: Any, fn: Any) -> Any:
