@@ -1,8 +1,10 @@
 """The progress API under ``/api/v1``: CI jobs, BI tools and spreadsheets push metric values.
 
 Authenticated with a per-workspace token (``Authorization: Bearer okr_...``, made with
-``okr token create``). Described by ``/api/v1/openapi.json`` (``app/openapi.yaml``, kept next
-to this code and checked against it by the tests). Errors are JSON:
+``okr token create``); reads need its ``read`` scope (private objectives and notes
+``read:private``), check-ins its ``checkin`` scope, and an expired token is a 401.
+Described by ``/api/v1/openapi.json`` (``app/openapi.yaml``, kept next to this code and
+checked against it by the tests). Errors are JSON:
 ``{"error": {"code", "message", "field"}}``.
 """
 
@@ -115,10 +117,24 @@ def _authorize(session: Session, now: datetime) -> ApiToken:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise ApiError(401, "send Authorization: Bearer <token> (see `okr token create`)")
-    token = tokens.verify(session=session, secret=secret.strip(), now=now)
+    try:
+        token = tokens.verify(session=session, secret=secret.strip(), now=now)
+    except tokens.TokenExpired as exc:
+        raise ApiError(401, str(exc), code="token_expired") from exc
     if token is None:
         raise ApiError(401, "the token is unknown or revoked")
     return token
+
+
+def _require(token: ApiToken, scope: str) -> None:
+    if scope not in tokens.scopes_of(token):
+        raise ApiError(403, f"this token lacks the {scope} scope: create one with "
+                            f"`okr token create NAME --scope {scope}`", code="insufficient_scope")
+
+
+def _private(token: ApiToken) -> bool:
+    """Whether the token sees private objectives and what people wrote."""
+    return tokens.READ_PRIVATE in tokens.scopes_of(token)
 
 
 @contextmanager
@@ -132,9 +148,14 @@ def _found() -> Iterator[None]:
 
 def _record_checkin(session: Session, token: ApiToken, key: str, now: datetime,
                     settings: ScoringSettings) -> tuple[dict[str, Any], bool]:
-    """Record the posted check-in once; returns the reply body and whether it was a replay."""
+    """Record the posted check-in once; returns the reply body and whether it was a replay.
+
+    The reply carries the key result only for a token that may read it."""
+    _require(token, tokens.CHECKIN)
+    private = _private(token)
     with _found():
-        kr = json_views.kr_for_update(session=session, workspace_id=token.workspace_id, key=key)
+        kr = json_views.kr_for_update(session=session, workspace_id=token.workspace_id, key=key,
+                                      private=private)
     body = _json_body()
     idem = _idempotency_key(kr)
     row = None if idem is None else session.scalars(select(Checkin).where(
@@ -153,9 +174,12 @@ def _record_checkin(session: Session, token: ApiToken, key: str, now: datetime,
         except CycleClosed as exc:
             raise ApiError(409, str(exc), code="cycle_closed") from exc
     session.flush()
-    detail = json_views.key_result(session=session, workspace_id=token.workspace_id,
-                                   key=kr.key, now=now, settings=settings)
-    return {"checkin": json_views.checkin_dict(row), "key_result": detail}, replay
+    out: dict[str, Any] = {"checkin": json_views.checkin_dict(row, private=private)}
+    if tokens.READ in tokens.scopes_of(token):
+        out["key_result"] = json_views.key_result(
+            session=session, workspace_id=token.workspace_id, key=kr.key, now=now,
+            settings=settings, private=private)
+    return out, replay
 
 
 def blueprint(container: Container, *, clock: Callable[[], datetime] = utcnow) -> Blueprint:
@@ -172,8 +196,9 @@ def blueprint(container: Container, *, clock: Callable[[], datetime] = utcnow) -
 
     def read(view: Callable[..., dict[str, Any]], key: str) -> Response:
         with authorized() as (session, token, now), _found():
+            _require(token, tokens.READ)
             body = view(session=session, workspace_id=token.workspace_id, key=key, now=now,
-                        settings=scoring_settings)
+                        settings=scoring_settings, private=_private(token))
         return json_response(body)
 
     @bp.get("/openapi.json")

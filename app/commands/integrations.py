@@ -43,28 +43,42 @@ def _token_command(name: str, *arguments: str) -> Callable[[Callable[..., None]]
 
 
 @_token_command("create", "name")
-def token_create(obj: Obj, name: str, workspace_ref: str | None) -> None:
+@click.option("--scope", "scopes", multiple=True, metavar="SCOPE",
+              help="read, checkin or read:private (repeat it; default: read and checkin).")
+@click.option("--expires", default=None, metavar="90d|YYYY-MM-DD",
+              help="Stop working after so many days, or at 00:00 UTC on a date.")
+def token_create(obj: Obj, name: str, workspace_ref: str | None, scopes: tuple[str, ...],
+                 expires: str | None) -> None:
     """Create a token; its secret is printed once."""
     now = utcnow()
     with opened(obj.container, workspace_ref, now) as c:
-        new = tokens.create(session=c.session, workspace_id=c.ws.id, name=name, now=now)
+        new = tokens.create(session=c.session, workspace_id=c.ws.id, name=name, now=now,
+                            scopes=scopes, expires_at=tokens.parse_expiry(expires, now))
         token_id, prefix = new.token.id, new.token.prefix
+        granted, until = new.token.scopes, new.token.expires_at
     click.echo(new.secret)
-    click.echo(f"token {token_id} ({prefix}...) for workspace {c.ws.name!r}: store it now, "
-               "it is not shown again", err=True)
+    expiry = f"expires {until:%Y-%m-%d %H:%M} UTC" if until else "does not expire"
+    click.echo(f"token {token_id} ({prefix}...) for workspace {c.ws.name!r}, scopes {granted}, "
+               f"{expiry}: store it now, it is not shown again", err=True)
 
 
 @_token_command("list")
 def token_list(obj: Obj, workspace_ref: str | None) -> None:
-    """Tokens with their prefix, creation, last use and revocation."""
+    """Tokens with their prefix, scopes, creation, expiry, last use and revocation."""
     now = utcnow()
     with opened(obj.container, workspace_ref, now) as c:
         lines = []
         for t in tokens.list_tokens(session=c.session, workspace_id=c.ws.id):
             used = f"used {t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never used"
+            scopes = tokens.scope_text(tokens.scopes_of(t)) + (
+                " (made before scopes)" if t.scopes is None else "")
+            expiry = ""
+            if t.expires_at is not None:
+                expiry = ("  EXPIRED" if tokens.is_expired(t, now) else "  expires") + \
+                    f" {t.expires_at:%Y-%m-%d}"
             revoked = "  REVOKED" if t.revoked_at is not None else ""
-            lines.append(f"{t.id:>4}  {t.prefix}...  {t.name[:40]:<40}  "
-                         f"created {t.created_at:%Y-%m-%d}  {used}{revoked}")
+            lines.append(f"{t.id:>4}  {t.prefix}...  {t.name[:40]:<40}  [{scopes}]  "
+                         f"created {t.created_at:%Y-%m-%d}  {used}{expiry}{revoked}")
     for line in lines or [f"no tokens in workspace {c.ws.name!r} (okr token create NAME)"]:
         click.echo(line)
 

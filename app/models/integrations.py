@@ -57,7 +57,11 @@ class WebhookDelivery(Base):
 
 class ApiToken(WorkspaceScoped, Base):
     """A progress-API token: only a sha256 hash of the secret is kept, plus a short prefix
-    so people can tell their tokens apart in listings."""
+    so people can tell their tokens apart in listings.
+
+    ``scopes`` is space-separated (``read checkin read:private``); NULL on tokens made before
+    scopes existed, which act as ``read checkin``. ``expires_at`` NULL never expires.
+    """
 
     __tablename__ = "api_tokens"
 
@@ -68,3 +72,5 @@ class ApiToken(WorkspaceScoped, Base):
     created_at: Mapped[datetime] = mapped_column()
     last_used_at: Mapped[datetime | None] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
+    scopes: Mapped[str | None] = mapped_column(String(100))
+    expires_at: Mapped[datetime | None] = mapped_column()

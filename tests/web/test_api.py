@@ -84,7 +84,7 @@ def test_revoked_token_and_other_workspaces(client: FlaskClient, session: Sessio
 
 
 def test_checkin_moves_the_kr_and_shows_in_history(client: FlaskClient, session: Session,
-                                                   org: Org, secret: str) -> None:
+                                                   org: Org, secret: str, now: datetime) -> None:
     key = org.krs["ttfv"].key
     response = client.post(f"/api/v1/key-results/{key}/checkins", headers=_auth(secret),
                            json={"value": 9.5, "status": "yellow", "note": "nightly",
@@ -96,6 +96,11 @@ def test_checkin_moves_the_kr_and_shows_in_history(client: FlaskClient, session:
     assert body["key_result"]["score"] == pytest.approx(0.5)
     assert body["key_result"]["declared_status"] == "yellow"
     detail = client.get(f"/api/v1/key-results/{key}", headers=_auth(secret)).get_json()
+    assert [h["note"] for h in detail["history"]] == [None]  # notes need read:private
+    private = tokens.create(session=session, workspace_id=org.workspace_id, name="bi", now=now,
+                            scopes=["read:private"]).secret
+    session.commit()
+    detail = client.get(f"/api/v1/key-results/{key}", headers=_auth(private)).get_json()
     assert [h["note"] for h in detail["history"]] == ["nightly"]
     assert detail["cycle"] == "FY27-Q1" and detail["owner"]["slack_id"] == "U0ADA"
     row = session.scalars(select(Checkin).where(Checkin.kr_id == org.krs["ttfv"].id)).one()

@@ -2,6 +2,11 @@
 
 Scores, statuses and trends come from the read model (``okrs.cycle_report``) so the API says
 exactly what Slack, digests and reports say.
+
+``private`` says whether the caller may see private objectives and what people wrote (the
+``read:private`` scope). Without it a private objective and its KRs do not exist (404, the
+same answer as a key of another workspace) and the notes and blockers people wrote read as
+null: numbers and statuses are what integrations need, free text stays with people.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.config import ScoringSettings
-from app.domain import KRView, ObjectiveView
+from app.domain import CheckinSource, KRView, ObjectiveView, Visibility
 from app.models import Checkin, Cycle, IssueLink, KeyResult, Objective, Workspace
 from app.services.errors import NotFound
 from app.services.okrs import cycles
@@ -26,10 +31,18 @@ def _iso(at: datetime | None) -> str | None:
     return at.isoformat().replace("+00:00", "Z") if at is not None else None
 
 
-def checkin_dict(row: Checkin) -> dict[str, Any]:
+def checkin_dict(row: Checkin, *, private: bool = False) -> dict[str, Any]:
+    """A check-in; the note and blockers people wrote only for a ``private`` caller (the
+    tracker sync's own notes, such as ``acme/web#12 closed``, for every reader)."""
+    shown = private or row.source == CheckinSource.ISSUES.value
     return {"id": row.id, "at": _iso(row.at), "value": row.value, "score": row.score,
-            "status": row.status, "confidence": row.confidence, "note": row.note,
-            "blockers": row.blockers, "source": row.source}
+            "status": row.status, "confidence": row.confidence,
+            "note": row.note if shown else None,
+            "blockers": row.blockers if shown else None, "source": row.source}
+
+
+def _hidden(objective: Objective, private: bool) -> bool:
+    return not private and objective.visibility == Visibility.PRIVATE.value
 
 
 def _report(session: Session, workspace_id: int, objective: Objective, now: datetime,
@@ -58,10 +71,11 @@ def _kr_summary(view: KRView) -> dict[str, Any]:
 
 
 def key_result(*, session: Session, workspace_id: int, key: str, now: datetime,
-               settings: ScoringSettings, history: int = HISTORY) -> dict[str, Any]:
+               settings: ScoringSettings, history: int = HISTORY,
+               private: bool = False) -> dict[str, Any]:
     """A KR with its score, status, the latest check-ins (newest first) and its links."""
     kr = okrs.kr_by_key(session=session, workspace_id=workspace_id, key=key)
-    if kr is None:
+    if kr is None or _hidden(kr.objective, private):
         raise NotFound(f"no key result {key!r} in this workspace")
     report = _report(session, workspace_id, kr.objective, now, settings)
     view = report.key_result(kr.key)
@@ -69,7 +83,7 @@ def key_result(*, session: Session, workspace_id: int, key: str, now: datetime,
         raise NotFound(f"no key result {key!r} in this workspace")
     out = _kr_summary(view)
     out["cycle"] = report.cycle.name
-    out["history"] = [checkin_dict(c) for c in session.scalars(
+    out["history"] = [checkin_dict(c, private=private) for c in session.scalars(
         select(Checkin).where(Checkin.workspace_id == workspace_id, Checkin.kr_id == kr.id)
         .order_by(Checkin.at.desc(), Checkin.id.desc()).limit(history)
     )]
@@ -84,26 +98,30 @@ def key_result(*, session: Session, workspace_id: int, key: str, now: datetime,
 
 
 def objective(*, session: Session, workspace_id: int, key: str, now: datetime,
-              settings: ScoringSettings) -> dict[str, Any]:
+              settings: ScoringSettings, private: bool = False) -> dict[str, Any]:
     obj = okrs.objective_by_key(session=session, workspace_id=workspace_id, key=key)
-    if obj is None:
+    if obj is None or _hidden(obj, private):
         raise NotFound(f"no objective {key!r} in this workspace")
     report = _report(session, workspace_id, obj, now, settings)
     view: ObjectiveView | None = report.objective(obj.key)
     if view is None:
         raise NotFound(f"no objective {key!r} in this workspace")
+    parent = report.objective(view.aligned_to) if view.aligned_to else None
+    aligned_to = view.aligned_to if private or parent is None \
+        or parent.visibility != Visibility.PRIVATE else None
     return {
         "id": view.key, "title": view.title, "cycle": view.cycle, "team": view.team_key,
         "owner": ({"slack_id": view.owner_slack_id, "name": view.owner_name}
                   if view.owner_slack_id else None),
         "score": round(view.score, 4), "status": view.status.value,
-        "aligned_to": view.aligned_to,
+        "aligned_to": aligned_to,
         "key_results": [_kr_summary(k) for k in view.key_results],
     }
 
 
-def kr_for_update(*, session: Session, workspace_id: int, key: str) -> KeyResult:
+def kr_for_update(*, session: Session, workspace_id: int, key: str,
+                  private: bool = False) -> KeyResult:
     kr = okrs.kr_by_key(session=session, workspace_id=workspace_id, key=key)
-    if kr is None:
+    if kr is None or _hidden(kr.objective, private):
         raise NotFound(f"no key result {key!r} in this workspace")
     return kr
