@@ -97,7 +97,9 @@ def _radio(pairs: Sequence[tuple[str, str]], initial: str) -> dict[str, Any]:
 def _number(initial: float | None, *, decimal: bool = True) -> dict[str, Any]:
     el: dict[str, Any] = {"type": "number_input", "is_decimal_allowed": decimal}
     if initial is not None:
-        el["initial_value"] = num(initial).replace(",", "")
+        # Full precision: a value shown rounded would come back changed on save.
+        el["initial_value"] = num(initial).replace(",", "") if abs(initial) >= 1e15 \
+            else f"{initial:.15g}"
     return el
 
 
@@ -224,7 +226,11 @@ def edit_kr_modal(key: str, objective_title: str, form: KRForm) -> dict[str, Any
     states = [("active", "Active"), ("paused", "Paused"), ("done", "Done")]
     blocks = [context(f"`{key}` in _{clip(objective_title, 200)}_"),
               *kr_blocks(form, None, required=True), *plan_blocks(form),
-              _input(str(Block.KR_STATE), "State", _radio(states, form.state or "active"))]
+              _input(str(Block.KR_STATE), "State", _radio(states, form.state or "active")),
+              _input(str(Block.KR_REASON), "Why the target or weight changes",
+                     _text(None, max_length=1000, multiline=True), optional=True,
+                     hint="Needed when you change the target or the weight: it is kept in "
+                          "the key result's history and told in the team's digest.")]
     return {"type": "modal", "callback_id": str(Callback.EDIT_KR),
             "title": plain("Edit key result", 24), "submit": plain("Save", 24),
             "close": plain("Cancel", 24), "private_metadata": json.dumps({"k": key}),

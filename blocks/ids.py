@@ -92,6 +92,7 @@ class Block(Id):
     KR_STATE = "kr_state"
     KR_DUE = "kr_due"
     KR_TARGETS = "kr_targets"
+    KR_REASON = "kr_reason"
     AWAY_UNTIL = "away_until"
     # End of cycle: per-KR inputs are f"{prefix}:{kr_key}" like the check-in modal's.
     REVIEW_KR = "rv_kr"

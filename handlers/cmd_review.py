@@ -14,6 +14,7 @@ from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
 from app.reports import FORMATS, renderer
+from app.services import access
 from app.services.errors import InvalidValue
 from app.services.review import actions
 from app.services.review import forms as review_forms
@@ -70,7 +71,8 @@ def reflect(req: CommandRequest) -> None:
     req.open_modal(view)
 
 
-@subcommand("report", help="Post the cycle report (HTML with charts, or md/csv) to this channel",
+@subcommand("report", help="The cycle report (HTML with charts, or md/csv): team leads and "
+                           "admins post it here, others get it in a DM",
             usage="[cycle] [html|md|csv]", slow=True, order=52)
 def report(req: CommandRequest) -> Reply:
     cycle_name, fmt = _split(req.args, FORMATS)
@@ -79,11 +81,16 @@ def report(req: CommandRequest) -> Reply:
         # Channel reports never include private objectives.
         data = actions.cycle_report(session=tx, workspace_id=req.workspace_id, now=req.now,
                                     settings=req.settings.scoring, cycle_name=cycle_name)
+        # Only a lead of this channel's team (or above it) and admins post here; anyone
+        # else gets the report in a DM.
+        to_channel = access.may_post_to_channel(session=tx, workspace_id=req.workspace_id,
+                                                actor=req.person, channel_id=req.channel_id)
     text = renderer(fmt)(data)
     name = data.cycle.name
     filename = f"okr-report-{name}.{fmt}"
+    channel = req.channel_id if to_channel else _dm(req)
     try:
-        req.client.files_upload_v2(channel=req.channel_id, content=text, filename=filename,
+        req.client.files_upload_v2(channel=channel, content=text, filename=filename,
                                    title=f"{name} OKR report",
                                    initial_comment=ui.report_comment(name, fmt=fmt))
     except SlackApiError as exc:
@@ -93,9 +100,18 @@ def report(req: CommandRequest) -> Reply:
             return Reply(":warning: I cannot post files here. Invite me to the channel "
                          "(`/invite @OKR`) and try again.")
         raise
-    log.info("report.uploaded", extra={"channel": req.channel_id, "format": fmt,
+    log.info("report.uploaded", extra={"channel": channel, "format": fmt,
                                        "bytes": len(text.encode())})
+    if not to_channel:
+        return Reply(f":bar_chart: Sent `{filename}` to you in a DM: only a lead of this "
+                     "channel's team or an OKR admin posts the report in a channel.")
     return Reply(f":bar_chart: Posted `{filename}` to this channel.")
+
+
+def _dm(req: CommandRequest) -> str:
+    """The requester's DM with the bot (a file goes to a conversation id, not a user id)."""
+    opened = req.client.conversations_open(users=req.person.slack_id)
+    return str(opened["channel"]["id"])
 
 
 @subcommand("cycle review", admin=True, order=60, usage="[cycle] [deadline YYYY-MM-DD]",

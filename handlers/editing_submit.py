@@ -39,7 +39,7 @@ OBJ_FIELDS = {"title": Block.OBJ_TITLE, "cycle": Block.OBJ_CYCLE, "team": Block.
 KR_FIELDS = {"title": Block.KR_TITLE, "type": Block.KR_TYPE, "start": Block.KR_START,
              "target": Block.KR_TARGET, "unit": Block.KR_UNIT, "weight": Block.KR_WEIGHT,
              "owner": Block.KR_OWNER, "state": Block.KR_STATE, "due": Block.KR_DUE,
-             "targets": Block.KR_TARGETS}
+             "targets": Block.KR_TARGETS, "reason": Block.KR_REASON}
 _SLOT_FIELD = re.compile(r"^kr(\d+)\.(\w+)$")
 
 
@@ -111,6 +111,7 @@ class Reader:
             due=ui.read_date(v, str(Block.KR_DUE)) if slot is None else None,
             targets=ui.read_text(v, str(Block.KR_TARGETS)) if slot is None else None,
             plan_given=slot is None and str(Block.KR_TARGETS) in v,
+            reason=ui.read_text(v, str(Block.KR_REASON)) if slot is None else None,
         )
 
 

@@ -5,6 +5,11 @@
   it) and OKR admins only.
 - A KR may be checked in on or edited by its owner, its objective's owner, that team's lead
   (or a lead above) and admins; an objective by its owner, the lead and admins.
+- An objective is created in, or moved into, a team only by a member of that team, its lead
+  (or a lead above) or an admin: it counts in that team's score and digest. Aligning to
+  another team's objective needs none of that.
+- ``/okr report`` posts to a channel only for a lead of a team whose channel it is (or a
+  lead above that team) and admins.
 - At the end of a cycle a KR is self-scored by its owner (the objective's owner when the KR
   has none). Final scores are set by the lead of the objective's team or of any team above it,
   or by an admin; the one *asked* for it is the nearest lead who is not the KR's own scorer.
@@ -20,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.domain import ObjectiveView, Visibility
-from app.models import KeyResult, Objective, Person, Team
+from app.models import KeyResult, Objective, Person, Team, TeamMember
 from app.services.errors import NotAllowed
 
 
@@ -66,6 +71,29 @@ def can_edit_objective(actor: Principal, objective: Objective, led: set[int]) ->
 
 def can_edit_kr(actor: Principal, kr: KeyResult, objective: Objective, led: set[int]) -> bool:
     return kr.owner_id == actor.id or can_edit_objective(actor, objective, led)
+
+
+def may_place_in_team(*, session: Session, workspace_id: int, actor: Principal,
+                      team_id: int | None) -> bool:
+    """Whether the actor may create an objective in, or move one into, this team."""
+    if team_id is None or actor.is_admin:
+        return True
+    if team_id in led_team_ids(session=session, workspace_id=workspace_id, person_id=actor.id):
+        return True
+    return session.scalar(select(TeamMember.team_id).where(
+        TeamMember.workspace_id == workspace_id, TeamMember.team_id == team_id,
+        TeamMember.person_id == actor.id).limit(1)) is not None
+
+
+def may_post_to_channel(*, session: Session, workspace_id: int, actor: Principal,
+                        channel_id: str) -> bool:
+    """Admins, and leads of a team whose channel this is (or of a team above it)."""
+    if actor.is_admin:
+        return True
+    teams = session.scalars(select(Team.id).where(Team.workspace_id == workspace_id,
+                                                  Team.channel_id == channel_id)).all()
+    led = led_team_ids(session=session, workspace_id=workspace_id, person_id=actor.id)
+    return any(t in led for t in teams)
 
 
 def can_view_objective(actor: Principal, objective: Objective, led: set[int]) -> bool:

@@ -136,13 +136,16 @@ def test_edit_kr(slack: Harness) -> None:
     slack.send(slack.req.command("U0BOB", "edit kr-inc"))
     view = slack.fake.last_view()
     assert view is not None
-    body = submit(slack, "U0BOB", view, {"kr_target": "60", "kr_state": "paused"})
+    body = submit(slack, "U0BOB", view, {"kr_target": "60", "kr_state": "paused",
+                                         "kr_reason": "launch moved up"})
     assert body["response_action"] == "update"
     with slack.session() as s:
         kr = s.scalars(select(KeyResult).where(KeyResult.key == "kr-inc")).one()
         assert (kr.target_value, kr.state) == (60.0, "paused")
         entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "key_result.edit")).one()
-        assert entry.before == {"target_value": 50.0, "state": "active"}
+        assert entry.before == {"state": "active"}
+        adjust = s.scalars(select(AuditEntry).where(AuditEntry.action == "kr.adjust")).one()
+        assert adjust.before == {"target": 50.0}
 
 
 def test_edit_kr_submitted_by_someone_else_is_refused(slack: Harness) -> None:

@@ -2,12 +2,13 @@
 
 The KR row holds the value in force; every change adds a ``kr_revisions`` row (old value, new
 value, reason, who, when) and an audit entry, so nothing is lost and digests can mention it.
+``okr cycle adjust`` and the edit modal's target and weight both come through here.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -59,6 +60,9 @@ def may_adjust(session: Session, kr: KeyResult, person: Person | None, *,
     return person.id in chain.get(kr.objective_id, ())
 
 
+Change = tuple[str, float | None, float | None]  # (target | weight, old value, new value)
+
+
 def adjust_kr(
     *,
     session: Session,
@@ -76,15 +80,38 @@ def adjust_kr(
 
     ``person`` is None for the operator (the CLI), who acts as an admin.
     """
+    text = _guard(session, workspace_id, kr, person, reason, as_admin=as_admin)
+    if target is None and weight is None:
+        raise InvalidValue("give a new target or a new weight", field="target")
+    return _write(session, workspace_id, kr, person, text, _changes(kr, target, weight), now,
+                  actor_label)
+
+
+def revise(*, session: Session, workspace_id: int, kr: KeyResult, person: Person | None,
+           reason: str | None, changes: Sequence[Change], now: datetime,
+           actor_label: str | None = None, as_admin: bool = False) -> list[KRRevision]:
+    """Record target and weight changes checked by the caller (the edit modal, whose form
+    validates the values) as revisions, under the same rules as :func:`adjust_kr`: who may,
+    an open cycle, a reason."""
+    text = _guard(session, workspace_id, kr, person, reason or "", as_admin=as_admin)
+    return _write(session, workspace_id, kr, person, text,
+                  [c for c in changes if c[1] != c[2]], now, actor_label)
+
+
+def _guard(session: Session, workspace_id: int, kr: KeyResult, person: Person | None,
+           reason: str, *, as_admin: bool) -> str:
+    """The checks every target or weight change passes; returns the cleaned reason."""
     if kr.workspace_id != workspace_id:
         raise InvalidValue("unknown key result", field="kr")
     if not may_adjust(session, kr, person, as_admin=as_admin):
         raise NotAllowed(f"only {kr.key}'s owner, the objective's owner or a lead may change it")
     require_open_kr(session, kr)
-    text = _checked_reason(reason)
-    if target is None and weight is None:
-        raise InvalidValue("give a new target or a new weight", field="target")
-    changes = _changes(kr, target, weight)
+    return _checked_reason(reason)
+
+
+def _write(session: Session, workspace_id: int, kr: KeyResult, person: Person | None,
+           text: str, changes: Sequence[Change], now: datetime,
+           actor_label: str | None) -> list[KRRevision]:
     rows = []
     for name, old, new in changes:
         row = KRRevision(workspace_id=workspace_id, kr_id=kr.id, cycle_id=kr.objective.cycle_id,
@@ -115,10 +142,9 @@ def _checked_reason(reason: str) -> str:
     return text
 
 
-def _changes(kr: KeyResult, target: float | None,
-             weight: float | None) -> list[tuple[str, float | None, float]]:
+def _changes(kr: KeyResult, target: float | None, weight: float | None) -> list[Change]:
     """``(field, old, new)`` for each value that changes; bad values raise ``InvalidValue``."""
-    changes: list[tuple[str, float | None, float]] = []
+    changes: list[Change] = []
     if target is not None:
         if KRType(kr.kr_type) not in _HAS_TARGET:
             raise InvalidValue(f"a {kr.kr_type} key result has no target to change",

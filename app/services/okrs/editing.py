@@ -4,8 +4,9 @@ Inputs arrive as drafts of plain strings and numbers; every problem raises ``Inv
 whose ``field`` names the offending input: ``title``, ``team``, ``owner``, ``align``,
 ``visibility``, ``commitment``, ``cycle`` for the objective, ``kr<i>.<name>`` for the i-th KR
 of a creation form (``title``, ``type``, ``start``, ``target``, ``unit``, ``weight``,
-``owner``) and plain names for a single KR edit. Nothing is written unless all is valid;
-every change goes to the audit log with its actor.
+``owner``) and plain names for a single KR edit (``reason`` when its target or weight
+changes: that is a mid-cycle revision, see app.services.okrs.adjustments). Nothing is
+written unless all is valid; every change goes to the audit log with its actor.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from app.models import Cycle, KeyResult, Objective, Person, Team
 from app.services import access, audit
 from app.services.access import Principal
 from app.services.errors import InvalidValue, NotFound
-from app.services.okrs import alignment, plans
+from app.services.okrs import adjustments, alignment, plans
 from app.services.okrs.writable import require_open, require_open_kr, require_open_objective
 
 MAX_TITLE = 500
@@ -50,6 +51,8 @@ class KRDraft:
     due: date | None = None
     targets: str | None = None
     plan_given: bool = False
+    # Why the target or weight changes (the edit modal; a mid-cycle adjustment needs one).
+    reason: str | None = None
 
     @property
     def empty(self) -> bool:
@@ -183,6 +186,17 @@ def _check_objective(session: Session, workspace_id: int, actor: Principal,
             "aligned_kr_id": aligned_kr, "visibility": visibility, "commitment": commitment}
 
 
+def _require_team(session: Session, workspace_id: int, actor: Principal,
+                  team_id: int | None) -> None:
+    """An objective counts in its team's score and digest: only the team's people (its
+    members and leads) and admins put one there."""
+    if not access.may_place_in_team(session=session, workspace_id=workspace_id, actor=actor,
+                                    team_id=team_id):
+        team = session.get(Team, team_id)
+        raise InvalidValue(f"only members and leads of {team.name if team else 'that team'} or "
+                           "an OKR admin can put objectives in it", field="team")
+
+
 def _snapshot(obj: Objective | KeyResult, names: Sequence[str]) -> dict[str, Any]:
     values = {n: getattr(obj, n) for n in names}
     return {n: v.isoformat() if isinstance(v, date) else v for n, v in values.items()}
@@ -190,8 +204,8 @@ def _snapshot(obj: Objective | KeyResult, names: Sequence[str]) -> dict[str, Any
 
 OBJ_FIELDS = ("title", "cycle_id", "team_id", "owner_id", "aligned_objective_id",
               "aligned_kr_id", "visibility", "commitment")
-KR_FIELDS = ("title", "kr_type", "start_value", "target_value", "unit", "weight", "owner_id",
-             "state", "due_date", "targets")
+KR_FIELDS = ("title", "kr_type", "start_value", "unit", "owner_id", "state", "due_date",
+             "targets")  # target and weight changes are revisions (okrs.adjustments)
 
 
 def create_objective(*, session: Session, workspace_id: int, actor: Principal,
@@ -209,6 +223,7 @@ def create_objective(*, session: Session, workspace_id: int, actor: Principal,
         kr = check_kr(d, prefix=f"kr{i}.")
         _person(session, workspace_id, kr.owner_id, f"kr{i}.owner")
         checked.append(kr)
+    _require_team(session, workspace_id, actor, values["team_id"])
     probe = Objective(workspace_id=workspace_id, **values)
     if values["owner_id"] != actor.id:
         led = access.led_team_ids(session=session, workspace_id=workspace_id, person_id=actor.id)
@@ -273,12 +288,14 @@ def edit_objective(*, session: Session, workspace_id: int, actor: Principal, act
     if values["aligned_kr_id"] is not None and any(
             k.id == values["aligned_kr_id"] for k in obj.key_results):
         raise InvalidValue("an objective cannot align to its own key result", field="align")
+    if values["team_id"] != obj.team_id:
+        _require_team(session, workspace_id, actor, values["team_id"])
     before = _snapshot(obj, OBJ_FIELDS)
     for name, value in values.items():
         setattr(obj, name, value)
     led = access.led_team_ids(session=session, workspace_id=workspace_id, person_id=actor.id)
     if not access.can_edit_objective(actor, obj, led):
-        # Handing it to someone else's team is fine; taking it out of reach is not.
+        # Handing it to another owner is fine; taking it out of reach is not.
         raise InvalidValue("you would no longer be able to edit it: ask a lead or an admin",
                            field="owner")
     obj.updated_at = now
@@ -292,11 +309,17 @@ def edit_kr(*, session: Session, workspace_id: int, actor: Principal, actor_labe
     kr = kr_for_edit(session=session, workspace_id=workspace_id, actor=actor, key=key)
     checked = check_kr(draft)
     _person(session, workspace_id, checked.owner_id, "owner")
+    changes = [c for c in (("target", kr.target_value, checked.target),
+                           ("weight", kr.weight, checked.weight or 1.0)) if c[1] != c[2]]
+    if changes and not (draft.reason or "").strip():
+        raise InvalidValue(f"say why the {' and '.join(c[0] for c in changes)} change"
+                           f"{'s' if len(changes) == 1 else ''}: it is kept in the history",
+                           field="reason")
     before = _snapshot(kr, KR_FIELDS)
     kr.title = checked.title or kr.title
     kr.kr_type = checked.kr_type or kr.kr_type
-    kr.start_value, kr.target_value = checked.start, checked.target
-    kr.unit, kr.weight = checked.unit, checked.weight or 1.0
+    kr.start_value = checked.start
+    kr.unit = checked.unit
     kr.owner_id = checked.owner_id or kr.owner_id
     kr.state = checked.state or kr.state
     if draft.plan_given:
@@ -306,6 +329,11 @@ def edit_kr(*, session: Session, workspace_id: int, actor: Principal, actor_labe
         kr.due_date, kr.targets = plans.check_plan(
             KRType(kr.kr_type), draft.due, plans.parse_targets(draft.targets),
             cycle=cycle.name, start=cycle.start_date, end=cycle.end_date)
+    if changes:
+        adjustments.revise(session=session, workspace_id=workspace_id, kr=kr,
+                           person=session.get(Person, actor.id), reason=draft.reason,
+                           changes=changes, now=now, actor_label=actor_label,
+                           as_admin=actor.is_admin)
     kr.updated_at = now
     _audit_edit(session, workspace_id, actor, actor_label, "key_result", kr.key, now,
                 before, _snapshot(kr, KR_FIELDS))
