@@ -70,14 +70,14 @@ def token_list(obj: Obj, workspace_ref: str | None) -> None:
         lines = []
         for t in tokens.list_tokens(session=c.session, workspace_id=c.ws.id):
             used = f"used {t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never used"
-            scopes = tokens.scope_text(tokens.scopes_of(t)) + (
+            scopes = f"[{tokens.scope_text(tokens.scopes_of(t))}]" + (
                 " (made before scopes)" if t.scopes is None else "")
             expiry = ""
             if t.expires_at is not None:
                 expiry = ("  EXPIRED" if tokens.is_expired(t, now) else "  expires") + \
                     f" {t.expires_at:%Y-%m-%d}"
             revoked = "  REVOKED" if t.revoked_at is not None else ""
-            lines.append(f"{t.id:>4}  {t.prefix}...  {t.name[:40]:<40}  [{scopes}]  "
+            lines.append(f"{t.id:>4}  {t.prefix}...  {t.name[:40]:<40}  {scopes}  "
                          f"created {t.created_at:%Y-%m-%d}  {used}{expiry}{revoked}")
     for line in lines or [f"no tokens in workspace {c.ws.name!r} (okr token create NAME)"]:
         click.echo(line)
