@@ -35,7 +35,7 @@ def _choices(found: FormChoices) -> tuple[list[ui.Choice], list[ui.Choice]]:
 def objective_form(env: Env, workspace_id: int, person: Actor, now: datetime) -> ui.ObjectiveForm:
     with env.session() as tx:
         found = edit_forms.new_objective(session=tx, workspace_id=workspace_id,
-                                         person_id=person.id, now=now)
+                                         actor=person, now=now)
     if not found.cycles:
         raise OkrError("there is no cycle yet: an admin can import one with `okr import`")
     cycle_choices, team_choices = _choices(found)

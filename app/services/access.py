@@ -73,16 +73,24 @@ def can_edit_kr(actor: Principal, kr: KeyResult, objective: Objective, led: set[
     return kr.owner_id == actor.id or can_edit_objective(actor, objective, led)
 
 
+def placeable_team_ids(*, session: Session, workspace_id: int,
+                       actor: Principal) -> set[int] | None:
+    """Teams the actor may put objectives in: those they belong to or lead (and the teams
+    below those); None for an admin, who may use any team."""
+    if actor.is_admin:
+        return None
+    member = set(session.scalars(select(TeamMember.team_id).where(
+        TeamMember.workspace_id == workspace_id, TeamMember.person_id == actor.id)))
+    return member | led_team_ids(session=session, workspace_id=workspace_id, person_id=actor.id)
+
+
 def may_place_in_team(*, session: Session, workspace_id: int, actor: Principal,
                       team_id: int | None) -> bool:
     """Whether the actor may create an objective in, or move one into, this team."""
-    if team_id is None or actor.is_admin:
+    if team_id is None:
         return True
-    if team_id in led_team_ids(session=session, workspace_id=workspace_id, person_id=actor.id):
-        return True
-    return session.scalar(select(TeamMember.team_id).where(
-        TeamMember.workspace_id == workspace_id, TeamMember.team_id == team_id,
-        TeamMember.person_id == actor.id).limit(1)) is not None
+    allowed = placeable_team_ids(session=session, workspace_id=workspace_id, actor=actor)
+    return allowed is None or team_id in allowed
 
 
 def may_post_to_channel(*, session: Session, workspace_id: int, actor: Principal,

@@ -60,6 +60,20 @@ def test_a_member_cannot_create_an_objective_in_another_team(slack: Harness) -> 
             AuditEntry.action == "objective.create")).first() is None
 
 
+def team_options(view: dict[str, Any]) -> list[str]:
+    (team,) = [b for b in view["blocks"] if b.get("block_id") == "obj_team"]
+    return [o["value"] for o in team["element"]["options"]]
+
+
+def test_the_team_picker_offers_the_teams_one_may_use(slack: Harness) -> None:
+    h = slack
+    assert team_options(open_view(h, "U0BOB", "new")) == ["eng"]
+    assert team_options(open_view(h, "U0DEE", "new")) == ["company", "eng"]
+    # Where the objective already is stays offered, for whoever may edit it.
+    assert team_options(open_view(h, "U0DEE", "edit company-growth")) == ["company", "eng"]
+    assert team_options(open_view(h, "U0ADA", "edit eng-onboarding")) == ["eng"]
+
+
 def test_own_team_and_aligning_to_another_team_stay_allowed(slack: Harness) -> None:
     h = slack
     body = submit(h, "U0BOB", open_view(h, "U0BOB", "new"),
