@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.config import Settings
 from app import log_redaction
+from app.config import Settings
 from app.db import make_engine, make_session_factory
 from app.migrate import upgrade
 
