@@ -19,6 +19,7 @@ from app.cli import main
 from app.config import Settings
 from app.db import unit_of_work
 from app.models import Checkin, Person
+from app.services.tenancy import retention
 from app.services.tenancy.installations import EncryptedInstallationStore, installation_store
 from app.services.tenancy.secrets import PREFIX, SecretKeyMissing, TokenCipher
 from tests.slack import seed
@@ -126,3 +127,20 @@ def test_person_erase_from_the_cli(cli_env: Container) -> None:
         assert s.scalars(select(Checkin.value).where(Checkin.author_id == bob_id)).all() == [20.0]
     again = runner.invoke(main, ["person", "erase", "U0BOB", "--workspace", "T0TEST"])
     assert again.exit_code == 1 and "no person 'U0BOB'" in again.output
+
+
+def test_workspace_enable_cancels_the_purge(cli_env: Container) -> None:
+    with unit_of_work(cli_env.session_factory) as s:
+        ws_id = seed.standard(s, NOW).workspace.id
+    runner = CliRunner()
+    assert "is not disabled" in runner.invoke(main, ["workspace", "enable"]).output
+    with unit_of_work(cli_env.session_factory) as s:
+        retention.disable(session=s, workspace_id=ws_id, now=datetime.now(UTC),
+                          retention_days=30)
+    assert "nothing to purge" in runner.invoke(main, ["workspace", "purge"]).output
+    not_due = runner.invoke(main, ["workspace", "purge", "--workspace", "T0TEST"])
+    assert "retention period is not over" in not_due.output
+    done = runner.invoke(main, ["workspace", "enable", "--workspace", "T0TEST"])
+    assert done.exit_code == 0 and "enabled, purge cancelled" in done.output
+    with unit_of_work(cli_env.session_factory) as s:
+        assert s.scalar(select(Person.id).where(Person.workspace_id == ws_id)) is not None

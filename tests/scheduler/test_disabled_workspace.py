@@ -44,3 +44,17 @@ def test_disabled_workspace_gets_no_delivery(clock: Clock, fake_slack: FakeSlack
                                 actor_label="test")
     clock.tick("2026-03-16T09:00:30+00:00")
     assert posts(fake_slack, "U0ADA")  # served again
+
+
+def test_the_tick_purges_a_workspace_past_its_retention(
+        clock: Clock, org: int, session_factory: sessionmaker[Session]) -> None:
+    with unit_of_work(session_factory) as s:
+        retention.disable(session=s, workspace_id=org, now=datetime(2026, 3, 1, tzinfo=UTC),
+                          retention_days=30)
+    clock.tick("2026-03-30T23:00:00+00:00", deliver=False)
+    with unit_of_work(session_factory) as s:
+        assert s.get(Workspace, org) is not None  # not due yet
+    clock.tick("2026-03-31T00:00:30+00:00", deliver=False)
+    with unit_of_work(session_factory) as s:
+        assert s.get(Workspace, org) is None
+        assert s.scalars(select(Delivery).where(Delivery.workspace_id == org)).first() is None
