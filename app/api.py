@@ -33,7 +33,7 @@ from app.models import ApiToken, Checkin, KeyResult
 from app.services.checkins import record as checkins
 from app.services.errors import CycleClosed, InvalidValue, NotFound
 from app.services.okrs import json_views
-from app.services.tenancy import tokens
+from app.services.tenancy import retention, tokens
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.yaml")
 CHECKIN_FIELDS = ("value", "score", "status", "confidence", "note", "blockers")
@@ -123,6 +123,8 @@ def _authorize(session: Session, now: datetime) -> ApiToken:
         raise ApiError(401, str(exc), code="token_expired") from exc
     if token is None:
         raise ApiError(401, "the token is unknown or revoked")
+    if retention.is_disabled(session=session, workspace_id=token.workspace_id):
+        raise ApiError(403, retention.DISABLED, code="workspace_disabled")
     return token
 
 

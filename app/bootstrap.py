@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import log_redaction
 from app.config import Settings
 from app.db import make_engine, make_session_factory
 from app.migrate import upgrade
@@ -42,6 +43,7 @@ def configure_logging(level: str = "INFO") -> None:
         level=getattr(logging, level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    log_redaction.install()  # no token in any log line
     if level.upper() != "DEBUG":
         # Migration chatter on every command start says nothing an operator needs.
         logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -76,6 +76,18 @@ class Settings(BaseSettings):
     github_api_url: str = Field("https://api.github.com", alias="OKR_GITHUB_API_URL")
 
     secret_key: str | None = Field(None, alias="OKR_SECRET_KEY")
+    # Secrets and retention: keys still accepted for reading during `okr secrets rotate`
+    # (comma-separated), and how long an uninstalled workspace's data is kept.
+    secret_key_old: Annotated[list[str], NoDecode] = Field(default_factory=list,
+                                                          alias="OKR_SECRET_KEY_OLD")
+    retention_days: int = Field(30, ge=0, le=3650, alias="OKR_RETENTION_DAYS")
+
+    @field_validator("secret_key_old", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     # Slack user ids allowed to run admin subcommands (also people flagged admin in the DB).
     admins: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="OKR_ADMINS")

@@ -12,7 +12,7 @@ from typing import Any
 
 from slack_bolt import App
 
-from app.services.tenancy import people, slack_events, workspaces
+from app.services.tenancy import people, retention, slack_events, workspaces
 from app.services.tx import Tx
 from handlers.context import Env
 
@@ -53,7 +53,7 @@ def on_app_uninstalled(body: dict[str, Any], env: Env, workspace_id: int) -> Non
     store = env.installation_store
     if store is not None:
         store.delete_all(enterprise_id=body.get("enterprise_id"), team_id=body.get("team_id"))
-    _uninstalled(env, body, workspace_id, "app_uninstalled")
+    _uninstalled(env, body, workspace_id, "app_uninstalled", disable=True)
 
 
 def register(app: App, env: Env) -> None:
@@ -63,24 +63,32 @@ def register(app: App, env: Env) -> None:
 
 
 def _revoke_tokens(env: Env, body: dict[str, Any], event: dict[str, Any]) -> None:
+    """Delete the revoked tokens: a revoked bot token takes every row of the installation
+    with it (installation rows hold a copy of the bot token and its refresh token)."""
     store = env.installation_store
     if store is None:
         return
     tokens = event.get("tokens") or {}
     enterprise_id, team_id = body.get("enterprise_id"), body.get("team_id")
+    if tokens.get("bot"):
+        store.delete_all(enterprise_id=enterprise_id, team_id=team_id)
+        return
     for user_id in tokens.get("oauth") or []:
         store.delete_installation(enterprise_id=enterprise_id, team_id=team_id, user_id=user_id)
-    if tokens.get("bot"):
-        store.delete_bot(enterprise_id=enterprise_id, team_id=team_id)
 
 
-def _uninstalled(env: Env, body: dict[str, Any], workspace_id: int, reason: str) -> None:
-    """Audit it and forget the cached workspace (OAuth tokens are deleted by the caller)."""
+def _uninstalled(env: Env, body: dict[str, Any], workspace_id: int, reason: str, *,
+                 disable: bool = False) -> None:
+    """Audit it (and with ``disable``, stop serving the workspace and schedule the deletion
+    of its data); forget the cached workspace. OAuth tokens are deleted by the caller."""
     team_id = str(body.get("team_id") or "")
 
     def work(tx: Tx) -> None:
         workspaces.record_uninstall(session=tx, workspace_id=workspace_id, reason=reason,
                                     team_id=team_id, now=env.clock())
+        if disable:
+            retention.disable(session=tx, workspace_id=workspace_id, now=env.clock(),
+                              retention_days=env.settings.retention_days, reason=reason)
 
     once(env, body, work)
     env.workspace_ids.pop(team_id, None)

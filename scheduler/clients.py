@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from slack_sdk import WebClient
 from sqlalchemy import Engine, select
@@ -23,6 +24,7 @@ from scheduler.delivery import ClientFor
 
 log = logging.getLogger(__name__)
 TIMEOUT_SECONDS = 10  # well inside the lease, so a send never outlives its claim
+CACHE_SECONDS = 60.0  # how long an OAuth bot token is reused before it is read again
 
 
 def make_client(settings: Settings, token: str) -> WebClient:
@@ -30,8 +32,10 @@ def make_client(settings: Settings, token: str) -> WebClient:
                      retry_handlers=[])
 
 
-def client_factory(settings: Settings, engine: Engine,
-                   factory: sessionmaker[Session]) -> ClientFor:
+def client_factory(settings: Settings, engine: Engine, factory: sessionmaker[Session], *,
+                   ttl_seconds: float = CACHE_SECONDS) -> ClientFor:
+    """Clients by workspace; an OAuth token is read again after ``ttl_seconds``, so a
+    revoked, refreshed or reinstalled token (or a new installation) is picked up."""
     if settings.slack_bot_token:
         shared = make_client(settings, settings.slack_bot_token)
         return lambda _ws_id: shared
@@ -41,19 +45,19 @@ def client_factory(settings: Settings, engine: Engine,
         return lambda _ws_id: None
 
     store = installation_store(settings, engine)
-    cache: dict[int, WebClient | None] = {}
+    cache: dict[int, tuple[float, WebClient | None]] = {}
     lock = threading.Lock()
 
     def client_for(ws_id: int) -> WebClient | None:
         with lock:
-            if ws_id in cache:
-                return cache[ws_id]
+            if ws_id in cache and time.monotonic() - cache[ws_id][0] < ttl_seconds:
+                return cache[ws_id][1]
         with unit_of_work(factory) as s:
             team = s.scalar(select(Workspace.slack_team_id).where(Workspace.id == ws_id))
         bot = store.find_bot(enterprise_id=None, team_id=team) if team else None
         client = make_client(settings, bot.bot_token) if bot and bot.bot_token else None
         with lock:
-            cache[ws_id] = client
+            cache[ws_id] = (time.monotonic(), client)
         return client
 
     return client_for

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.db import unit_of_work
-from app.models import Delivery, DigestSnapshot, Person
+from app.models import Delivery, DigestSnapshot, Person, Workspace
 from app.services.tenancy import people as people_service
 from scheduler import sender
 from scheduler.pacing import Pacer
@@ -88,7 +88,9 @@ class Deliverer:
         now = self.clock()
         due = (Delivery.state.in_(("pending", "sending")), Delivery.due_at <= now,
                or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
-               or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now))
+               or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now),
+               Delivery.workspace_id.not_in(  # nothing is sent to a disabled workspace
+                   select(Workspace.id).where(Workspace.disabled_at.is_not(None))))
         cols = (Delivery.id, Delivery.workspace_id, Delivery.target, Delivery.state)
         with unit_of_work(self.factory) as s:
             query = select(*cols).where(*due).order_by(Delivery.due_at, Delivery.id)

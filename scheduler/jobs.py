@@ -30,6 +30,7 @@ from app.domain import CyclePhase, Due
 from app.models import Cycle, Objective, SchedulerState, Team, Workspace
 from app.services.scheduling import schedules
 from app.services.scheduling.schedules import PersonPlan, insert_ignore
+from app.services.tenancy import retention
 from scheduler import review_jobs
 from scheduler.delivery import ClientFor, Deliverer
 from scheduler.due import insert, window_start
@@ -132,7 +133,9 @@ def enqueue(factory: sessionmaker[Session], settings: Settings, now: datetime) -
     not stop the others."""
     total: Counter[str] = Counter()
     with unit_of_work(factory) as session:
-        ids = list(session.scalars(select(Workspace.id).order_by(Workspace.id)))
+        # A disabled workspace (the app was uninstalled) gets nothing new.
+        ids = list(session.scalars(select(Workspace.id).where(Workspace.disabled_at.is_(None))
+                                   .order_by(Workspace.id)))
     for ws_id in ids:
         try:
             with unit_of_work(factory) as session:
@@ -175,6 +178,7 @@ def tick(factory: sessionmaker[Session], settings: Settings, now: datetime, *,
     def clock() -> datetime:
         return now + timedelta(seconds=time.monotonic() - started)
 
+    retention.purge_due(factory, now)  # uninstalled workspaces past OKR_RETENTION_DAYS
     enqueued = enqueue(factory, settings, now)
     delivered: Counter[str] = Counter()
     more = False

@@ -14,7 +14,9 @@ from sqlalchemy.exc import DBAPIError
 
 from app.bootstrap import utcnow
 from app.calendar import timeline
+from app.commands.admin import require_secret_key
 from app.commands.context import Obj, instant_or_now, opened, pass_obj
+from app.config import Settings
 from app.db import unit_of_work
 from app.models import Delivery
 from app.services.okrs import cycles
@@ -37,6 +39,7 @@ STATES = ("pending", "sending", "sent", "skipped", "failed", "missed", "unknown"
 def tick(obj: Obj, at: str | None, no_deliver: bool, budget: float | None) -> None:
     """One scheduler pass: enqueue what is due and deliver it. Safe to repeat."""
     now = instant_or_now(at)
+    require_secret_key(Settings())
     try:
         container = obj.container
         result = run_tick(container.session_factory, container.settings, now,
@@ -58,6 +61,7 @@ def worker(obj: Obj, interval: float | None) -> None:
     # Deferred for start-up cost: APScheduler loads only in processes that run the scheduler.
     from scheduler import runner
 
+    require_secret_key(Settings())
     # APScheduler logs every run at INFO; our own scheduler.tick line says more.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     stop_event = threading.Event()

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from app.bootstrap import Container, bootstrap
+from app.commands.admin import require_secret_key
 from app.config import Settings
 
 
@@ -92,6 +93,7 @@ def serve(host: str | None, port: int | None, socket_mode: bool, no_scheduler: b
     if not settings.slack_bot_token and not uses_oauth(settings):
         raise click.UsageError("set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and "
                                "SLACK_CLIENT_SECRET (OAuth)")
+    require_secret_key(settings)
     container = bootstrap(settings, migrate=True)
     bolt = create_bolt_app(settings, container)
     stop_scheduler = None

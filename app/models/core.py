@@ -39,6 +39,10 @@ class Workspace(Base):
     checkin_schedule: Mapped[dict[str, Any] | None] = mapped_column()
     digest_schedule: Mapped[dict[str, Any] | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column()
+    # Set when the app is uninstalled: nothing is sent, API tokens are refused, and the data
+    # is deleted at purge_after (OKR_RETENTION_DAYS later) unless the app is reinstalled.
+    disabled_at: Mapped[datetime | None] = mapped_column()
+    purge_after: Mapped[datetime | None] = mapped_column()
 
 
 class Person(WorkspaceScoped, Base):

@@ -2,8 +2,12 @@
 
 slack_sdk's SQLAlchemy stores keep tokens in plaintext. ``EncryptedInstallationStore`` wraps
 every token column with Fernet (key derived from ``OKR_SECRET_KEY``) on the way in and out.
-Stored values carry a prefix, so rows written before a key was set still read back. The
-tables themselves are part of our schema (app/models/slack.py, created by the migration).
+Stored values carry a prefix, so rows written before a key was set still read back (and
+``okr secrets rotate`` encrypts them). The store refuses to exist without a key. The tables
+themselves are part of our schema (app/models/slack.py, created by the migration).
+
+Saving an installation (a reinstall) re-enables a workspace that uninstalled the app within
+the retention period (app.services.tenancy.retention).
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import Engine
 
 from app.config import Settings
-from app.services.tenancy.secrets import TokenCipher
+from app.services.tenancy import retention
+from app.services.tenancy.secrets import SecretKeyMissing, TokenCipher
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +47,8 @@ class EncryptedInstallationStore(SQLAlchemyInstallationStore):
 
     def save(self, installation: Installation) -> None:
         super().save(_transform(installation, self.cipher.encrypt))
+        if installation.team_id:
+            retention.reenable(self.engine, team_id=installation.team_id)
 
     def save_bot(self, bot: Bot) -> None:
         super().save_bot(_transform(bot, self.cipher.encrypt))
@@ -62,11 +69,11 @@ class EncryptedInstallationStore(SQLAlchemyInstallationStore):
 
 
 def installation_store(settings: Settings, engine: Engine) -> EncryptedInstallationStore:
+    """The OAuth installation store; refuses to exist without ``OKR_SECRET_KEY``."""
     if not settings.secret_key:
-        log.warning("slack.tokens_unencrypted",
-                    extra={"hint": "set OKR_SECRET_KEY to encrypt tokens at rest"})
+        raise SecretKeyMissing()
     return EncryptedInstallationStore(str(settings.slack_client_id), engine,
-                                      TokenCipher(settings.secret_key))
+                                      TokenCipher.from_settings(settings))
 
 
 def state_store(engine: Engine) -> SQLAlchemyOAuthStateStore:
