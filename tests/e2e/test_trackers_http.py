@@ -44,7 +44,8 @@ def _link(container: Container, org: Org, url: str) -> int:
     with unit_of_work(container.session_factory) as s:
         kr = s.get(KeyResult, org.krs["bugs"].id)
         assert kr is not None
-        row, _ = attach.add(session=s, workspace_id=org.workspace_id, kr=kr, url=url, now=NOW, actor_label="t", gitlab_hosts=["gitlab.com"])
+        row, _ = attach.add(session=s, workspace_id=org.workspace_id, kr=kr, url=url, now=NOW,
+                            actor_label="t", gitlab_hosts=["gitlab.com"])
         return row.id
 
 
