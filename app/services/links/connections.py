@@ -16,7 +16,7 @@ connection for its host is fetched without credentials.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -42,10 +42,10 @@ class Connection:
     provider: str
     host: str
     api_url: str
-    token: str | None
-    webhook_secret: str | None
-    workspace_id: int | None
-    source: str  # stored | environment | anonymous
+    token: str | None = field(repr=False)  # never in a log line or a traceback
+    webhook_secret: str | None = field(repr=False)
+    workspace_id: int | None = None
+    source: str = "anonymous"  # stored | environment | anonymous
     id: int | None = None
 
 
