@@ -68,6 +68,7 @@ class FakeForge:
         self.private: set[str] = set()
         self.private_token = ""
         self.redirect_to: str | None = None
+        self.redirects_left: int | None = None  # None: every request is redirected
         self.pad_bytes = 0
         self.delivered: list[tuple[str, int]] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -163,8 +164,10 @@ class FakeForge:
             def do_GET(self) -> None:
                 split = urlsplit(self.path)
                 ok, auth = forge._auth_ok(self.headers)
-                if forge.redirect_to is not None:
+                if forge.redirect_to is not None and forge.redirects_left != 0:
                     with forge.lock:
+                        if forge.redirects_left is not None:
+                            forge.redirects_left -= 1
                         forge.hits.append(Hit(time.time(), split.path, 302, auth))
                     self.send_response(302)
                     self.send_header("Location", forge.redirect_to.rstrip("/") + self.path)

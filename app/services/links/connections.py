@@ -86,6 +86,9 @@ def webhook_workspace(*, session: Session, settings: Settings) -> int | None:
     """The workspace ``/webhooks/gitlab`` and ``/webhooks/github`` apply to; None before any
     workspace exists; NotAllowed when there are several and none is named."""
     ws = env_workspace_id(session=session, settings=settings)
+    if ws is None and settings.tracker_workspace:
+        raise NotAllowed(f"OKR_TRACKER_WORKSPACE={settings.tracker_workspace[:100]!r} names no "
+                         "workspace")
     if ws is None and session.scalars(select(Workspace.id).limit(1)).first() is not None:
         raise NotAllowed("this service has several workspaces: use the webhook URL of the "
                          "workspace's connection (okr tracker list), or set "

@@ -69,6 +69,19 @@ def test_an_oversized_answer_is_refused(gitlab: FakeGitLab) -> None:
     assert client.get("projects/acme%2Fweb/issues/12").json()["iid"] == 12
 
 
+def test_a_same_origin_redirect_is_followed_and_checked(gitlab: FakeGitLab) -> None:
+    gitlab.add("acme/web", "issue", 12, "opened")
+    gitlab.redirect_to, gitlab.redirects_left = gitlab.url, 1  # e.g. a renamed project
+    client = ForgeClient(provider="gitlab", base_url=f"{gitlab.url}/api/v4",
+                         headers={"PRIVATE-TOKEN": "glpat-x"}, allow_private=["127.0.0.1"])
+    assert client.get("projects/acme%2Fweb/issues/12").json()["iid"] == 12
+    assert [(h.status, h.auth) for h in gitlab.api_hits()] == [(302, "glpat-x"),
+                                                                (200, "glpat-x")]
+    gitlab.redirects_left = None  # a loop is given up after a few hops
+    with pytest.raises(ForgeError, match="redirected more than 3 times"):
+        client.get("projects/acme%2Fweb/issues/12")
+
+
 @pytest.mark.parametrize("number", ["2147483648", "99999999999999999999", "0", "１２"])
 def test_issue_numbers_are_bounded_when_parsed(number: str) -> None:
     with pytest.raises(IssueUrlError, match="is not an issue number"):
