@@ -74,6 +74,14 @@ class Settings(BaseSettings):
     )
     gitlab_api_url: str | None = Field(None, alias="OKR_GITLAB_API_URL")
     github_api_url: str = Field("https://api.github.com", alias="OKR_GITHUB_API_URL")
+    # Tracker hosts (host or host:port) that may resolve to loopback, link-local or private
+    # addresses; every other tracker call to such an address is refused.
+    allow_private_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, alias="OKR_ALLOW_PRIVATE_HOSTS"
+    )
+    # The workspace (Slack team id or name) the tracker variables above configure when the
+    # install serves several; with a single workspace it is that one.
+    tracker_workspace: str | None = Field(None, alias="OKR_TRACKER_WORKSPACE")
 
     secret_key: str | None = Field(None, alias="OKR_SECRET_KEY")
     # Secrets and retention: keys still accepted for reading during `okr secrets rotate`
@@ -120,7 +128,7 @@ class Settings(BaseSettings):
     checkin_fields: Annotated[tuple[str, ...], NoDecode] = Field(
         DEFAULT_CHECKIN_FIELDS, alias="OKR_CHECKIN_FIELDS")
 
-    @field_validator("admins", "gitlab_hosts", mode="before")
+    @field_validator("admins", "gitlab_hosts", "allow_private_hosts", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:
         if isinstance(value, str):

@@ -1,9 +1,16 @@
-"""``POST /webhooks/gitlab`` and ``POST /webhooks/github``: issue trackers tell us about state.
+"""Tracker webhooks: issue trackers tell us about state.
+
+``POST /webhooks/<provider>/<hook key>`` is one workspace's connection (``okr tracker add``):
+the event is verified with that connection's own secret and touches that workspace's links
+only, and only items on the connection's host. ``POST /webhooks/gitlab`` and
+``/webhooks/github`` are the environment's (``OKR_*_WEBHOOK_SECRET``) and apply to the
+workspace the environment configures (the only one, or ``OKR_TRACKER_WORKSPACE``); with
+several workspaces and none named they refuse every event.
 
 verify the secret -> read the event -> apply it once -> answer. Statuses: 200 applied (or a
 redelivery, applied before), 202 accepted but nothing to do (an event kind we ignore, an item
-no KR links to: nothing is stored), 400 malformed, 401 bad or missing secret, 413 too large,
-503 database unavailable (the tracker retries). Never a stack trace.
+no KR links to: nothing is stored), 400 malformed, 401 bad or missing secret, 404 unknown
+hook key, 413 too large, 503 database unavailable (the tracker retries). Never a stack trace.
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ from flask import Blueprint, Response, request
 from app.api_errors import ApiError, install, json_response
 from app.bootstrap import Container, utcnow
 from app.db import unit_of_work
+from app.services.errors import NotAllowed
+from app.services.links import connections
 from app.services.links import webhooks as webhook_events
 from app.services.links.attach import ItemState
 
@@ -50,16 +59,17 @@ def _reply(code: int, /, **body: object) -> Response:
 
 
 def _apply(container: Container, clock: Callable[[], datetime], provider: str,
-           item: ItemState | None, delivery: str | None) -> Response:
+           item: ItemState | None, delivery: str | None, workspace_id: int) -> Response:
     """Apply the event once (``delivery`` names a redelivery) and answer the tracker."""
     if item is None:
         return _reply(202, status="ignored")
     with unit_of_work(container.session_factory) as session:
         outcome, result = webhook_events.handle(
-            session=session, provider=provider, item=item,
+            session=session, provider=provider, item=item, workspace_id=workspace_id,
             delivery_id=webhook_events.delivery_key(delivery), now=clock())
     log.info("webhook.%s", outcome, extra={"provider": provider, "project": item.project,
                                             "number": item.number, "state": item.state,
+                                            "workspace_id": workspace_id,
                                             "changed": result.changed})
     if outcome == "unlinked":
         return _reply(202, status="unlinked")
@@ -69,48 +79,96 @@ def _apply(container: Container, clock: Callable[[], datetime], provider: str,
                   checkins=result.checkins)
 
 
+def _gitlab_event(secret: str) -> tuple[ItemState | None, str | None]:
+    if not _same(request.headers.get("X-Gitlab-Token"), secret):
+        raise ApiError(401, "X-Gitlab-Token does not match the configured secret")
+    payload = _decode(_body())
+    try:
+        item = webhook_events.gitlab_item(payload)
+    except webhook_events.BadPayload as exc:
+        raise ApiError(400, str(exc)) from exc
+    return item, (request.headers.get("Idempotency-Key")
+                  or request.headers.get("X-Gitlab-Event-UUID"))
+
+
+def _github_event(secret: str) -> tuple[ItemState | None, str | None] | Response:
+    raw = _body()
+    expected = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    if not _same(request.headers.get("X-Hub-Signature-256"), expected):
+        raise ApiError(401, "X-Hub-Signature-256 does not match the body and secret")
+    event = request.headers.get("X-GitHub-Event", "")
+    if event == "ping":
+        return _reply(200, status="pong")
+    if event not in ("issues", "pull_request"):
+        return _reply(202, status="ignored")
+    if request.mimetype == "application/x-www-form-urlencoded":
+        raw = request.form.get("payload", "").encode()
+    try:
+        item = webhook_events.github_item(event, _decode(raw))
+    except webhook_events.BadPayload as exc:
+        raise ApiError(400, str(exc)) from exc
+    return item, request.headers.get("X-GitHub-Delivery")
+
+
+def _env_workspace(container: Container) -> int | None:
+    """The workspace the environment's webhook secrets apply to (see the module doc)."""
+    try:
+        with unit_of_work(container.session_factory) as session:
+            return connections.webhook_workspace(session=session, settings=container.settings)
+    except NotAllowed as exc:
+        raise ApiError(401, str(exc)) from exc
+
+
+def _connection(container: Container, provider: str, key: str) -> tuple[int, str, str]:
+    """(workspace id, host, secret) of the connection a webhook URL names."""
+    with unit_of_work(container.session_factory) as session:
+        conn = connections.by_hook_key(session=session, settings=container.settings,
+                                       provider=provider, key=key)
+    if conn is None or not conn.webhook_secret or conn.workspace_id is None:
+        raise ApiError(404, "no tracker connection has this webhook URL")
+    return conn.workspace_id, conn.host, conn.webhook_secret
+
+
 def blueprint(container: Container, *, clock: Callable[[], datetime] = utcnow) -> Blueprint:
     bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
     install(bp)
     settings = container.settings
+
+    def handled(provider: str, event: tuple[ItemState | None, str | None] | Response,
+                workspace_id: int | None, host: str | None = None) -> Response:
+        if isinstance(event, Response):
+            return event
+        item, delivery = event
+        if workspace_id is None:  # no workspace at all yet: nothing can be linked
+            return _reply(202, status="unlinked")
+        if item is not None and host is not None and item.host != host:
+            return _reply(202, status="ignored", reason=f"not an item on {host}")
+        return _apply(container, clock, provider, item, delivery, workspace_id)
 
     @bp.post("/gitlab")
     def gitlab() -> Response:
         secret = settings.gitlab_webhook_secret
         if not secret:
             raise ApiError(401, "GitLab webhooks are not enabled (set OKR_GITLAB_WEBHOOK_SECRET)")
-        if not _same(request.headers.get("X-Gitlab-Token"), secret):
-            raise ApiError(401, "X-Gitlab-Token does not match the configured secret")
-        payload = _decode(_body())
-        try:
-            item = webhook_events.gitlab_item(payload)
-        except webhook_events.BadPayload as exc:
-            raise ApiError(400, str(exc)) from exc
-        delivery = (request.headers.get("Idempotency-Key")
-                    or request.headers.get("X-Gitlab-Event-UUID"))
-        return _apply(container, clock, "gitlab", item, delivery)
+        event = _gitlab_event(secret)
+        return handled("gitlab", event, _env_workspace(container))
 
     @bp.post("/github")
     def github() -> Response:
         secret = settings.github_webhook_secret
         if not secret:
             raise ApiError(401, "GitHub webhooks are not enabled (set OKR_GITHUB_WEBHOOK_SECRET)")
-        raw = _body()
-        expected = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
-        if not _same(request.headers.get("X-Hub-Signature-256"), expected):
-            raise ApiError(401, "X-Hub-Signature-256 does not match the body and secret")
-        event = request.headers.get("X-GitHub-Event", "")
-        if event == "ping":
-            return _reply(200, status="pong")
-        if event not in ("issues", "pull_request"):
-            return _reply(202, status="ignored")
-        if request.mimetype == "application/x-www-form-urlencoded":
-            raw = request.form.get("payload", "").encode()
-        try:
-            item = webhook_events.github_item(event, _decode(raw))
-        except webhook_events.BadPayload as exc:
-            raise ApiError(400, str(exc)) from exc
-        return _apply(container, clock, "github", item,
-                      request.headers.get("X-GitHub-Delivery"))
+        event = _github_event(secret)
+        return handled("github", event, _env_workspace(container))
+
+    @bp.post("/gitlab/<key>")
+    def gitlab_connection(key: str) -> Response:
+        workspace_id, host, secret = _connection(container, "gitlab", key)
+        return handled("gitlab", _gitlab_event(secret), workspace_id, host)
+
+    @bp.post("/github/<key>")
+    def github_connection(key: str) -> Response:
+        workspace_id, host, secret = _connection(container, "github", key)
+        return handled("github", _github_event(secret), workspace_id, host)
 
     return bp

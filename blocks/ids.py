@@ -26,6 +26,7 @@ class Callback(Id):
     LEAD_REVIEW = "okr_lead_review"
     REFLECT = "okr_reflect"
     CORRECT_CHECKIN = "okr_correct_checkin"
+    TRACKER_ADD = "okr_tracker_add"
 
 
 class Action(Id):
@@ -94,6 +95,11 @@ class Block(Id):
     KR_TARGETS = "kr_targets"
     KR_REASON = "kr_reason"
     AWAY_UNTIL = "away_until"
+    # The tracker connection modal (admins).
+    TRACKER_PROVIDER = "tr_provider"
+    TRACKER_HOST = "tr_host"
+    TRACKER_TOKEN = "tr_token"
+    TRACKER_API_URL = "tr_api_url"
     # End of cycle: per-KR inputs are f"{prefix}:{kr_key}" like the check-in modal's.
     REVIEW_KR = "rv_kr"
     REVIEW_SELF = "rv_self"

@@ -27,6 +27,7 @@ from handlers import (
     home,
     prompts,
     review,
+    trackers,
 )
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ REGISTERS: tuple[Callable[[App, Env], None], ...] = (
     cmd_review.register,
     prompts.register,
     cmd_schedule.register,
+    trackers.register,
 )
 
 

@@ -12,6 +12,7 @@ from app.services.errors import InvalidValue
 from app.services.links import attach, linking
 from app.services.links import sync as issue_sync
 from app.services.links.linking import LINK_USAGE
+from blocks.common import escape
 from handlers.context import Env
 from handlers.router import CommandRequest, Reply, Subcommands
 
@@ -32,29 +33,26 @@ def slack_url(arg: str) -> str:
     return arg
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _checked_url(url: str, req: CommandRequest) -> str:
-    """Validate early so a bad link is refused before anything else is looked up; the
-    message repeats what was typed, escaped so it cannot format or mention anyone."""
+def _checked_url(url: str) -> str:
+    """Validate the link's shape early so a bad one is refused before anything else is looked
+    up (its host is checked against the workspace's allow-list when linking); the message
+    repeats what was typed, escaped so it cannot format or mention anyone."""
     try:
-        attach.parse(url, gitlab_hosts=req.settings.gitlab_hosts)
+        attach.parse(url, gitlab_hosts=None)
     except InvalidValue as exc:
-        raise InvalidValue(_escape(exc.message), field="url") from exc
+        raise InvalidValue(escape(exc.message), field="url") from exc
     return url
 
 
 def _summary(p: LinkProgress) -> str:
-    return (f"*{p.kr_title}* (`{p.kr_key}`) now has {p.closed} of {p.total} done: "
-            f"score {p.score:.0%}")
+    return (f"*{escape(p.kr_title)}* (`{escape(p.kr_key)}`) now has {p.closed} of {p.total} "
+            f"done: score {p.score:.0%}")
 
 
 def _args(req: CommandRequest, verb: str) -> tuple[str, str | None]:
     if not req.args or len(req.args) > 2:
         raise InvalidValue(f"Usage: `/okr {verb} {LINK_USAGE}`")
-    return (_checked_url(slack_url(req.args[0]), req),
+    return (_checked_url(slack_url(req.args[0])),
             req.args[1] if len(req.args) == 2 else None)
 
 
@@ -67,7 +65,7 @@ def link(req: CommandRequest) -> Reply:
                             actor_label=f"slack:{req.person.slack_id}", url=url, kr_key=key,
                             now=req.now, gitlab_hosts=req.settings.gitlab_hosts)
     if not done.created:
-        return Reply(f"<{done.url}> is already linked to `{done.kr_key}`.")
+        return Reply(f"<{escape(done.url)}> is already linked to `{escape(done.kr_key)}`.")
     # Ask the tracker for the state right away (we are past the ack: slow=True), briefly;
     # a webhook or the daily reconciliation fills it in otherwise.
     note = ""
@@ -86,7 +84,7 @@ def link(req: CommandRequest) -> Reply:
         progress = linking.progress(session=tx, workspace_id=req.workspace_id,
                                     kr_key=done.kr_key)
     summary = _summary(progress) if progress is not None else ""
-    return Reply(f":link: Linked <{done.url}>. {summary}.{note}")
+    return Reply(f":link: Linked <{escape(done.url)}>. {summary}.{note}")
 
 
 @subcommand("unlink", help="Stop counting an issue toward a key result", usage=LINK_USAGE,
@@ -98,4 +96,4 @@ def unlink(req: CommandRequest) -> Reply:
             session=tx, workspace_id=req.workspace_id, actor=req.person,
             actor_label=f"slack:{req.person.slack_id}", url=url, kr_key=key, now=req.now,
             gitlab_hosts=req.settings.gitlab_hosts)
-    return Reply(f"Unlinked <{removed}>. {_summary(progress)}.")
+    return Reply(f"Unlinked <{escape(removed)}>. {_summary(progress)}.")

@@ -6,6 +6,11 @@ the webhook the real service would send (headers, secret or signature, payload s
 ``drop_hooks`` simulates webhooks lost on the way. Rate limits: every answer carries the
 service's rate-limit headers; ``budget`` requests are allowed per window, ``inject_429``
 refuses the next requests with ``Retry-After``.
+
+Like the real services, items of a project in ``private`` are answered only to a request
+carrying ``private_token`` (404 otherwise). ``redirect_to`` makes every API answer a 302 to
+that base URL (another origin), ``pad_bytes`` makes every answer that much larger; ``hits``
+records each request's credential header, so a test sees where a token went.
 """
 
 from __future__ import annotations
@@ -60,6 +65,11 @@ class FakeForge:
         self.hook_url: str | None = None
         self.hook_secret = ""
         self.drop_hooks = False
+        self.private: set[str] = set()
+        self.private_token = ""
+        self.redirect_to: str | None = None
+        self.redirects_left: int | None = None  # None: every request is redirected
+        self.pad_bytes = 0
         self.delivered: list[tuple[str, int]] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -121,6 +131,26 @@ class FakeForge:
     def _route(self, path: str, query: dict[str, list[str]]) -> tuple[int, Any]:
         raise NotImplementedError
 
+    def _credential(self, token: str) -> str:
+        raise NotImplementedError
+
+    def visible(self, project: str, auth: str | None) -> bool:
+        return project not in self.private or (
+            bool(self.private_token) and auth == self._credential(self.private_token))
+
+    def _answer(self, path: str, query: dict[str, list[str]],
+                auth: str | None) -> tuple[int, Any]:
+        status, body = self._route(path, query)
+        project = self._project_of(path)
+        if status == 200 and project is not None and not self.visible(project, auth):
+            return 404, {"message": "404 Not Found"}
+        if self.pad_bytes and status == 200:
+            return status, {"items": body, "pad": "x" * self.pad_bytes}
+        return status, body
+
+    def _project_of(self, path: str) -> str | None:
+        raise NotImplementedError
+
     def _auth_ok(self, headers: Any) -> tuple[bool, str | None]:
         raise NotImplementedError
 
@@ -134,6 +164,16 @@ class FakeForge:
             def do_GET(self) -> None:
                 split = urlsplit(self.path)
                 ok, auth = forge._auth_ok(self.headers)
+                if forge.redirect_to is not None and forge.redirects_left != 0:
+                    with forge.lock:
+                        if forge.redirects_left is not None:
+                            forge.redirects_left -= 1
+                        forge.hits.append(Hit(time.time(), split.path, 302, auth))
+                    self.send_response(302)
+                    self.send_header("Location", forge.redirect_to.rstrip("/") + self.path)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 refused, headers = forge._admit()
                 if refused:
                     status, body = refused, {"message": "rate limit exceeded"}
@@ -141,7 +181,7 @@ class FakeForge:
                     status, body = 401, {"message": "401 Unauthorized"}
                 else:
                     with forge.lock:
-                        status, body = forge._route(split.path, parse_qs(split.query))
+                        status, body = forge._answer(split.path, parse_qs(split.query), auth)
                 with forge.lock:
                     forge.hits.append(Hit(time.time(), split.path, status, auth))
                 payload = json.dumps(body).encode()
@@ -196,6 +236,13 @@ class FakeGitLab(FakeForge):
     def _auth_ok(self, headers: Any) -> tuple[bool, str | None]:
         given = headers.get("PRIVATE-TOKEN")
         return (self.token is None or given == self.token), given
+
+    def _credential(self, token: str) -> str:
+        return token
+
+    def _project_of(self, path: str) -> str | None:
+        parts = path.split("/")
+        return unquote(parts[4]) if len(parts) > 4 else None
 
     def _payload(self, project: str, kind: str, number: int) -> dict[str, Any]:
         item = self.items[(project, kind, number)]
@@ -253,6 +300,13 @@ class FakeGitHub(FakeForge):
     def _auth_ok(self, headers: Any) -> tuple[bool, str | None]:
         given = headers.get("Authorization")
         return (self.token is None or given == f"Bearer {self.token}"), given
+
+    def _credential(self, token: str) -> str:
+        return f"Bearer {token}"
+
+    def _project_of(self, path: str) -> str | None:
+        parts = path.split("/")
+        return f"{parts[2]}/{parts[3]}" if len(parts) > 3 else None
 
     def _payload(self, project: str, kind: str, number: int) -> dict[str, Any]:
         item = self.items[(project, kind, number)]

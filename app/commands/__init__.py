@@ -8,10 +8,20 @@ from __future__ import annotations
 
 import click
 
-from app.commands import admin, checkin, cycles, data, demo, integrations, schedule, serve
+from app.commands import (
+    admin,
+    checkin,
+    cycles,
+    data,
+    demo,
+    integrations,
+    schedule,
+    serve,
+    trackers,
+)
 
 # One entry per module in app/commands/; add yours here.
-MODULES = (serve, cycles, schedule, integrations, demo, data, checkin, admin)
+MODULES = (serve, cycles, schedule, integrations, trackers, demo, data, checkin, admin)
 
 
 def REGISTRY() -> list[click.Command]:

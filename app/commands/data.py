@@ -49,7 +49,8 @@ def import_(obj: Obj, file: Path, workspace_ref: str | None, dry_run: bool) -> N
         with opened(obj.container, workspace_ref, now) as ctx:
             try:
                 summary = load.import_text(session=ctx.session, workspace=ctx.ws,
-                                              text=text, now=now)
+                                              text=text, now=now,
+                                              gitlab_hosts=ctx.settings.gitlab_hosts)
             except load.ImportInvalid as exc:
                 invalid = exc
                 raise Rollback from None

@@ -10,7 +10,7 @@ from app.bootstrap import utcnow
 from app.commands import context
 from app.commands.context import Ctx, Obj, opened, pass_obj
 from app.models import KeyResult
-from app.services.links import attach
+from app.services.links import attach, hosts
 from app.services.links import sync as issue_sync
 from app.services.okrs import report as okrs
 from app.services.tenancy import tokens
@@ -105,9 +105,11 @@ def link(obj: Obj, url: str, kr_key: str, weight: float | None, no_fetch: bool,
     container, now = obj.container, utcnow()
     with opened(container, workspace_ref, now) as c:
         kr = _kr(c, kr_key)
+        allowed = hosts.link_hosts(session=c.session, workspace_id=c.ws.id,
+                                   settings=container.settings)
         row, created = attach.add(session=c.session, workspace_id=c.ws.id, kr=kr, url=url,
                                  weight=weight, now=now, actor_label="cli",
-                                 gitlab_hosts=container.settings.gitlab_hosts)
+                                 gitlab_hosts=allowed)
         link_id, link_url, link_weight = row.id, row.url, row.weight
     if created:
         click.echo(f"linked {link_url} -> {kr_key} (weight {link_weight:g})")
@@ -137,7 +139,7 @@ def unlink(obj: Obj, url: str, kr_key: str, workspace_ref: str | None) -> None:
     with opened(container, workspace_ref, now) as c:
         kr = _kr(c, kr_key)
         row = attach.remove(session=c.session, workspace_id=c.ws.id, kr=kr, url=url, now=now,
-                           actor_label="cli", gitlab_hosts=container.settings.gitlab_hosts)
+                           actor_label="cli", gitlab_hosts=None)
         click.echo(f"unlinked {row.url} from {kr_key}")
 
 

@@ -14,7 +14,7 @@ from app.models.core import (
     TeamMember,
     Workspace,
 )
-from app.models.integrations import ApiToken, IssueLink, WebhookDelivery
+from app.models.integrations import ApiToken, IssueLink, TrackerConnection, WebhookDelivery
 from app.models.reviews import KRRevision, ReviewRound
 from app.models.scheduling import (
     Delivery,
@@ -47,6 +47,7 @@ __all__ = [
     "Team",
     "TeamMember",
     "TimelineRule",
+    "TrackerConnection",
     "UTCDateTime",
     "WebhookDelivery",
     "Workspace",

@@ -1,4 +1,5 @@
-"""Links to issue trackers, their webhook deliveries, and API tokens."""
+"""Links to issue trackers, each workspace's tracker connections, their webhook deliveries,
+and API tokens."""
 
 from __future__ import annotations
 
@@ -41,6 +42,31 @@ class IssueLink(WorkspaceScoped, Base):
     source_updated_at: Mapped[datetime | None] = mapped_column()
     state_updated_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column()
+
+
+class TrackerConnection(WorkspaceScoped, Base):
+    """One workspace's access to one tracker host: the API token its links are fetched with
+    and the secret its webhooks are verified with (both encrypted; key rotation covers them
+    through app.services.tenancy.rotation.STORED_SECRETS).
+
+    ``hook_key`` is the random path segment of its webhook URL,
+    ``/webhooks/<provider>/<hook_key>``: it names the connection, so the workspace and the
+    secret to check, without revealing either.
+    """
+
+    __tablename__ = "tracker_connections"
+    __table_args__ = (UniqueConstraint("workspace_id", "provider", "host"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))  # gitlab | github
+    host: Mapped[str] = mapped_column(String(200))  # as links name it: gitlab.example.com[:port]
+    api_url: Mapped[str | None] = mapped_column(String(500))  # None: the provider's default
+    token: Mapped[str | None] = mapped_column(String(2000))
+    token_hint: Mapped[str | None] = mapped_column(String(16))  # the last 4 characters
+    webhook_secret: Mapped[str] = mapped_column(String(2000))
+    hook_key: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column()
+    created_by: Mapped[str] = mapped_column(String(200))
 
 
 class WebhookDelivery(Base):

@@ -53,6 +53,7 @@ def test_link_fetches_state_then_unlink(cli_env: Container, monkeypatch: pytest.
     with running(FakeGitLab()) as forge:
         forge.add("acme/web", "issue", 12, "closed")
         monkeypatch.setenv("OKR_GITLAB_API_URL", f"{forge.url}/api/v4")
+        monkeypatch.setenv("OKR_ALLOW_PRIVATE_HOSTS", "127.0.0.1")
         runner = CliRunner()
         url = "https://gitlab.com/acme/web/-/issues/12"
         done = runner.invoke(main, ["link", url, "acme-bugs", "--weight", "2"])
@@ -89,6 +90,7 @@ def test_sync_issues_reports_and_fails_on_errors(cli_env: Container,
     with running(FakeGitLab()) as forge:
         forge.add("acme/web", "issue", 12, "closed")
         monkeypatch.setenv("OKR_GITLAB_API_URL", f"{forge.url}/api/v4")
+        monkeypatch.setenv("OKR_ALLOW_PRIVATE_HOSTS", "127.0.0.1")
         runner = CliRunner()
         runner.invoke(main, ["link", "--no-fetch", "https://gitlab.com/acme/web/-/issues/12",
                              "acme-bugs"])

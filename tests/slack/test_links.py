@@ -34,7 +34,8 @@ def slack(fake_slack: FakeSlack, db_engine: Engine, session_factory: sessionmake
           now: datetime, forge: FakeGitLab) -> Iterator[Harness]:
     # The shared session_factory isolates SQLite tests too (app.db emits BEGIN itself).
     harness = build_harness(fake_slack, db_engine, session_factory, now,
-                            OKR_GITLAB_API_URL=f"{forge.url}/api/v4")
+                            OKR_GITLAB_API_URL=f"{forge.url}/api/v4",
+                            OKR_ALLOW_PRIVATE_HOSTS="127.0.0.1")
     with session_factory() as s:
         for key, owner in (("kr-bugs", "U0CY"), ("kr-bugs2", "U0BOB"), ("kr-bugs3", "U0BOB")):
             s.add(KeyResult(workspace_id=harness.org.workspace.id, key=key, title=f"Bugs {key}",

@@ -210,23 +210,29 @@ def test_redelivery_is_applied_once(client: FlaskClient, session: Session,
     _post(client, "/webhooks/gitlab", body, headers)
     headers["X-Gitlab-Event-UUID"] = "u-2"
     assert _post(client, "/webhooks/gitlab", body, headers)[1]["status"] == "duplicate"
+    # Delivery ids are remembered per workspace.
     ids = set(session.scalars(select(WebhookDelivery.delivery_id)))
-    assert {"d-1", "d-2", "k-1"} <= ids and "u-1" not in ids and "u-2" not in ids
+    ws = org.workspace_id
+    assert {f"{ws}:d-1", f"{ws}:d-2", f"{ws}:k-1"} <= ids
+    assert not {f"{ws}:u-1", f"{ws}:u-2"} & ids
 
 
-def test_an_event_reaches_every_workspace_linking_the_item(
+def test_the_environment_webhook_refuses_when_several_workspaces_link_the_item(
         client: FlaskClient, session: Session, gitlab: FakeGitLab, org: Org,
         now: datetime) -> None:
+    """One secret for every tenant used to move every workspace's links; with several
+    workspaces and none named by OKR_TRACKER_WORKSPACE it now moves none."""
     other = seed(session, now, name="beta", slack_id="U0B")
     attach.add(session=session, workspace_id=other.workspace_id, kr=other.krs["bugs"],
               url="https://gitlab.com/ACME/web/-/issues/12", now=now, actor_label="t",
               gitlab_hosts=HOSTS)
     session.commit()
     _close(gitlab, "acme/web", "issue", 12)
-    _, body = _post(client, "/webhooks/gitlab", *gitlab.hook("acme/web", "issue", 12))
-    assert (body["links"], body["checkins"]) == (2, 2)
+    status, body = _post(client, "/webhooks/gitlab", *gitlab.hook("acme/web", "issue", 12))
+    assert status == 401 and "several workspaces" in body["error"]["message"]
+    assert _count(session, Checkin, org) == 0
     assert session.scalar(select(Checkin.score).where(
-        Checkin.kr_id == other.krs["bugs"].id)) == 1.0
+        Checkin.kr_id == other.krs["bugs"].id)) is None
 
 
 def test_too_large_body_gets_413(client: FlaskClient, org: Org) -> None:

@@ -191,6 +191,26 @@ def upgrade() -> None:
     with op.batch_alter_table('timeline_rules', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_timeline_rules_workspace_id'), ['workspace_id'], unique=False)
 
+    op.create_table('tracker_connections',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('provider', sa.String(length=16), nullable=False),
+    sa.Column('host', sa.String(length=200), nullable=False),
+    sa.Column('api_url', sa.String(length=500), nullable=True),
+    sa.Column('token', sa.String(length=2000), nullable=True),
+    sa.Column('token_hint', sa.String(length=16), nullable=True),
+    sa.Column('webhook_secret', sa.String(length=2000), nullable=False),
+    sa.Column('hook_key', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_by', sa.String(length=200), nullable=False),
+    sa.Column('workspace_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_tracker_connections_workspace_id_workspaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tracker_connections')),
+    sa.UniqueConstraint('hook_key', name=op.f('uq_tracker_connections_hook_key')),
+    sa.UniqueConstraint('workspace_id', 'provider', 'host', name=op.f('uq_tracker_connections_workspace_id_provider_host'))
+    )
+    with op.batch_alter_table('tracker_connections', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tracker_connections_workspace_id'), ['workspace_id'], unique=False)
+
     op.create_table('audit_log',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
@@ -606,6 +626,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_audit_log_workspace_id'))
 
     op.drop_table('audit_log')
+    with op.batch_alter_table('tracker_connections', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tracker_connections_workspace_id'))
+
+    op.drop_table('tracker_connections')
     with op.batch_alter_table('timeline_rules', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_timeline_rules_workspace_id'))
 

@@ -149,7 +149,7 @@ def add(
 
 def remove(
     *, session: Session, workspace_id: int, kr: KeyResult, url: str, now: datetime,
-    actor_label: str, gitlab_hosts: Iterable[str], actor_id: int | None = None,
+    actor_label: str, gitlab_hosts: Iterable[str] | None, actor_id: int | None = None,
 ) -> IssueLink:
     """Unlink an item from a KR; NotFound when it is not linked there."""
     if kr.workspace_id != workspace_id:

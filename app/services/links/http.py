@@ -7,6 +7,11 @@ of spending a request on a refusal. A refusal (429, or GitHub's 403 with nothing
 ``Retry-After``) is retried after ``Retry-After`` (or the reset, or a minute). The total time
 spent waiting is capped: past ``max_wait`` the client gives up with :class:`RateLimited`, and
 whatever was not checked is checked on the next run.
+
+Every request is checked first (:func:`app.services.links.hosts.check_address`: no loopback,
+link-local or private address unless allowed). Redirects are followed by hand, only within
+the same origin (scheme, host and port) and re-checked per hop: the token headers never reach
+another origin. Answers are read up to ``max_bytes`` (decompressed); a larger one is refused.
 """
 
 from __future__ import annotations
@@ -14,15 +19,20 @@ from __future__ import annotations
 import email.utils
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
+
+from app.services.links.hosts import BlockedAddress, check_address
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = (5.0, 20.0)  # connect, read
 FALLBACK_WAIT = 60.0  # GitHub: "wait at least one minute" when a limit gives no hint
+MAX_BYTES = 10 * 1024 * 1024  # a page of 100 items is well under 1 MB
+MAX_REDIRECTS = 3
 
 
 class ForgeError(Exception):
@@ -65,6 +75,7 @@ class ForgeClient:
         http: requests.Session | None = None, sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time, max_wait: float = 900.0,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT, max_attempts: int = 5,
+        allow_private: Collection[str] = (), max_bytes: int = MAX_BYTES,
     ) -> None:
         self.provider = provider
         self.base_url = base_url.rstrip("/")
@@ -75,6 +86,8 @@ class ForgeClient:
         self.max_wait = max_wait
         self.timeout = timeout
         self.max_attempts = max_attempts
+        self.allow_private = tuple(allow_private)
+        self.max_bytes = max_bytes
         self.waited = 0.0
         self.requests = 0
         self._not_before = 0.0
@@ -122,8 +135,7 @@ class ForgeClient:
             self._wait(self._not_before - self.clock())
             try:
                 self.requests += 1
-                response = self.http.get(url, params=params, headers=self.headers,
-                                         timeout=self.timeout)
+                response = self._fetch(url, params)
             except requests.RequestException as exc:
                 last_error = type(exc).__name__
                 self._wait(min(2.0 ** attempt, 30.0))
@@ -144,3 +156,43 @@ class ForgeClient:
                 return response
             raise ForgeError(f"{self.provider} answered HTTP {response.status_code} for {path}")
         raise ForgeError(f"{self.provider} kept failing for {path} ({last_error})")
+
+    def _fetch(self, url: str, params: Any) -> requests.Response:
+        """One GET, following same-origin redirects only, with the body read within limits."""
+        origin = _origin(url)
+        for _hop in range(MAX_REDIRECTS + 1):
+            try:
+                check_address(url, self.allow_private)
+            except BlockedAddress as exc:
+                raise ForgeError(str(exc)) from exc
+            response = self.http.get(url, params=params, headers=self.headers,
+                                     timeout=self.timeout, allow_redirects=False, stream=True)
+            if not response.is_redirect:
+                _read_limited(response, self.max_bytes)
+                return response
+            response.close()
+            url, params = urljoin(url, response.headers.get("Location", "")), None
+            if _origin(url) != origin:
+                raise ForgeError(f"{self.provider} redirected to another origin "
+                                 f"({_origin(url)[1]}); not followed")
+        raise ForgeError(f"{self.provider} redirected more than {MAX_REDIRECTS} times")
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    split = urlsplit(url)
+    return split.scheme, (split.hostname or ""), split.port
+
+
+def _read_limited(response: requests.Response, limit: int) -> None:
+    """Read the body (decompressed) into the response, refusing one larger than ``limit``."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_content(64 * 1024):
+            size += len(chunk)
+            if size > limit:
+                raise ForgeError(f"the answer is larger than {limit} bytes; not read")
+            chunks.append(chunk)
+    finally:
+        response.close()
+    response._content = b"".join(chunks)  # what .content, .text and .json() read

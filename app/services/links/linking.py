@@ -14,7 +14,7 @@ from app.models import KeyResult
 from app.services import access
 from app.services.access import Principal
 from app.services.errors import InvalidValue, NotFound
-from app.services.links import attach, lookup
+from app.services.links import attach, hosts, lookup
 from app.services.okrs import report as okrs
 
 LINK_USAGE = "<issue or merge request URL> [KR id]"
@@ -53,7 +53,7 @@ def _pick_for_link(session: Session, workspace_id: int, owner_id: int,
 
 
 def _pick_for_unlink(session: Session, workspace_id: int, url: str, key: str | None,
-                     gitlab_hosts: Iterable[str]) -> KeyResult:
+                     gitlab_hosts: Iterable[str] | None) -> KeyResult:
     if key:
         return _named_kr(session, workspace_id, key)
     linking = lookup.krs_linking(session=session, workspace_id=workspace_id, url=url,
@@ -75,12 +75,18 @@ def _progress(session: Session, kr: KeyResult) -> LinkProgress:
 
 def link(*, session: Session, workspace_id: int, actor: Principal, actor_label: str, url: str,
          kr_key: str | None, now: datetime, gitlab_hosts: Iterable[str]) -> Linked:
-    """Link ``url`` to the named KR, else to the actor's only open ``issues`` KR."""
+    """Link ``url`` to the named KR, else to the actor's only open ``issues`` KR.
+
+    ``gitlab_hosts`` are the operator's (OKR_GITLAB_HOSTS); the workspace's own GitLab
+    connections are allowed too (:func:`app.services.links.hosts.link_hosts_for`)."""
+    allowed = hosts.link_hosts_for(session=session, workspace_id=workspace_id,
+                                   gitlab_hosts=gitlab_hosts)
+    attach.parse(url, gitlab_hosts=allowed)
     kr = _pick_for_link(session, workspace_id, actor.id, kr_key)
     access.require_edit_kr(session=session, actor=actor, kr=kr)
     row, created = attach.add(session=session, workspace_id=workspace_id, kr=kr, url=url,
                               now=now, actor_label=actor_label, actor_id=actor.id,
-                              gitlab_hosts=gitlab_hosts)
+                              gitlab_hosts=allowed)
     return Linked(row.id, row.url, kr.key, created)
 
 
@@ -88,11 +94,11 @@ def unlink(*, session: Session, workspace_id: int, actor: Principal, actor_label
            url: str, kr_key: str | None, now: datetime,
            gitlab_hosts: Iterable[str]) -> tuple[str, LinkProgress]:
     """Unlink ``url`` from the named KR, else from the only KR it counts toward; returns the
-    unlinked URL and the KR's progress without it."""
-    kr = _pick_for_unlink(session, workspace_id, url, kr_key, gitlab_hosts)
+    unlinked URL and the KR's progress without it. Any host: unlinking calls no tracker."""
+    kr = _pick_for_unlink(session, workspace_id, url, kr_key, None)
     access.require_edit_kr(session=session, actor=actor, kr=kr)
     row = attach.remove(session=session, workspace_id=workspace_id, kr=kr, url=url, now=now,
-                        actor_label=actor_label, actor_id=actor.id, gitlab_hosts=gitlab_hosts)
+                        actor_label=actor_label, actor_id=actor.id, gitlab_hosts=None)
     return row.url, _progress(session, kr)
 
 

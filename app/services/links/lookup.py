@@ -25,15 +25,16 @@ def open_issue_krs(*, session: Session, workspace_id: int, owner_id: int) -> lis
 
 
 def krs_linking(*, session: Session, workspace_id: int, url: str,
-                gitlab_hosts: Iterable[str]) -> list[KeyResult]:
+                gitlab_hosts: Iterable[str] | None) -> list[KeyResult]:
     """KRs that link this item."""
     ref = parse(url, gitlab_hosts=gitlab_hosts)
     item = ItemState(ref.provider, ref.host, ref.project, ref.kind, ref.number, "open")
     kr_ids = {lk.kr_id for lk in find(session, item, workspace_id)}
     if not kr_ids:
         return []
-    return list(session.scalars(select(KeyResult).where(KeyResult.id.in_(kr_ids))
-                                .order_by(KeyResult.id)).all())
+    return list(session.scalars(select(KeyResult).where(
+        KeyResult.id.in_(kr_ids), KeyResult.workspace_id == workspace_id)
+        .order_by(KeyResult.id)).all())
 
 
 def progress(links: Sequence[IssueLink]) -> tuple[int, int, float]:

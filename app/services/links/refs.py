@@ -54,10 +54,14 @@ def short_ref(provider: str, project: str, kind: str, number: int) -> str:
     return f"{project}{mark}{number}"
 
 
-def parse(url: str, *, gitlab_hosts: Iterable[str]) -> IssueRef:
-    """Parse and validate a link; InvalidValue(field="url") with the reason otherwise."""
+def parse(url: str, *, gitlab_hosts: Iterable[str] | None) -> IssueRef:
+    """Parse and validate a link; InvalidValue(field="url") with the reason otherwise.
+
+    ``gitlab_hosts`` is the allow-list (:func:`app.services.links.hosts.link_hosts`); None
+    accepts any host (only to find or remove a link already made, never to call it)."""
     try:
-        ref = parse_issue_url(url, gitlab_hosts=list(gitlab_hosts))
+        ref = parse_issue_url(url, gitlab_hosts=None if gitlab_hosts is None
+                              else list(gitlab_hosts))
     except IssueUrlError as exc:
         raise InvalidValue(f"{url.strip()[:200]!r} is not a link we can track: {exc}",
                            field="url") from exc

@@ -73,9 +73,10 @@ class LockedKR:
     frozen: bool = False  # in a closed cycle: the score stays where it was
 
 
-def lock_for_item(session: Session, item: ItemState,
-                  workspace_id: int | None = None) -> list[LockedKR]:
-    """Find and lock (in id order) the KRs with a link to the item; [] when none links it.
+def lock_for_item(session: Session, item: ItemState, workspace_id: int) -> list[LockedKR]:
+    """Find and lock (in id order) the KRs of one workspace with a link to the item; [] when
+    none links it. Every writer names the workspace: an item linked in two workspaces is two
+    independent links.
 
     The links themselves are read by :func:`apply_locked` in a statement of its own, after
     the locks are granted: a locking read that also joined the links would see them as they
@@ -95,7 +96,7 @@ def lock_for_item(session: Session, item: ItemState,
 
 
 def _links(session: Session, item: ItemState, krs: Sequence[LockedKR],
-           workspace_id: int | None) -> dict[int, list[_Link]]:
+           workspace_id: int) -> dict[int, list[_Link]]:
     matches = and_(*item_filter(item, workspace_id))
     rows = session.connection().execute(
         select(_LINK.c.kr_id, _LINK.c.id, _LINK.c.kind, _LINK.c.state, _LINK.c.closed,
@@ -117,10 +118,11 @@ def _score(links: Sequence[_Link]) -> float:
 
 
 def apply_state(
-    *, session: Session, item: ItemState, now: datetime, actor_label: str,
-    reason: str | None = None, workspace_id: int | None = None,
+    *, session: Session, item: ItemState, now: datetime, actor_label: str, workspace_id: int,
+    reason: str | None = None,
 ) -> ApplyResult:
-    """Apply an item's state to every link pointing at it, re-score and note moved KRs.
+    """Apply an item's state to the workspace's links pointing at it, re-score and note
+    moved KRs.
 
     Idempotent: applying the same state twice changes nothing the second time. A state
     whose ``updated_at`` is older than the one already applied is ignored (late delivery).
@@ -138,7 +140,7 @@ def _check(item: ItemState) -> None:
 
 def apply_locked(
     *, session: Session, item: ItemState, krs: Sequence[LockedKR], now: datetime,
-    actor_label: str, reason: str | None = None, workspace_id: int | None = None,
+    actor_label: str, workspace_id: int, reason: str | None = None,
 ) -> ApplyResult:
     """:func:`apply_state` for KRs already locked by :func:`lock_for_item`."""
     _check(item)

@@ -5,6 +5,11 @@ GitLab items are fetched in batches per project (``?iids[]=...``, 100 at a time)
 one by one through the issues endpoint, which also answers for pull requests. Network calls
 happen outside any transaction; each item's state is then applied in its own short
 transaction through :func:`app.services.links.apply_state`, the same path webhooks take.
+
+Links are grouped by workspace: each workspace's links are fetched with that workspace's own
+connection for the host (:func:`app.services.links.connections.for_fetch`) and what comes back
+(state, title) is written to that workspace's links only. A link whose host is no longer
+allowed for its workspace (:func:`app.services.links.hosts.link_hosts`) is not fetched.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from app.config import Settings
 from app.db import unit_of_work
 from app.models import IssueLink
 from app.services.links import attach as links
+from app.services.links import connections, hosts
 from app.services.links import state as link_state
 from app.services.links import webhooks as webhook_events
 from app.services.links.attach import ItemState
@@ -33,6 +39,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 100
 Ref = tuple[str, str, str, str, int]  # provider, host, project, kind, number
+Group = tuple[int, str, str]  # workspace id, provider, host
 
 
 @dataclass
@@ -53,41 +60,56 @@ class SyncReport:
         return text
 
 
-ClientFactory = Callable[[str, str], ForgeClient]
+ClientFactory = Callable[[connections.Connection], ForgeClient]
 
 
 def default_client_factory(settings: Settings, **options: Any) -> ClientFactory:
-    """Clients configured from settings; ``options`` go to :class:`ForgeClient` (timeouts,
+    """Clients for one connection each; ``options`` go to :class:`ForgeClient` (timeouts,
     ``max_wait``, ``max_attempts``, ``sleep``)."""
 
-    def make(provider: str, host: str) -> ForgeClient:
+    options.setdefault("allow_private", settings.allow_private_hosts)
+
+    def make(conn: connections.Connection) -> ForgeClient:
         headers = {"User-Agent": "okr-checkin"}
-        if provider == "github":
+        if conn.provider == "github":
             headers.update({"Accept": "application/vnd.github+json",
                             "X-GitHub-Api-Version": "2022-11-28"})
-            if settings.github_token:
-                headers["Authorization"] = f"Bearer {settings.github_token}"
-            return ForgeClient(provider=provider, base_url=settings.github_api_url,
-                               headers=headers, **options)
-        if settings.gitlab_token:
-            headers["PRIVATE-TOKEN"] = settings.gitlab_token
-        base = settings.gitlab_api_url or f"https://{host}/api/v4"
-        return ForgeClient(provider=provider, base_url=base, headers=headers, **options)
+            if conn.token:
+                headers["Authorization"] = f"Bearer {conn.token}"
+        elif conn.token:
+            headers["PRIVATE-TOKEN"] = conn.token
+        return ForgeClient(provider=conn.provider, base_url=conn.api_url, headers=headers,
+                           **options)
     return make
 
 
-def _refs(session: Session, workspace_id: int | None, link_ids: Iterable[int] | None) -> set[Ref]:
-    query = select(IssueLink.provider, IssueLink.host, IssueLink.project, IssueLink.kind,
-                   IssueLink.number).distinct()
+def _refs(session: Session, workspace_id: int | None,
+          link_ids: Iterable[int] | None) -> dict[Group, list[Ref]]:
+    query = select(IssueLink.workspace_id, IssueLink.provider, IssueLink.host,
+                   IssueLink.project, IssueLink.kind, IssueLink.number).distinct()
     if workspace_id is not None:
         query = query.where(IssueLink.workspace_id == workspace_id)
     if link_ids is not None:
         query = query.where(IssueLink.id.in_(list(link_ids)))
-    refs: set[Ref] = set()
-    for provider, host, project, kind, number in session.execute(query):
+    refs: dict[Group, set[Ref]] = defaultdict(set)
+    for ws, provider, host, project, kind, number in session.execute(query):
         # GitHub numbers are shared by issues and pull requests: fetch each number once.
-        refs.add((provider, host, project, "issue" if provider == "github" else kind, number))
-    return refs
+        refs[(ws, provider, host)].add(
+            (provider, host, project, "issue" if provider == "github" else kind, number))
+    return {group: sorted(items) for group, items in sorted(refs.items())}
+
+
+def _connection(session: Session, settings: Settings,
+                group: Group) -> connections.Connection | None:
+    """The group's connection; None when its host is not allowed for its workspace."""
+    ws, provider, host = group
+    allowed = (host == "github.com" if provider == "github"
+               else host in hosts.link_hosts(session=session, workspace_id=ws,
+                                             settings=settings))
+    if not allowed:
+        return None
+    return connections.for_fetch(session=session, settings=settings, workspace_id=ws,
+                                 provider=provider, host=host)
 
 
 def _gitlab_state(raw: Any) -> str | None:
@@ -135,7 +157,7 @@ def _fetch_github(client: ForgeClient, host: str, project: str,
 
 
 def _apply(factory: sessionmaker[Session], item: ItemState, now: datetime,
-           workspace_id: int | None, report: SyncReport) -> None:
+           workspace_id: int, report: SyncReport) -> None:
     with unit_of_work(factory) as session:
         result = link_state.apply_state(session=session, item=item, now=now, actor_label="sync",
                                    reason="found by reconciliation", workspace_id=workspace_id)
@@ -151,21 +173,22 @@ def run(
     """Check every linked item (or those of one workspace, or some links) and apply changes."""
     make = client_factory or default_client_factory(settings)
     with unit_of_work(session_factory) as session:
-        refs = _refs(session, workspace_id, link_ids)
-    groups: dict[tuple[str, str], list[Ref]] = defaultdict(list)
-    for ref in sorted(refs):
-        groups[(ref[0], ref[1])].append(ref)
+        groups = {group: (items, _connection(session, settings, group))
+                  for group, items in _refs(session, workspace_id, link_ids).items()}
     report = SyncReport()
-    for (provider, host), items in groups.items():
-        client = make(provider, host)
+    for (ws, provider, host), (items, conn) in groups.items():
+        if conn is None:
+            report.errors.append(f"{provider} {host}: not an allowed tracker host for this "
+                                 "workspace; not fetched")
+            continue
+        client = make(conn)
         try:
-            _sync_group(client, provider, host, items, session_factory, now, workspace_id,
-                        report)
+            _sync_group(client, provider, host, items, session_factory, now, ws, report)
         except ForgeError as exc:
             # One tracker down or out of budget must not stop the others.
             report.errors.append(f"{provider} {host}: {exc}")
             log.warning("sync.host_failed", extra={"provider": provider, "host": host,
-                                                    "error": str(exc)})
+                                                    "workspace_id": ws, "error": str(exc)})
         report.requests += client.requests
         report.waited_seconds += client.waited
     if prune:
@@ -177,7 +200,7 @@ def run(
 
 
 def _sync_group(client: ForgeClient, provider: str, host: str, items: list[Ref],
-                factory: sessionmaker[Session], now: datetime, workspace_id: int | None,
+                factory: sessionmaker[Session], now: datetime, workspace_id: int,
                 report: SyncReport) -> None:
     if provider == "gitlab":
         by_project: dict[tuple[str, str], list[int]] = defaultdict(list)

@@ -45,9 +45,17 @@ class IssueUrlError(ValueError):
     """The text is not a link to an issue, merge request or pull request we understand."""
 
 
+class HostNotAllowed(IssueUrlError):
+    """A GitLab link on a host that is not allowed."""
+
+
+MAX_NUMBER = 2**31 - 1  # what the trackers (and the links table) store
+
+
 def _number(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise IssueUrlError(f"{text!r} is not an issue number")
+    if not text.isascii() or not text.isdigit() or len(text) > 10 or not (
+            1 <= int(text) <= MAX_NUMBER):
+        raise IssueUrlError(f"{text[:20]!r} is not an issue number (1 to {MAX_NUMBER})")
     return int(text)
 
 
@@ -87,8 +95,9 @@ def parse_issue_url(url: str, *, gitlab_hosts: Iterable[str] | None = None) -> I
     if gitlab_hosts is not None:
         known = {h.strip().lower() for h in gitlab_hosts if h.strip()} | {"gitlab.com"}
         if host not in known:
-            raise IssueUrlError(
-                f"{host} is neither github.com nor a known GitLab host (set OKR_GITLAB_HOSTS)"
+            raise HostNotAllowed(
+                f"{host} is neither github.com nor a known GitLab host (an admin adds it "
+                "with `okr tracker add gitlab --host ...` or in OKR_GITLAB_HOSTS)"
             )
     if "-" not in parts:
         raise IssueUrlError(

@@ -154,19 +154,22 @@ def claim(*, session: Session, provider: str, delivery_id: str, now: datetime) -
 
 
 def handle(*, session: Session, provider: str, item: ItemState, delivery_id: str | None,
-           now: datetime) -> tuple[str, ApplyResult]:
-    """Apply one event: ("unlinked" | "duplicate" | "applied", result). Nothing is stored
-    for an item no link points at."""
-    krs = link_state.lock_for_item(session, item)
+           now: datetime, workspace_id: int) -> tuple[str, ApplyResult]:
+    """Apply one event to the links of one workspace: ("unlinked" | "duplicate" | "applied",
+    result). Nothing is stored for an item no link of that workspace points at. Delivery
+    ids are remembered per workspace."""
+    krs = link_state.lock_for_item(session, item, workspace_id)
     if not krs:
         return "unlinked", ApplyResult()
     # Claimed while the KRs are locked: a simultaneous copy waits for the lock, then finds
     # the delivery id taken.
-    if delivery_id is not None and not claim(session=session, provider=provider,
-                                             delivery_id=delivery_id, now=now):
+    scoped = delivery_key(f"{workspace_id}:{delivery_id}") if delivery_id else None
+    if scoped is not None and not claim(session=session, provider=provider,
+                                        delivery_id=scoped, now=now):
         return "duplicate", ApplyResult()
     result = link_state.apply_locked(session=session, item=item, krs=krs, now=now,
-                                     actor_label=f"webhook:{provider}")
+                                     actor_label=f"webhook:{provider}",
+                                     workspace_id=workspace_id)
     return "applied", result
 
 

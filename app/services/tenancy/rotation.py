@@ -23,6 +23,7 @@ STORED_SECRETS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("slack_installations", "id",
      ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")),
     ("slack_bots", "id", ("bot_token", "bot_refresh_token")),
+    ("tracker_connections", "id", ("token", "webhook_secret")),
 )
 
 

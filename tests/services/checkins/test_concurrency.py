@@ -23,6 +23,9 @@ NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 HOSTS = ["gitlab.com"]
 
 
+WS = 1  # the one workspace seeded in each fresh database
+
+
 def _item(number: int, state: str = "closed") -> ItemState:
     return ItemState("gitlab", "gitlab.com", "acme/web", "issue", number, state)
 
@@ -71,8 +74,10 @@ def _scores(factory: Callable[[], Session], kr_id: int) -> list[float | None]:
 def test_two_items_of_one_kr_close_at_once(fresh_engine: Engine) -> None:
     factory, kr_id = _setup(fresh_engine)
     _race(factory,
-          lambda s: links.apply_state(session=s, item=_item(1), now=NOW, actor_label="a"),
-          lambda s: links.apply_state(session=s, item=_item(2), now=NOW, actor_label="b"))
+          lambda s: links.apply_state(session=s, item=_item(1), now=NOW, actor_label="a",
+                                      workspace_id=WS),
+          lambda s: links.apply_state(session=s, item=_item(2), now=NOW, actor_label="b",
+                                      workspace_id=WS))
     # The second saw the first's close: 2 of 2, not 1 of 2 again.
     assert _scores(factory, kr_id) == [0.5, 1.0]
 
@@ -82,13 +87,13 @@ def test_same_delivery_twice_at_once_applies_once(fresh_engine: Engine) -> None:
 
     def deliver(s: Session) -> str:
         outcome, _ = webhooks.handle(session=s, provider="gitlab", item=_item(1),
-                                           delivery_id="same-id", now=NOW)
+                                           delivery_id="same-id", now=NOW, workspace_id=WS)
         return outcome
 
     assert _race(factory, deliver, deliver) == ("applied", "duplicate")
     assert _scores(factory, kr_id) == [0.5]
     with factory() as s:
-        assert s.scalars(select(WebhookDelivery.delivery_id)).all() == ["same-id"]
+        assert s.scalars(select(WebhookDelivery.delivery_id)).all() == [f"{WS}:same-id"]
 
 
 def test_two_deliveries_with_the_same_state_move_the_kr_once(fresh_engine: Engine) -> None:
@@ -96,7 +101,8 @@ def test_two_deliveries_with_the_same_state_move_the_kr_once(fresh_engine: Engin
 
     def deliver(delivery: str) -> Callable[[Session], Any]:
         return lambda s: webhooks.handle(session=s, provider="gitlab", item=_item(1),
-                                               delivery_id=delivery, now=NOW)[1].checkins
+                                               delivery_id=delivery, now=NOW,
+                                               workspace_id=WS)[1].checkins
 
     assert _race(factory, deliver("close-event"), deliver("update-event")) == (1, 0)
     assert _scores(factory, kr_id) == [0.5]
@@ -113,7 +119,8 @@ def test_link_added_while_an_item_closes(fresh_engine: Engine) -> None:
                   gitlab_hosts=HOSTS)
 
     _race(factory, add,
-          lambda s: links.apply_state(session=s, item=_item(1), now=NOW, actor_label="b"))
+          lambda s: links.apply_state(session=s, item=_item(1), now=NOW, actor_label="b",
+                                      workspace_id=WS))
     assert _scores(factory, kr_id) == [1 / 3]
     with factory() as s:
         assert len(s.scalars(select(IssueLink).where(IssueLink.kr_id == kr_id)).all()) == 3

@@ -21,6 +21,7 @@ from app.models import (
     Workspace,
 )
 from app.services.data.imports import load
+from app.services.tenancy import workspaces
 from tests.services.helpers import ARCHITECTURE_EXAMPLE, completed_example, counts, dump, run_import
 
 
@@ -73,7 +74,10 @@ def test_links_are_parsed_into_their_parts(session: Session, now) -> None:
         "https://gitlab.example.com/group/sub/project/-/merge_requests/9",
         "https://github.com/acme/api/issues/3#issuecomment-1",
     ]
-    run_import(session, dump(doc), now)
+    # A self-managed host is accepted once the operator allows it (OKR_GITLAB_HOSTS).
+    ws = workspaces.default_workspace(session=session, now=now)
+    load.import_text(session=session, workspace=ws, text=dump(doc), now=now,
+                     gitlab_hosts=["gitlab.example.com"])
     rows = session.execute(select(IssueLink.provider, IssueLink.host, IssueLink.project,
                                   IssueLink.kind, IssueLink.number, IssueLink.weight,
                                   IssueLink.url).order_by(IssueLink.id)).all()

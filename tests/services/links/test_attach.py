@@ -55,7 +55,7 @@ def test_add_stores_canonical_url_and_counts_open(session: Session, now: datetim
 
 
 def test_close_merge_reopen_move_the_score_with_notes(session: Session, now: datetime) -> None:
-    _ws, kr_id = _link_all(session, now)
+    ws, kr_id = _link_all(session, now)
     steps = [
         (_state("gitlab", "gitlab.com", "acme/web", "issue", 12, "closed"), 0.25,
          "acme/web#12 closed"),
@@ -68,7 +68,7 @@ def test_close_merge_reopen_move_the_score_with_notes(session: Session, now: dat
     ]
     for i, (item, score, note) in enumerate(steps):
         result = links.apply_state(session=session, item=item, now=now + timedelta(minutes=i),
-                                   actor_label="test")
+                                   actor_label="test", workspace_id=ws)
         assert (result.matched, result.changed, result.checkins) == (1, 1, 1)
         last = _checkins(session, kr_id)[-1]
         assert (last.source, last.score, last.note) == ("issues", pytest.approx(score), note)
@@ -76,31 +76,33 @@ def test_close_merge_reopen_move_the_score_with_notes(session: Session, now: dat
 
 
 def test_same_state_twice_changes_nothing(session: Session, now: datetime) -> None:
-    _ws, kr_id = _link_all(session, now)
+    ws, kr_id = _link_all(session, now)
     item = _state("gitlab", "gitlab.com", "acme/web", "issue", 12, "closed")
-    links.apply_state(session=session, item=item, now=now, actor_label="t")
-    again = links.apply_state(session=session, item=item, now=now, actor_label="t")
+    links.apply_state(session=session, item=item, now=now, actor_label="t", workspace_id=ws)
+    again = links.apply_state(session=session, item=item, now=now, actor_label="t",
+                              workspace_id=ws)
     assert (again.matched, again.changed, again.checkins) == (1, 0, 0)
     assert len(_checkins(session, kr_id)) == 1
 
 
 def test_closed_unmerged_pull_request_counts_as_open(session: Session, now: datetime) -> None:
-    _ws, _kr_id = _link_all(session, now)
+    ws, _kr_id = _link_all(session, now)
     result = links.apply_state(
         session=session, item=_state("github", "github.com", "acme/api", "pull_request", 7,
-                                     "closed"), now=now, actor_label="t")
+                                     "closed"), now=now, actor_label="t", workspace_id=ws)
     assert (result.changed, result.checkins) == (1, 0)
     link = session.scalars(select(IssueLink).where(IssueLink.number == 7)).one()
     assert (link.state, link.closed) == ("closed", False)
 
 
 def test_late_older_event_is_ignored(session: Session, now: datetime) -> None:
-    _ws, _kr_id = _link_all(session, now)
+    ws, _kr_id = _link_all(session, now)
     t0 = now - timedelta(hours=1)
     close = _state("gitlab", "gitlab.com", "acme/web", "issue", 12, "closed", now)
     stale_open = _state("gitlab", "gitlab.com", "acme/web", "issue", 12, "open", t0)
-    links.apply_state(session=session, item=close, now=now, actor_label="t")
-    late = links.apply_state(session=session, item=stale_open, now=now, actor_label="t")
+    links.apply_state(session=session, item=close, now=now, actor_label="t", workspace_id=ws)
+    late = links.apply_state(session=session, item=stale_open, now=now, actor_label="t",
+                             workspace_id=ws)
     assert late.changed == 0
     assert session.scalars(select(IssueLink.closed).where(IssueLink.number == 12)).one() is True
 
@@ -113,7 +115,8 @@ def test_github_issue_url_matches_pull_request_events(session: Session, now: dat
               gitlab_hosts=HOSTS)
     result = links.apply_state(
         session=session, item=_state("github", "github.com", "acme/api", "pull_request", 9,
-                                     "merged"), now=now, actor_label="t")
+                                     "merged"), now=now, actor_label="t",
+        workspace_id=org.workspace_id)
     assert result.checkins == 1
     link = session.scalars(select(IssueLink).where(IssueLink.kr_id == kr.id)).one()
     assert (link.kind, link.closed) == ("pull_request", True)
@@ -127,7 +130,8 @@ def test_unlink_and_weight_change_are_history(session: Session, now: datetime) -
     links.add(url=GL, **args)  # type: ignore[arg-type]
     links.add(url=GH_PR, **args)  # type: ignore[arg-type]
     links.apply_state(session=session, item=_state("gitlab", "gitlab.com", "acme/web", "issue",
-                                                   12, "closed"), now=now, actor_label="t")
+                                                   12, "closed"), now=now, actor_label="t",
+                      workspace_id=org.workspace_id)
     _, created = links.add(url=GL, weight=3.0, **args)  # type: ignore[arg-type]
     assert created is False
     links.remove(url=GH_PR + "/", **args)  # type: ignore[arg-type]
@@ -207,7 +211,7 @@ def test_links_written_by_imports_keep_their_case_and_still_match(session: Sessi
     session.flush()
     result = links.apply_state(session=session, item=_state("gitlab", "gitlab.com", "Acme/Web",
                                                             "issue", 3, "closed"),
-                               now=now, actor_label="t")
+                               now=now, actor_label="t", workspace_id=org.workspace_id)
     assert (result.matched, result.checkins) == (1, 1)
     _, created = links.add(session=session, workspace_id=org.workspace_id, kr=org.krs["bugs"],
                            url="https://gitlab.com/acme/web/-/issues/3", now=now,

@@ -116,7 +116,7 @@ def test_webhook_keeps_the_state_but_not_the_score(session: Session, closed: Org
     item = ItemState("gitlab", "gitlab.com", "acme/web", "issue", 12, "closed",
                      updated_at=now, title="Fix it")
     result = attach.apply_state(session=session, item=item, now=now + timedelta(hours=1),
-                                actor_label="webhook")
+                                actor_label="webhook", workspace_id=closed.workspace_id)
     assert (result.matched, result.changed, result.checkins) == (1, 1, 0)
     session.expire_all()
     link = session.scalars(select(IssueLink).where(IssueLink.kr_id == bugs.id)).one()
@@ -127,7 +127,7 @@ def test_webhook_keeps_the_state_but_not_the_score(session: Session, closed: Org
     rounds.reopen_cycle(session=session, workspace_id=closed.workspace_id, cycle=cycle,
                         today=date(2026, 3, 2), now=now, actor_id=None, actor_label="cli")
     again = attach.apply_state(session=session, item=item, now=now + timedelta(hours=2),
-                               actor_label="webhook")
+                               actor_label="webhook", workspace_id=closed.workspace_id)
     assert again.checkins == 1
     session.expire_all()
     assert session.scalars(select(IssueLink.closed).where(IssueLink.kr_id == bugs.id)).one()

@@ -72,6 +72,7 @@ class Context:
     summary: ImportSummary = field(default_factory=ImportSummary)
     ids: dict[str, dict[str, int]] = field(default_factory=dict)
     audit_rows: list[dict[str, Any]] = field(default_factory=list)
+    link_hosts: tuple[str, ...] = ("gitlab.com",)  # GitLab hosts links may point at
 
     def keys(self, table: str) -> dict[int, str]:
         return {v: k for k, v in self.ids.get(table, {}).items()}

@@ -3,15 +3,16 @@ issue links, and the file's values checked as a check-in would be."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from app.domain import CheckinAnswer
 from app.models import KeyResult
 from app.services.checkins import record as checkins
-from app.services.data.imports.checks import Problem
+from app.services.data.imports.checks import Document, Problem
 from app.services.data.imports.schema import KeyResultIn
 from app.services.errors import InvalidValue
-from app.services.links.urls import IssueUrlError, parse_issue_url
+from app.services.links.urls import HostNotAllowed, IssueUrlError, parse_issue_url
 
 _NO_START_TARGET = ("percent", "milestone", "manual", "issues", "children")
 
@@ -97,6 +98,24 @@ def link_rules(kr: KeyResultIn, path: str) -> list[Problem]:
         if ref.url in seen:
             out.append(Problem(f"{path}.links[{n}]", "listed twice"))
         seen.add(ref.url)
+    return out
+
+
+def link_host_rules(doc: Document, gitlab_hosts: Iterable[str]) -> list[Problem]:
+    """Links on a host the workspace may not link to: the one allow-list of every link
+    source (:func:`app.services.links.hosts.link_hosts`). Links that do not parse at all
+    are reported by :func:`link_rules`."""
+    hosts = list(gitlab_hosts)
+    out: list[Problem] = []
+    for i, j, kr in doc.key_results:
+        for n, link in enumerate(kr.links or ()):
+            try:
+                parse_issue_url(link.url)
+                parse_issue_url(link.url, gitlab_hosts=hosts)
+            except HostNotAllowed as exc:
+                out.append(Problem(f"objectives[{i}].key_results[{j}].links[{n}]", str(exc)))
+            except IssueUrlError:
+                continue
     return out
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,10 +25,12 @@ from app.models import Workspace
 from app.services.data.imports import refs
 from app.services.data.imports.apply import Context, ImportSummary
 from app.services.data.imports.checks import Document, Problem, duplicates, shape
+from app.services.data.imports.kr_rules import link_host_rules
 from app.services.data.imports.okrs import apply_okrs
 from app.services.data.imports.org import apply_cycles, apply_people, apply_settings, apply_teams
 from app.services.data.imports.schema import TOP_LEVEL
 from app.services.errors import OkrError
+from app.services.links import hosts as link_hosts
 
 log = logging.getLogger(__name__)
 
@@ -112,16 +115,23 @@ def _check_file(text: str) -> tuple[ParsedFile, list[Problem]]:
 
 
 def import_text(*, session: Session, workspace: Workspace, text: str, now: datetime,
-                parsed: ParsedFile | None = None) -> ImportSummary:
-    """Check the whole file, then write it. Raises ImportInvalid (nothing written)."""
+                parsed: ParsedFile | None = None,
+                gitlab_hosts: Iterable[str] = ()) -> ImportSummary:
+    """Check the whole file, then write it. Raises ImportInvalid (nothing written).
+
+    Links must be on a host the workspace may link to: gitlab.com, github.com, the hosts of
+    its own tracker connections and ``gitlab_hosts`` (the operator's OKR_GITLAB_HOSTS)."""
     problems: list[Problem] = []
     if parsed is None:
         parsed, problems = _check_file(text)
     doc = parsed.document
     problems += refs.references(doc, refs.load_known(session, workspace.id))
+    allowed = link_hosts.link_hosts_for(session=session, workspace_id=workspace.id,
+                                        gitlab_hosts=gitlab_hosts)
+    problems += link_host_rules(doc, allowed)
     if problems:
         raise ImportInvalid(_in_file_order(problems))
-    ctx = Context(session=session, workspace=workspace, now=now)
+    ctx = Context(session=session, workspace=workspace, now=now, link_hosts=tuple(allowed))
     apply_settings(ctx, doc)
     apply_cycles(ctx, doc)
     apply_people(ctx, doc)

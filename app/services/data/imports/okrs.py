@@ -137,7 +137,7 @@ def _apply_links(ctx: Context, doc: Document) -> None:
     creates: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     for kr, link in wanted:
-        ref = parse_issue_url(link.url)
+        ref = parse_issue_url(link.url, gitlab_hosts=ctx.link_hosts)
         subject = f"{kr.id} {ref.url}"
         found = stored.get((kr.id, ref.url))
         if found is None:

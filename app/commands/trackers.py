@@ -1,0 +1,81 @@
+"""``okr tracker add|list|remove``: a workspace's own tracker connections."""
+
+from __future__ import annotations
+
+import click
+
+from app.bootstrap import utcnow
+from app.commands import context
+from app.commands.context import Obj, opened, pass_obj
+from app.services.links import connections
+
+workspace_option = context.workspace_option()
+
+
+@click.group("tracker")
+def tracker() -> None:
+    """A workspace's GitLab and GitHub connections: the token its links are read with and
+    the secret its webhooks are checked with (both stored encrypted; OKR_SECRET_KEY)."""
+
+
+@tracker.command("add")
+@click.argument("provider", type=click.Choice(connections.PROVIDERS))
+@click.option("--host", default="", help="The GitLab host links name, e.g. gitlab.example.com "
+              "(GitHub: github.com).")
+@click.option("--api-url", default=None, help="API base when not the provider's default "
+              "(https://<host>/api/v4; GitHub: OKR_GITHUB_API_URL).")
+@click.option("--token", prompt="Read-only API token (empty for none)", hide_input=True,
+              default="", show_default=False,
+              help="Prompted for (hidden) when not given; empty for public projects only.")
+@workspace_option
+@pass_obj
+def tracker_add(obj: Obj, provider: str, host: str, api_url: str | None, token: str,
+                workspace_ref: str | None) -> None:
+    """Connect a workspace to a tracker; prints its webhook URL path and secret once."""
+    now = utcnow()
+    with opened(obj.container, workspace_ref, now) as c:
+        added = connections.add(session=c.session, settings=c.settings, workspace_id=c.ws.id,
+                                provider=provider,
+                                host=host or f"{provider}.com",
+                                token=token, api_url=api_url, now=now, actor_label="cli")
+        name = c.ws.name
+    click.echo(f"tracker {added.id}: {added.provider} {added.host} for workspace {name!r}")
+    click.echo(f"webhook URL: https://<this service>{added.webhook_path}")
+    click.echo(f"webhook secret: {added.webhook_secret}")
+    click.echo("store the secret in the tracker's webhook settings now: it is not shown again",
+               err=True)
+
+
+@tracker.command("list")
+@workspace_option
+@pass_obj
+def tracker_list(obj: Obj, workspace_ref: str | None) -> None:
+    """Connections with their host, API base, token hint and webhook path."""
+    now = utcnow()
+    with opened(obj.container, workspace_ref, now) as c:
+        rows = connections.listing(session=c.session, settings=c.settings,
+                                   workspace_id=c.ws.id)
+        name = c.ws.name
+    for r in rows:
+        ident = f"{r.id:>4}" if r.id is not None else " env"
+        click.echo(f"{ident}  {r.provider:<6}  {r.host:<30}  {r.api_url}  "
+                   f"token {r.token_hint or 'none'}  webhook {r.webhook_path or 'none'}")
+    if not rows:
+        click.echo(f"no tracker connections in workspace {name!r} (okr tracker add gitlab "
+                   "--host HOST)")
+
+
+@tracker.command("remove")
+@click.argument("ref")
+@workspace_option
+@pass_obj
+def tracker_remove(obj: Obj, ref: str, workspace_ref: str | None) -> None:
+    """Remove a stored connection by id or host; its token and secret are deleted."""
+    now = utcnow()
+    with opened(obj.container, workspace_ref, now) as c:
+        row = connections.remove(session=c.session, workspace_id=c.ws.id, ref=ref, now=now,
+                                 actor_label="cli")
+        click.echo(f"removed tracker {row.id} ({row.provider} {row.host})")
+
+
+COMMANDS: list[click.Command] = [tracker]

@@ -1,0 +1,87 @@
+"""``/okr tracker``: the admins' tracker connection modal, through the real Bolt app."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.models import TrackerConnection
+from blocks.ids import Block
+from tests.fakeslack import FakeSlack, fake_slack
+from tests.fixtures.slack import Harness, build_harness
+from tests.slack.blockkit import validate_view
+from tests.slackreq import json_body
+
+__all__ = ["fake_slack"]
+
+TOKEN = "glpat-modal-token-0000wxyz"
+
+
+@pytest.fixture()
+def slack(fake_slack: FakeSlack, db_engine: Engine, rollback_factory: sessionmaker[Session],
+          now: datetime) -> Iterator[Harness]:
+    harness = build_harness(fake_slack, db_engine, rollback_factory, now,
+                            OKR_SECRET_KEY="the operator's key")
+    try:
+        yield harness
+    finally:
+        harness.env.drain()
+        harness.env.executor.shutdown(wait=True)
+
+
+def _values(provider: str, host: str, token: str = "") -> dict[str, dict[str, Any]]:
+    def text(block: Block, value: str) -> dict[str, Any]:
+        return {str(block): {"type": "plain_text_input", "value": value or None}}
+
+    return {str(Block.TRACKER_PROVIDER): {str(Block.TRACKER_PROVIDER): {
+                "type": "static_select", "selected_option": {"value": provider}}},
+            str(Block.TRACKER_HOST): text(Block.TRACKER_HOST, host),
+            str(Block.TRACKER_TOKEN): text(Block.TRACKER_TOKEN, token),
+            str(Block.TRACKER_API_URL): text(Block.TRACKER_API_URL, "")}
+
+
+def test_an_admin_adds_a_connection_in_the_modal(slack: Harness) -> None:
+    slack.send(slack.req.command("U0DEE", "tracker"))
+    view = slack.fake.last_view()
+    assert view is not None and "No tracker connections yet" in str(view)
+    validate_view(view)
+    body = json_body(slack.send(slack.req.view_submission(
+        "U0DEE", view, _values("gitlab", "gitlab.example.com", TOKEN))))
+    assert body["response_action"] == "update"
+    validate_view(body["view"])
+    shown = str(body["view"])
+    assert "/webhooks/gitlab/" in shown and "not shown again" in shown and TOKEN not in shown
+    with slack.session() as s:
+        row = s.scalars(select(TrackerConnection)).one()
+        assert row.workspace_id == slack.org.workspace.id and row.token
+        assert row.token.startswith("enc:v1:") and TOKEN not in row.token
+
+    listed = json_body(slack.send(slack.req.command("U0DEE", "tracker list")))
+    assert "gitlab.example.com" in listed["text"] and "...wxyz" in listed["text"]
+    assert TOKEN not in listed["text"]
+    # A bad host is an inline error; nothing is stored.
+    body = json_body(slack.send(slack.req.view_submission(
+        "U0DEE", view, _values("gitlab", "10.0.0.7"))))
+    assert body["response_action"] == "errors" and str(Block.TRACKER_HOST) in body["errors"]
+    removed = json_body(slack.send(slack.req.command("U0DEE", "tracker remove gitlab.example.com")))
+    assert "Removed" in removed["text"]
+    with slack.session() as s:
+        assert s.scalars(select(TrackerConnection)).all() == []
+
+
+def test_members_cannot_open_or_submit_it(slack: Harness) -> None:
+    refused = json_body(slack.send(slack.req.command("U0BOB", "tracker")))
+    assert "for OKR admins" in refused["text"]
+    assert slack.fake.last_view() is None
+    # A submission crafted by a member is refused on the server too.
+    view = {"type": "modal", "callback_id": "okr_tracker_add", "blocks": []}
+    body = json_body(slack.send(slack.req.view_submission(
+        "U0BOB", view, _values("github", "github.com", TOKEN))))
+    assert body["response_action"] == "errors"
+    with slack.session() as s:
+        assert s.scalars(select(TrackerConnection)).all() == []
