@@ -25,7 +25,13 @@ from app.services.data.imports import refs
 from app.services.data.imports.apply import Context, ImportSummary
 from app.services.data.imports.checks import Document, Problem, duplicates, shape
 from app.services.data.imports.okrs import apply_okrs
-from app.services.data.imports.org import apply_cycles, apply_people, apply_settings, apply_teams
+from app.services.data.imports.org import (
+    apply_cycles,
+    apply_people,
+    apply_settings,
+    apply_teams,
+    slack_team_problems,
+)
 from app.services.data.imports.schema import TOP_LEVEL
 from app.services.errors import OkrError
 
@@ -55,7 +61,7 @@ class Loader(_BaseLoader):  # type: ignore[valid-type,misc]
             return tag
         return super().resolve(kind, value, implicit)
 
-__all__ = ["ImportInvalid", "ImportSummary", "ParsedFile", "import_text", "parse"]
+__all__ = ["ImportInvalid", "ImportSummary", "ParsedFile", "import_text", "named_team", "parse"]
 
 
 class ImportInvalid(OkrError):
@@ -102,6 +108,12 @@ def parse(text: str) -> ParsedFile:
     return parsed
 
 
+def named_team(parsed: ParsedFile) -> str | None:
+    """The Slack team the file binds its workspace to (``settings.slack_team``), if any."""
+    settings = parsed.document.settings
+    return settings.slack_team if settings is not None else None
+
+
 def _check_file(text: str) -> tuple[ParsedFile, list[Problem]]:
     started = time.perf_counter()
     raw = load_yaml(text)
@@ -119,6 +131,7 @@ def import_text(*, session: Session, workspace: Workspace, text: str, now: datet
         parsed, problems = _check_file(text)
     doc = parsed.document
     problems += refs.references(doc, refs.load_known(session, workspace.id))
+    problems += slack_team_problems(session, workspace, doc)
     if problems:
         raise ImportInvalid(_in_file_order(problems))
     ctx = Context(session=session, workspace=workspace, now=now)
