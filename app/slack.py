@@ -100,6 +100,8 @@ def create_bolt_app(
         "listener_executor": executor,
         "raise_error_for_unhandled_request": False,
         "ignoring_self_events_enabled": True,
+        # What a team without an installation (OAuth) is told.
+        "user_facing_authorize_error_message": binding.NOT_SET_UP,
     }
     if uses_oauth(settings):
         store = installations.installation_store(settings, container.engine)
