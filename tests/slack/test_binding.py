@@ -114,19 +114,6 @@ def serving(fake: FakeSlack, engine: Engine, **extra: Any) -> Iterator[Site]:
         env_of(bolt).executor.shutdown(wait=True)
 
 
-def grid_event(req: SlackRequests, event: dict[str, Any]) -> SignedRequest:
-    """An event of an organisation-wide install: no team, only the enterprise."""
-    envelope = {"token": "legacy", "enterprise_id": "E0ORG", "team_id": None,
-                "api_app_id": "A0OKR", "type": "event_callback", "event_id": "EvGrid1",
-                "event_time": 1, "is_ext_shared_channel": False,
-                "event": {"event_ts": "1.0", **event},
-                "authorizations": [{"enterprise_id": "E0ORG", "team_id": None,
-                                    "user_id": "U0BOT", "is_bot": True,
-                                    "is_enterprise_install": True}]}
-    body = json.dumps(envelope)
-    return SignedRequest(body, req.sign(body, "application/json"))
-
-
 def listed(resp: requests.Response) -> str:
     return json.dumps(resp.json()) if resp.text else ""
 
@@ -178,7 +165,7 @@ def test_import_naming_another_team_is_not_claimed_by_the_bot_team(
 def test_enterprise_grid_event_creates_nothing(fake_slack: FakeSlack,
                                                fresh_engine: Engine) -> None:
     with serving(fake_slack, fresh_engine) as site:
-        resp = site.post(grid_event(site.team("T0TEST"), {"type": "app_home_opened",
+        resp = site.post(site.team("T0TEST").grid_event({"type": "app_home_opened",
                                                           "user": "U0ZED", "tab": "home"}))
         assert resp.text == ""
     assert site.rows() == {"workspaces": {}, "people": []}
@@ -223,7 +210,7 @@ def test_oauth_refuses_enterprise_grid_install_and_events(fake_slack: FakeSlack,
         page = site.install("org")
         assert page.status_code == 403
         assert "Enterprise Grid" in page.text and "each workspace" in page.text
-        resp = site.post(grid_event(site.team("T0TEST"), {"type": "app_home_opened",
+        resp = site.post(site.team("T0TEST").grid_event({"type": "app_home_opened",
                                                           "user": "U0ZED", "tab": "home"}))
         assert resp.status_code == 200
     assert [c.token for c in fake_slack.calls_to("auth.revoke")] == [
