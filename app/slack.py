@@ -6,6 +6,11 @@ need through Bolt's context (see handlers/context.py): ``env`` (the shared Env),
 with ``SLACK_CLIENT_ID``/``SLACK_CLIENT_SECRET`` the app installs over OAuth and reads each
 workspace's token from the (encrypted) installation store. ``SLACK_API_URL`` is the base URL of
 every Web API call, including OAuth's.
+
+Requests are served only for the Slack team bound to a workspace (see
+app/services/tenancy/binding.py): with a bot token, the token's own team (``auth.test``); over
+OAuth, teams with an installation, whose workspace the install created. Anything else, and
+Enterprise Grid organisation-wide installs, is refused and creates nothing.
 """
 
 from __future__ import annotations
@@ -14,23 +19,29 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from html import escape
 from typing import Any
 
-from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.authorization.authorize import InstallationStoreAuthorize
+from slack_bolt.error import BoltError
+from slack_bolt.oauth import OAuthFlow
+from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
 from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.oauth.installation_store.models.installation import Installation
 
 import handlers
 from app.bootstrap import Container, utcnow
 from app.config import Settings
-from app.services.tenancy import installations, slack_events, workspaces
+from app.services.tenancy import binding, installations, slack_events
 from handlers.context import Env
 from handlers.people import ensure_person
 
@@ -42,6 +53,9 @@ BOT_SCOPES = ["commands", "chat:write", "im:write", "im:history", "channels:hist
 
 # Events that carry a user whose Person we need before the listener runs.
 _PERSON_EVENTS = {"app_home_opened"}
+# Events Bolt passes on without checking the token or the installation (it may be gone):
+# they may reach a workspace already bound, never bind one.
+_UNCHECKED_EVENTS = {"app_uninstalled", "tokens_revoked", "team_access_revoked"}
 
 
 def retry_handlers() -> list[RetryHandler]:
@@ -86,6 +100,8 @@ def create_bolt_app(
         "listener_executor": executor,
         "raise_error_for_unhandled_request": False,
         "ignoring_self_events_enabled": True,
+        # What a team without an installation (OAuth) is told.
+        "user_facing_authorize_error_message": binding.NOT_SET_UP,
     }
     if uses_oauth(settings):
         store = installations.installation_store(settings, container.engine)
@@ -96,7 +112,7 @@ def create_bolt_app(
             logger=log, installation_store=store, client_id=settings.slack_client_id,
             client_secret=settings.slack_client_secret, bot_only=True, cache_enabled=True,
             client=kwargs["client"])
-        kwargs["oauth_settings"] = OAuthSettings(
+        oauth_settings = OAuthSettings(
             client_id=settings.slack_client_id,
             client_secret=settings.slack_client_secret,
             scopes=BOT_SCOPES,
@@ -106,7 +122,10 @@ def create_bolt_app(
             state_store=installations.state_store(container.engine),
             install_path="/slack/install",
             redirect_uri_path="/slack/oauth_redirect",
+            callback_options=CallbackOptions(success=_installed, failure=_install_failed),
         )
+        kwargs["oauth_flow"] = BindingOAuthFlow(env, client=kwargs["client"], logger=log,
+                                                settings=oauth_settings)
     else:
         kwargs["client"] = client or web_client(settings, settings.slack_bot_token)
         kwargs["token_verification_enabled"] = token_verification_enabled
@@ -116,7 +135,7 @@ def create_bolt_app(
     env.installation_store = kwargs.get("installation_store")
     env.authorize = kwargs.get("authorize")
     app.use(_dedupe_events_middleware(env))
-    app.use(_context_middleware(env))
+    app.use(_context_middleware(env, oauth=uses_oauth(settings)))
     app.error(_error_handler)
     app.okr_env = env  # type: ignore[attr-defined] # tests and serve reach the Env through the app
     handlers.register_all(app, env)
@@ -142,15 +161,22 @@ def _dedupe_events_middleware(env: Env) -> Callable[..., BoltResponse | None]:
     return dedupe
 
 
-def _context_middleware(env: Env) -> Callable[..., BoltResponse | None]:
+def _context_middleware(env: Env, *, oauth: bool) -> Callable[..., BoltResponse | None]:
     def resolve(context: BoltContext, body: dict[str, Any], client: WebClient,
                 next: Callable[[], BoltResponse]) -> BoltResponse | None:
-        team_id = context.team_id or context.enterprise_id
+        team_id = context.team_id
         if not team_id:
-            return next()
+            # An Enterprise Grid organisation-wide install: not supported, never keyed by the
+            # organisation's id.
+            if context.enterprise_id:
+                return _refuse(context, body, "enterprise_install", binding.ORG_INSTALL_REFUSED)
+            return _refuse(context, body, "no_team", binding.NOT_SET_UP)
         now = env.clock()
         user_id = context.user_id
         event_type = (body.get("event") or {}).get("type")
+        unchecked = body.get("type") == "event_callback" and event_type in _UNCHECKED_EVENTS
+        if not oauth and not unchecked and _bot_team(context) != team_id:
+            return _refuse(context, body, "other_team", binding.NOT_SET_UP)
         wants_person = bool(user_id) and (
             body.get("type") != "event_callback" or event_type in _PERSON_EVENTS
         )
@@ -159,13 +185,18 @@ def _context_middleware(env: Env) -> Callable[..., BoltResponse | None]:
         if ws_id is None or (wants_person and actor is None):
             with env.session() as s:
                 if ws_id is None:
-                    ws_id = workspaces.for_slack_team(session=s, team_id=team_id, now=now).id
+                    ws = (binding.bound(session=s, team_id=team_id) if oauth or unchecked
+                          else binding.for_bot_team(session=s, team_id=team_id, now=now))
+                    if ws is None:
+                        return _refuse(context, body, "not_installed", binding.NOT_SET_UP)
+                    ws_id = ws.id
                 if wants_person and user_id:
                     name = (body.get("user") or {}).get("name") or body.get("user_name")
                     actor = ensure_person(s, _quick(client), ws_id, user_id, now, env.settings,
                                           name)
                     env.actors.put(ws_id, actor)
-            env.workspace_ids[team_id] = ws_id
+            if not unchecked:
+                env.workspace_ids[team_id] = ws_id
         if not wants_person:
             actor = None
         context["env"] = env
@@ -175,6 +206,75 @@ def _context_middleware(env: Env) -> Callable[..., BoltResponse | None]:
         return next()
 
     return resolve
+
+
+def _bot_team(context: BoltContext) -> str | None:
+    """The bot token's team: Bolt's single-team authorization ran ``auth.test`` once (at
+    start, or on the first request) and put its answer in every request's context."""
+    result = context.authorize_result
+    return result.team_id if result is not None else None
+
+
+def _refuse(context: BoltContext, body: dict[str, Any], reason: str,
+            message: str) -> BoltResponse:
+    """Nothing is created. A slash command gets ``message`` (ephemeral); anything else an
+    empty 200, so that Slack does not retry it."""
+    log.warning("slack.request_refused",
+                extra={"reason": reason, "team": context.team_id,
+                       "enterprise": context.enterprise_id,
+                       "type": body.get("type") or ("command" if body.get("command") else None)})
+    if body.get("command"):
+        return BoltResponse(status=200, body={"response_type": "ephemeral", "text": message})
+    return BoltResponse(status=200, body="")
+
+
+class OrgInstallRefused(BoltError):
+    """An Enterprise Grid organisation-wide install (each workspace installs on its own)."""
+
+
+class BindingOAuthFlow(OAuthFlow):
+    """Bolt's OAuth flow, binding the installing team's workspace once its installation is
+    stored, and refusing organisation-wide installs before anything is stored."""
+
+    def __init__(self, env: Env, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.env = env
+
+    def store_installation(self, request: BoltRequest, installation: Installation) -> None:
+        if installation.is_enterprise_install or not installation.team_id:
+            _revoke(self.client, installation.bot_token)
+            log.warning("slack.install_refused",
+                        extra={"reason": "enterprise_install",
+                               "enterprise": installation.enterprise_id})
+            raise OrgInstallRefused(binding.ORG_INSTALL_REFUSED)
+        super().store_installation(request, installation)
+        with self.env.session() as s:
+            binding.for_installed_team(session=s, team_id=installation.team_id,
+                                       name=installation.team_name, now=self.env.clock())
+        self.env.workspace_ids.pop(installation.team_id, None)
+
+
+def _revoke(client: WebClient, token: str | None) -> None:
+    """Give back a token we will not keep (best effort: Slack may refuse or be away)."""
+    if not token:
+        return
+    try:
+        client.auth_revoke(token=token)
+    except (SlackApiError, OSError) as exc:
+        log.warning("slack.revoke_failed", extra={"error": type(exc).__name__})
+
+
+def _installed(args: SuccessArgs) -> BoltResponse:
+    return args.default.success(args)
+
+
+def _install_failed(args: FailureArgs) -> BoltResponse:
+    if isinstance(args.error, OrgInstallRefused):
+        page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Not installed</title>"
+                f"</head><body><p>{escape(binding.ORG_INSTALL_REFUSED)}</p></body></html>")
+        return BoltResponse(status=403, body=page,
+                            headers={"content-type": "text/html; charset=utf-8"})
+    return args.default.failure(args)
 
 
 def _quick(client: WebClient) -> WebClient:

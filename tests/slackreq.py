@@ -210,3 +210,19 @@ class SlackRequests:
         body = json.dumps({"token": "legacy", "challenge": challenge,
                            "type": "url_verification"})
         return SignedRequest(body, self.sign(body, "application/json", **kw))
+
+    def grid_event(self, event: dict[str, Any], *, enterprise_id: str = "E0ORG",
+                   **kw: Any) -> SignedRequest:
+        """An event of an Enterprise Grid organisation-wide install: no team, only the
+        organisation (``authorizations[0].team_id`` is null)."""
+        envelope = {
+            "token": "legacy", "enterprise_id": enterprise_id, "team_id": None,
+            "api_app_id": self.api_app_id, "type": "event_callback",
+            "event_id": f"Ev{next(_seq):010d}", "event_time": int(time.time()),
+            "event": {"event_ts": str(time.time()), **event},
+            "authorizations": [{"enterprise_id": enterprise_id, "team_id": None,
+                                "user_id": "U0BOT", "is_bot": True,
+                                "is_enterprise_install": True}],
+        }
+        body = json.dumps(envelope)
+        return SignedRequest(body, self.sign(body, "application/json", **kw), meta=envelope)

@@ -17,6 +17,7 @@ from app.demo.tree import Style, render_tree
 from app.services.data import export as exports
 from app.services.data.imports import load
 from app.services.okrs import report as okrs
+from app.services.tenancy import binding
 
 
 class Rollback(Exception):
@@ -37,7 +38,8 @@ def import_(obj: Obj, file: Path, workspace_ref: str | None, dry_run: bool) -> N
     Idempotent by id: importing the same file again changes nothing; a changed file updates
     in place (each change is in the audit log). Nothing missing from the file is deleted.
     The whole file is checked first; any problem is reported with its path and nothing is
-    written.
+    written. Without --workspace, a file naming its Slack team (settings.slack_team) goes to
+    that team's workspace when there is one.
     """
     try:
         text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
@@ -48,13 +50,16 @@ def import_(obj: Obj, file: Path, workspace_ref: str | None, dry_run: bool) -> N
     try:
         with opened(obj.container, workspace_ref, now) as ctx:
             try:
-                summary = load.import_text(session=ctx.session, workspace=ctx.ws,
-                                              text=text, now=now,
+                parsed = load.parse(text)
+                ws = ctx.ws if workspace_ref else binding.import_target(
+                    session=ctx.session, team_id=load.named_team(parsed), default=ctx.ws)
+                summary = load.import_text(session=ctx.session, workspace=ws,
+                                              text=text, now=now, parsed=parsed,
                                               gitlab_hosts=ctx.settings.gitlab_hosts)
             except load.ImportInvalid as exc:
                 invalid = exc
                 raise Rollback from None
-            name = ctx.ws.name
+            name = ws.name
             if dry_run:
                 raise Rollback
     except Rollback:

@@ -238,14 +238,25 @@ def files_complete_upload(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def oauth_v2_access(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
-    """Exchanges any code starting with "good" for a bot token of ``fake.team_id``."""
-    if not str(p.get("code", "")).startswith("good"):
+    """Exchanges any code starting with "good" for a bot token of ``fake.team_id`` ("good-T0X"
+    for team T0X), and "org" for an Enterprise Grid organisation-wide install of E0ORG."""
+    code = str(p.get("code", ""))
+    common = {"ok": True, "app_id": "A0OKR", "authed_user": {"id": "U0ADA"},
+              "scope": "chat:write,commands", "token_type": "bot",
+              "bot_user_id": fake.bot_user_id}
+    if code == "org":
+        return {**common, "access_token": "xoxb-oauth-E0ORG", "team": None,
+                "enterprise": {"id": "E0ORG", "name": "Grid Org"}, "is_enterprise_install": True}
+    if not code.startswith("good"):
         return _err("invalid_code")
-    return {"ok": True, "app_id": "A0OKR", "authed_user": {"id": "U0ADA"},
-            "scope": "chat:write,commands", "token_type": "bot",
-            "access_token": f"xoxb-oauth-{fake.team_id}", "bot_user_id": fake.bot_user_id,
-            "team": {"id": fake.team_id, "name": "Test Team"}, "enterprise": None,
+    team = code.removeprefix("good-") if code.startswith("good-") else fake.team_id
+    return {**common, "access_token": f"xoxb-oauth-{team}",
+            "team": {"id": team, "name": f"Team {team}"}, "enterprise": None,
             "is_enterprise_install": False}
+
+
+def auth_revoke(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
+    return {"ok": True, "revoked": True}
 
 
 def response(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
@@ -277,6 +288,7 @@ ANSWERS: dict[str, Answer] = {
     "upload": upload,
     "response": response,
     "oauth.v2.access": oauth_v2_access,
+    "auth.revoke": auth_revoke,
 }
 
 

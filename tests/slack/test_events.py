@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from app.models import AuditEntry, Person, ProcessedEvent
 from tests.fixtures.slack import Harness
+from tests.services.helpers import counts
 
 
 def home_opened(slack: Harness, user: str, event_id: str, retry: int | None = None) -> int:
@@ -81,6 +82,26 @@ def test_uninstall_is_audited(slack: Harness) -> None:
         actions = set(s.scalars(select(AuditEntry.action).where(
             AuditEntry.action.like("slack.%"))))
     assert actions == {"slack.app_uninstalled", "slack.tokens_revoked"}
+
+
+def test_other_teams_and_grid_events_change_nothing(slack: Harness) -> None:
+    """Only the bot token's team is served: another team's events (uninstall included) and
+    an organisation-wide install's events are answered 200 and create or record nothing."""
+    other = slack.req.__class__(slack.req.verifier.signing_secret, team_id="T0OTHER",
+                                response_base=slack.fake.base_url)
+    slack.fake.add_user("U0ZED", name="Zed")
+    with slack.session() as s:
+        before = counts(s)
+    for req in (other.event({"type": "app_home_opened", "user": "U0ZED", "tab": "home"}),
+                other.event({"type": "app_uninstalled"}),
+                other.event({"type": "tokens_revoked", "tokens": {"bot": ["U0BOT"]}}),
+                slack.req.grid_event({"type": "app_home_opened", "user": "U0ZED"}),
+                slack.req.grid_event({"type": "app_uninstalled"})):
+        resp = slack.send(req)
+        assert (resp.status, resp.body) == (200, "")
+    with slack.session() as s:
+        assert counts(s) == before
+    assert slack.fake.home("U0ZED") is None
 
 
 def test_bad_signature_is_refused(slack: Harness) -> None:

@@ -22,7 +22,7 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "conversations_info": {"channels:read"}, "conversations_members": {"channels:read"},
     "usergroups_users_list": {"usergroups:read"}, "files_upload_v2": {"files:write"},
     "views_open": set(), "views_update": set(), "views_push": set(), "views_publish": set(),
-    "auth_test": set(), "api_call": set(),
+    "auth_test": set(), "auth_revoke": set(), "api_call": set(),
 }
 CALL = re.compile(r"\bclient\.([a-z]+_[A-Za-z0-9_]+)\(")
 

@@ -27,7 +27,13 @@ from app.services.data.imports.apply import Context, ImportSummary
 from app.services.data.imports.checks import Document, Problem, duplicates, shape
 from app.services.data.imports.kr_rules import link_host_rules
 from app.services.data.imports.okrs import apply_okrs
-from app.services.data.imports.org import apply_cycles, apply_people, apply_settings, apply_teams
+from app.services.data.imports.org import (
+    apply_cycles,
+    apply_people,
+    apply_settings,
+    apply_teams,
+    slack_team_problems,
+)
 from app.services.data.imports.schema import TOP_LEVEL
 from app.services.errors import OkrError
 from app.services.links import hosts as link_hosts
@@ -58,7 +64,7 @@ class Loader(_BaseLoader):  # type: ignore[valid-type,misc]
             return tag
         return super().resolve(kind, value, implicit)
 
-__all__ = ["ImportInvalid", "ImportSummary", "ParsedFile", "import_text", "parse"]
+__all__ = ["ImportInvalid", "ImportSummary", "ParsedFile", "import_text", "named_team", "parse"]
 
 
 class ImportInvalid(OkrError):
@@ -105,6 +111,12 @@ def parse(text: str) -> ParsedFile:
     return parsed
 
 
+def named_team(parsed: ParsedFile) -> str | None:
+    """The Slack team the file binds its workspace to (``settings.slack_team``), if any."""
+    settings = parsed.document.settings
+    return settings.slack_team if settings is not None else None
+
+
 def _check_file(text: str) -> tuple[ParsedFile, list[Problem]]:
     started = time.perf_counter()
     raw = load_yaml(text)
@@ -129,6 +141,7 @@ def import_text(*, session: Session, workspace: Workspace, text: str, now: datet
     allowed = link_hosts.link_hosts_for(session=session, workspace_id=workspace.id,
                                         gitlab_hosts=gitlab_hosts)
     problems += link_host_rules(doc, allowed)
+    problems += slack_team_problems(session, workspace, doc)
     if problems:
         raise ImportInvalid(_in_file_order(problems))
     ctx = Context(session=session, workspace=workspace, now=now, link_hosts=tuple(allowed))

@@ -8,13 +8,15 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.calendar.phases import imported_phase
-from app.models import Cycle, Person, Team, TeamMember
+from app.models import Cycle, Person, Team, TeamMember, Workspace
 from app.services.data.bulk import bulk_insert, bulk_update
 from app.services.data.imports import apply
 from app.services.data.imports.apply import Context, Entry, Spec
-from app.services.data.imports.checks import Document
+from app.services.data.imports.checks import Document, Problem
+from app.services.tenancy import binding
 
 CYCLE = Spec("cycles", "cycle", Cycle, "name",
              {"start": "start_date", "end": "end_date", "phase": "phase"})
@@ -28,10 +30,24 @@ TEAM = Spec("teams", "team", Team, "key",
             refs={"parent": ("parent_id", "teams"), "lead": ("lead_id", "people")},
             deferred=frozenset({"parent"}))
 
-_SETTINGS = {"name": "name", "fiscal_year_start_month": "fiscal_year_start_month",
+_SETTINGS = {"name": "name", "slack_team": "slack_team_id",
+             "fiscal_year_start_month": "fiscal_year_start_month",
              "timezone": "timezone", "timeline": "timeline_preset",
              "holidays": "holiday_country", "holiday_dates": "holiday_dates",
              "checkin": "checkin_schedule", "digest": "digest_schedule"}
+
+
+def slack_team_problems(session: Session, workspace: Workspace, doc: Document) -> list[Problem]:
+    """``settings.slack_team`` binds the workspace to that team: only if it is unbound (or
+    already that team's) and the team has no other workspace. A binding is never removed."""
+    if doc.settings is None or "slack_team" not in doc.settings.model_fields_set:
+        return []
+    team = doc.settings.slack_team
+    if team is None:
+        return [Problem("settings.slack_team", "give a Slack team id (T...); a workspace's "
+                        "team cannot be removed by an import")]
+    reason = binding.import_problem(session=session, workspace=workspace, team_id=team)
+    return [Problem("settings.slack_team", reason)] if reason else []
 
 
 def apply_settings(ctx: Context, doc: Document) -> None:

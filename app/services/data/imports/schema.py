@@ -56,6 +56,8 @@ SlackChannel = Annotated[str, StringConstraints(strip_whitespace=True,
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Number = Annotated[float, Field(allow_inf_nan=False)]
+SlackTeam = Annotated[str, StringConstraints(strip_whitespace=True,
+                                             pattern=r"^T[A-Z0-9]{2,31}$")]
 
 
 def _tz(value: str) -> str:
@@ -126,6 +128,8 @@ class Schedule(Strict):
 
 class SettingsIn(Strict):
     name: Name | None = None
+    # The Slack team (T...) this workspace belongs to: only that team is served its data.
+    slack_team: SlackTeam | None = None
     fiscal_year_start_month: Annotated[int, Field(ge=1, le=12)] | None = None
     timezone: TimeZone | None = None
     timeline: Literal["gitlab-product", "okr-cycle", "none"] | None = None
