@@ -10,6 +10,7 @@ from typing import Literal
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from blocks.common import escape
 from blocks.words import count
 
 
@@ -54,9 +55,8 @@ def md_cell(value: object) -> str:
 
 
 def slack_escape(value: object) -> str:
-    """Text safe in Slack mrkdwn: only &, < and > are control characters there."""
-    text = "" if value is None else str(value)
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Text safe in Slack mrkdwn (the ``slack`` filter): :func:`blocks.common.escape`."""
+    return escape("" if value is None else str(value))
 
 
 def num(value: float | None) -> str:

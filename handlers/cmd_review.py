@@ -95,7 +95,7 @@ def report(req: CommandRequest) -> Reply:
         raise
     log.info("report.uploaded", extra={"channel": req.channel_id, "format": fmt,
                                        "bytes": len(text.encode())})
-    return Reply(f":bar_chart: Posted `{filename}` to this channel.")
+    return Reply(f":bar_chart: Posted `{escape(filename)}` to this channel.")
 
 
 @subcommand("cycle review", admin=True, order=60, usage="[cycle] [deadline YYYY-MM-DD]",
@@ -119,7 +119,7 @@ def cycle_review(req: CommandRequest) -> Reply:
     who = (f"{pending} {'person owes' if pending == 1 else 'people owe'} scores: each "
            "gets a DM shortly, then a daily reminder until they have scored."
            if pending else "Everyone has already scored.")
-    return Reply(f":clipboard: *{opened.cycle_name}* is in review; scores are due by "
+    return Reply(f":clipboard: *{escape(opened.cycle_name)}* is in review; scores are due by "
                  f"{opened.deadline.isoformat()}. {who}")
 
 
@@ -129,7 +129,7 @@ def cycle_close(req: CommandRequest) -> Reply:
     with req.session() as tx:
         name = actions.close(session=tx, step=_step(req),
                              cycle_name=req.args[0] if req.args else None)
-    return Reply(f":checkered_flag: *{name}* is closed. Each team's retrospective goes to its "
+    return Reply(f":checkered_flag: *{escape(name)}* is closed. Each team's retrospective goes to its "
                  "channel shortly; `/okr report` posts the full report.")
 
 
@@ -153,4 +153,4 @@ def cycle_next(req: CommandRequest) -> Reply:
                                     source_name=req.args[0] if req.args else None)
     text = next_cycle_text(source=res.source, cycle=res.cycle, start=res.start, end=res.end,
                            created=res.created, copied=res.copied, already=res.already)
-    return Reply(f"```{text}```")
+    return Reply(f"```{escape(text)}```")
