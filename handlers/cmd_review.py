@@ -129,8 +129,8 @@ def cycle_close(req: CommandRequest) -> Reply:
     with req.session() as tx:
         name = actions.close(session=tx, step=_step(req),
                              cycle_name=req.args[0] if req.args else None)
-    return Reply(f":checkered_flag: *{escape(name)}* is closed. Each team's retrospective goes to its "
-                 "channel shortly; `/okr report` posts the full report.")
+    return Reply(f":checkered_flag: *{escape(name)}* is closed. Each team's retrospective goes "
+                 "to its channel shortly; `/okr report` posts the full report.")
 
 
 @subcommand("cycle reopen", admin=True, order=63, usage="<cycle>",

@@ -48,7 +48,8 @@ def self_view(tx: Tx, env: Env, workspace_id: int, actor: Actor, now: datetime,
     form = review_forms.self_form(session=tx, workspace_id=workspace_id, person_id=actor.id,
                                   now=now, settings=env.settings.scoring, cycle_name=cycle_name)
     if not form.items:
-        return ui.notice_modal("Self-score", f"You own no key results in *{escape(form.cycle_name)}*.")
+        return ui.notice_modal("Self-score",
+                               f"You own no key results in *{escape(form.cycle_name)}*.")
     return ui.self_score_modal(rows(form.items), cycle_name=form.cycle_name,
                                deadline=form.deadline)
 
@@ -158,9 +159,9 @@ def _submit_scores(final: bool, score: Block, note: Block, ack: Ack, view: dict[
     ack()
     log.info("review.saved", extra={"user": actor.slack_id, "kind": kind, "rows": saved})
     what = "final scores" if final else "self scores"
+    krs = f"{len(entries)} key result{'s' if len(entries) != 1 else ''}"
     env.later(_confirm, client, actor, f":white_check_mark: Saved your {what} for "
-              f"*{escape(cycle_name)}* ({len(entries)} key result{'s' if len(entries) != 1 else ''}).",
-              cycle_name)
+              f"*{escape(cycle_name)}* ({krs}).", cycle_name)
 
 
 def submit_self(ack: Ack, view: dict[str, Any], client: WebClient, env: Env,
