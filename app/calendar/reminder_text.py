@@ -115,7 +115,7 @@ class _Budget:
         if time.monotonic() > self.deadline:
             raise _refuse(f"it takes longer than {TIME_LIMIT} s")
 
-    def range(self, *args: Any) -> Iterator[int]:
+    def bounded_range(self, *args: Any) -> Iterator[int]:
         if not args or len(args) > 3 or not all(isinstance(a, int) for a in args):
             raise _refuse("range takes one to three whole numbers")
         counted = range(*args)
@@ -143,7 +143,7 @@ def render(template: str, variables: Mapping[str, object]) -> str:
         compiled = env.from_string(template)
         out: list[str] = []
         size = 0
-        render_range: Callable[..., Iterator[int]] = budget.range
+        render_range: Callable[..., Iterator[int]] = budget.bounded_range
         for chunk in compiled.generate(**variables, range=render_range):
             size += len(chunk)
             if size > MAX_OUTPUT:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, time, timedelta
 
 from app.calendar import reminder_text
-from app.calendar.reminder_text import ReminderTextError
+from app.calendar.reminder_text import ReminderTextError as ReminderTextError
 from app.domain import CycleWindow
 
 ANCHORS = ("start", "middle", "end")
