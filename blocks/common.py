@@ -77,7 +77,13 @@ def option(text: str, value: str) -> dict[str, Any]:
 
 
 def escape(text: str) -> str:
-    """Escape the three characters mrkdwn treats as control characters."""
+    """Escape the three characters mrkdwn treats as control characters.
+
+    The one rule for user text (titles, notes, names, units, reasons, ...) in mrkdwn and in a
+    message's fallback ``text``: escaped, it can neither mention (``<!channel>``, ``<@U..>``)
+    nor disguise a link (``<http://..|label>``). Plain-text objects are shown as typed and are
+    never escaped. Text Slack already escaped (what was typed in a command) goes through
+    :func:`escape_once` instead."""
     return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -112,15 +118,19 @@ def status_emoji(status: TrafficLight | None, state: KRState = KRState.ACTIVE) -
 
 
 def kr_progress_text(kr: KRView) -> str:
-    """How far a KR is, in its own terms: ``14 -> 9 -> 5 days``, ``done``, ``60%``."""
+    """How far a KR is, in its own terms: ``14 -> 9 -> 5 days``, ``done``, ``60%`` (mrkdwn:
+    the unit is escaped)."""
     t = kr.kr_type
+
+    def value(v: float | None) -> str:
+        return escape(with_unit(v, kr.unit))
+
     if t in (KRType.INCREASE, KRType.DECREASE):
-        return (f"{with_unit(kr.start, kr.unit)} → *{with_unit(kr.current, kr.unit)}* → "
-                f"{with_unit(kr.target, kr.unit)}")
+        return f"{value(kr.start)} → *{value(kr.current)}* → {value(kr.target)}"
     if t == KRType.ABOVE:
-        return f"*{with_unit(kr.current, kr.unit)}* (stay ≥ {with_unit(kr.target, kr.unit)})"
+        return f"*{value(kr.current)}* (stay ≥ {value(kr.target)})"
     if t == KRType.BELOW:
-        return f"*{with_unit(kr.current, kr.unit)}* (stay ≤ {with_unit(kr.target, kr.unit)})"
+        return f"*{value(kr.current)}* (stay ≤ {value(kr.target)})"
     if t == KRType.PERCENT:
         return f"*{num(kr.current)}%*" if kr.current is not None else "not started"
     if t == KRType.MILESTONE:

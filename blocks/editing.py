@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from app.domain import KRType
-from blocks.common import button, clip, context, num, option, plain, section
+from blocks.common import button, clip, context, escape, num, option, plain, section
 from blocks.ids import Action, Block, Callback
 
 MAX_SLOTS = 6
@@ -224,7 +224,7 @@ def plan_blocks(form: KRForm) -> list[dict[str, Any]]:
 
 def edit_kr_modal(key: str, objective_title: str, form: KRForm) -> dict[str, Any]:
     states = [("active", "Active"), ("paused", "Paused"), ("done", "Done")]
-    blocks = [context(f"`{key}` in _{clip(objective_title, 200)}_"),
+    blocks = [context(f"`{key}` in _{escape(clip(objective_title, 200))}_"),
               *kr_blocks(form, None, required=True), *plan_blocks(form),
               _input(str(Block.KR_STATE), "State", _radio(states, form.state or "active")),
               _input(str(Block.KR_REASON), "Why the target or weight changes",

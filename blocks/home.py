@@ -60,8 +60,8 @@ def home_view(data: HomeData) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = [header(f"OKRs for {clip(data.name, 100)}")]
     if data.cycle:
         c = data.cycle
-        blocks.append(context(f"*{c.name}* · {c.phase.value} · day {c.day} of {c.total_days} · "
-                              f"expected progress {pct(c.expected)}"))
+        blocks.append(context(f"*{escape(c.name)}* · {c.phase.value} · day {c.day} of "
+                              f"{c.total_days} · expected progress {pct(c.expected)}"))
     else:
         blocks.append(context("No cycle yet: an admin can import one with `okr import`."))
     away = button("I'm back", str(Action.COME_BACK)) if data.away_until \

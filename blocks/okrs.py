@@ -27,7 +27,7 @@ SECTION_LIMIT = 2900
 
 
 def cycle_line(c: CycleView) -> str:
-    return (f"*{c.name}* · {c.phase.value} · day {c.day} of {c.total_days} · "
+    return (f"*{escape(c.name)}* · {c.phase.value} · day {c.day} of {c.total_days} · "
             f"expected {pct(c.expected)}")
 
 
@@ -57,8 +57,11 @@ def _kr_text(krs: Sequence[KRView], *, owner: bool) -> str:
 def objectives_message(title: str, cycle: CycleView | None, objectives: Sequence[ObjectiveView],
                        *, krs_of: Mapping[str, Sequence[KRView]] | None = None,
                        empty: str = "Nothing to show.") -> tuple[str, list[dict[str, Any]]]:
-    """A list of objectives, each with its KRs (or only ``krs_of[key]`` when given)."""
-    blocks: list[dict[str, Any]] = [section(f"*{escape(title)}*")]
+    """A list of objectives, each with its KRs (or only ``krs_of[key]`` when given).
+
+    ``title`` is mrkdwn: callers escape the user text in it (a filter's mentions stay
+    mentions)."""
+    blocks: list[dict[str, Any]] = [section(f"*{title}*")]
     if cycle:
         blocks.append(context(cycle_line(cycle)))
     if not objectives:
@@ -108,7 +111,7 @@ def objective_detail(o: ObjectiveView, cycle: CycleView | None,
         lines = [f"{c.light.emoji} {escape(clip(c.title, 150))} `{c.key}` · "
                  f"{pct(c.score)}" for c in children[:20]]
         blocks.append(section("*Aligned objectives*\n" + "\n".join(lines)))
-    return f"{o.title} ({o.key}): {pct(o.score)}", blocks[:50]
+    return f"{escape(o.title)} ({o.key}): {pct(o.score)}", blocks[:50]
 
 
 def kr_detail(kr: KRView, o: ObjectiveView,
@@ -124,7 +127,7 @@ def kr_detail(kr: KRView, o: ObjectiveView,
         blocks.append(section("*Recent check-ins*\n" + "\n".join(lines)))
     else:
         blocks.append(context("No check-ins yet."))
-    return f"{kr.title} ({kr.key}): {pct(kr.score)}", blocks
+    return f"{escape(kr.title)} ({kr.key}): {pct(kr.score)}", blocks
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,7 @@ def cycle_message(c: CycleView, today: date, key_dates: Sequence[KeyDate] = (),
         when = "has ended"
     else:
         when = f"{count(left, 'day')} left"
-    lines = [f"*{c.name}* · {c.phase.value} phase · {when}",
+    lines = [f"*{escape(c.name)}* · {c.phase.value} phase · {when}",
              f"{local_date(c.start)} → {local_date(c.end)} · day {c.day} of {c.total_days} · "
              f"expected progress {pct(c.expected)}"]
     if company_score is not None:
@@ -153,4 +156,4 @@ def cycle_message(c: CycleView, today: date, key_dates: Sequence[KeyDate] = (),
     if upcoming:
         blocks.append(section("*Key dates*\n" + "\n".join(
             f"• {local_date(k.day)}: {escape(clip(k.label, 200))}" for k in upcoming)))
-    return f"{c.name}: {c.phase.value}, {when}", blocks
+    return f"{escape(c.name)}: {c.phase.value}, {when}", blocks

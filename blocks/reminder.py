@@ -1,12 +1,17 @@
 """Reminders as messages: a planning-timeline reminder (the text comes rendered from
-``scheduler.timeline.render_text``) and the follow-up nudge of a check-in prompt."""
+``app.calendar.timeline.render_text``) and the follow-up nudge of a check-in prompt.
+
+A reminder's template is the admin's own mrkdwn; the values it is rendered with (the cycle's
+name, its dates) are escaped first (:func:`template_variables`), so they cannot mention or
+link."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from blocks.checkin import open_value
-from blocks.common import clip, context, section
+from blocks.common import clip, context, escape, section
 from blocks.ids import Action
 from blocks.prompt import PromptView, prompt_message
 from blocks.words import count
@@ -14,15 +19,26 @@ from blocks.words import count
 MAX_BUTTON_VALUE = 2000  # Slack's limit on a button's value
 
 
+def template_variables(variables: Mapping[str, object]) -> dict[str, object]:
+    """A reminder template's variables, text values escaped for mrkdwn."""
+    return {k: escape(v) if isinstance(v, str) else v for k, v in variables.items()}
+
+
+def fallback_text(cycle: str, when: str) -> str:
+    """What a reminder says when its own text cannot be rendered."""
+    return f"A planning-timeline reminder for *{escape(cycle)}* ({escape(when)})."
+
+
 def reminder_message(text: str, *, when: str, cycle: str,
                      mention: str | None = None) -> dict[str, Any]:
-    """``{"text", "blocks"}``; ``mention`` is a user group id (S...) to mention first."""
+    """``{"text", "blocks"}``; ``text`` is rendered mrkdwn (see :func:`template_variables`),
+    ``mention`` a user group id (S...) to mention first."""
     body = clip(text, 2800)
     if mention:
         body = f"<!subteam^{mention}> {body}"
     return {"text": body, "blocks": [
         section(f":calendar: {body}"),
-        context(f"Planning timeline for {clip(cycle, 64)} · {when}"),
+        context(f"Planning timeline for {escape(clip(cycle, 64))} · {escape(when)}"),
     ]}
 
 

@@ -46,7 +46,7 @@ class ScoreRow:
     kr_title: str
     objective_title: str
     owner_name: str | None
-    progress: str  # e.g. "7 days (start 14 → target 5)"
+    progress: str  # mrkdwn, escaped (blocks.common.kr_progress_text): "14 → *9* → 5 days"
     computed: float
     self_score: float | None = None
     evidence: str | None = None
@@ -98,7 +98,7 @@ def _text(prefix: Block, key: str, label: str, initial: str | None, *, hint: str
 
 def _head(row: ScoreRow, extra: str) -> dict[str, Any]:
     return section(f"*{escape(clip(row.kr_title, 300))}*\n"
-                   f"_{escape(clip(row.objective_title, 200))}_ · {escape(row.progress)}\n{extra}",
+                   f"_{escape(clip(row.objective_title, 200))}_ · {row.progress}\n{extra}",
                    block_id=bid(Block.REVIEW_KR, row.kr_key))
 
 
@@ -273,7 +273,7 @@ def retro_message(text: str, *, cycle_name: str) -> dict[str, Any]:
     if chunk:
         blocks.append(section(chunk))
     blocks.append(context("Full report with charts: `/okr report`. Reflections: `/okr reflect`."))
-    return {"text": f"Retrospective: {cycle_name}", "blocks": blocks[:50]}
+    return {"text": f"Retrospective: {escape(cycle_name)}", "blocks": blocks[:50]}
 
 
 def report_comment(cycle_name: str, *, fmt: str) -> str:

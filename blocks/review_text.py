@@ -10,6 +10,7 @@ from typing import Literal
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from blocks.common import escape
 from blocks.words import count
 
 
@@ -53,28 +54,30 @@ def md_cell(value: object) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text).replace("\r", " ").replace("\n", " ")
 
 
-def slack_escape(value: object) -> str:
-    """Text safe in Slack mrkdwn: only &, < and > are control characters there."""
-    text = "" if value is None else str(value)
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def num(value: float | None) -> str:
     return "—" if value is None else f"{value:g}"
 
 
-@lru_cache(maxsize=2)
-def environment(*, html: bool) -> Environment:
+def _mrkdwn_value(value: object) -> object:
+    """Every ``{{ value }}`` of a mrkdwn template: text escaped (the autoescape of mrkdwn)."""
+    return escape(value) if isinstance(value, str) else value
+
+
+@lru_cache(maxsize=3)
+def environment(*, html: bool, mrkdwn: bool = False) -> Environment:
+    """``html`` templates autoescape HTML; ``mrkdwn`` ones escape every value for Slack, so a
+    value cannot mention or link whether or not the template remembers a filter."""
     env = Environment(
         loader=PackageLoader("blocks", "templates"),
         autoescape=html,
+        finalize=_mrkdwn_value if mrkdwn else None,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
     env.filters.update(score=score, tenth=tenth, pct=pct, signed=signed, day=day,
-                       md=md_cell, slack=slack_escape, num=num, count=count)
+                       md=md_cell, num=num, count=count)
     return env
 
 
@@ -84,7 +87,8 @@ def retro_text(retro: object, *, markup: Literal["plain", "mrkdwn"]) -> str:
     ``retro`` is an ``app.services.retro.Retro`` (templates read its attributes).
     """
     name = "retro.mrkdwn.j2" if markup == "mrkdwn" else "retro.txt.j2"
-    return environment(html=False).get_template(name).render(r=retro).strip() + "\n"
+    env = environment(html=False, mrkdwn=markup == "mrkdwn")
+    return env.get_template(name).render(r=retro).strip() + "\n"
 
 
 def pending_text(rows: Sequence[tuple[str, int, int]]) -> str:

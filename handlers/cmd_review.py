@@ -103,9 +103,9 @@ def report(req: CommandRequest) -> Reply:
     log.info("report.uploaded", extra={"channel": channel, "format": fmt,
                                        "bytes": len(text.encode())})
     if not to_channel:
-        return Reply(f":bar_chart: Sent `{filename}` to you in a DM: only a lead of this "
+        return Reply(f":bar_chart: Sent `{escape(filename)}` to you in a DM: only a lead of this "
                      "channel's team or an OKR admin posts the report in a channel.")
-    return Reply(f":bar_chart: Posted `{filename}` to this channel.")
+    return Reply(f":bar_chart: Posted `{escape(filename)}` to this channel.")
 
 
 def _dm(req: CommandRequest) -> str:
@@ -135,7 +135,7 @@ def cycle_review(req: CommandRequest) -> Reply:
     who = (f"{pending} {'person owes' if pending == 1 else 'people owe'} scores: each "
            "gets a DM shortly, then a daily reminder until they have scored."
            if pending else "Everyone has already scored.")
-    return Reply(f":clipboard: *{opened.cycle_name}* is in review; scores are due by "
+    return Reply(f":clipboard: *{escape(opened.cycle_name)}* is in review; scores are due by "
                  f"{opened.deadline.isoformat()}. {who}")
 
 
@@ -145,8 +145,8 @@ def cycle_close(req: CommandRequest) -> Reply:
     with req.session() as tx:
         name = actions.close(session=tx, step=_step(req),
                              cycle_name=req.args[0] if req.args else None)
-    return Reply(f":checkered_flag: *{name}* is closed. Each team's retrospective goes to its "
-                 "channel shortly; `/okr report` posts the full report.")
+    return Reply(f":checkered_flag: *{escape(name)}* is closed. Each team's retrospective goes "
+                 "to its channel shortly; `/okr report` posts the full report.")
 
 
 @subcommand("cycle reopen", admin=True, order=63, usage="<cycle>",
@@ -169,4 +169,4 @@ def cycle_next(req: CommandRequest) -> Reply:
                                     source_name=req.args[0] if req.args else None)
     text = next_cycle_text(source=res.source, cycle=res.cycle, start=res.start, end=res.end,
                            created=res.created, copied=res.copied, already=res.already)
-    return Reply(f"```{text}```")
+    return Reply(f"```{escape(text)}```")

@@ -14,7 +14,7 @@ from app.services.okrs import listing
 from app.services.okrs import mine as personal
 from app.services.tx import Tx
 from blocks import okrs as ui
-from blocks.common import local_datetime, pct, with_unit
+from blocks.common import clip, escape, escape_once, local_datetime, pct, with_unit
 from handlers.context import Env
 from handlers.router import CommandRequest, Reply, Subcommands
 
@@ -67,10 +67,16 @@ def list_okrs(req: CommandRequest) -> Reply:
                                  me=req.person.slack_id)
         found = _seen(tx, req, f.cycle)
     chosen = listing.apply(found.objectives, f)
-    title = f"OKRs: {f.describe()}" if not f.empty else "All OKRs"
+    title = f"OKRs: {_describe(f)}" if not f.empty else "All OKRs"
     text, blocks = ui.objectives_message(title, found.report.cycle, chosen,
                                          empty="No objectives match.")
     return Reply(text, blocks)
+
+
+def _describe(f: listing.ListFilter) -> str:
+    """The filter in mrkdwn: people as mentions, team keys escaped."""
+    parts = [f"<@{escape(p)}>" for p in sorted(f.people)] + [escape(t) for t in sorted(f.teams)]
+    return ", ".join(parts + (["at risk"] if f.at_risk else []))
 
 
 @subcommand("show", help="One objective or key result in detail", usage="<id or words>",
@@ -101,7 +107,8 @@ def show(req: CommandRequest) -> Reply:
         return Reply(text, blocks)
     if not matches:
         raise NotFound(f"nothing called `{req.text[:80]}` that you can see in {cycle.name}")
-    text, blocks = ui.objectives_message(f"Several matches for “{req.text[:80]}”", cycle,
+    text, blocks = ui.objectives_message(f"Several matches for “{escape_once(req.text[:80])}”",
+                                         cycle,
                                          matches)
     return Reply(text, blocks)
 
@@ -111,8 +118,8 @@ def _history_line(h: listing.HistoryEntry, kr: KRView, req: CommandRequest) -> t
     who = f"<@{h.author_slack_id}>" if h.author_slack_id else "someone"
     status = f"{TrafficLight(h.status).emoji} " if h.status in {t.value for t in TrafficLight} \
         else ""
-    value = f"{with_unit(h.value, kr.unit)} · " if h.value is not None else ""
-    note = f" · _{h.note[:200]}_" if h.note else ""
+    value = f"{escape(with_unit(h.value, kr.unit))} · " if h.value is not None else ""
+    note = f" · _{escape(clip(h.note, 200))}_" if h.note else ""
     score = pct(h.score) if h.score is not None else ""
     return when, f"{status}{value}{score} by {who}{note}"
 

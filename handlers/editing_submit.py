@@ -24,7 +24,7 @@ from app.services.okrs.editing import KRDraft, ObjectiveDraft
 from app.services.tenancy import slack_events
 from app.services.tx import Tx
 from blocks import editing as ui
-from blocks.common import plain, section
+from blocks.common import escape, plain, section
 from blocks.ids import Block, Callback
 from handlers.context import Actor, Env
 from handlers.errors import log_failure, user_message
@@ -184,12 +184,12 @@ def _edit_kr(r: Reader, person: Actor, meta: str | None) -> Saved:
 
 def _created_message(saved: Saved) -> str:
     n = saved.key_results
-    return (f":white_check_mark: Created *{saved.title}* (`{saved.key}`) with {n} key "
+    return (f":white_check_mark: Created *{escape(saved.title)}* (`{saved.key}`) with {n} key "
             f"result{'s' if n != 1 else ''}. See it with `/okr show {saved.key}`.")
 
 
 def _saved_message(saved: Saved) -> str:
-    return f":white_check_mark: Saved *{saved.title}* (`{saved.key}`)."
+    return f":white_check_mark: Saved *{escape(saved.title)}* (`{saved.key}`)."
 
 
 def submitter(store: Store, message: Callable[[Saved], str], *, kr_form: bool = False,

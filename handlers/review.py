@@ -23,7 +23,7 @@ from app.services.review.forms import FormItem
 from app.services.review.scores import ScoreInput
 from app.services.tx import Tx
 from blocks import review as ui
-from blocks.common import kr_progress_text
+from blocks.common import escape, kr_progress_text
 from blocks.ids import Action, Block, Callback
 from handlers.context import Actor, Env
 from handlers.errors import log_failure, user_message
@@ -48,7 +48,8 @@ def self_view(tx: Tx, env: Env, workspace_id: int, actor: Actor, now: datetime,
     form = review_forms.self_form(session=tx, workspace_id=workspace_id, person_id=actor.id,
                                   now=now, settings=env.settings.scoring, cycle_name=cycle_name)
     if not form.items:
-        return ui.notice_modal("Self-score", f"You own no key results in *{form.cycle_name}*.")
+        return ui.notice_modal("Self-score",
+                               f"You own no key results in *{escape(form.cycle_name)}*.")
     return ui.self_score_modal(rows(form.items), cycle_name=form.cycle_name,
                                deadline=form.deadline)
 
@@ -60,7 +61,8 @@ def lead_view(tx: Tx, env: Env, workspace_id: int, actor: Actor, now: datetime,
                                   as_admin=actor.is_admin)
     if not form.items:
         return ui.notice_modal("Review scores", f"There is nothing for you to review in "
-                                                f"*{form.cycle_name}*: final scores are set by "
+                                                f"*{escape(form.cycle_name)}*: final scores are "
+                                                "set by "
                                                 "team leads.")
     return ui.lead_review_modal(rows(form.items), cycle_name=form.cycle_name)
 
@@ -157,9 +159,9 @@ def _submit_scores(final: bool, score: Block, note: Block, ack: Ack, view: dict[
     ack()
     log.info("review.saved", extra={"user": actor.slack_id, "kind": kind, "rows": saved})
     what = "final scores" if final else "self scores"
+    krs = f"{len(entries)} key result{'s' if len(entries) != 1 else ''}"
     env.later(_confirm, client, actor, f":white_check_mark: Saved your {what} for "
-              f"*{cycle_name}* ({len(entries)} key result{'s' if len(entries) != 1 else ''}).",
-              cycle_name)
+              f"*{escape(cycle_name)}* ({krs}).", cycle_name)
 
 
 def submit_self(ack: Ack, view: dict[str, Any], client: WebClient, env: Env,
@@ -194,7 +196,7 @@ def submit_reflection(ack: Ack, view: dict[str, Any], client: WebClient, env: En
         ack(response_action="errors", errors=_errors_for(exc, view, fields))
         return
     ack()
-    env.later(_confirm, client, person, f":memo: Thanks, your reflection on *{cycle_name}* "
+    env.later(_confirm, client, person, f":memo: Thanks, your reflection on *{escape(cycle_name)}* "
               "is saved. It goes into the retrospective.", None)
 
 

@@ -7,6 +7,7 @@ checked in, went away or was deactivated in between is not prompted. Scored OKRs
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -31,9 +32,11 @@ from app.services.okrs.report import CycleReport
 from app.services.scheduling import digest_facts, schedules, skips
 from blocks import digest as digest_blocks
 from blocks.prompt import PromptView, prompt_message
-from blocks.reminder import nudge_message, reminder_message
+from blocks.reminder import fallback_text, nudge_message, reminder_message, template_variables
 from scheduler import review_jobs
 from scheduler.reminders import rule_by_key
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -177,10 +180,13 @@ class Renderer:
             if person is None or not person.active:
                 return Rendered(skip=skips.DEACTIVATED)
         day = date.fromisoformat(str(payload.get("day")))
+        variables = template_variables(timeline.context(cycles_service.window(cycle), day))
         try:
-            text = render_text(rule.text, timeline.context(cycles_service.window(cycle), day))
+            text = render_text(rule.text, variables)
         except ReminderTextError as exc:
-            return Rendered(fail=str(exc))
+            log.warning("reminder.text_failed", extra={"workspace": ws.id, "rule": rule.key,
+                                                       "problem": str(exc)})
+            text = fallback_text(cycle.name, rule.when())
         mention = rule.usergroup if rule.audience == "usergroup" else None
         return Rendered(messages=[reminder_message(text, when=rule.when(), cycle=cycle.name,
                                                    mention=mention)])

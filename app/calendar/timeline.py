@@ -3,8 +3,10 @@
 Pure: a rule plus a cycle's dates give one local date; the scheduler turns that into an
 instant in the audience's time zone and posts each rule once per cycle and recipient.
 Texts are jinja2 templates. Custom rule texts come from admins, so they render in jinja2's
-sandbox with ``StrictUndefined``: a misspelt variable is an error when the rule is saved, not
-a blank in a channel. The variables are those of ``context``.
+sandbox with ``StrictUndefined`` and within the limits of :mod:`app.calendar.reminder_text`
+(grammar, loop counts, output size, time): a misspelt variable or an unbounded loop is an error
+when the rule is saved, not a blank in a channel or a busy thread. The variables are those of
+``context``.
 """
 
 from __future__ import annotations
@@ -13,11 +15,9 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, time, timedelta
-from functools import lru_cache
 
-from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
-
+from app.calendar import reminder_text
+from app.calendar.reminder_text import ReminderTextError as ReminderTextError
 from app.domain import CycleWindow
 
 ANCHORS = ("start", "middle", "end")
@@ -139,21 +139,10 @@ SAMPLE_CONTEXT: dict[str, object] = {
 }
 
 
-class ReminderTextError(ValueError):
-    pass
-
-
-@lru_cache(maxsize=1)
-def _env() -> SandboxedEnvironment:
-    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
-                                keep_trailing_newline=False)
-
-
 def render_text(template: str, variables: Mapping[str, object]) -> str:
-    try:
-        return _env().from_string(template).render(**variables).strip()
-    except TemplateError as exc:
-        raise ReminderTextError(f"the reminder text does not render: {exc.message}") from None
+    """A rule's text rendered with ``variables``, within the bounds of
+    :mod:`app.calendar.reminder_text`; :class:`ReminderTextError` when it cannot be."""
+    return reminder_text.render(template, variables)
 
 
 def check_text(template: str) -> str | None:

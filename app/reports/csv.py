@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
+from app.services.data.csv_cells import csv_cell
 from app.services.review.report import Report
 
 COLUMNS = (
@@ -13,17 +14,11 @@ COLUMNS = (
     "target", "current", "unit", "weight", "status", "computed", "self", "evidence", "final",
     "final_reason", "grade",
 )
-# Cells starting with these are formulas to a spreadsheet: prefix them so they stay text.
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA) else text
+def _cell(value: object) -> object:
+    """Scores and values to four significant digits; text neutralised (see ``csv_cell``)."""
+    return f"{value:.4g}" if isinstance(value, float) else csv_cell(value)
 
 
 def render(report: Report) -> str:

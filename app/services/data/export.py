@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from app.config import ScoringSettings
 from app.domain import KRState, KRView, ObjectiveView
 from app.models import Checkin, Cycle, IssueLink, KeyResult, Objective, Person, Team, Workspace
+from app.services.data.csv_cells import csv_cell
 from app.services.okrs import cycles as cycles_service
 from app.services.okrs import report as okrs
 from app.services.okrs.report import CycleReport
@@ -217,7 +218,8 @@ CHECKIN_COLUMNS = ["cycle", "objective_id", "kr_id", "at", "author", "author_nam
 
 
 def to_csv(data: ExportData, *, checkins: bool = False) -> str:
-    """One row per KR, or with ``checkins`` one row per check-in (oldest first per KR)."""
+    """One row per KR, or with ``checkins`` one row per check-in (oldest first per KR);
+    text cells that a spreadsheet would run as formulas stay text (:func:`csv_cell`)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CHECKIN_COLUMNS if checkins else KR_COLUMNS)
@@ -227,10 +229,10 @@ def to_csv(data: ExportData, *, checkins: bool = False) -> str:
                 history = data.checkins.get(kr.key, [])
                 if checkins:
                     for c in history:
-                        writer.writerow([o.cycle, o.key, kr.key,
-                                         *(c[k] for k in CHECKIN_COLUMNS[3:])])
+                        writer.writerow([csv_cell(x) for x in (
+                            o.cycle, o.key, kr.key, *(c[k] for k in CHECKIN_COLUMNS[3:]))])
                     continue
-                writer.writerow([
+                writer.writerow([csv_cell(x) for x in (
                     o.cycle, o.key, o.title, _r(o.score), o.status.value, o.team_key or "",
                     kr.key, kr.title, kr.owner_slack_id or "", kr.owner_name or "",
                     kr.kr_type.value, kr.start, kr.target, kr.current, kr.unit or "", kr.weight,
@@ -238,7 +240,7 @@ def to_csv(data: ExportData, *, checkins: bool = False) -> str:
                     kr.declared_status.value if kr.declared_status else "",
                     kr.suggested_status.value, kr.trend, kr.stale,
                     kr.last_checkin_at.isoformat() if kr.last_checkin_at else "", len(history),
-                ])
+                )])
     return out.getvalue()
 
 

@@ -6,7 +6,7 @@ from datetime import date
 
 from blocks import review as ui
 from blocks.ids import Block
-from blocks.review_text import md_cell, score, signed, slack_escape, tenth
+from blocks.review_text import environment, md_cell, score, signed, tenth
 from tests.slack.blockkit import validate_message, validate_view
 from tests.slack.state import submitted_values
 
@@ -94,5 +94,12 @@ def test_text_filters() -> None:
     assert signed(0.234, percent=False) == "+0.23" and signed(-0.1, percent=False) == "−0.10"
     assert signed(0.001, percent=False) == "±0" and signed(None) == ""
     assert score(0.6434) == "64%" and tenth(0.7) == "70%" and score(None) == "—"
-    assert slack_escape("a <b> & c") == "a &lt;b&gt; &amp; c"
     assert md_cell("a|b\nc") == "a\\|b c"
+
+
+def test_mrkdwn_templates_escape_every_value_and_plain_ones_none() -> None:
+    source = "{{ x }} · {{ n }} · {{ s | score }}"
+    shown = environment(html=False, mrkdwn=True).from_string(source)
+    assert shown.render(x="<!here> a & b", n=3, s=0.5) == "&lt;!here&gt; a &amp; b · 3 · 50%"
+    plain = environment(html=False).from_string(source)
+    assert plain.render(x="<!here> a & b", n=3, s=0.5) == "<!here> a & b · 3 · 50%"
