@@ -3,23 +3,33 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 from threading import Barrier
 from typing import Any
 
 import pytest
 import requests
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
 from app.bootstrap import Container
 from app.db import unit_of_work
-from app.models import Checkin
+from app.models import Checkin, KeyResult
 from app.services.links import attach
 from app.services.tenancy import tokens
 from tests.fakeforge import FakeGitHub
+from tests.fakeslack import FakeSlack
+from tests.fixtures.served import SECRET, Served, free_port, wait_healthy
 from tests.fixtures.web import GITHUB_SECRET, seed, serve_web
+from tests.slack import seed as slack_seed
+from tests.slack.state import submitted_values
+from tests.slackreq import SlackRequests
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 CALLS = 50
@@ -117,3 +127,59 @@ def test_concurrent_webhook_closes_both_move_the_score(served: tuple[str, Contai
                            .order_by(Checkin.id)).all()
     # Each close moved the score one step in turn: none was lost to a race.
     assert scores == [0.25, 0.5, 0.75, 1.0]
+
+
+@pytest.fixture()
+def served_sqlite(fresh_engine: Engine, tmp_path: Path) -> Iterator[Served]:
+    """``okr serve`` (gunicorn, two workers) on a SQLite file, with the fake Slack."""
+    with FakeSlack() as fake:
+        with Session(fresh_engine) as s:
+            slack_seed.standard(s, datetime.now(UTC))
+            s.commit()
+        fake.add_user("U0CY", name="Cy")
+        url = fresh_engine.url.render_as_string(hide_password=False)
+        port = free_port()
+        env = {**os.environ, "DATABASE_URL": url, "SLACK_BOT_TOKEN": "xoxb-e2e",
+               "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url,
+               "OKR_WEB_WORKERS": "2", "OKR_WEB_THREADS": "8", "OKR_LOG_LEVEL": "WARNING"}
+        for key in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_APP_TOKEN"):
+            env.pop(key, None)
+        log = tmp_path / "serve.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [str(Path(sys.executable).parent / "okr"), "serve", "--host", "127.0.0.1",
+                 "--port", str(port), "--no-scheduler"], cwd=tmp_path, env=env, stdout=out,
+                stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_healthy(base, proc, log)
+            yield Served(base, fake, SlackRequests(SECRET, response_base=fake.base_url), url,
+                         log)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.mark.slow
+def test_concurrent_slack_checkins_are_all_recorded(served_sqlite: Served,
+                                                    fresh_engine: Engine) -> None:
+    served = served_sqlite
+    served.req.command("U0CY", "checkin").post(served.events_url)
+    view = served.fake.last_view()
+    assert view is not None and "Fix onboarding bugs" in str(view["blocks"])
+    values = submitted_values(view, {"ci_value:kr-cy": "2", "ci_status:kr-cy": "green"})
+    # Each submission is a modal of its own (a view id of its own): each one records.
+    forms = [{k: v for k, v in view.items() if k != "id"} for _ in range(CALLS)]
+    requests_ = [served.req.view_submission("U0CY", form, values) for form in forms]
+
+    responses = _together(CALLS, lambda i: requests_[i].post(served.events_url))
+
+    assert sorted({r.status_code for r in responses}) == [200]
+    with Session(fresh_engine) as s:
+        count = s.scalar(select(func.count()).select_from(Checkin).join(
+            KeyResult, KeyResult.id == Checkin.kr_id).where(KeyResult.key == "kr-cy"))
+    assert count == CALLS
+    assert "database is locked" not in served.log.read_text()
