@@ -38,6 +38,18 @@ from app.services.okrs.writable import require_open_kr
 MAX_TEXT = 3000
 
 
+def text_problem(text: str) -> str | None:
+    """Why a text cannot be stored as it is (None when it can): PostgreSQL refuses NUL
+    characters, and an unpaired surrogate (which JSON can spell) is no UTF-8."""
+    if "\x00" in text:
+        return "contains a NUL character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains an unpaired surrogate (not valid Unicode text)"
+    return None
+
+
 def validate(kr: KeyResult, data: CheckinAnswer) -> tuple[float | None, float | None]:
     """Check one answer against its KR; return (value, manual score) to store.
 
@@ -70,8 +82,13 @@ def validate(kr: KeyResult, data: CheckinAnswer) -> tuple[float | None, float | 
         raise InvalidValue("confidence is low, medium or high", field="confidence")
     for name in ("note", "blockers"):
         text = getattr(data, name)
-        if text is not None and len(text) > MAX_TEXT:
+        if text is None:
+            continue
+        if len(text) > MAX_TEXT:
             raise InvalidValue(f"keep the {name} under {MAX_TEXT} characters", field=name)
+        problem = text_problem(text)
+        if problem is not None:
+            raise InvalidValue(f"the {name} {problem}: remove it and try again", field=name)
     return value, manual
 
 
