@@ -32,6 +32,7 @@ from app.services.checkins import record as checkins
 from app.services.errors import CycleClosed, InvalidValue, NotFound
 from app.services.okrs import json_views
 from app.services.tenancy import tokens
+from app.services.text import text_problem
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.yaml")
 CHECKIN_FIELDS = ("value", "score", "status", "confidence", "note", "blockers")
@@ -122,7 +123,7 @@ def _plausible_key(_endpoint: str | None, values: dict[str, Any] | None) -> None
     (PostgreSQL refuses NUL characters in text: that would be an error, not an answer)."""
     key = (values or {}).get("key")
     if key is not None and (len(key) > MAX_KEY or not key.isprintable()
-                            or checkins.text_problem(key) is not None):
+                            or text_problem(key) is not None):
         raise ApiError(404, "no such key result or objective in this workspace")
 
 

@@ -19,12 +19,17 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 # Execution option for a connection that only reads: on SQLite its transaction begins deferred.
 DEFERRED = "okr_deferred"
 # How long a SQLite writer waits for the one write lock before "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 15000
+
+
+class DatabaseUrlError(ValueError):
+    """``DATABASE_URL`` is not a URL of a database this install can open."""
 
 
 def normalise_url(url: str) -> str:
@@ -34,10 +39,28 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def _create(url: str, **kwargs: Any) -> Engine:
+    """create_engine, with a URL it cannot use (unparsable, a bad port, a driver that is not
+    installed) as a DatabaseUrlError that names it without its password."""
+    try:
+        return create_engine(url, **kwargs)
+    except (ArgumentError, ValueError, ImportError) as exc:
+        shown = make_url_safe(url)
+        raise DatabaseUrlError(f"DATABASE_URL {shown} cannot be used: {exc}") from exc
+
+
+def make_url_safe(url: str) -> str:
+    """The URL for a message: anything between ``://`` and ``@`` (user, password) hidden."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    return url
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, **kwargs)
+        engine = _create(url, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -65,7 +88,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return create_engine(url, **kwargs)
+    return _create(url, **kwargs)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

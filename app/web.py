@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
 
 from flask import Flask, Response, jsonify, request
 from slack_bolt import App, BoltRequest
 from slack_bolt.adapter.flask import SlackRequestHandler
 from slack_bolt.adapter.flask.handler import to_bolt_request, to_flask_response
 from slack_sdk.signature import SignatureVerifier
+from werkzeug.datastructures import Headers
 
 from app import api, webhooks
 from app.bootstrap import Container
@@ -33,7 +33,7 @@ _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 _SLACK_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
-def slack_headers_malformed(headers: Mapping[str, str]) -> bool:
+def slack_headers_malformed(headers: Headers) -> bool:
     """Whether a request's Slack signing headers are missing or not of Slack's form."""
     timestamp = headers.get("X-Slack-Request-Timestamp", "")
     signature = headers.get("X-Slack-Signature", "")

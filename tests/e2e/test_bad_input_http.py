@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 
 from app.bootstrap import Container
 from app.db import unit_of_work

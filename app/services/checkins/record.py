@@ -34,20 +34,9 @@ from app.models import Checkin, KeyResult
 from app.services import audit
 from app.services.errors import InvalidValue
 from app.services.okrs.writable import require_open_kr
+from app.services.text import text_problem
 
 MAX_TEXT = 3000
-
-
-def text_problem(text: str) -> str | None:
-    """Why a text cannot be stored as it is (None when it can): PostgreSQL refuses NUL
-    characters, and an unpaired surrogate (which JSON can spell) is no UTF-8."""
-    if "\x00" in text:
-        return "contains a NUL character"
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return "contains an unpaired surrogate (not valid Unicode text)"
-    return None
 
 
 def validate(kr: KeyResult, data: CheckinAnswer) -> tuple[float | None, float | None]:
