@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -183,3 +184,24 @@ def test_concurrent_slack_checkins_are_all_recorded(served_sqlite: Served,
             KeyResult, KeyResult.id == Checkin.kr_id).where(KeyResult.key == "kr-cy"))
     assert count == CALLS
     assert "database is locked" not in served.log.read_text()
+
+
+def test_healthz_does_not_wait_for_a_writer(served: tuple[str, Container],
+                                            fresh_engine: Engine) -> None:
+    """/healthz reads in a deferred transaction: a writer holding the lock does not make the
+    service look down (every other transaction would queue behind it)."""
+    base, _ = served
+    with fresh_engine.connect() as writer:
+        # The first statement begins IMMEDIATE: the write lock is held until the rollback.
+        writer.exec_driver_sql("SELECT 1")
+        other = sqlite3.connect(str(fresh_engine.url.database), timeout=0,
+                                isolation_level=None)
+        try:
+            with pytest.raises(sqlite3.OperationalError):  # another writer cannot begin
+                other.execute("BEGIN IMMEDIATE")
+        finally:
+            other.close()
+        response = requests.get(f"{base}/healthz", timeout=5)
+        assert response.status_code == 200
+        assert response.elapsed.total_seconds() < 2
+        writer.rollback()
