@@ -34,11 +34,13 @@ from app.services.checkins import record as checkins
 from app.services.errors import CycleClosed, InvalidValue, NotFound
 from app.services.okrs import json_views
 from app.services.tenancy import retention, tokens
+from app.services.text import text_problem
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.yaml")
 CHECKIN_FIELDS = ("value", "score", "status", "confidence", "note", "blockers")
 MAX_BODY = 64 * 1024
 MAX_IDEMPOTENCY_KEY = 100
+MAX_KEY = 100  # key results' and objectives' keys (the column's length)
 
 
 @cache
@@ -51,9 +53,15 @@ def _number(body: dict[str, Any], name: str) -> float | None:
     value = body.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise ApiError(422, f"{name} is a number", field=name)
-    return float(value)
+    try:
+        number = float(value)  # an integer of hundreds of digits overflows
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise ApiError(422, f"{name} is a finite number", field=name)
+    return number
 
 
 def _text(body: dict[str, Any], name: str) -> str | None:
@@ -69,8 +77,8 @@ def parse_checkin(body: Any, kr: KeyResult) -> CheckinAnswer:
         raise ApiError(422, "the body is a JSON object such as {\"value\": 42}")
     unknown = sorted(set(body) - set(CHECKIN_FIELDS))
     if unknown:
-        raise ApiError(422, f"unknown field {unknown[0]!r}; fields are {', '.join(CHECKIN_FIELDS)}",
-                       field=str(unknown[0]))
+        raise ApiError(422, f"unknown field {unknown[0][:40]!r}; fields are "
+                            f"{', '.join(CHECKIN_FIELDS)}", field=unknown[0][:100])
     value, score = _number(body, "value"), _number(body, "score")
     kr_type = KRType(kr.kr_type)
     if value is not None and not kr_type.takes_value:
@@ -110,6 +118,15 @@ def _idempotency_key(kr: KeyResult) -> str | None:
                        field="Idempotency-Key")
     # Scoped to the KR so one client's keys never collide with another KR's check-ins.
     return f"api:{kr.id}:{raw.strip()}"
+
+
+def _plausible_key(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """A key in the path that no key result or objective can have is a 404 before any query
+    (PostgreSQL refuses NUL characters in text: that would be an error, not an answer)."""
+    key = (values or {}).get("key")
+    if key is not None and (len(key) > MAX_KEY or not key.isprintable()
+                            or text_problem(key) is not None):
+        raise ApiError(404, "no such key result or objective in this workspace")
 
 
 def _authorize(session: Session, now: datetime) -> ApiToken:
@@ -160,6 +177,11 @@ def _record_checkin(session: Session, token: ApiToken, key: str, now: datetime,
                                       private=private)
     body = _json_body()
     idem = _idempotency_key(kr)
+    if idem is not None:
+        # Requests with one key queue on the KR's row (PostgreSQL; SQLite's BEGIN IMMEDIATE
+        # already serialises writers): the ones after the first find its check-in and replay
+        # it, instead of racing it to the insert.
+        session.refresh(kr, with_for_update=True)
     row = None if idem is None else session.scalars(select(Checkin).where(
         Checkin.workspace_id == token.workspace_id, Checkin.idempotency_key == idem
     )).first()
@@ -187,6 +209,7 @@ def _record_checkin(session: Session, token: ApiToken, key: str, now: datetime,
 def blueprint(container: Container, *, clock: Callable[[], datetime] = utcnow) -> Blueprint:
     bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
     install(bp)
+    bp.url_value_preprocessor(_plausible_key)
     scoring_settings = container.settings.scoring
 
     @contextmanager

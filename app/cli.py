@@ -9,10 +9,11 @@ import click
 from app.bootstrap import bootstrap, configure_logging
 from app.commands import REGISTRY
 from app.commands.context import Obj
+from app.commands.failures import OkrGroup
 from app.config import Settings
 
 
-@click.group()
+@click.group(cls=OkrGroup)
 @click.version_option(package_name="okr-checkin")
 @click.option(
     "--log-level", default=None, help="DEBUG, INFO, WARNING (default from OKR_LOG_LEVEL)."

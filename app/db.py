@@ -2,6 +2,14 @@
 
 SQLite is the embedded default; PostgreSQL is used when ``DATABASE_URL`` points at it
 (``postgresql://`` URLs are served by psycopg 3).
+
+SQLite allows one writer at a time. A plain (deferred) ``BEGIN`` takes its snapshot at the
+first read and fails at once with ``database is locked`` when it later writes after another
+writer committed: the busy timeout cannot help it. So every SQLite transaction here starts
+with ``BEGIN IMMEDIATE``: it takes the write lock up front and waits up to the busy timeout
+for it, and concurrent writers queue instead of failing. A connection that only reads opts
+out with the ``DEFERRED`` execution option (``/healthz`` does): in WAL mode it reads a
+snapshot and never waits for a writer.
 """
 
 from __future__ import annotations
@@ -11,7 +19,17 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
+
+# Execution option for a connection that only reads: on SQLite its transaction begins deferred.
+DEFERRED = "okr_deferred"
+# How long a SQLite writer waits for the one write lock before "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 15000
+
+
+class DatabaseUrlError(ValueError):
+    """``DATABASE_URL`` is not a URL of a database this install can open."""
 
 
 def normalise_url(url: str) -> str:
@@ -21,10 +39,28 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def _create(url: str, **kwargs: Any) -> Engine:
+    """create_engine, with a URL it cannot use (unparsable, a bad port, a driver that is not
+    installed) as a DatabaseUrlError that names it without its password."""
+    try:
+        return create_engine(url, **kwargs)
+    except (ArgumentError, ValueError, ImportError) as exc:
+        shown = make_url_safe(url)
+        raise DatabaseUrlError(f"DATABASE_URL {shown} cannot be used: {exc}") from exc
+
+
+def make_url_safe(url: str) -> str:
+    """The URL for a message: anything between ``://`` and ``@`` (user, password) hidden."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    return url
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, **kwargs)
+        engine = _create(url, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -35,21 +71,24 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
                 # WAL's recommended setting: commits stay atomic and survive a crash of the
                 # process; only a power cut may lose the last ones. Saves an fsync per commit.
                 cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=5000")
+            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cur.close()
             # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINTs (a RELEASE
-            # commits the outer work): let SQLAlchemy emit BEGIN itself.
+            # commits the outer work): let SQLAlchemy emit BEGIN itself (SQLAlchemy's
+            # documented recipe for pysqlite).
             dbapi_conn.isolation_level = None
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            # Writers wait for each other (see the module docstring); readers opt out.
+            deferred = conn.get_execution_options().get(DEFERRED, False)
+            conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return create_engine(url, **kwargs)
+    return _create(url, **kwargs)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -72,7 +111,7 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 def ping(engine: Engine) -> bool:
     try:
-        with engine.connect() as conn:
+        with engine.connect().execution_options(**{DEFERRED: True}) as conn:
             conn.execute(text("SELECT 1"))
         return True
     except Exception:

@@ -34,6 +34,7 @@ from app.models import Checkin, KeyResult
 from app.services import audit
 from app.services.errors import InvalidValue
 from app.services.okrs.writable import require_open_kr
+from app.services.text import text_problem
 
 MAX_TEXT = 3000
 
@@ -70,8 +71,13 @@ def validate(kr: KeyResult, data: CheckinAnswer) -> tuple[float | None, float | 
         raise InvalidValue("confidence is low, medium or high", field="confidence")
     for name in ("note", "blockers"):
         text = getattr(data, name)
-        if text is not None and len(text) > MAX_TEXT:
+        if text is None:
+            continue
+        if len(text) > MAX_TEXT:
             raise InvalidValue(f"keep the {name} under {MAX_TEXT} characters", field=name)
+        problem = text_problem(text)
+        if problem is not None:
+            raise InvalidValue(f"the {name} {problem}: remove it and try again", field=name)
     return value, manual
 
 

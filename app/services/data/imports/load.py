@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 from sqlalchemy.orm import Session
+from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import ScalarNode
 
 from app.models import Workspace
@@ -37,11 +38,30 @@ from app.services.data.imports.org import (
 from app.services.data.imports.schema import TOP_LEVEL
 from app.services.errors import OkrError
 from app.services.links import hosts as link_hosts
+from app.services.text import text_problem
 
 log = logging.getLogger(__name__)
 
 # libyaml's loader is ~4x faster than the pure-Python one on large files.
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _checked(construct: Any, what: str) -> Any:
+    """A scalar constructor whose ValueError (an impossible date such as 2026-13-45 written
+    unquoted, an integer of thousands of digits) is a YAML error at the value's line."""
+
+    def constructor(loader: Any, node: Any) -> Any:
+        try:
+            value = construct(loader, node)
+        except (ValueError, OverflowError) as exc:
+            why = str(exc).split(";")[0]
+            raise ConstructorError(None, None, f"{str(node.value)[:40]!r} is not {what} ({why})",
+                                   node.start_mark) from None
+        if isinstance(value, str) and (problem := text_problem(value)) is not None:
+            raise ConstructorError(None, None, f"a text {problem}", node.start_mark)
+        return value
+
+    return constructor
 
 
 class Loader(_BaseLoader):  # type: ignore[valid-type,misc]
@@ -51,6 +71,14 @@ class Loader(_BaseLoader):  # type: ignore[valid-type,misc]
     many values repeat thousands of times in a large file, so a per-load cache cuts load
     time by about a third. The tag of a plain scalar depends only on its text.
     """
+
+    yaml_constructors = {
+        **_BaseLoader.yaml_constructors,
+        "tag:yaml.org,2002:timestamp": _checked(SafeConstructor.construct_yaml_timestamp,
+                                                "a real date"),
+        "tag:yaml.org,2002:int": _checked(SafeConstructor.construct_yaml_int, "a usable number"),
+        "tag:yaml.org,2002:str": _checked(SafeConstructor.construct_yaml_str, "text"),
+    }
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
@@ -94,9 +122,12 @@ def load_yaml(text: str) -> Any:
             started = exc.context_mark
             at = f" at line {started.line + 1}, column {started.column + 1}" if started else ""
             reason = f"{exc.problem} ({exc.context}{at})"
-        raise ImportInvalid([Problem(where, f"YAML syntax error: {reason}")]) from None
+        kind = "YAML value error" if isinstance(exc, ConstructorError) else "YAML syntax error"
+        raise ImportInvalid([Problem(where, f"{kind}: {reason}")]) from None
     except yaml.YAMLError as exc:
         raise ImportInvalid([Problem("YAML", f"syntax error: {exc}")]) from None
+    except RecursionError:
+        raise ImportInvalid([Problem("YAML", "nested too deeply")]) from None
 
 
 def parse(text: str) -> ParsedFile:
