@@ -37,10 +37,12 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.oauth.installation_store.models.installation import Installation
+from sqlalchemy.orm import Session
 
 import handlers
 from app.bootstrap import Container, utcnow
 from app.config import Settings
+from app.models import Workspace
 from app.services.tenancy import binding, installations, slack_events
 from handlers.context import Env
 from handlers.people import ensure_person
@@ -185,8 +187,7 @@ def _context_middleware(env: Env, *, oauth: bool) -> Callable[..., BoltResponse 
         if ws_id is None or (wants_person and actor is None):
             with env.session() as s:
                 if ws_id is None:
-                    ws = (binding.bound(session=s, team_id=team_id) if oauth or unchecked
-                          else binding.for_bot_team(session=s, team_id=team_id, now=now))
+                    ws = _workspace(s, context, team_id, now, oauth=oauth, unchecked=unchecked)
                     if ws is None:
                         return _refuse(context, body, "not_installed", binding.NOT_SET_UP)
                     ws_id = ws.id
@@ -206,6 +207,21 @@ def _context_middleware(env: Env, *, oauth: bool) -> Callable[..., BoltResponse 
         return next()
 
     return resolve
+
+
+def _workspace(s: Session, context: BoltContext, team_id: str, now: datetime, *, oauth: bool,
+               unchecked: bool) -> Workspace | None:
+    """The request's workspace. Uninstall events only find one already bound. In OAuth mode
+    Bolt's authorization found this team's installation, so an installed team whose
+    workspace does not exist yet (installed before workspaces were bound at install) gets
+    its own, never an unbound one."""
+    if unchecked:
+        return binding.bound(session=s, team_id=team_id)
+    if oauth:
+        if context.authorize_result is None:
+            return binding.bound(session=s, team_id=team_id)
+        return binding.for_installed_team(session=s, team_id=team_id, name=None, now=now)
+    return binding.for_bot_team(session=s, team_id=team_id, now=now)
 
 
 def _bot_team(context: BoltContext) -> str | None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import requests
 from slack_bolt import App
+from slack_sdk.oauth.installation_store.models.installation import Installation
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
@@ -23,7 +24,7 @@ from app.bootstrap import Container
 from app.db import make_session_factory
 from app.models import AuditEntry, Person, Workspace
 from app.services.data.imports import load
-from app.services.tenancy import workspaces
+from app.services.tenancy import installations, workspaces
 from app.slack import create_bolt_app, env_of
 from app.web import create_web_app
 from tests.fakeslack import FakeSlack
@@ -202,6 +203,23 @@ def test_oauth_install_binds_only_the_team_an_import_names(fake_slack: FakeSlack
     with Session(fresh_engine) as s:
         zed = s.scalars(select(Person).where(Person.slack_id == "U0ZED")).one()
         assert s.get(Workspace, zed.workspace_id).slack_team_id == "T0STRANGER"  # type: ignore[union-attr]
+
+
+def test_an_installation_without_a_workspace_gets_its_own_on_first_use(
+        fake_slack: FakeSlack, fresh_engine: Engine) -> None:
+    """An installation stored before installs bound workspaces (no workspace row yet) is
+    served from a new workspace of its own; the unbound imported data stays unclaimed."""
+    fake_slack.add_user("U0ZED", name="Zed")
+    import_org(fresh_engine)  # unbound
+    settings = make_settings(fake_slack, **OAUTH)
+    installations.installation_store(settings, fresh_engine).save(Installation(
+        app_id="A0APP", team_id="T0OLD", team_name="Old Team", bot_token="xoxb-oauth-T0OLD",
+        bot_id="B0BOT", bot_user_id="U0BOT", user_id="U0ZED", installed_at=1700000000.0))
+    with serving(fake_slack, fresh_engine, **OAUTH) as site:
+        theirs = site.post(site.team("T0OLD").command("U0ZED", "list"))
+        assert SECRET_TITLE not in listed(theirs)
+        assert "not set up" not in json.dumps(fake_slack.responses())
+    assert site.rows()["workspaces"] == {"Acme": None, "T0OLD": "T0OLD"}
 
 
 def test_oauth_refuses_enterprise_grid_install_and_events(fake_slack: FakeSlack,

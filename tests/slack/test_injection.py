@@ -137,7 +137,9 @@ def test_views_of_okrs_escape_user_text(seen: Seen) -> None:
                        ("U0BOB", "show eng-onboarding share"), ("U0BOB", "show evil.example"),
                        ("U0BOB", "show &lt;!channel&gt; nothing like it"),
                        ("U0BOB", "cycle"), ("U0BOB", "next"), ("U0ADA", "digest"),
-                       ("U0BOB", "timeline"), ("U0BOB", "help")]:
+                       ("U0BOB", "timeline"), ("U0BOB", "help"),
+                       ("U0BOB", "link kr-inc https://github.com/acme/api/issues/1"),
+                       ("U0BOB", "unlink https://github.com/acme/api/issues/1")]:
         seen.command(user, text)
     seen.assert_safe(expect=10)
 
