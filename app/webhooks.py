@@ -32,6 +32,7 @@ from app.services.errors import NotAllowed
 from app.services.links import connections
 from app.services.links import webhooks as webhook_events
 from app.services.links.attach import ItemState
+from app.services.tenancy import retention
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,15 @@ def _connection(container: Container, provider: str, key: str) -> tuple[int, str
     return conn.workspace_id, conn.host, conn.webhook_secret
 
 
+def _refuse_disabled(container: Container, workspace_id: int) -> None:
+    """An uninstalled workspace takes no events (its data waits for deletion)."""
+    with unit_of_work(container.session_factory) as session:
+        disabled = retention.is_disabled(session=session, workspace_id=workspace_id)
+    if disabled:
+        raise ApiError(403, "this workspace uninstalled the app: its webhooks are not applied",
+                       code="workspace_disabled")
+
+
 def blueprint(container: Container, *, clock: Callable[[], datetime] = utcnow) -> Blueprint:
     bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
     install(bp)
@@ -141,6 +151,7 @@ def blueprint(container: Container, *, clock: Callable[[], datetime] = utcnow) -
         item, delivery = event
         if workspace_id is None:  # no workspace at all yet: nothing can be linked
             return _reply(202, status="unlinked")
+        _refuse_disabled(container, workspace_id)
         if item is not None and host is not None and item.host != host:
             return _reply(202, status="ignored", reason=f"not an item on {host}")
         return _apply(container, clock, provider, item, delivery, workspace_id)

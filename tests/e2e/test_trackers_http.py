@@ -22,7 +22,7 @@ from app.bootstrap import Container, utcnow
 from app.db import unit_of_work
 from app.models import Checkin, IssueLink, KeyResult
 from app.services.links import attach, connections, sync
-from app.services.tenancy import tokens
+from app.services.tenancy import retention, tokens
 from tests.fakeforge import FakeGitHub, FakeGitLab, running
 from tests.fixtures.web import Org, seed, serve_web
 
@@ -204,3 +204,25 @@ def test_loopback_trackers_are_refused_unless_allowed(fresh_engine: Engine) -> N
                           settings=container.settings, now=utcnow())
         assert gitlab.api_hits() == []
         assert "127.0.0.1" in report.errors[0] and "OKR_ALLOW_PRIVATE_HOSTS" in report.errors[0]
+
+
+def test_an_uninstalled_workspace_takes_no_webhook_and_is_not_synced(
+        fresh_engine: Engine) -> None:
+    with two_workspaces(fresh_engine) as (base, container, a, b):
+        with unit_of_work(container.session_factory) as s:
+            hook_a = connections.add(session=s, settings=container.settings,
+                                     workspace_id=a.workspace_id, provider="github",
+                                     host="github.com", token=None, now=NOW, actor_label="t")
+        _link(container, a, "https://github.com/acme/api/issues/8")
+        with unit_of_work(container.session_factory) as s:
+            retention.disable(session=s, workspace_id=a.workspace_id, now=NOW,
+                              retention_days=30)
+        raw, headers = _github_event(hook_a.webhook_secret, "acme/api", 8, "closed")
+        refused = requests.post(base + hook_a.webhook_path, data=raw, headers=headers,
+                                timeout=5)
+        assert refused.status_code == 403
+        assert refused.json()["error"]["code"] == "workspace_disabled"
+        assert _scores(container, a) == []
+        report = sync.run(session_factory=container.session_factory,
+                          settings=container.settings, now=utcnow(), prune=False)
+        assert report.checked == 0 and report.requests == 0

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.db import unit_of_work
-from app.models import IssueLink
+from app.models import IssueLink, Workspace
 from app.services.links import attach as links
 from app.services.links import connections, hosts
 from app.services.links import state as link_state
@@ -85,8 +85,10 @@ def default_client_factory(settings: Settings, **options: Any) -> ClientFactory:
 
 def _refs(session: Session, workspace_id: int | None,
           link_ids: Iterable[int] | None) -> dict[Group, list[Ref]]:
+    # A disabled (uninstalled) workspace's links are not fetched: nothing is done for it.
     query = select(IssueLink.workspace_id, IssueLink.provider, IssueLink.host,
-                   IssueLink.project, IssueLink.kind, IssueLink.number).distinct()
+                   IssueLink.project, IssueLink.kind, IssueLink.number).distinct().join(
+        Workspace, Workspace.id == IssueLink.workspace_id).where(Workspace.disabled_at.is_(None))
     if workspace_id is not None:
         query = query.where(IssueLink.workspace_id == workspace_id)
     if link_ids is not None:
