@@ -44,6 +44,7 @@ from app.bootstrap import Container, utcnow
 from app.config import Settings
 from app.models import Workspace
 from app.services.tenancy import binding, installations, slack_events
+from handlers import text_guard
 from handlers.context import Env
 from handlers.people import ensure_person
 
@@ -137,6 +138,7 @@ def create_bolt_app(
     env.installation_store = kwargs.get("installation_store")
     env.authorize = kwargs.get("authorize")
     app.use(_dedupe_events_middleware(env))
+    app.use(text_guard.guard)
     app.use(_context_middleware(env, oauth=uses_oauth(settings)))
     app.error(_error_handler)
     app.okr_env = env  # type: ignore[attr-defined] # tests and serve reach the Env through the app

@@ -208,7 +208,7 @@ def test_loopback_trackers_are_refused_unless_allowed(fresh_engine: Engine) -> N
 
 def test_an_uninstalled_workspace_takes_no_webhook_and_is_not_synced(
         fresh_engine: Engine) -> None:
-    with two_workspaces(fresh_engine) as (base, container, a, b):
+    with two_workspaces(fresh_engine) as (base, container, a, _b):
         with unit_of_work(container.session_factory) as s:
             hook_a = connections.add(session=s, settings=container.settings,
                                      workspace_id=a.workspace_id, provider="github",
