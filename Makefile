@@ -1,19 +1,31 @@
 # The two commands a newcomer needs: `make demo` and `make test`.
+# `make demo` installs only what the app needs; `make test` and `make lint` add the `dev` extra.
+# Each install leaves a stamp in the venv, so switching between them reinstalls nothing.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+PIP := $(BIN)/pip install -q --disable-pip-version-check
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install install-app clean
 
-$(BIN)/okr: pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[dev]"
-	@touch $(BIN)/okr
 
-install: $(BIN)/okr
+# The app and its runtime dependencies.
+$(VENV)/.installed-app: pyproject.toml | $(BIN)/python
+	$(PIP) -e .
+	@touch $@
 
-demo: install
+# The app plus the test and lint tools (which covers the app's own stamp too).
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(PIP) -e ".[dev]"
+	@touch $@ $(VENV)/.installed-app
+
+install-app: $(VENV)/.installed-app
+
+install: $(VENV)/.installed-dev
+
+demo: install-app
 	$(BIN)/okr demo
 
 test: install

@@ -6,11 +6,13 @@ import sys
 
 import click
 
-from app.bootstrap import bootstrap, configure_logging
+from app.bootstrap import configure_logging
 from app.commands import REGISTRY
 from app.commands.context import Obj
 from app.commands.failures import OkrGroup
 from app.config import Settings
+from app.db import make_engine
+from app.migrate import upgrade
 
 
 @click.group(cls=OkrGroup)
@@ -34,9 +36,12 @@ def db() -> None:
 def db_upgrade() -> None:
     """Create or migrate the schema to the latest version."""
     settings = Settings()
-    container = bootstrap(settings, migrate=True)
-    container.close()
-    click.echo(f"database is up to date ({_safe_url(settings.database_url)})")
+    engine = make_engine(settings.database_url)
+    try:
+        done = upgrade(engine)
+    finally:
+        engine.dispose()
+    click.echo(f"{done.describe()}: {_safe_url(settings.database_url)}")
 
 
 def _safe_url(url: str) -> str:

@@ -10,6 +10,7 @@ import click
 
 from app.demo.context import DEFAULT_DB, DemoError
 from app.demo.run import run_demo
+from app.demo.text import wrap
 from app.demo.tree import Style
 
 
@@ -33,11 +34,11 @@ def demo(db_path: Path, keep: bool, color: bool | None) -> None:
     encoding = (getattr(sys.stdout, "encoding", None) or "").lower()
     style = Style(color=sys.stdout.isatty() if color is None else color,
                   unicode="utf" in encoding or encoding == "")
-    click.echo("okr demo: a sample organisation and a simulated quarter, no Slack needed.")
-    click.echo(f"Database: {db_path.resolve()} ({'reused' if keep else 'created fresh'})")
+    click.echo("okr demo: a sample company and a quarter of check-ins, no Slack needed.")
+    click.echo(wrap(f"Database: {db_path.resolve()} ({'reused' if keep else 'created fresh'})"))
     try:
         # click.echo drops ANSI styles unless told: colour is decided by Style above.
-        run_demo(db_path=db_path, out=lambda text: click.echo(text, color=style.color),
+        run_demo(db_path=db_path, out=lambda text: click.echo(wrap(text), color=style.color),
                  style=style, fresh=not keep)
     except DemoError as exc:
         raise click.ClickException(str(exc)) from None

@@ -213,5 +213,4 @@ def show_week_tree(ctx: DemoContext) -> None:
     ctx.out(render_tree(snap.report, style=ctx.style, now=snap.now, title=snap.title))
     ctx.out(ctx.style.paint(
         f"{len(result.agreeing)} of {len(result.agreeing) + len(result.disagreeing)} objective "
-        "lights agree with where the simulation means each objective to go (on pace or "
-        "behind); see bench/bench_lights.py.", dim=True))
+        "lights match how each objective was planned to go (on pace or behind).", dim=True))

@@ -183,5 +183,5 @@ def write_report(ctx: DemoContext) -> None:
     ctx.out(ctx.style.paint("The cycle report", bold=True) +
             f" (standalone HTML with charts; works offline): {path}")
     ctx.out(f"  open it in a browser: {path.as_uri()}")
-    ctx.out(f"  again, or as Markdown/CSV: DATABASE_URL=sqlite:///{ctx.db_path} okr report "
-            f"--cycle {name} --format md")
+    ctx.out("  as Markdown: see the commands below")
+    ctx.results["commands"] = [f"okr report --cycle {name} --format md"]

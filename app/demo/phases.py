@@ -8,6 +8,7 @@ write data pass ``setup=True`` and go before ``show_tree``; phases that print go
 
 from __future__ import annotations
 
+import shlex
 from importlib import resources
 
 from sqlalchemy import func, select
@@ -16,7 +17,8 @@ from sqlalchemy.orm import Session
 import scoring
 from app.demo import calibration, end_of_cycle, simulate, transcript
 from app.demo.advice import calibration_lines, lint_lines
-from app.demo.context import DemoContext, Phase
+from app.demo.context import DEFAULT_DB, DemoContext, Phase
+from app.demo.text import activate_lines, database_url
 from app.demo.tree import LEGEND, TeamLine, render_tree
 from app.models import Person, Team
 from app.services.data.imports import load as imports
@@ -60,7 +62,7 @@ def simulate_quarter(ctx: DemoContext) -> None:
     expected = scoring.expected_progress(cycles.window(cycle), today)
     ctx.results["checkins"] = count
     ctx.out(f"Simulated {cycle.name}: {count} weekly check-ins, each recorded at its owner's "
-            "local check-in time (stored in UTC).")
+            "local check-in time.")
     view = cycles.view(cycle, today)
     s = ctx.settings.scoring
     aspirational = expected * s.aspirational_target
@@ -104,16 +106,26 @@ def show_advice(ctx: DemoContext) -> None:
 
 
 def next_steps(ctx: DemoContext) -> None:
-    url = f"sqlite:///{ctx.db_path}"
+    """Commands to look further, each one runnable as printed from this directory."""
     ctx.out("")
-    ctx.out(ctx.style.paint("Explore the demo database", bold=True))
-    for line in (f"DATABASE_URL={url} okr tree",
-                 f"DATABASE_URL={url} okr show onb-ttfv",
-                 f"DATABASE_URL={url} okr checkin apac-japan --value 2 --status yellow "
-                 "--note 'Second deal signed'",
-                 f"DATABASE_URL={url} okr export --format md",
-                 "okr demo --keep      # print again without recreating the database"):
+    ctx.out(ctx.style.paint("Explore the demo database", bold=True)
+            + " (paste these lines into a shell, in this directory):")
+    for line in suggested_commands(ctx):
         ctx.out(f"  {line}")
+
+
+def suggested_commands(ctx: DemoContext) -> list[str]:
+    """Shell lines that run as printed, in order, from the directory the demo ran in."""
+    keep = "okr demo --keep" if ctx.db_path == DEFAULT_DB.resolve() \
+        else f"okr demo --keep --db {shlex.quote(str(ctx.db_path))}"
+    return [*activate_lines(),
+            f"export DATABASE_URL={shlex.quote(database_url(ctx.db_path))}",
+            "okr tree",
+            "okr show onb-ttfv",
+            "okr cycle reopen FY27-Q1    # it is closed: reopen it to check in",
+            "okr checkin apac-japan --value 2 --status yellow --note 'Second deal signed'",
+            *ctx.results.get("commands", []),
+            f"{keep}    # all of the above again, with your changes"]
 
 
 PHASES: list[Phase] = [

@@ -1,5 +1,5 @@
-"""The demo's scheduler phases: run the sample quarter through the real scheduler against an
-in-process fake Slack, then print what was sent, in each recipient's local time.
+"""The demo's scheduler phases: run the sample quarter through the real scheduler against a
+stand-in Slack Web API, then print what was sent, in each recipient's local time.
 
 ``run_scheduler`` (a setup phase, before the plain simulation) steps a simulated clock through
 the quarter, ticking at every instant something can fall due (prompts, digests, timeline
@@ -22,11 +22,13 @@ from sqlalchemy import select
 from app.calendar import cadence, timeline
 from app.demo import simulate
 from app.demo.context import DemoContext
+from app.demo.text import shorten
 from app.fakeslack import FakeSlackServer
 from app.models import Delivery, Person, Team
 from app.services.checkins import conversation
 from app.services.okrs import cycles
 from app.services.scheduling import schedules
+from app.services.scheduling.skips import ALREADY_CHECKED_IN
 from blocks.reply import reply_message
 from scheduler.jobs import tick
 from scheduler.pacing import Pacer
@@ -110,18 +112,16 @@ def _place(tz: str | None) -> str:
 
 
 def _when(row: Delivery) -> str:
-    """The recipient's local time, and the UTC instant (with its day when it differs)."""
+    """The recipient's local time and place."""
     local = row.due_at.astimezone(schedules.zone(row.tz))
-    utc = row.due_at.astimezone(UTC)
-    day = f"{utc:%a} " if utc.date() != local.date() else ""
-    return f"{local:%a} {local.day:>2} {local:%b %H:%M} {_place(row.tz):<9} ({day}{utc:%H:%M} UTC)"
+    return f"{local:%a} {local.day:>2} {local:%b %H:%M} {_place(row.tz):<9}"
 
 
-def _text(row: Delivery, limit: int = 60) -> str:
+def _text(row: Delivery, limit: int = 46) -> str:
     parts = (row.payload or {}).get("parts") or [{}]
     text = " ".join(str(parts[0].get("text") or "").split())
     more = f" (+{len(parts) - 1} in thread)" if len(parts) > 1 else ""
-    return f"{text[:limit]}{'…' if len(text) > limit else ''}{more}"
+    return f"{shorten(text, limit - len(more))}{more}"
 
 
 def _who(row: Delivery, names: dict[str, str]) -> str:
@@ -138,32 +138,46 @@ def _week_lines(items: list[Delivery], names: dict[str, str], detailed: bool) ->
     for group in reminders.values():
         first = group[0]
         if len(group) == 1:
-            lines.append(f"  {_when(first)}  {_who(first, names):<15} reminder {_text(first)}")
+            lines.append(f"  {_when(first)}  {_who(first, names):<14} reminder {_text(first)}")
         else:
             local = first.due_at.astimezone(schedules.zone(first.tz))
-            people = ", ".join(_who(r, names) for r in group[:3])
-            etc = f" +{len(group) - 3}" if len(group) > 3 else ""
-            lines.append(f"  {local:%a} {local.day:>2} {local:%b %H:%M} each one's local time  "
-                         f"reminder to {len(group)} ({people}{etc}): {_text(first, 50)}")
+            lines.append(f"  {local:%a} {local.day:>2} {local:%b %H:%M} {'their time':<9}  "
+                         f"{f'{len(group)} people':<14} reminder {_text(first)}")
     if detailed:
         zones_seen: set[str | None] = set()
         for row in items:
             if row.kind == "prompt" and row.state == "sent" and row.tz not in zones_seen:
                 zones_seen.add(row.tz)
-                lines.append(f"  {_when(row)}  {_who(row, names):<15} prompt   {_text(row)}")
+                lines.append(f"  {_when(row)}  {_who(row, names):<14} check-in {_text(row)}")
         digests = [r for r in items if r.kind == "digest" and r.state == "sent"]
         for row in digests[:1]:
-            lines.append(f"  {_when(row)}  {_who(row, names):<15} digest   {_text(row)}")
-    lines += [f"  {_when(r)}  {_who(r, names):<15} nudge    {_text(r)}"
+            lines.append(f"  {_when(row)}  {_who(row, names):<14} digest   {_text(row)}")
+    lines += [f"  {_when(r)}  {_who(r, names):<14} nudge    {_text(r)}"
               for r in items if r.kind == "nudge" and r.state == "sent"][:3]
     return lines
 
 
+# What each kind of message is called in the output.
+NAMES = {"prompt": ("check-in request", "check-in requests"), "nudge": ("nudge", "nudges"),
+         "digest": ("digest", "digests"), "reminder": ("planning reminder", "planning reminders")}
+
+
+def _name(kind: str, n: int) -> str:
+    one, many = NAMES.get(kind, (kind, f"{kind}s"))
+    return f"{n} {one if n == 1 else many}"
+
+
+def _why(row: Delivery) -> str:
+    if row.state == "skipped" and row.error == ALREADY_CHECKED_IN:
+        return "not needed (already checked in)"
+    return f"{row.state} ({row.error})" if row.error else str(row.state)
+
+
 def _summary(items: list[Delivery]) -> str:
     sent = Counter(r.kind for r in items if r.state == "sent")
-    other = Counter(f"{r.kind}s {r.state} ({r.error})" for r in items if r.state != "sent")
-    parts = [f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in sorted(sent.items())]
-    parts += [f"{n} {what}" for what, n in sorted(other.items())]
+    other = Counter((r.kind, _why(r)) for r in items if r.state != "sent")
+    parts = [_name(kind, n) for kind, n in sorted(sent.items())]
+    parts += [f"{_name(kind, n)} {why}" for (kind, why), n in sorted(other.items())]
     return " · ".join(parts)
 
 
@@ -182,9 +196,10 @@ def show_transcript(ctx: DemoContext) -> None:
         return
     paint = ctx.style.paint
     ctx.out("")
-    ctx.out(paint("What the scheduler sent", bold=True) + paint(
-        " (the real tick and delivery code, a simulated clock, an in-process fake Slack). "
-        "Times are each recipient's own; weeks with a DST switch show every zone.", dim=True))
+    ctx.out(paint("What people received in Slack during the quarter", bold=True) + paint(
+        " (check-in requests, nudges, channel digests and planning reminders), each at the "
+        "person's own local time. The first and last weeks, and weeks when clocks changed, "
+        "show every time zone.", dim=True))
     weeks: dict[date, list[Delivery]] = {}
     for row in rows:
         local = row.due_at.astimezone(schedules.zone(row.tz)).date()
@@ -204,13 +219,13 @@ def show_transcript(ctx: DemoContext) -> None:
                 + paint(_summary(items), dim=True))
         for line in _week_lines(items, names, detailed):
             ctx.out(line)
-    states = Counter(f"{r.kind}s {r.state}" for r in rows)
+    states = Counter((r.kind, r.state) for r in rows)
     ctx.out(paint("Totals: ", bold=True) + ", ".join(
-        f"{n} {k}" for k, n in sorted(states.items())))
+        f"{_name(kind, n)} {state}" for (kind, state), n in sorted(states.items())))
     keys = Counter((r.kind, r.target, r.occurrence) for r in rows)
-    ctx.out(paint("No (kind, recipient, occurrence) twice: "
-                  f"{'yes' if max(keys.values()) == 1 else 'NO'}. `okr deliveries` lists every "
-                  "row, with why anything was skipped.", dim=True))
+    twice = "Nobody got the same message twice" if max(keys.values()) == 1 \
+        else "Someone got the same message twice"
+    ctx.out(paint(f"{twice}.", dim=True))
     show_conversation(ctx)
 
 
@@ -261,8 +276,8 @@ def show_conversation(ctx: DemoContext) -> None:
     paint = ctx.style.paint
     ctx.out("")
     ctx.out(paint("A check-in by reply", bold=True) + paint(
-        " (the real parser, writer and thread answer; rolled back, so the figures above and "
-        "below stay as simulated):", dim=True))
+        ": people can also answer the check-in message in plain words. (Shown only; the "
+        "figures above and below leave it out.)", dim=True))
     for i, line in enumerate(text.split("\n")):
         ctx.out(f"  {f'{first} in the DM:' if i == 0 else '':<20}{line}")
     for i, line in enumerate(answer):

@@ -14,6 +14,7 @@ from datetime import datetime
 
 import click
 
+from app.demo.text import shorten
 from app.domain import KRState, KRType, KRView, ObjectiveView
 from app.services.okrs.report import CycleReport
 from blocks.units import format_value
@@ -39,7 +40,7 @@ class TeamLine:
 class Style:
     color: bool = False
     unicode: bool = True
-    width: int = 110
+    width: int = 100
 
     def paint(self, text: str, fg: str | None = None, *, bold: bool = False,
               dim: bool = False) -> str:
@@ -65,9 +66,8 @@ def _status_word(kr_state: KRState | None, status: str) -> str:
 
 
 def _fit(text: str, width: int) -> str:
-    if len(text) <= width:
-        return text.ljust(width)
-    return text[: max(width - 1, 0)] + "…"
+    """``text`` padded to ``width`` columns, or cut between words to fit."""
+    return shorten(text, width).ljust(width)
 
 
 def _num(value: float | None) -> str:
@@ -114,7 +114,7 @@ def _right(style: Style, value: str, score: float, status: str, trend: str | Non
            owner: str | None, cols: _Columns) -> str:
     word = f"[{status.upper()}]".ljust(10)
     arrow = _ARROWS[style.unicode][trend] if trend else " "
-    return (f"{value:>12}  {score:4.0%} {style.paint(bar(score, style), _COLORS.get(status))} "
+    return (f"{value:>11}  {score:4.0%} {style.paint(bar(score, style), _COLORS.get(status))} "
             f"{style.paint(word, _COLORS.get(status), bold=status == 'red')} {arrow}  "
             f"{_fit(owner or '', cols.owner).rstrip()}")
 
@@ -162,7 +162,8 @@ def render_tree(report: CycleReport, *, style: Style = Style(), teams: Sequence[
     owners = [o.owner_name or "" for o in report.objectives] + [
         kr.owner_name or "" for o in report.objectives for kr in o.key_results]
     owner_w = min(max((len(n) for n in owners), default=0), 18)
-    cols = _Columns(title=max(style.width - 42 - owner_w, 30), owner=owner_w)
+    # The right-hand columns take 43 characters before the owner's name.
+    cols = _Columns(title=max(style.width - 43 - owner_w, 30), owner=owner_w)
     c = report.cycle
     lines = [style.paint(f"{title + ' · ' if title else ''}{c.name} · {c.start.isoformat()} to "
                          f"{c.end.isoformat()} · day {c.day} of {c.total_days} "
@@ -171,7 +172,7 @@ def render_tree(report: CycleReport, *, style: Style = Style(), teams: Sequence[
         lines += [f"Company score {report.company_score:.0%} {bar(report.company_score, style)}",
                   ""]
     header = "Objectives and key results".ljust(cols.title) + \
-        f"{'latest':>12}  score {'progress':<10} {'status':<10} {'':1}  owner"
+        f"{'latest':>11}  score {'progress':<10} {'status':<10} {'':1}  owner"
     lines += [style.paint(header, dim=True), style.paint(("─" if style.unicode else "-")
                                                          * min(style.width, len(header) + 4),
                                                          dim=True)]
