@@ -112,12 +112,16 @@ def _place(tz: str | None) -> str:
 
 
 def _when(row: Delivery) -> str:
-    """The recipient's local time and place."""
+    """The recipient's local time and place, and the UTC instant (with its day when it
+    differs): 41 columns."""
     local = row.due_at.astimezone(schedules.zone(row.tz))
-    return f"{local:%a} {local.day:>2} {local:%b %H:%M} {_place(row.tz):<9}"
+    utc = row.due_at.astimezone(UTC)
+    day = f"{utc:%a} " if utc.date() != local.date() else ""
+    return (f"{local:%a} {local.day:>2} {local:%b %H:%M} {_place(row.tz):<8} "
+            f"{f'({day}{utc:%H:%M} UTC)':<15}")
 
 
-def _text(row: Delivery, limit: int = 46) -> str:
+def _text(row: Delivery, limit: int = 33) -> str:
     parts = (row.payload or {}).get("parts") or [{}]
     text = " ".join(str(parts[0].get("text") or "").split())
     more = f" (+{len(parts) - 1} in thread)" if len(parts) > 1 else ""
@@ -138,21 +142,21 @@ def _week_lines(items: list[Delivery], names: dict[str, str], detailed: bool) ->
     for group in reminders.values():
         first = group[0]
         if len(group) == 1:
-            lines.append(f"  {_when(first)}  {_who(first, names):<14} reminder {_text(first)}")
+            lines.append(f"  {_when(first)}  {_who(first, names):<12} reminder {_text(first)}")
         else:
             local = first.due_at.astimezone(schedules.zone(first.tz))
-            lines.append(f"  {local:%a} {local.day:>2} {local:%b %H:%M} {'their time':<9}  "
-                         f"{f'{len(group)} people':<14} reminder {_text(first)}")
+            when = f"{local:%a} {local.day:>2} {local:%b %H:%M} {'each their own time':<24}"
+            lines.append(f"  {when}  {f'{len(group)} people':<12} reminder {_text(first)}")
     if detailed:
         zones_seen: set[str | None] = set()
         for row in items:
             if row.kind == "prompt" and row.state == "sent" and row.tz not in zones_seen:
                 zones_seen.add(row.tz)
-                lines.append(f"  {_when(row)}  {_who(row, names):<14} check-in {_text(row)}")
+                lines.append(f"  {_when(row)}  {_who(row, names):<12} check-in {_text(row)}")
         digests = [r for r in items if r.kind == "digest" and r.state == "sent"]
         for row in digests[:1]:
-            lines.append(f"  {_when(row)}  {_who(row, names):<14} digest   {_text(row)}")
-    lines += [f"  {_when(r)}  {_who(r, names):<14} nudge    {_text(r)}"
+            lines.append(f"  {_when(row)}  {_who(row, names):<12} digest   {_text(row)}")
+    lines += [f"  {_when(r)}  {_who(r, names):<12} nudge    {_text(r)}"
               for r in items if r.kind == "nudge" and r.state == "sent"][:3]
     return lines
 
@@ -169,7 +173,7 @@ def _name(kind: str, n: int) -> str:
 
 def _why(row: Delivery) -> str:
     if row.state == "skipped" and row.error == ALREADY_CHECKED_IN:
-        return "not needed (already checked in)"
+        return "not needed"
     return f"{row.state} ({row.error})" if row.error else str(row.state)
 
 
@@ -199,7 +203,8 @@ def show_transcript(ctx: DemoContext) -> None:
     ctx.out(paint("What people received in Slack during the quarter", bold=True) + paint(
         " (check-in requests, nudges, channel digests and planning reminders), each at the "
         "person's own local time. The first and last weeks, and weeks when clocks changed, "
-        "show every time zone.", dim=True))
+        "show every time zone; a nudge is not needed when the person already checked in.",
+        dim=True))
     weeks: dict[date, list[Delivery]] = {}
     for row in rows:
         local = row.due_at.astimezone(schedules.zone(row.tz)).date()
@@ -215,7 +220,7 @@ def show_transcript(ctx: DemoContext) -> None:
                 offsets[row.tz] = off
         detailed = bool(prompt_weeks) and (monday in (prompt_weeks[0], prompt_weeks[-1])
                                            or changed)
-        ctx.out(paint(f"Week of {monday:%a} {monday.day} {monday:%b %Y}: ", bold=True)
+        ctx.out(paint(f"Week of {monday.day} {monday:%b %Y}: ", bold=True)
                 + paint(_summary(items), dim=True))
         for line in _week_lines(items, names, detailed):
             ctx.out(line)

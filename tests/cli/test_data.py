@@ -145,7 +145,7 @@ def test_demo_runs_and_prints_the_tree(tmp_path: Path, monkeypatch: pytest.Monke
     assert "[OUTDATED]" in out and "! outdated: no update since 2026-03-30" in out
     # The calibrated lights mid-quarter: the week-7 tree and its agreement with the plans.
     assert "Acme Cloud in week 7 (Fri 27 Mar)" in out
-    assert "10 of 11 objective lights agree" in out
+    assert "10 of 11 objective lights match" in out
     assert "! declared green but behind pace" in out
     assert "Calibration" in out and "Average KR score" in out
     assert "OKR lint:" in out and "says 'Improve' without a number" in out
