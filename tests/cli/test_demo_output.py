@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from app.calendar import timeline
 from app.cli import main
 from app.demo import phases
 from app.demo.text import WIDTH, shorten, wrap
@@ -48,7 +49,9 @@ def test_no_word_is_cut(demo: tuple[Path, list[str]]) -> None:
     text = "\n".join(lines)
     before_ellipsis = re.findall(r"(\w+)…", text)
     assert before_ellipsis  # the tree and the transcript do shorten
-    whole = set(re.findall(r"\w+", re.sub(r"\w+…", " ", text) + phases.sample_text()))
+    # The full texts: the sample organisation and the planning reminders' wording.
+    sources = phases.sample_text() + Path(timeline.__file__).read_text(encoding="utf-8")
+    whole = set(re.findall(r"\w+", re.sub(r"\w+…", " ", text) + sources))
     assert sorted({w for w in before_ellipsis if w not in whole}) == []
 
 

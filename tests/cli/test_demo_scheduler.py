@@ -29,7 +29,7 @@ def test_transcript_shows_local_times_across_dst(tmp_path: Path) -> None:
     # Sydney's Monday morning is Sunday evening in UTC, an hour later once its DST ends.
     assert "Mon  6 Apr 09:30 Sydney   (Sun 23:30 UTC)  Kenji Sato" in text
     assert "8 weeks to go until FY27-Q1…" in text  # the gitlab-product timeline
-    assert "digest, day 6 of 89, overall" in text
+    assert "#acme        digest   Acme Cloud: FY27-Q1 digest" in text
     assert "Nobody got the same message twice." in text
     total = next(line for line in lines if line.startswith("Totals: "))
     sent = sum(int(part.split()[0]) for part in total[8:].split(", ") if "sent" in part)
