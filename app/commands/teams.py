@@ -89,3 +89,6 @@ def team_sync(obj: Obj, workspace_ref: str | None) -> None:
     for key in report.failed:
         click.echo(f"{key}: Slack would not list its members (is the app in the channel, "
                    "with the usergroups:read / channels:read scopes?)", err=True)
+
+
+COMMANDS = [team_group]
