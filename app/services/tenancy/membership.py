@@ -158,7 +158,8 @@ def set_lead(*, session: Session, workspace_id: int, team: Team, slack_id: str,
     """The person leads the team (and becomes a member if they were not)."""
     person = _people(session, workspace_id, [slack_id]).get(slack_id)
     if person is None:
-        raise NotFound(f"<@{slack_id}> is not known here yet")
+        raise NotFound(f"{slack_id} is not known here yet (sync the directory or import "
+                       "them first)")
     change = add(session=session, workspace_id=workspace_id, team=team, slack_ids=[slack_id],
                  now=now, actor_label=actor_label, actor_id=actor_id)
     if team.lead_id == person.id:
