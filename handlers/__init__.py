@@ -17,6 +17,7 @@ from handlers import (
     cmd_person,
     cmd_review,
     cmd_schedule,
+    cmd_team,
     cmd_view,
     command,
     conversation,
@@ -27,6 +28,7 @@ from handlers import (
     home,
     prompts,
     review,
+    teams_sync,
     trackers,
 )
 
@@ -52,6 +54,8 @@ REGISTERS: tuple[Callable[[App, Env], None], ...] = (
     prompts.register,
     cmd_schedule.register,
     trackers.register,
+    cmd_team.register,
+    teams_sync.register,
 )
 
 

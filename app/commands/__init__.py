@@ -17,11 +17,12 @@ from app.commands import (
     integrations,
     schedule,
     serve,
+    teams,
     trackers,
 )
 
 # One entry per module in app/commands/; add yours here.
-MODULES = (serve, cycles, schedule, integrations, trackers, demo, data, checkin, admin)
+MODULES = (serve, cycles, schedule, integrations, trackers, demo, data, checkin, admin, teams)
 
 
 def REGISTRY() -> list[click.Command]:

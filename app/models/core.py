@@ -76,6 +76,9 @@ class Team(WorkspaceScoped, Base):
     channel_id: Mapped[str | None] = mapped_column(String(32))
     checkin_schedule: Mapped[dict[str, Any] | None] = mapped_column()
     digest_schedule: Mapped[dict[str, Any] | None] = mapped_column()
+    # Where membership follows Slack: {"channel": "C..."} or {"usergroup": "S..."}; None when
+    # members are kept by hand.
+    members_from: Mapped[dict[str, Any] | None] = mapped_column()
 
     members: Mapped[list[TeamMember]] = relationship(
         back_populates="team", cascade="all, delete-orphan", lazy="selectin"

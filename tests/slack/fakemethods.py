@@ -189,10 +189,19 @@ def conversations_replies(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def conversations_members(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
+    """Pages of ``limit`` (default 100, at most 1000) with an opaque ``next_cursor``."""
     members = fake.channel_members.get(str(p.get("channel")))
     if members is None:
         return _err("channel_not_found")
-    return {"ok": True, "members": members, "response_metadata": {"next_cursor": ""}}
+    try:
+        limit = min(max(int(p.get("limit") or 100), 1), 1000)
+        start = int(str(p.get("cursor") or "offset:0").removeprefix("offset:"))
+    except ValueError:
+        return _err("invalid_cursor")
+    page = members[start:start + limit]
+    more = start + limit < len(members)
+    return {"ok": True, "members": page,
+            "response_metadata": {"next_cursor": f"offset:{start + limit}" if more else ""}}
 
 
 def conversations_info(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:

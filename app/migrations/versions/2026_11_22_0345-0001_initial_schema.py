@@ -270,6 +270,7 @@ def upgrade() -> None:
     sa.Column('channel_id', sa.String(length=32), nullable=True),
     sa.Column('checkin_schedule', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=True),
     sa.Column('digest_schedule', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=True),
+    sa.Column('members_from', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=True),
     sa.Column('workspace_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['lead_id'], ['people.id'], name=op.f('fk_teams_lead_id_people'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['parent_id'], ['teams.id'], name=op.f('fk_teams_parent_id_teams'), ondelete='SET NULL'),

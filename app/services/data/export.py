@@ -105,6 +105,7 @@ def _teams(session: Session, ws_id: int, people: dict[int, Person]) -> list[dict
         "members": sorted(people[m.person_id].slack_id for m in t.members
                           if m.person_id in people),
         "channel": t.channel_id,
+        **({"members_from": t.members_from} if t.members_from else {}),
     } for t in teams]
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.calendar.phases import imported_phase
@@ -26,7 +26,8 @@ PERSON = Spec("people", "person", Person, "slack_id",
               stamps=("created_at",))
 TEAM = Spec("teams", "team", Team, "key",
             {"name": "name", "kind": "kind", "channel": "channel_id",
-             "checkin": "checkin_schedule", "digest": "digest_schedule"},
+             "checkin": "checkin_schedule", "digest": "digest_schedule",
+             "members_from": "members_from"},
             refs={"parent": ("parent_id", "teams"), "lead": ("lead_id", "people")},
             deferred=frozenset({"parent"}))
 
@@ -132,10 +133,13 @@ def apply_teams(ctx: Context, doc: Document) -> None:
             "lead": t.lead, "channel": t.channel,
             "checkin": t.checkin.stored() if t.checkin is not None else None,
             "digest": t.digest.stored() if t.digest is not None else None,
-            # Additive: people already in the team stay when the file does not list them.
-            "members": sorted(had | set(t.members or ())),
+            "members_from": t.members_from.stored() if t.members_from is not None else None,
+            # Additive by default: people already in the team stay when the file does not
+            # list them; "replace" makes the list exact.
+            "members": sorted(set(t.members or ()) if t.members_mode == "replace"
+                              else had | set(t.members or ())),
         }
-        entries.append(Entry(t.id, values, frozenset(t.model_fields_set - {"id"})))
+        entries.append(Entry(t.id, values, frozenset(t.model_fields_set - {"id", "members_mode"})))
     result = apply.upsert(ctx, TEAM, entries, existing)
     teams = ctx.ids["teams"]
     apply.write_deferred(ctx, TEAM, result,
@@ -149,3 +153,19 @@ def apply_teams(ctx: Context, doc: Document) -> None:
     ]
     if new_pairs:
         bulk_insert(ctx.session, TeamMember, new_pairs)
+    _remove_unlisted(ctx, doc, members)
+
+
+def _remove_unlisted(ctx: Context, doc: Document, members: dict[str, set[str]]) -> None:
+    """``members_mode: replace``: people the file does not list leave the team (their
+    check-ins and key results stay; the team's audit entry shows the members before and
+    after)."""
+    people = ctx.ids["people"]
+    for _, t in doc.teams:
+        if t.members_mode != "replace":
+            continue
+        gone = [people[sid] for sid in members.get(t.id, set()) - set(t.members or ())]
+        if gone:
+            ctx.session.execute(delete(TeamMember).where(
+                TeamMember.workspace_id == ctx.workspace.id,
+                TeamMember.team_id == ctx.ids["teams"][t.id], TeamMember.person_id.in_(gone)))

@@ -53,6 +53,8 @@ SlackUser = Annotated[str, StringConstraints(strip_whitespace=True,
                                              pattern=r"^[UW][A-Z0-9]{2,31}$")]
 SlackChannel = Annotated[str, StringConstraints(strip_whitespace=True,
                                                 pattern=r"^[CGD][A-Z0-9]{2,31}$")]
+SlackGroup = Annotated[str, StringConstraints(strip_whitespace=True,
+                                              pattern=r"^S[A-Z0-9]{2,31}$")]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Number = Annotated[float, Field(allow_inf_nan=False)]
@@ -160,6 +162,22 @@ class PersonIn(Strict):
     checkin: Schedule | None = None
 
 
+class MembersFromIn(Strict):
+    """Where a team's members come from in Slack: one channel or one user group."""
+
+    channel: SlackChannel | None = None
+    usergroup: SlackGroup | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> MembersFromIn:
+        if (self.channel is None) == (self.usergroup is None):
+            raise ValueError("give either channel (C...) or usergroup (S...)")
+        return self
+
+    def stored(self) -> dict[str, str]:
+        return {"channel": self.channel} if self.channel else {"usergroup": str(self.usergroup)}
+
+
 class TeamIn(Strict):
     id: Key
     name: Name | None = None
@@ -167,9 +185,19 @@ class TeamIn(Strict):
     parent: Key | None = None
     lead: SlackUser | None = None
     members: list[SlackUser] | None = None
+    # "add" (the default): listed people join, others stay; "replace": exactly these people.
+    members_mode: Literal["add", "replace"] | None = None
+    members_from: MembersFromIn | None = None
     channel: SlackChannel | None = None
     checkin: Schedule | None = None
     digest: Schedule | None = None
+
+    @model_validator(mode="after")
+    def _replace_needs_members(self) -> TeamIn:
+        if self.members_mode == "replace" and self.members is None:
+            raise ValueError("members_mode: replace needs a members list (an empty list "
+                             "empties the team)")
+        return self
 
 
 class LinkIn(Strict):

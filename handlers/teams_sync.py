@@ -1,0 +1,53 @@
+"""Teams that follow a Slack channel or user group: people joining or leaving it join or
+leave the team (``member_joined_channel``, ``member_left_channel``,
+``subteam_members_changed``). Each event is applied once (see handlers.events.once)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import App
+
+from app.services.tenancy import teams_sync
+from app.services.tx import Tx
+from handlers.context import Env
+from handlers.events import once
+
+
+def _channel_event(kind: str) -> Any:
+    def listener(event: dict[str, Any], body: dict[str, Any], env: Env,
+                 workspace_id: int) -> None:
+        user, channel = event.get("user"), event.get("channel")
+        if not isinstance(user, str) or not isinstance(channel, str):
+            return
+        apply = teams_sync.joined if kind == "joined" else teams_sync.left
+
+        def work(tx: Tx) -> None:
+            apply(session=tx, workspace_id=workspace_id, kind="channel", slack_id=channel,
+                  users=[user], now=env.clock())
+
+        once(env, body, work)
+
+    listener.__name__ = f"on_member_{kind}_channel"
+    return listener
+
+
+def on_subteam_members_changed(event: dict[str, Any], body: dict[str, Any], env: Env,
+                               workspace_id: int) -> None:
+    group = event.get("subteam_id")
+    if not isinstance(group, str):
+        return
+    added = [u for u in event.get("added_users") or [] if isinstance(u, str)]
+    removed = [u for u in event.get("removed_users") or [] if isinstance(u, str)]
+
+    def work(tx: Tx) -> None:
+        teams_sync.group_changed(session=tx, workspace_id=workspace_id, usergroup=group,
+                                 added=added, removed=removed, now=env.clock())
+
+    once(env, body, work)
+
+
+def register(app: App, env: Env) -> None:
+    app.event("member_joined_channel")(_channel_event("joined"))
+    app.event("member_left_channel")(_channel_event("left"))
+    app.event("subteam_members_changed")(on_subteam_members_changed)
