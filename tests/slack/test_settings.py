@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from app.models import AuditEntry, Delivery, Person, Team, Workspace
+from app.services.data.imports import load
 from blocks.ids import Action, Block
 from blocks.settings import org_modal
 from tests.fixtures.scheduler import Clock, make_settings
@@ -245,3 +247,27 @@ def test_someone_sets_their_own_check_in_and_the_next_tick_follows_it(slack: Har
     with slack.session() as s:
         bob = s.scalars(select(Person).where(Person.slack_id == "U0BOB")).one()
         assert bob.checkin_schedule is None
+
+
+def test_the_modal_and_the_import_file_share_the_holiday_rule(slack: Harness) -> None:
+    # A subdivision (DE-BY: Bavaria) is what the scheduler reads; both ways accept it.
+    with slack.session() as s:
+        ws = s.get(Workspace, slack.org.workspace.id)
+        assert ws is not None
+        load.import_text(session=s, workspace=ws, now=slack.now,
+                         text="settings:\n  holidays: de-by\n")
+        assert ws.holiday_country == "DE-BY"
+        with pytest.raises(load.ImportInvalid) as info:
+            load.import_text(session=s, workspace=ws, now=slack.now,
+                             text="settings:\n  holidays: XX\n")
+        s.commit()
+    view = _open(slack, "U0DEE", Action.OPEN_ORG_SETTINGS)
+    assert view is not None and "DE-BY" in str(view)
+    body = json_body(slack.send(slack.req.view_submission(
+        "U0DEE", view, _org_values(holidays="XX"))))
+    assert [str(p).split(": ", 1)[1] for p in info.value.problems] == [
+        body["errors"][str(Block.SET_HOLIDAYS)]]
+    slack.send(slack.req.view_submission("U0DEE", view, _org_values(holidays="at-9")))
+    with slack.session() as s:
+        ws = s.get(Workspace, slack.org.workspace.id)
+        assert ws is not None and ws.holiday_country == "AT-9"

@@ -2,7 +2,7 @@
 it, admins) and one's own (everyone). Mostly schedules, which is why this lives here.
 
 Values are checked by the import file's own rules (``data.imports.schema``: time zones,
-schedules, timeline presets; ``app.calendar.workdays.known_country`` for holidays), so a
+schedules, timeline presets; ``app.calendar.workdays.country_problem`` for holidays), so a
 setting means the same thing typed in Slack or imported. Who may change what is decided here
 from the database at submit time. Every change is audited; the scheduler reads these columns
 on its next tick.
@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.calendar.workdays import known_country
+from app.calendar.workdays import country_problem
 from app.models import Person, Team, Workspace
 from app.services import access, audit
 from app.services.data.imports.schema import Schedule, SettingsIn
@@ -128,8 +128,9 @@ def save_org(*, session: Session, workspace_id: int, person_id: int, raw: Mappin
     if isinstance(country, str) and country.strip() and "holidays" not in errors:
         code = country.strip().upper()
         wanted["holidays"] = code
-        if not known_country(code):
-            errors["holidays"] = f"unknown country code {code!r} (ISO 3166, e.g. DE or DE-BY)"
+        problem = country_problem(code)
+        if problem:
+            errors["holidays"] = problem
     for field in ("checkin", "digest"):
         wanted[field] = _schedule(raw.get(field), field, errors)
     admins = set(raw.get("admins") or ())
@@ -159,7 +160,7 @@ def _admin_changes(session: Session, ws: Workspace, me: Person, admins: set[str]
         Person.workspace_id == ws.id, (Person.is_admin.is_(True)) | (Person.slack_id.in_(admins))))}
     unknown = sorted(admins - set(rows))
     if unknown:
-        errors["admins"] = f"<@{unknown[0]}> is not in the OKRs yet: add them first"
+        errors["admins"] = f"{unknown[0]} is not in the OKRs yet: add them first"
     if me.is_admin and me.slack_id not in admins:
         errors["admins"] = "you cannot remove yourself: another admin can"
     promoted = [p for sid, p in rows.items() if sid in admins and not p.is_admin]
