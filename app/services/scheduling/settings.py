@@ -156,8 +156,10 @@ def save_org(*, session: Session, workspace_id: int, person_id: int, raw: Mappin
 
 def _admin_changes(session: Session, ws: Workspace, me: Person, admins: set[str],
                    errors: dict[str, str]) -> tuple[list[Person], list[Person]]:
+    # As the form lists them: active people (a deactivated admin is left as they are).
     rows = {p.slack_id: p for p in session.scalars(select(Person).where(
-        Person.workspace_id == ws.id, (Person.is_admin.is_(True)) | (Person.slack_id.in_(admins))))}
+        Person.workspace_id == ws.id, Person.active.is_(True),
+        Person.is_admin.is_(True) | Person.slack_id.in_(admins)))}
     unknown = sorted(admins - set(rows))
     if unknown:
         errors["admins"] = f"{unknown[0]} is not in the OKRs yet: add them first"
