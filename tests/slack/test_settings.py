@@ -271,3 +271,24 @@ def test_the_modal_and_the_import_file_share_the_holiday_rule(slack: Harness) ->
     with slack.session() as s:
         ws = s.get(Workspace, slack.org.workspace.id)
         assert ws is not None and ws.holiday_country == "AT-9"
+
+
+def test_a_team_digest_schedule_set_in_slack_is_used_by_the_next_tick(slack: Harness) -> None:
+    clock = Clock(slack.session_factory, make_settings(slack.fake))
+
+    def digests() -> list[Delivery]:
+        with slack.session() as s:
+            return list(s.scalars(select(Delivery).where(Delivery.kind == "digest")))
+
+    # Monday 10:31 in Berlin: no digest on the default Friday schedule...
+    clock.tick(slack.now + timedelta(minutes=31))
+    assert digests() == []
+    view = _open(slack, "U0ADA", f"{Action.OPEN_TEAM_SETTINGS}:eng", "eng")
+    assert view is not None
+    slack.send(slack.req.view_submission("U0ADA", view, {
+        **_team_values("C0ENG", (["mon"], "10:30")),
+        **_schedule(Block.SET_DIGEST, "weekly", ["mon"], "10:30")}))
+    # ...and one on the next tick once the lead moved it to Mondays 10:30.
+    clock.tick(slack.now + timedelta(minutes=32))
+    (row,) = digests()
+    assert row.target == "C0ENG" and row.occurrence == "2026-03-02"
