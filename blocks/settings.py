@@ -11,17 +11,20 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from app.calendar import cadence, timeline
 from blocks.common import context, escape, plain
 from blocks.ids import Block, Callback
 
-CADENCES = (("weekly", "Every week"), ("biweekly", "Every 2 weeks"),
-            ("every_3_weeks", "Every 3 weeks"), ("every_4_weeks", "Every 4 weeks"),
-            ("monthly", "Monthly (first such day)"))
-DAYS = (("mon", "Monday"), ("tue", "Tuesday"), ("wed", "Wednesday"), ("thu", "Thursday"),
-        ("fri", "Friday"), ("sat", "Saturday"), ("sun", "Sunday"))
+_CADENCE_LABELS = {"weekly": "Every week", "biweekly": "Every 2 weeks",
+                   "every_3_weeks": "Every 3 weeks", "every_4_weeks": "Every 4 weeks",
+                   "monthly": "Monthly (first such day)"}
+CADENCES = tuple((c, _CADENCE_LABELS.get(c, c)) for c in cadence.CADENCES)
+_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+DAYS = tuple(zip(cadence.WEEKDAYS, _DAY_NAMES, strict=True))
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")
-PRESETS = (("none", "None"), ("okr-cycle", "OKR cycle"), ("gitlab-product", "GitLab product"))
+_PRESET_LABELS = {"none": "None", "okr-cycle": "OKR cycle", "gitlab-product": "GitLab product"}
+PRESETS = tuple((p, _PRESET_LABELS.get(p, p)) for p in timeline.PRESETS_NAMES)
 SCHEDULE_PARTS = ("cadence", "day", "time")
 
 
@@ -131,7 +134,7 @@ def my_modal(form: Mapping[str, Any]) -> dict[str, Any]:
         away["initial_date"] = until.isoformat()
     blocks = [
         *schedule_inputs(Block.SET_CHECKIN, "My check-ins", form.get("checkin"),
-                         f"In your time zone ({escape(str(form.get('tz') or 'UTC'))}). "
+                         f"In your time zone ({form.get('tz') or 'UTC'}). "
                          "Empty: your team's."),
         _input(str(Block.SET_AWAY), "Away until", away,
                hint="No check-in prompts until after this day. Empty: not away."),

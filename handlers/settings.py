@@ -110,7 +110,7 @@ def _submitted(ack: Ack, view: dict[str, Any], person: Actor | None,
 
 def on_org_submit(ack: Ack, view: dict[str, Any], client: WebClient, env: Env,
                   workspace_id: int, person: Actor | None, now: datetime) -> None:
-    changed: list[str] = []
+    changed: list[tuple[str, int]] = []
 
     def save(me: Actor, raw: dict[str, Any]) -> None:
         with env.session() as tx:
@@ -119,8 +119,10 @@ def on_org_submit(ack: Ack, view: dict[str, Any], client: WebClient, env: Env,
                                             env_admins=env.settings.admins, now=now))
 
     if _submitted(ack, view, person, save) and person is not None:
-        for slack_id in changed:
+        # Their Settings button comes or goes.
+        for slack_id, person_id in changed:
             env.actors.forget(workspace_id, slack_id)
+            refresh_later(env, client, workspace_id, person_id)
         refresh_later(env, client, workspace_id, person.id)
 
 

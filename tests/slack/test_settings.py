@@ -154,7 +154,11 @@ def test_admins_are_managed_in_the_form(slack: Harness) -> None:
         "U0DEE", view, _org_values(admins=("U0DEE", "U0NOBODY")))))
     assert "not in the OKRs" in body["errors"][str(Block.SET_ADMINS)]
     slack.send(slack.req.view_submission("U0DEE", view, _org_values(admins=("U0DEE", "U0ADA"))))
-    assert str(Action.OPEN_ORG_SETTINGS) in _buttons(_home(slack, "U0ADA"))
+    # Ada's Home is refreshed at once with her new Settings button.
+    (published,) = [c for c in slack.fake.calls_to("views.publish")
+                    if c.params["user_id"] == "U0ADA"]
+    assert str(Action.OPEN_ORG_SETTINGS) in _buttons(published.params["view"])
+    assert _open(slack, "U0ADA", Action.OPEN_ORG_SETTINGS) is not None
     (entry,) = _audits(slack, "settings.org")
     assert entry.after is not None and entry.after["admins_added"] == ["U0ADA"]
 

@@ -107,8 +107,9 @@ def org_form(*, session: Session, workspace_id: int, person_id: int,
 
 
 def save_org(*, session: Session, workspace_id: int, person_id: int, raw: Mapping[str, Any],
-             env_admins: Collection[str], now: datetime) -> list[str]:
-    """Check and store the org's settings; returns the Slack ids whose admin role changed."""
+             env_admins: Collection[str], now: datetime) -> list[tuple[str, int]]:
+    """Check and store the org's settings; returns (Slack id, person id) of the people whose
+    admin role changed."""
     ws, me, admin = _me(session, workspace_id, person_id, env_admins)
     if not admin:
         raise NotAllowed("only OKR admins change the organisation's settings")
@@ -151,7 +152,7 @@ def save_org(*, session: Session, workspace_id: int, person_id: int, raw: Mappin
                      actor_label=f"slack:{me.slack_id}", action="settings.org",
                      subject_type="workspace", subject_key=str(ws.id), now=now,
                      before=before, after=after)
-    return [p.slack_id for p in promoted + demoted]
+    return [(p.slack_id, p.id) for p in promoted + demoted]
 
 
 def _admin_changes(session: Session, ws: Workspace, me: Person, admins: set[str],
