@@ -23,6 +23,7 @@ from blocks.common import (
     section,
 )
 from blocks.corrections import recent_blocks
+from blocks.home_settings import SettingsAccess, settings_blocks
 from blocks.ids import Action
 
 MAX_KRS = 30
@@ -46,6 +47,7 @@ class HomeData:
     next_checkin: datetime | None = None  # local time in the person's tz
     away_until: date | None = None
     recent_checkins: Sequence[CheckinEntry] = ()  # with Edit and Undo
+    settings: SettingsAccess = field(default_factory=SettingsAccess)
 
 
 def objective_line(o: ObjectiveView) -> str:
@@ -77,6 +79,7 @@ def home_view(data: HomeData) -> dict[str, Any]:
     elif data.next_checkin:
         blocks.append(section(f":calendar: Next check-in: *{local_datetime(data.next_checkin)}* "
                               f"({escape(data.tz)})"))
+    blocks += settings_blocks(data.settings)
     blocks.append(divider())
     blocks.append(header("My key results"))
     if not data.my_krs:

@@ -27,6 +27,10 @@ class Callback(Id):
     REFLECT = "okr_reflect"
     CORRECT_CHECKIN = "okr_correct_checkin"
     TRACKER_ADD = "okr_tracker_add"
+    # Settings in App Home: the organisation's (admins), a team's (leads), one's own.
+    ORG_SETTINGS = "okr_org_settings"
+    TEAM_SETTINGS = "okr_team_settings"
+    MY_SETTINGS = "okr_my_settings"
 
 
 class Action(Id):
@@ -54,6 +58,10 @@ class Action(Id):
     # Correcting a check-in (the checked-in summary and Home): f"{id}:{checkin id}".
     EDIT_CHECKIN = "okr_edit_checkin"
     UNDO_CHECKIN = "okr_undo_checkin"
+    # Settings buttons in App Home (the team's key is the button's value).
+    OPEN_ORG_SETTINGS = "okr_open_org_settings"
+    OPEN_TEAM_SETTINGS = "okr_open_team_settings"
+    OPEN_MY_SETTINGS = "okr_open_my_settings"
 
 
 class Block(Id):
@@ -95,6 +103,17 @@ class Block(Id):
     KR_TARGETS = "kr_targets"
     KR_REASON = "kr_reason"
     AWAY_UNTIL = "away_until"
+    # Settings modals; schedules are f"{prefix}_{cadence|day|time}" (see blocks/settings.py).
+    SET_NAME = "set_name"
+    SET_TZ = "set_tz"
+    SET_FY_START = "set_fy_start"
+    SET_TIMELINE = "set_timeline"
+    SET_HOLIDAYS = "set_holidays"
+    SET_ADMINS = "set_admins"
+    SET_CHECKIN = "set_checkin"
+    SET_DIGEST = "set_digest"
+    SET_CHANNEL = "set_channel"
+    SET_AWAY = "set_away"
     # The tracker connection modal (admins).
     TRACKER_PROVIDER = "tr_provider"
     TRACKER_HOST = "tr_host"

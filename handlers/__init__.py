@@ -28,6 +28,7 @@ from handlers import (
     home,
     prompts,
     review,
+    settings,
     teams_sync,
     trackers,
 )
@@ -56,6 +57,7 @@ REGISTERS: tuple[Callable[[App, Env], None], ...] = (
     trackers.register,
     cmd_team.register,
     teams_sync.register,
+    settings.register,
 )
 
 

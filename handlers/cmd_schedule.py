@@ -43,7 +43,7 @@ def next_prompts(req: CommandRequest) -> Reply:
             parts.append(f"_no prompt: {u.skip_reason}_")
         lines.append("• " + " · ".join(parts))
     text = (f"Your check-in schedule ({source}): {plan.schedule.describe()}, in "
-            f"{escape(found.tz)}.")
+            f"{escape(found.tz)}. Change it in App Home: *My settings*.")
     blocks = [section(text), section("\n".join(lines) or "Nothing planned.")]
     return Reply(text, blocks=blocks)
 

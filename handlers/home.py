@@ -23,9 +23,11 @@ from app.services.checkins import corrections
 from app.services.okrs import mine as personal
 from app.services.okrs.cache import ReportCache
 from app.services.scheduling import personal as prompts
+from app.services.scheduling import settings as settings_service
 from app.services.tenancy import slack_events
 from app.services.tx import Tx
 from blocks.home import HomeData, TeamSummary, home_view
+from blocks.home_settings import SettingsAccess
 from handlers.context import Actor, Env
 
 log = logging.getLogger(__name__)
@@ -48,11 +50,12 @@ def set_next_checkin_provider(fn: NextCheckin) -> None:
 
 
 def home_data(facts: HomeFacts, next_checkin: datetime | None,
-              recent: Sequence[CheckinEntry] = ()) -> HomeData:
+              recent: Sequence[CheckinEntry] = (),
+              access: SettingsAccess | None = None) -> HomeData:
     teams = [TeamSummary(t.name, t.score, list(t.objectives)) for t in facts.teams]
     return HomeData(name=facts.name, tz=facts.tz, cycle=facts.cycle, my_krs=list(facts.my_krs),
                     teams=teams, next_checkin=next_checkin, away_until=facts.away_until,
-                    recent_checkins=tuple(recent))
+                    recent_checkins=tuple(recent), settings=access or SettingsAccess())
 
 
 def publish_home(client: WebClient, tx: Tx, workspace_id: int, person_id: int, now: datetime,
@@ -73,9 +76,12 @@ def publish_home(client: WebClient, tx: Tx, workspace_id: int, person_id: int, n
         due = None
     recent = corrections.recent(session=tx, workspace_id=workspace_id, author_id=person_id,
                                 now=now)
+    found = settings_service.access_of(session=tx, workspace_id=workspace_id,
+                                       person_id=person_id, env_admins=settings.admins)
+    access = SettingsAccess(found.is_admin, found.teams)
     try:
         client.views_publish(user_id=facts.slack_id,
-                             view=home_view(home_data(facts, due, recent)))
+                             view=home_view(home_data(facts, due, recent, access)))
     except SlackApiError as exc:
         log.error("home.publish_failed",
                   extra={"user": facts.slack_id, "slack_error": exc.response.get("error")})

@@ -33,6 +33,13 @@ def known_country(code: str) -> bool:
     return True
 
 
+def country_problem(code: str) -> str | None:
+    """Why a holiday country code is refused (None: it is known), for imports and Slack alike."""
+    if known_country(code):
+        return None
+    return f"unknown country code {code!r} (ISO 3166, e.g. DE)"
+
+
 def org_holidays(country: str | None, extra: Iterable[str | date] | None,
                  years: Iterable[int]) -> frozenset[date]:
     """Public holidays of ``country`` in ``years`` plus the explicit ``extra`` dates."""

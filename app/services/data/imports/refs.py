@@ -166,8 +166,7 @@ def entry_rules(doc: Document) -> list[Problem]:
 
 def _holiday_country(code: str) -> list[Problem]:
     # Imported here: the country tables load slowly and only files that name one need them.
-    import holidays
+    from app.calendar.workdays import country_problem
 
-    if code.upper() not in holidays.list_supported_countries():
-        return [Problem("settings.holidays", f"unknown country code {code!r} (ISO 3166, e.g. DE)")]
-    return []
+    problem = country_problem(code)
+    return [Problem("settings.holidays", problem)] if problem else []
