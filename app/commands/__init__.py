@@ -15,13 +15,15 @@ from app.commands import (
     data,
     demo,
     integrations,
+    people,
     schedule,
     serve,
     trackers,
 )
 
 # One entry per module in app/commands/; add yours here.
-MODULES = (serve, cycles, schedule, integrations, trackers, demo, data, checkin, admin)
+MODULES = (serve, cycles, schedule, integrations, trackers, demo, data, checkin, admin,
+           people)
 
 
 def REGISTRY() -> list[click.Command]:
