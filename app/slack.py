@@ -43,16 +43,23 @@ import handlers
 from app.bootstrap import Container, utcnow
 from app.config import Settings
 from app.models import Workspace
-from app.services.tenancy import binding, installations, slack_events
+from app.services.tenancy import binding, directory, installations, slack_events
 from handlers import text_guard
 from handlers.context import Env
 from handlers.people import ensure_person
 
 log = logging.getLogger(__name__)
 
-# Scopes the features use; manifest.yaml lists the same ones.
-BOT_SCOPES = ["commands", "chat:write", "im:write", "im:history", "channels:history",
-              "groups:history", "users:read", "files:write"]
+# Scopes the features use; manifest.yaml lists the same ones (with why) and
+# tests/slack/test_manifest.py keeps them in step.
+BOT_SCOPES = [
+    "commands", "chat:write", "im:write", "im:history", "channels:history", "groups:history",
+    "users:read", "files:write",
+    "users:read.email",  # the directory sync's emails (profile.email of users.list)
+    "usergroups:read",  # teams that follow a user group (usergroups.users.list, its events)
+    "channels:read",  # teams that follow a public channel (conversations.members, its events)
+    "groups:read",  # ... and a private channel the bot was invited to
+]
 
 # Events that carry a user whose Person we need before the listener runs.
 _PERSON_EVENTS = {"app_home_opened"}
@@ -267,9 +274,15 @@ class BindingOAuthFlow(OAuthFlow):
             raise OrgInstallRefused(binding.ORG_INSTALL_REFUSED)
         super().store_installation(request, installation)
         with self.env.session() as s:
-            binding.for_installed_team(session=s, team_id=installation.team_id,
-                                       name=installation.team_name, now=self.env.clock())
+            ws_id = binding.for_installed_team(session=s, team_id=installation.team_id,
+                                               name=installation.team_name,
+                                               now=self.env.clock()).id
         self.env.workspace_ids.pop(installation.team_id, None)
+        # The directory is read after the redirect has been answered.
+        client = WebClient(token=installation.bot_token, base_url=self.client.base_url,
+                           timeout=10)
+        self.env.later(directory.sync, factory=self.env.session_factory, workspace_id=ws_id,
+                       client=client, now=self.env.clock())
 
 
 def _revoke(client: WebClient, token: str | None) -> None:

@@ -1,4 +1,4 @@
-"""Workspace events: people changing in Slack, and the app being uninstalled.
+"""Workspace events: the app being uninstalled (people changing: handlers/directory.py).
 
 Each event is processed once: its ``event_id`` is recorded after the work succeeded (the
 middleware in app/slack.py skips ids already recorded), so a retry after a failure runs again.
@@ -12,7 +12,7 @@ from typing import Any
 
 from slack_bolt import App
 
-from app.services.tenancy import people, retention, slack_events, workspaces
+from app.services.tenancy import retention, slack_events, workspaces
 from app.services.tx import Tx
 from handlers.context import Env
 
@@ -30,19 +30,6 @@ def once(env: Env, body: dict[str, Any], work: Callable[[Tx], None]) -> None:
             slack_events.mark_processed(session=tx, key=event_id, now=env.clock())
 
 
-def on_user_change(event: dict[str, Any], body: dict[str, Any], env: Env,
-                   workspace_id: int) -> None:
-    user = event.get("user") or {}
-    if not user.get("id"):
-        return
-
-    def work(tx: Tx) -> None:
-        people.refresh_known(session=tx, workspace_id=workspace_id, user=user, now=env.clock())
-        env.actors.forget(workspace_id, str(user["id"]))
-
-    once(env, body, work)
-
-
 def on_tokens_revoked(event: dict[str, Any], body: dict[str, Any], env: Env,
                       workspace_id: int) -> None:
     _revoke_tokens(env, body, event)
@@ -57,7 +44,6 @@ def on_app_uninstalled(body: dict[str, Any], env: Env, workspace_id: int) -> Non
 
 
 def register(app: App, env: Env) -> None:
-    app.event("user_change")(on_user_change)
     app.event("tokens_revoked")(on_tokens_revoked)
     app.event("app_uninstalled")(on_app_uninstalled)
 

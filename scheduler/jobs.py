@@ -30,7 +30,7 @@ from app.domain import CyclePhase, Due
 from app.models import Cycle, Objective, SchedulerState, Team, Workspace
 from app.services.scheduling import schedules
 from app.services.scheduling.schedules import PersonPlan, insert_ignore
-from app.services.tenancy import retention
+from app.services.tenancy import directory, retention
 from scheduler import review_jobs
 from scheduler.delivery import ClientFor, Deliverer
 from scheduler.due import insert, window_start
@@ -191,6 +191,7 @@ def tick(factory: sessionmaker[Session], settings: Settings, now: datetime, *,
         budget = budget_seconds if budget_seconds is not None else settings.tick_seconds * 0.8
         delivered = deliverer.run(budget)
         more = deliverer.more
+    directory.sync_due(factory, now, client_for)  # users.list, once a day per workspace
     result = TickResult(now=now, enqueued=enqueued, delivered=delivered, more=more)
     log.info("scheduler.tick", extra={"at": now.isoformat(), "enqueued": dict(enqueued),
                                       "delivered": dict(delivered)})

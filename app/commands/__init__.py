@@ -15,6 +15,7 @@ from app.commands import (
     data,
     demo,
     integrations,
+    people,
     schedule,
     serve,
     teams,
@@ -22,7 +23,8 @@ from app.commands import (
 )
 
 # One entry per module in app/commands/; add yours here.
-MODULES = (serve, cycles, schedule, integrations, trackers, demo, data, checkin, admin, teams)
+MODULES = (serve, cycles, schedule, integrations, trackers, demo, data, checkin, admin,
+           people, teams)
 
 
 def REGISTRY() -> list[click.Command]:

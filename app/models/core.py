@@ -43,6 +43,9 @@ class Workspace(Base):
     # is deleted at purge_after (OKR_RETENTION_DAYS later) unless the app is reinstalled.
     disabled_at: Mapped[datetime | None] = mapped_column()
     purge_after: Mapped[datetime | None] = mapped_column()
+    # When the daily directory sync (users.list) last ran; claimed with a conditional UPDATE
+    # so one process syncs a workspace once a day.
+    directory_synced_at: Mapped[datetime | None] = mapped_column()
 
 
 class Person(WorkspaceScoped, Base):
@@ -52,10 +55,17 @@ class Person(WorkspaceScoped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     slack_id: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(200))
+    display_name: Mapped[str | None] = mapped_column(String(200))
     tz: Mapped[str] = mapped_column(String(64), default="UTC")
+    # "slack": tz follows Slack; "person": the person chose it and no sync changes it.
+    tz_source: Mapped[str] = mapped_column(String(8), default="slack", server_default="slack")
     email: Mapped[str | None] = mapped_column(String(320))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     deactivated_at: Mapped[datetime | None] = mapped_column()
+    # Slack's ``deleted`` as last seen: only a deactivation that came from Slack is undone
+    # when Slack reactivates the account (an operator's deactivation stays).
+    deactivated_in_slack: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                        server_default=false())
     away_until: Mapped[date | None] = mapped_column(Date)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     # Person-level check-in cadence override (see scheduler.cadence); None inherits the team's.

@@ -38,8 +38,30 @@ def users_info(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def users_list(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
-    return {"ok": True, "members": list(fake.users.values()),
-            "response_metadata": {"next_cursor": ""}}
+    """Slack's pagination: ``limit`` (default 100 here, at most 1000) users a page from
+    ``cursor``; ``next_cursor`` is empty on the last page; a cursor we never gave is refused.
+    Slackbot is always listed, as in a real workspace."""
+    try:
+        limit = int(p.get("limit") or 100)
+    except ValueError:
+        return _err("invalid_limit")
+    limit = max(1, min(limit, 1000))
+    users = [_SLACKBOT, *fake.users.values()]
+    cursor = str(p.get("cursor") or "")
+    start = 0
+    if cursor:
+        if not cursor.startswith("dXNlcjo") or not cursor[7:].isdigit():
+            return _err("invalid_cursor")
+        start = int(cursor[7:])
+    page = users[start:start + limit]
+    more = start + limit < len(users)
+    return {"ok": True, "members": page, "cache_ts": 1_700_000_000,
+            "response_metadata": {"next_cursor": f"dXNlcjo{start + limit}" if more else ""}}
+
+
+_SLACKBOT = {"id": "USLACKBOT", "name": "slackbot", "real_name": "Slackbot", "deleted": False,
+             "is_bot": False, "tz": "America/Los_Angeles",
+             "profile": {"display_name": "Slackbot", "real_name": "Slackbot"}}
 
 
 def users_lookup_by_email(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:

@@ -67,13 +67,6 @@ def test_user_change_refreshes_known_people(slack: Harness) -> None:
         assert bob.active is False and bob.deactivated_at is not None
 
 
-def test_user_change_ignores_strangers(slack: Harness) -> None:
-    stranger = {"id": "U0ZED", "name": "zed", "tz": "UTC", "profile": {}}
-    slack.send(slack.req.event({"type": "user_change", "user": stranger}, event_id="Ev7"))
-    with slack.session() as s:
-        assert s.scalars(select(Person).where(Person.slack_id == "U0ZED")).first() is None
-
-
 def test_uninstall_is_audited(slack: Harness) -> None:
     slack.send(slack.req.event({"type": "app_uninstalled"}, event_id="Ev8"))
     slack.send(slack.req.event({"type": "tokens_revoked", "tokens": {"bot": ["U0BOT"]}},

@@ -109,6 +109,7 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('disabled_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('purge_after', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('directory_synced_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_workspaces')),
     sa.UniqueConstraint('slack_team_id', name=op.f('uq_workspaces_slack_team_id'))
     )
@@ -149,10 +150,13 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('slack_id', sa.String(length=32), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('display_name', sa.String(length=200), nullable=True),
     sa.Column('tz', sa.String(length=64), nullable=False),
+    sa.Column('tz_source', sa.String(length=8), server_default='slack', nullable=False),
     sa.Column('email', sa.String(length=320), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('deactivated_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('deactivated_in_slack', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('away_until', sa.Date(), nullable=True),
     sa.Column('is_admin', sa.Boolean(), nullable=False),
     sa.Column('checkin_schedule', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=True),

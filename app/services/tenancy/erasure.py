@@ -59,8 +59,10 @@ def erase(*, session: Session, workspace_id: int, slack_id: str, now: datetime,
     if person is None:
         raise NotFound(f"no person {slack_id!r} in this workspace")
     key = anonymous_key(slack_id)
-    identifiers = {v for v in (person.slack_id, person.name, person.email) if v}
+    identifiers = {v for v in (person.slack_id, person.name, person.display_name, person.email)
+                   if v}
     person.slack_id, person.name, person.email, person.tz = key, ERASED_NAME, None, "UTC"
+    person.display_name = None
     person.active, person.is_admin, person.away_until = False, False, None
     person.checkin_schedule = None
     person.deactivated_at = person.deactivated_at or now

@@ -1,0 +1,67 @@
+"""``okr people sync``: read the Slack directory (users.list) into people now."""
+
+from __future__ import annotations
+
+import click
+from slack_sdk.errors import SlackApiError
+
+from app.bootstrap import utcnow
+from app.commands.admin import require_secret_key
+from app.commands.context import Obj, pass_obj, workspace_option
+from app.config import Settings
+from app.db import unit_of_work
+from app.services.tenancy import directory, workspaces
+from scheduler.clients import client_factory
+
+HINTS = {
+    "missing_scope": "reinstall the app so that it has the scopes in manifest.yaml",
+    "invalid_auth": "the bot token is not valid (SLACK_BOT_TOKEN, or install the app again)",
+    "not_authed": "no bot token was sent (set SLACK_BOT_TOKEN or install the app)",
+    "token_revoked": "the token was revoked: install the app again",
+    "account_inactive": "the token was revoked: install the app again",
+}
+
+
+@click.group("people")
+def people_group() -> None:
+    """People of a workspace, as Slack knows them."""
+
+
+@people_group.command("sync")
+@workspace_option()
+@pass_obj
+def people_sync(obj: Obj, workspace_ref: str | None) -> None:
+    """Read Slack's directory into people: names, display names, time zones, emails and
+    deactivations (the daily sync does the same). People's own settings are kept."""
+    require_secret_key(Settings())
+    container = obj.container
+    now = utcnow()
+    with unit_of_work(container.session_factory) as s:
+        if workspace_ref:
+            ws = workspaces.by_ref(session=s, ref=workspace_ref)
+            if ws is None:
+                raise click.ClickException(f"no workspace {workspace_ref!r}")
+        else:
+            ws = workspaces.default_workspace(session=s, now=now)
+        ws_id, name = ws.id, ws.name
+    client = client_factory(container.settings, container.engine,
+                            container.session_factory)(ws_id)
+    if client is None:
+        raise click.ClickException(f"no Slack token for {name}: set SLACK_BOT_TOKEN or "
+                                   f"install the app to that workspace")
+    try:
+        counts = directory.sync(factory=container.session_factory, workspace_id=ws_id,
+                                client=client, now=now, actor_label="cli")
+    except SlackApiError as exc:
+        error = str(exc.response.get("error") or "unknown error")
+        hint = HINTS.get(error)
+        raise click.ClickException(f"Slack refused users.list ({error})"
+                                   + (f": {hint}" if hint else "") + "; nothing was changed"
+                                   ) from None
+    except OSError as exc:
+        raise click.ClickException(f"Slack could not be reached ({type(exc).__name__}); "
+                                   f"nothing was changed") from None
+    click.echo(f"{name}: {counts.summary()}")
+
+
+COMMANDS = [people_group]
