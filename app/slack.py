@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 
 # Scopes the features use; manifest.yaml lists the same ones.
 BOT_SCOPES = ["commands", "chat:write", "im:write", "im:history", "channels:history",
-              "groups:history", "users:read", "files:write"]
+              "groups:history", "users:read", "files:write", "channels:read"]
 
 # Events that carry a user whose Person we need before the listener runs.
 _PERSON_EVENTS = {"app_home_opened"}

@@ -23,6 +23,7 @@ from blocks.common import (
     section,
 )
 from blocks.corrections import recent_blocks
+from blocks.home_setup import SetupView, setup_blocks
 from blocks.ids import Action
 
 MAX_KRS = 30
@@ -46,6 +47,7 @@ class HomeData:
     next_checkin: datetime | None = None  # local time in the person's tz
     away_until: date | None = None
     recent_checkins: Sequence[CheckinEntry] = ()  # with Edit and Undo
+    setup: SetupView | None = None  # the first-run checklist, while it is needed
 
 
 def objective_line(o: ObjectiveView) -> str:
@@ -58,6 +60,7 @@ def objective_line(o: ObjectiveView) -> str:
 
 def home_view(data: HomeData) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = [header(f"OKRs for {clip(data.name, 100)}")]
+    blocks += setup_blocks(data.setup)
     if data.cycle:
         c = data.cycle
         blocks.append(context(f"*{escape(c.name)}* · {c.phase.value} · day {c.day} of "

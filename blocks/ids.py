@@ -27,6 +27,7 @@ class Callback(Id):
     REFLECT = "okr_reflect"
     CORRECT_CHECKIN = "okr_correct_checkin"
     TRACKER_ADD = "okr_tracker_add"
+    SETUP_TEAM = "okr_setup_team"
 
 
 class Action(Id):
@@ -54,6 +55,10 @@ class Action(Id):
     # Correcting a check-in (the checked-in summary and Home): f"{id}:{checkin id}".
     EDIT_CHECKIN = "okr_edit_checkin"
     UNDO_CHECKIN = "okr_undo_checkin"
+    # First-run setup in App Home (blocks/home_setup.py).
+    SETUP_CYCLE = "okr_setup_cycle"
+    SETUP_NEW_TEAM = "okr_setup_new_team"
+    SETUP_TEST_PROMPT = "okr_setup_test_prompt"
 
 
 class Block(Id):
@@ -110,3 +115,6 @@ class Block(Id):
     REFLECT_WORKED = "rf_worked"
     REFLECT_DID_NOT = "rf_did_not"
     REFLECT_CARRY = "rf_carry"
+    # First-run setup: the new team modal.
+    SETUP_TEAM_NAME = "st_team_name"
+    SETUP_TEAM_CHANNEL = "st_team_channel"

@@ -27,6 +27,7 @@ from handlers import (
     home,
     prompts,
     review,
+    setup,
     trackers,
 )
 
@@ -52,6 +53,7 @@ REGISTERS: tuple[Callable[[App, Env], None], ...] = (
     prompts.register,
     cmd_schedule.register,
     trackers.register,
+    setup.register,
 )
 
 

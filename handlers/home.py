@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +28,7 @@ from app.services.tenancy import slack_events
 from app.services.tx import Tx
 from blocks.home import HomeData, TeamSummary, home_view
 from handlers.context import Actor, Env
+from handlers.home_setup import setup_view
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +75,10 @@ def publish_home(client: WebClient, tx: Tx, workspace_id: int, person_id: int, n
         due = None
     recent = corrections.recent(session=tx, workspace_id=workspace_id, author_id=person_id,
                                 now=now)
+    data = replace(home_data(facts, due, recent),
+                   setup=setup_view(client, tx, workspace_id, person_id, now, settings))
     try:
-        client.views_publish(user_id=facts.slack_id,
-                             view=home_view(home_data(facts, due, recent)))
+        client.views_publish(user_id=facts.slack_id, view=home_view(data))
     except SlackApiError as exc:
         log.error("home.publish_failed",
                   extra={"user": facts.slack_id, "slack_error": exc.response.get("error")})
