@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from app.services.errors import NotAllowed, OkrError
 from app.services.okrs import mine
 from app.services.tenancy import setup, slack_events
-from app.services.tx import discard
+from app.services.tx import Tx, discard
 from blocks import home_setup as ui
 from blocks.ids import Action, Block, Callback
 from blocks.prompt import PromptView, prompt_message
@@ -108,7 +108,7 @@ def on_team_submit(ack: Ack, view: dict[str, Any], client: WebClient, env: Env,
     refresh_later(env, client, workspace_id, person.id)
 
 
-def _sample(env: Env, tx: Any, workspace_id: int, person: Actor, now: datetime) -> PromptView:
+def _sample(env: Env, tx: Tx, workspace_id: int, person: Actor, now: datetime) -> PromptView:
     facts = mine.home_facts(session=tx, workspace_id=workspace_id, person_id=person.id,
                             now=now, settings=env.settings)
     cycle = facts.cycle if facts else None
