@@ -24,6 +24,7 @@ from blocks.common import (
 )
 from blocks.corrections import recent_blocks
 from blocks.home_settings import SettingsAccess, settings_blocks
+from blocks.home_setup import SetupView, setup_blocks
 from blocks.ids import Action
 
 MAX_KRS = 30
@@ -48,6 +49,7 @@ class HomeData:
     away_until: date | None = None
     recent_checkins: Sequence[CheckinEntry] = ()  # with Edit and Undo
     settings: SettingsAccess = field(default_factory=SettingsAccess)
+    setup: SetupView | None = None  # the first-run checklist, while it is needed
 
 
 def objective_line(o: ObjectiveView) -> str:
@@ -60,6 +62,7 @@ def objective_line(o: ObjectiveView) -> str:
 
 def home_view(data: HomeData) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = [header(f"OKRs for {clip(data.name, 100)}")]
+    blocks += setup_blocks(data.setup)
     if data.cycle:
         c = data.cycle
         blocks.append(context(f"*{escape(c.name)}* · {c.phase.value} · day {c.day} of "

@@ -31,6 +31,7 @@ class Callback(Id):
     ORG_SETTINGS = "okr_org_settings"
     TEAM_SETTINGS = "okr_team_settings"
     MY_SETTINGS = "okr_my_settings"
+    SETUP_TEAM = "okr_setup_team"
 
 
 class Action(Id):
@@ -62,6 +63,10 @@ class Action(Id):
     OPEN_ORG_SETTINGS = "okr_open_org_settings"
     OPEN_TEAM_SETTINGS = "okr_open_team_settings"
     OPEN_MY_SETTINGS = "okr_open_my_settings"
+    # First-run setup in App Home (blocks/home_setup.py).
+    SETUP_CYCLE = "okr_setup_cycle"
+    SETUP_NEW_TEAM = "okr_setup_new_team"
+    SETUP_TEST_PROMPT = "okr_setup_test_prompt"
 
 
 class Block(Id):
@@ -129,3 +134,6 @@ class Block(Id):
     REFLECT_WORKED = "rf_worked"
     REFLECT_DID_NOT = "rf_did_not"
     REFLECT_CARRY = "rf_carry"
+    # First-run setup: the new team modal.
+    SETUP_TEAM_NAME = "st_team_name"
+    SETUP_TEAM_CHANNEL = "st_team_channel"

@@ -30,6 +30,7 @@ from handlers import (
     prompts,
     review,
     settings,
+    setup,
     teams_sync,
     trackers,
 )
@@ -60,6 +61,7 @@ REGISTERS: tuple[Callable[[App, Env], None], ...] = (
     cmd_team.register,
     teams_sync.register,
     settings.register,
+    setup.register,
 )
 
 

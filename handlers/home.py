@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +30,7 @@ from app.services.tx import Tx
 from blocks.home import HomeData, TeamSummary, home_view
 from blocks.home_settings import SettingsAccess
 from handlers.context import Actor, Env
+from handlers.home_setup import setup_view
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +81,10 @@ def publish_home(client: WebClient, tx: Tx, workspace_id: int, person_id: int, n
     found = settings_service.access_of(session=tx, workspace_id=workspace_id,
                                        person_id=person_id, env_admins=settings.admins)
     access = SettingsAccess(found.is_admin, found.teams)
+    data = replace(home_data(facts, due, recent, access),
+                   setup=setup_view(client, tx, workspace_id, person_id, now, settings))
     try:
-        client.views_publish(user_id=facts.slack_id,
-                             view=home_view(home_data(facts, due, recent, access)))
+        client.views_publish(user_id=facts.slack_id, view=home_view(data))
     except SlackApiError as exc:
         log.error("home.publish_failed",
                   extra={"user": facts.slack_id, "slack_error": exc.response.get("error")})

@@ -227,8 +227,13 @@ def conversations_members(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def conversations_info(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
+    """Any channel exists; ``is_member`` says whether the bot is among its members (for the
+    channels given members in ``fake.channel_members``)."""
     channel = str(p.get("channel"))
-    return {"ok": True, "channel": {"id": channel, "name": channel.lower(), "is_archived": False}}
+    is_member = fake.bot_user_id in fake.channel_members.get(channel, [])
+    return {"ok": True, "channel": {"id": channel, "name": channel.lower(), "is_archived": False,
+                                    "is_channel": channel.startswith("C"),
+                                    "is_member": is_member}}
 
 
 def usergroups_users_list(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
