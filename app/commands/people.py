@@ -7,10 +7,9 @@ from slack_sdk.errors import SlackApiError
 
 from app.bootstrap import utcnow
 from app.commands.admin import require_secret_key
-from app.commands.context import Obj, pass_obj, workspace_option
+from app.commands.context import Obj, opened, pass_obj, workspace_option
 from app.config import Settings
-from app.db import unit_of_work
-from app.services.tenancy import directory, workspaces
+from app.services.tenancy import directory
 from scheduler.clients import client_factory
 
 HINTS = {
@@ -36,14 +35,8 @@ def people_sync(obj: Obj, workspace_ref: str | None) -> None:
     require_secret_key(Settings())
     container = obj.container
     now = utcnow()
-    with unit_of_work(container.session_factory) as s:
-        if workspace_ref:
-            ws = workspaces.by_ref(session=s, ref=workspace_ref)
-            if ws is None:
-                raise click.ClickException(f"no workspace {workspace_ref!r}")
-        else:
-            ws = workspaces.default_workspace(session=s, now=now)
-        ws_id, name = ws.id, ws.name
+    with opened(container, workspace_ref, now) as ctx:
+        ws_id, name = ctx.ws.id, ctx.ws.name
     client = client_factory(container.settings, container.engine,
                             container.session_factory)(ws_id)
     if client is None:
