@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -46,6 +47,11 @@ class Workspace(Base):
     # When the daily directory sync (users.list) last ran; claimed with a conditional UPDATE
     # so one process syncs a workspace once a day.
     directory_synced_at: Mapped[datetime | None] = mapped_column()
+    # The organisation's working week (see app.calendar.workweek): day names, e.g.
+    # ["mon", ..., "fri"] (None: Monday to Friday), and working hours "08:00-19:00" (None: the
+    # default). Teams and people override them.
+    work_days: Mapped[list[str] | None] = mapped_column(JSONType)
+    work_hours: Mapped[str | None] = mapped_column(String(11))
 
 
 class Person(WorkspaceScoped, Base):
@@ -71,6 +77,15 @@ class Person(WorkspaceScoped, Base):
     # Person-level check-in cadence override (see scheduler.cadence); None inherits the team's.
     checkin_schedule: Mapped[dict[str, Any] | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column()
+    # The first day of an announced absence (None: away starts at once); see away_until.
+    away_from: Mapped[date | None] = mapped_column(Date)
+    # Own working week and holiday calendar ("DE-BY", "US"); None inherits the team's, then
+    # the organisation's.
+    work_days: Mapped[list[str] | None] = mapped_column(JSONType)
+    work_hours: Mapped[str | None] = mapped_column(String(11))
+    holiday_calendar: Mapped[str | None] = mapped_column(String(16))
+    # False: no follow-up nudges (the check-in prompt itself still comes).
+    nudges: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class Team(WorkspaceScoped, Base):
@@ -89,6 +104,11 @@ class Team(WorkspaceScoped, Base):
     # Where membership follows Slack: {"channel": "C..."} or {"usergroup": "S..."}; None when
     # members are kept by hand.
     members_from: Mapped[dict[str, Any] | None] = mapped_column()
+    # The team's working week and holiday calendar, for members without their own.
+    work_days: Mapped[list[str] | None] = mapped_column(JSONType)
+    holiday_calendar: Mapped[str | None] = mapped_column(String(16))
+    # Whether the digest's participation line names who has not checked in.
+    digest_names: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     members: Mapped[list[TeamMember]] = relationship(
         back_populates="team", cascade="all, delete-orphan", lazy="selectin"
