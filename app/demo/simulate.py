@@ -143,67 +143,110 @@ def _local_slot(person: Person, ws: Workspace, monday: date, rng: random.Random)
     return (local + timedelta(minutes=rng.randrange(0, 75))).astimezone(UTC)
 
 
-def simulate(*, session: Session, workspace: Workspace, window: CycleWindow,
-             now: datetime, after: datetime | None = None) -> int:
-    """Record the quarter's check-ins up to ``now``; return how many were recorded.
+@dataclass(frozen=True)
+class Planned:
+    """One check-in of the quarter, drawn in advance, and the issues closed just before it."""
 
-    With ``after``, check-ins up to that instant are taken as recorded by an earlier call (the
-    random draws still happen, so every check-in gets the same values as in one full run).
+    at: datetime
+    week: int
+    kr_key: str
+    data: CheckinAnswer
+    closes: tuple[str, ...] = ()
+
+
+def plan(*, session: Session, workspace: Workspace, window: CycleWindow) -> list[Planned]:
+    """Every check-in of the quarter in time order, drawn once from the fixed seed.
+
+    The draws are made in time order, so any prefix is what a run stopped at that instant
+    would record: recording a plan piece by piece gives the same history as one full run.
     """
     rng = random.Random(SEED)
-    krs = {kr.key: kr for kr in session.scalars(
-        select(KeyResult).where(KeyResult.workspace_id == workspace.id).order_by(KeyResult.id))}
+    krs = _krs(session, workspace)
     people = {p.id: p for p in session.scalars(
         select(Person).where(Person.workspace_id == workspace.id))}
     first = window.start + timedelta(days=(7 - window.start.weekday()) % 7)
     mondays = [first + timedelta(weeks=w) for w in range(14)
                if first + timedelta(weeks=w) <= window.end]
     events: list[Event] = []
-    for key, plan in PLANS.items():
+    for key, kr_plan in PLANS.items():
         kr = krs.get(key)
         if kr is None or kr.owner_id is None:
             continue
         for week, monday in enumerate(mondays):
-            if plan.stop_after is not None and week > plan.stop_after:
+            if kr_plan.stop_after is not None and week > kr_plan.stop_after:
                 break
             if week not in (0, len(mondays) - 1) and rng.random() < 0.12:
                 continue  # everyone misses a week now and then
-            at = _local_slot(people[kr.owner_id], workspace, monday, rng)
-            if at <= now:
-                events.append(Event(at, week, key))
+            events.append(Event(_local_slot(people[kr.owner_id], workspace, monday, rng),
+                                week, key))
     events.sort(key=lambda e: (e.at, e.kr_key))
     goals = {oid: scoring.goal(Commitment(c)) for oid, c in session.execute(
         select(Objective.id, Objective.commitment).where(Objective.workspace_id == workspace.id))}
     closes = list(CLOSED_ISSUES)
-    last_week = len(mondays) - 1
-    count = 0
+    out: list[Planned] = []
     for event in events:
+        closing: list[str] = []
         while closes and closes[0][0] <= event.week:
-            _close_issue(session, workspace, closes.pop(0)[1], event.at)
-        kr, plan = krs[event.kr_key], PLANS[event.kr_key]
-        frac = event.week / last_week
-        value, manual = _value(kr, plan, frac, rng)
-        if KRType(kr.kr_type) == KRType.MILESTONE:
-            value = 1.0 if plan.done_week is not None and event.week >= plan.done_week else 0.0
-        # Owners judge by their own plan: the KR's pace towards its objective's goal.
-        facts, day = pace_facts(kr), event.at.date()
-        expected = scoring.kr_expected(facts, window, day, end_goal=goals[kr.objective_id])
-        score = checkins.score_after(kr, value, manual) or 0.0
-        status = plan.declare or (scoring.kr_suggestion(facts, score, expected, window,
-                                                        day).value
-                                  if rng.random() < 0.85 else None)
-        note = rng.choice(plan.notes + GENERIC_NOTES) if rng.random() < 0.6 else ""
-        data = CheckinAnswer(kr_key=kr.key, value=value, score=manual, status=status,
-                            note=note or None, blockers=plan.blockers.get(event.week),
-                            confidence=rng.choice(("low", "medium", "high")))
-        if after is not None and event.at <= after:
-            count += 1
-            continue
-        checkins.record(session=session, workspace_id=workspace.id, kr=kr, data=data,
-                        author_id=kr.owner_id, actor_label="demo", source=CheckinSource.DEMO,
-                        now=event.at, idempotency_key=f"demo:{kr.key}:{event.week}")
+            closing.append(closes.pop(0)[1])
+        kr = krs[event.kr_key]
+        data = _answer(kr, PLANS[event.kr_key], event, len(mondays) - 1, window,
+                       goals[kr.objective_id], rng)
+        out.append(Planned(event.at, event.week, event.kr_key, data, tuple(closing)))
+    return out
+
+
+def _krs(session: Session, workspace: Workspace) -> dict[str, KeyResult]:
+    return {kr.key: kr for kr in session.scalars(
+        select(KeyResult).where(KeyResult.workspace_id == workspace.id).order_by(KeyResult.id))}
+
+
+def _answer(kr: KeyResult, kr_plan: Plan, event: Event, last_week: int, window: CycleWindow,
+            goal: float, rng: random.Random) -> CheckinAnswer:
+    frac = event.week / last_week
+    value, manual = _value(kr, kr_plan, frac, rng)
+    if KRType(kr.kr_type) == KRType.MILESTONE:
+        value = 1.0 if kr_plan.done_week is not None and event.week >= kr_plan.done_week else 0.0
+    # Owners judge by their own plan: the KR's pace towards its objective's goal.
+    facts, day = pace_facts(kr), event.at.date()
+    expected = scoring.kr_expected(facts, window, day, end_goal=goal)
+    score = checkins.score_after(kr, value, manual) or 0.0
+    status = kr_plan.declare or (scoring.kr_suggestion(facts, score, expected, window, day).value
+                                 if rng.random() < 0.85 else None)
+    note = rng.choice(kr_plan.notes + GENERIC_NOTES) if rng.random() < 0.6 else ""
+    return CheckinAnswer(kr_key=kr.key, value=value, score=manual, status=status,
+                         note=note or None, blockers=kr_plan.blockers.get(event.week),
+                         confidence=rng.choice(("low", "medium", "high")))
+
+
+def record_planned(*, session: Session, workspace: Workspace, planned: list[Planned],
+                   now: datetime, after: datetime | None = None) -> int:
+    """Record the planned check-ins up to ``now``; return how many there are by then.
+
+    With ``after``, those up to that instant are taken as recorded by an earlier call.
+    """
+    krs = _krs(session, workspace)
+    count = 0
+    for item in planned:
+        if item.at > now:
+            break
         count += 1
+        if after is not None and item.at <= after:
+            continue
+        for url in item.closes:
+            _close_issue(session, workspace, url, item.at)
+        kr = krs[item.kr_key]
+        checkins.record(session=session, workspace_id=workspace.id, kr=kr, data=item.data,
+                        author_id=kr.owner_id, actor_label="demo", source=CheckinSource.DEMO,
+                        now=item.at, idempotency_key=f"demo:{kr.key}:{item.week}")
     return count
+
+
+def simulate(*, session: Session, workspace: Workspace, window: CycleWindow,
+             now: datetime, after: datetime | None = None) -> int:
+    """Record the quarter's check-ins up to ``now``; return how many were recorded."""
+    return record_planned(session=session, workspace=workspace,
+                          planned=plan(session=session, workspace=workspace, window=window),
+                          now=now, after=after)
 
 
 def pace_facts(kr: KeyResult) -> KRFacts:

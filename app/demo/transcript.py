@@ -84,6 +84,8 @@ def run_scheduler(ctx: DemoContext) -> None:
     pacer = Pacer(10_000.0, 10_000.0)  # the fake has no limits; pacing is shown in bench/
     last: datetime | None = None
     recorded: datetime | None = None
+    with ctx.session() as s:
+        planned = simulate.plan(session=s, workspace=ctx.workspace(s), window=window)
     with FakeSlackServer() as fake:
         client = WebClient(token="xoxb-demo", base_url=fake.api_url, retry_handlers=[])
         while queue:
@@ -93,8 +95,8 @@ def run_scheduler(ctx: DemoContext) -> None:
             last = at
             if fresh:
                 with ctx.session() as s:  # the check-ins made by now
-                    simulate.simulate(session=s, workspace=ctx.workspace(s),
-                                      window=window, now=at, after=recorded)
+                    simulate.record_planned(session=s, workspace=ctx.workspace(s),
+                                            planned=planned, now=at, after=recorded)
                 recorded = at
             tick(ctx.session_factory, ctx.settings, at, client_for=lambda _ws: client,
                  pacer=pacer, worker_id="demo", threads=1, budget_seconds=60)
