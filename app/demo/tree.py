@@ -137,7 +137,8 @@ def _guides(style: Style) -> tuple[str, str, str, str]:
 def _kr_lines(kr: KRView, pad: str, style: Style, cols: _Columns, now: datetime | None,
               ) -> list[str]:
     bullet = "•" if style.unicode else "*"
-    title = _fit(f"{bullet} {kr.title}", cols.title - len(pad))
+    # One column kept free so a long value ("350 tickets") never touches the title.
+    title = _fit(f"{bullet} {kr.title}", cols.title - len(pad) - 1) + " "
     status = _status_word(kr.state, kr.light.value)
     out = [pad + title + _right(style, kr_value(kr), kr.score, status, kr.trend,
                                 kr.owner_name, cols)]

@@ -56,6 +56,14 @@ def test_no_word_is_cut(demo: tuple[Path, list[str]]) -> None:
 
 
 @pytest.mark.slow
+def test_a_shortened_title_never_touches_the_next_column(demo: tuple[Path, list[str]]) -> None:
+    """A cut title ends in "…" and a space, however long the value beside it ("350 tickets")."""
+    _, lines = demo
+    touching = [line for line in lines if re.search(r"…\S", line)]
+    assert touching == []
+
+
+@pytest.mark.slow
 def test_it_speaks_the_words_of_people_who_run_okrs(demo: tuple[Path, list[str]]) -> None:
     _, lines = demo
     text = "\n".join(lines).lower()
