@@ -1,12 +1,14 @@
 """Teams that follow a Slack channel or user group: people joining or leaving it join or
 leave the team (``member_joined_channel``, ``member_left_channel``,
-``subteam_members_changed``). Each event is applied once (see handlers.events.once)."""
+``subteam_members_changed``). Each event is applied once (see handlers.events.once).
+:func:`refresh_team_later` brings one team in step after the ack, once its source is set."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from slack_bolt import App
+from slack_sdk import WebClient
 
 from app.services.tenancy import teams_sync
 from app.services.tx import Tx
@@ -45,6 +47,17 @@ def on_subteam_members_changed(event: dict[str, Any], body: dict[str, Any], env:
                                  added=added, removed=removed, now=env.clock())
 
     once(env, body, work)
+
+
+def refresh_team_later(env: Env, client: WebClient, workspace_id: int, team_id: int) -> None:
+    """Make a team's members those of its channel or group now, after the ack (a channel of
+    thousands takes a few pages). Slack refusing leaves the members as they were."""
+
+    def run() -> None:
+        with env.session() as tx:
+            teams_sync.refresh(tx, client, workspace_id, team_id, now=env.clock())
+
+    env.later(run)
 
 
 def register(app: App, env: Env) -> None:
