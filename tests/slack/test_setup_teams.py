@@ -122,3 +122,18 @@ def test_a_team_needs_a_source_slack_knows(first_run: FirstRun) -> None:
     assert group["type"] == "plain_text_input"
     assert submit(h, modal, **{NAME: "Web", GROUP: "S0WEB"})["response_action"] == "update"
     assert members(h, "Web") == [ADMIN, "U0CAT", "U0DAN"]
+
+
+def test_inviting_the_bot_brings_the_channel_members(first_run: FirstRun) -> None:
+    """A team made from a channel the bot is not in yet (the checklist's step 3) gets its
+    members once the bot is invited."""
+    h = first_run
+    with_directory(h)
+    body = submit(h, team_modal(h), **{NAME: "Platform",
+                                       CHANNEL: {"selected_conversation": "C0PLAT"}})
+    assert "`/invite @okr`" in str(body["view"])
+    assert members(h, "Platform") == []
+    h.fake.channel_members["C0PLAT"] = [ADMIN, "U0CAT", h.fake.bot_user_id]
+    h.send(h.req.event({"type": "member_joined_channel", "user": h.fake.bot_user_id,
+                        "channel": "C0PLAT", "channel_type": "C"}, event_id="EvBotIn"))
+    assert members(h, "Platform") == [ADMIN, "U0CAT"]
