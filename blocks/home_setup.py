@@ -74,8 +74,9 @@ def setup_blocks(view: SetupView | None) -> list[dict[str, Any]]:
                         accessory=button(f"Create {name}", str(Action.SETUP_CYCLE), name,
                                          style="primary"))
     names = ", ".join(escape(t.name) for t in view.teams)
-    teams = section(f"{_mark(bool(view.teams))} *2. Create a team from a channel*\n"
-                    + (f"Teams: {names}" if names else "Its digests go to that channel."),
+    teams = section(f"{_mark(bool(view.teams))} *2. Create teams from channels or user "
+                    "groups*\n" + (f"Teams: {names}" if names else
+                                   "Their members follow the channel or the group."),
                     accessory=button("Add a team", str(Action.SETUP_NEW_TEAM)))
     test = section(f"{_mark(view.test_prompt_sent)} *4. Send yourself a test prompt*\n"
                    "See the check-in message people will get.",
@@ -86,16 +87,34 @@ def setup_blocks(view: SetupView | None) -> list[dict[str, Any]]:
             cycle, teams, _invite_step(view), test, divider()]
 
 
-def team_modal() -> dict[str, Any]:
+def _group_element(groups: Sequence[tuple[str, str]] | None) -> dict[str, Any]:
+    if groups:
+        return {"type": "static_select", "action_id": str(Block.SETUP_TEAM_GROUP),
+                "placeholder": plain("Pick a user group", 150),
+                "options": [{"text": plain(label, 75), "value": gid}
+                            for gid, label in groups[:100]]}
+    return {"type": "plain_text_input", "action_id": str(Block.SETUP_TEAM_GROUP),
+            "max_length": 32, "placeholder": plain("A user group id, e.g. S0123ABCD", 150)}
+
+
+def team_modal(groups: Sequence[tuple[str, str]] | None = None) -> dict[str, Any]:
+    """A new team from a channel or a user group (``groups``: Slack's, as (id, label); their
+    id is typed when Slack did not list them)."""
     channel = {"type": "conversations_select", "action_id": str(Block.SETUP_TEAM_CHANNEL),
                "placeholder": plain("Pick a channel", 150),
                "filter": {"include": ["public", "private"], "exclude_bot_users": True}}
     name = {"type": "plain_text_input", "action_id": str(Block.SETUP_TEAM_NAME),
             "max_length": 200, "placeholder": plain("e.g. Platform", 150)}
     blocks: list[dict[str, Any]] = [
-        section("A team's objectives and digests live in its channel."),
-        {"type": "input", "block_id": str(Block.SETUP_TEAM_CHANNEL),
+        section("A team's members come from a channel or a user group and follow it: "
+                "people who join or leave it join or leave the team. Its digests go to "
+                "the channel."),
+        {"type": "input", "block_id": str(Block.SETUP_TEAM_CHANNEL), "optional": True,
          "label": plain("Channel", 2000), "element": channel},
+        {"type": "input", "block_id": str(Block.SETUP_TEAM_GROUP), "optional": True,
+         "label": plain("User group", 2000), "element": _group_element(groups),
+         "hint": plain("Members follow the group rather than the channel; digests still go "
+                       "to the channel, if you pick one.", 2000)},
         {"type": "input", "block_id": str(Block.SETUP_TEAM_NAME),
          "label": plain("Team name", 2000), "element": name},
     ]
@@ -104,12 +123,19 @@ def team_modal() -> dict[str, Any]:
             "close": plain("Cancel", 24), "blocks": blocks}
 
 
-def team_created(name: str, channel_id: str, bot_name: str, bot_in: bool | None) -> dict[str, Any]:
-    """The modal after a team is created: what to do so its digests reach the channel."""
-    text = f"{DONE} *{escape(name)}* is set up; its digests go to <#{channel_id}>."
-    if bot_in is not True:
-        text += (f"\n\nThe bot is not in that channel yet: in <#{channel_id}> type "
-                 f"`/invite @{escape(bot_name)}`")
+def team_created(name: str, channel_id: str | None, bot_name: str, bot_in: bool | None,
+                 *, usergroup: str | None = None) -> dict[str, Any]:
+    """The modal after a team is created: where its members come from, and what to do so
+    its digests reach the channel."""
+    source = f"the user group <!subteam^{usergroup}>" if usergroup else f"<#{channel_id}>"
+    text = f"{DONE} *{escape(name)}* is set up; its members follow {source}."
+    if channel_id:
+        text += f" Its digests go to <#{channel_id}>."
+        if bot_in is not True:
+            text += (f"\n\nThe bot is not in that channel yet: in <#{channel_id}> type "
+                     f"`/invite @{escape(bot_name)}`")
+    else:
+        text += " Pick a channel for its digests in *Team settings*."
     return {"type": "modal", "callback_id": str(Callback.SETUP_TEAM),
             "title": plain("New team", 24), "close": plain("Done", 24),
             "blocks": [section(text)]}

@@ -118,6 +118,9 @@ class Block(Id):
     SET_CHECKIN = "set_checkin"
     SET_DIGEST = "set_digest"
     SET_CHANNEL = "set_channel"
+    SET_MEMBERS_KIND = "set_members_kind"
+    SET_MEMBERS_CHANNEL = "set_members_channel"
+    SET_MEMBERS_GROUP = "set_members_group"
     SET_AWAY = "set_away"
     # The tracker connection modal (admins).
     TRACKER_PROVIDER = "tr_provider"
@@ -137,3 +140,4 @@ class Block(Id):
     # First-run setup: the new team modal.
     SETUP_TEAM_NAME = "st_team_name"
     SETUP_TEAM_CHANNEL = "st_team_channel"
+    SETUP_TEAM_GROUP = "st_team_group"

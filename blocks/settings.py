@@ -107,7 +107,42 @@ def org_modal(form: Mapping[str, Any]) -> dict[str, Any]:
     return _modal(Callback.ORG_SETTINGS, "Settings", blocks)
 
 
-def team_modal(form: Mapping[str, Any]) -> dict[str, Any]:
+MEMBER_KINDS = (("none", "By hand (/okr team add and remove)"),
+                ("channel", "The members of a channel"),
+                ("usergroup", "The members of a user group"))
+
+
+def members_inputs(form: Mapping[str, Any],
+                   groups: Sequence[tuple[str, str]] | None) -> list[dict[str, Any]]:
+    """Where the team's members come from: by hand, a channel or a user group (picked from
+    ``groups``, Slack's user groups; their id is typed when Slack did not list them)."""
+    kind, current = form.get("members_kind") or "none", form.get("members_from")
+    channel: dict[str, Any] = {"type": "conversations_select",
+                               "filter": {"include": ["public", "private"],
+                                          "exclude_bot_users": True}}
+    if kind == "channel" and current:
+        channel["initial_conversation"] = current
+    group_hint = "The team's members become the group's and follow it."
+    if groups and (kind != "usergroup" or any(g == current for g, _ in groups)):
+        group = _select(str(Block.SET_MEMBERS_GROUP), "Members: user group", groups[:100],
+                        current if kind == "usergroup" else None, hint=group_hint)
+    else:
+        group = _text(str(Block.SET_MEMBERS_GROUP), "Members: user group id",
+                      current if kind == "usergroup" else None, max_length=32,
+                      hint=group_hint + " Its id starts with S (the group's profile shows it).")
+    return [
+        _select(str(Block.SET_MEMBERS_KIND), "Members come from", MEMBER_KINDS, kind,
+                hint="From a channel or a user group, people who join or leave it join or "
+                     "leave the team (their check-ins stay); people added by hand who are "
+                     "not in it leave the team."),
+        _input(str(Block.SET_MEMBERS_CHANNEL), "Members: channel", channel,
+               hint="Used when members come from a channel. Invite the app to it."),
+        group,
+    ]
+
+
+def team_modal(form: Mapping[str, Any],
+               groups: Sequence[tuple[str, str]] | None = None) -> dict[str, Any]:
     channel: dict[str, Any] = {"type": "conversations_select",
                                "filter": {"include": ["public", "private"],
                                           "exclude_bot_users": True}}
@@ -117,6 +152,7 @@ def team_modal(form: Mapping[str, Any]) -> dict[str, Any]:
         context(f"*{escape(str(form.get('name') or ''))}* `{escape(str(form.get('key')))}`"),
         _input(str(Block.SET_CHANNEL), "Digest channel", channel,
                hint="The team's digest is posted here. Invite the app to it."),
+        *members_inputs(form, groups),
         *schedule_inputs(Block.SET_CHECKIN, "Check-ins", form.get("checkin"),
                          "Empty: the organisation's."),
         *schedule_inputs(Block.SET_DIGEST, "Digests", form.get("digest"),
@@ -186,7 +222,9 @@ FIELDS = {"name": str(Block.SET_NAME), "timezone": str(Block.SET_TZ),
           "fiscal_year_start_month": str(Block.SET_FY_START),
           "timeline": str(Block.SET_TIMELINE), "holidays": str(Block.SET_HOLIDAYS),
           "admins": str(Block.SET_ADMINS), "channel": str(Block.SET_CHANNEL),
-          "away_until": str(Block.SET_AWAY)}
+          "away_until": str(Block.SET_AWAY), "members_kind": str(Block.SET_MEMBERS_KIND),
+          "members_channel": str(Block.SET_MEMBERS_CHANNEL),
+          "members_group": str(Block.SET_MEMBERS_GROUP)}
 
 
 def error_block(field: str, blocks: Sequence[Mapping[str, Any]]) -> str:

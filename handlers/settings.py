@@ -16,11 +16,13 @@ from slack_sdk import WebClient
 
 from app.services.errors import OkrError
 from app.services.scheduling import settings as service
+from app.services.tenancy import members_source
 from blocks import settings as ui
 from blocks.ids import Action, Callback
 from handlers.context import Actor, Env
 from handlers.errors import log_failure, user_message
 from handlers.home import refresh_later
+from handlers.teams_sync import refresh_team_later
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +66,7 @@ def on_open_team(ack: Ack, body: dict[str, Any], action: dict[str, Any], client:
             form = service.team_form(session=tx, workspace_id=workspace_id,
                                      person_id=person.id, key=key,
                                      env_admins=env.settings.admins)
-        return ui.team_modal(form)
+        return ui.team_modal(form, members_source.groups(client))
 
     _open(client, body, person, build)
 
@@ -129,13 +131,18 @@ def on_org_submit(ack: Ack, view: dict[str, Any], client: WebClient, env: Env,
 def on_team_submit(ack: Ack, view: dict[str, Any], client: WebClient, env: Env,
                    workspace_id: int, person: Actor | None, now: datetime) -> None:
     key = str(view.get("private_metadata") or "")[:100]
+    follow: list[int] = []
 
     def save(me: Actor, raw: dict[str, Any]) -> None:
         with env.session() as tx:
-            service.save_team(session=tx, workspace_id=workspace_id, person_id=me.id, key=key,
-                              raw=raw, env_admins=env.settings.admins, now=now)
+            team_id = service.save_team(session=tx, workspace_id=workspace_id, person_id=me.id,
+                                        key=key, raw=raw, env_admins=env.settings.admins,
+                                        now=now, slack=client)
+        follow.extend([team_id] if team_id is not None else [])
 
     if _submitted(ack, view, person, save) and person is not None:
+        for team_id in follow:  # its members are now the channel's or the group's
+            refresh_team_later(env, client, workspace_id, team_id)
         refresh_later(env, client, workspace_id, person.id)
 
 

@@ -1,6 +1,7 @@
 """First-run setup from App Home: the checklist's buttons and the new team modal.
 
-Create the current cycle, create a team from a channel, send yourself a test prompt. Every
+Create the current cycle, create teams from channels or user groups (their members then follow
+Slack), send yourself a test prompt. Every
 step is for OKR admins; the services decide (app/services/tenancy/setup.py). Each step
 refreshes the person's Home, so the checklist shows what is done.
 """
@@ -16,7 +17,7 @@ from slack_sdk import WebClient
 
 from app.services.errors import NotAllowed, OkrError
 from app.services.okrs import mine
-from app.services.tenancy import setup, slack_events
+from app.services.tenancy import members_source, setup, slack_events
 from app.services.tx import Tx, discard
 from blocks import home_setup as ui
 from blocks.ids import Action, Block, Callback
@@ -25,6 +26,7 @@ from handlers.context import Actor, Env
 from handlers.errors import log_failure, user_message
 from handlers.home import refresh_later
 from handlers.home_setup import bot_in_channel, bot_name
+from handlers.teams_sync import refresh_team_later
 
 log = logging.getLogger(__name__)
 
@@ -62,19 +64,30 @@ def on_new_team(ack: Ack, body: dict[str, Any], client: WebClient, person: Actor
     try:
         if not person.is_admin:
             raise NotAllowed(setup.ADMINS_ONLY)
-        client.views_open(trigger_id=body["trigger_id"], view=ui.team_modal())
+        # usergroups.list is one quick call; the trigger lasts 3 s.
+        client.views_open(trigger_id=body["trigger_id"],
+                          view=ui.team_modal(members_source.groups(client)))
     except Exception as exc:
         _tell(client, person, exc)
 
 
-def _team_values(view: dict[str, Any]) -> tuple[str, str]:
+_FIELD_BLOCKS = {"name": str(Block.SETUP_TEAM_NAME), "channel": str(Block.SETUP_TEAM_CHANNEL),
+                 "usergroup": str(Block.SETUP_TEAM_GROUP)}
+
+
+def _team_values(view: dict[str, Any]) -> tuple[str, str, str]:
     values = (view.get("state") or {}).get("values") or {}
-    name_el = (values.get(str(Block.SETUP_TEAM_NAME)) or {}).get(str(Block.SETUP_TEAM_NAME))
-    chan_el = (values.get(str(Block.SETUP_TEAM_CHANNEL)) or {}).get(
-        str(Block.SETUP_TEAM_CHANNEL))
-    name = str((name_el or {}).get("value") or "")
-    channel = str((chan_el or {}).get("selected_conversation") or "")
-    return name, channel
+
+    def entry(block: Block) -> dict[str, Any]:
+        found = (values.get(str(block)) or {}).get(str(block))
+        return found if isinstance(found, dict) else {}
+
+    name = str(entry(Block.SETUP_TEAM_NAME).get("value") or "")
+    channel = str(entry(Block.SETUP_TEAM_CHANNEL).get("selected_conversation") or "")
+    group = entry(Block.SETUP_TEAM_GROUP)
+    picked = (group.get("selected_option") or {}).get("value") if "selected_option" in group \
+        else group.get("value")
+    return name, channel, str(picked or "").strip()
 
 
 def on_team_submit(ack: Ack, view: dict[str, Any], client: WebClient, env: Env,
@@ -82,29 +95,36 @@ def on_team_submit(ack: Ack, view: dict[str, Any], client: WebClient, env: Env,
     if person is None:
         ack(response_action="errors", errors={str(Block.SETUP_TEAM_NAME): "who are you?"})
         return
-    name, channel = _team_values(view)
-    problems = setup.team_problems(name=name, channel_id=channel)
+    name, channel, group = _team_values(view)
+    problems = setup.team_problems(name=name, channel_id=channel, usergroup=group)
     if problems:
-        blocks = {"name": str(Block.SETUP_TEAM_NAME), "channel": str(Block.SETUP_TEAM_CHANNEL)}
         ack(response_action="errors",
-            errors={blocks[field]: text[:150] for field, text in problems.items()})
+            errors={_FIELD_BLOCKS[field]: text[:150] for field, text in problems.items()})
         return
+    created: list[int] = []
     try:
         with env.session() as tx:
             dedupe = f"view:{view.get('id')}"
             if not (view.get("id") and slack_events.already_processed(session=tx, key=dedupe)):
-                setup.create_team(session=tx, workspace_id=workspace_id, actor=person,
-                                  actor_label=_label(person), name=name, channel_id=channel,
-                                  now=now)
+                team = setup.create_team(session=tx, workspace_id=workspace_id, actor=person,
+                                         actor_label=_label(person), name=name,
+                                         channel_id=channel or None, usergroup=group or None,
+                                         now=now, slack=client)
+                created.append(team.id)
                 if view.get("id"):
                     slack_events.mark_processed(session=tx, key=dedupe, now=now)
     except Exception as exc:
         log_failure("setup.team_failed", exc, user=person.slack_id)
         text = str(exc) if isinstance(exc, OkrError) else user_message(exc)
-        ack(response_action="errors", errors={str(Block.SETUP_TEAM_NAME): text[:150]})
+        field = getattr(exc, "field", None)
+        ack(response_action="errors",
+            errors={_FIELD_BLOCKS.get(str(field), str(Block.SETUP_TEAM_NAME)): text[:150]})
         return
+    bot_in = bot_in_channel(client, channel) if channel else None
     ack(response_action="update", view=ui.team_created(
-        name.strip(), channel, bot_name(client), bot_in_channel(client, channel)))
+        name.strip(), channel or None, bot_name(client), bot_in, usergroup=group or None))
+    for team_id in created:  # its members are now the group's or the channel's
+        refresh_team_later(env, client, workspace_id, team_id)
     refresh_later(env, client, workspace_id, person.id)
 
 

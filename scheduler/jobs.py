@@ -30,7 +30,7 @@ from app.domain import CyclePhase, Due
 from app.models import Cycle, Objective, SchedulerState, Team, Workspace
 from app.services.scheduling import schedules
 from app.services.scheduling.schedules import PersonPlan, insert_ignore
-from app.services.tenancy import directory, retention
+from app.services.tenancy import directory, retention, teams_sync
 from scheduler import review_jobs
 from scheduler.delivery import ClientFor, Deliverer
 from scheduler.due import insert, window_start
@@ -191,11 +191,26 @@ def tick(factory: sessionmaker[Session], settings: Settings, now: datetime, *,
         budget = budget_seconds if budget_seconds is not None else settings.tick_seconds * 0.8
         delivered = deliverer.run(budget)
         more = deliverer.more
-    directory.sync_due(factory, now, client_for)  # users.list, once a day per workspace
+    synced = directory.sync_due(factory, now, client_for)  # users.list, once a day
+    if synced:
+        refresh_teams(factory, client_for, now, synced)
     result = TickResult(now=now, enqueued=enqueued, delivered=delivered, more=more)
     log.info("scheduler.tick", extra={"at": now.isoformat(), "enqueued": dict(enqueued),
                                       "delivered": dict(delivered)})
     return result
+
+
+def refresh_teams(factory: sessionmaker[Session], client_for: ClientFor, now: datetime,
+                  workspace_ids: Iterable[int]) -> None:
+    """After a workspace's daily directory sync: its teams that follow a channel or a user
+    group, in step with Slack (people who left without an event leave the team). One
+    workspace failing does not stop the others."""
+    for ws_id in workspace_ids:
+        try:
+            teams_sync.refresh_all(factory, client_for, now=now, workspace_ids=[ws_id])
+        except (OSError, DBAPIError) as exc:
+            log.warning("teams_sync.refresh_failed",
+                        extra={"workspace_id": ws_id, "error": type(exc).__name__})
 
 
 def default_worker_id() -> str:

@@ -83,7 +83,8 @@ class FakeSlack:
         self.calls: list[Call] = []
         self.violations: list[str] = []
         self.users: dict[str, dict[str, Any]] = {}
-        self.usergroups: dict[str, list[str]] = {}
+        self.usergroups: dict[str, list[str]] = {}  # id -> user ids
+        self.usergroup_info: dict[str, dict[str, Any]] = {}  # id -> handle, name
         self.channel_members: dict[str, list[str]] = {}
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self.ephemerals: list[dict[str, Any]] = []
@@ -162,6 +163,13 @@ class FakeSlack:
         with self.lock:
             self.users[user_id] = user
         return user
+
+    def add_usergroup(self, group_id: str, handle: str, users: list[str], *,
+                      name: str | None = None) -> None:
+        """A user group: listed by usergroups.list, its users by usergroups.users.list."""
+        with self.lock:
+            self.usergroups[group_id] = list(users)
+            self.usergroup_info[group_id] = {"handle": handle, "name": name or handle}
 
     def on(self, method: str, handler: Handler) -> None:
         """Answer ``method`` with ``handler(params)`` (a dict; ``ok`` defaults to True)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 from slack_sdk.errors import SlackApiError
 
@@ -9,7 +11,7 @@ from app.bootstrap import utcnow
 from app.commands.admin import require_secret_key
 from app.commands.context import Obj, opened, pass_obj, workspace_option
 from app.config import Settings
-from app.services.tenancy import directory
+from app.services.tenancy import directory, teams_sync
 from scheduler.clients import client_factory
 
 HINTS = {
@@ -31,7 +33,8 @@ def people_group() -> None:
 @pass_obj
 def people_sync(obj: Obj, workspace_ref: str | None) -> None:
     """Read Slack's directory into people: names, display names, time zones, emails and
-    deactivations (the daily sync does the same). People's own settings are kept."""
+    deactivations, then bring the teams that follow a channel or a user group in step (the
+    daily sync does the same). People's own settings are kept."""
     require_secret_key(Settings())
     container = obj.container
     now = utcnow()
@@ -55,6 +58,24 @@ def people_sync(obj: Obj, workspace_ref: str | None) -> None:
         raise click.ClickException(f"Slack could not be reached ({type(exc).__name__}); "
                                    f"nothing was changed") from None
     click.echo(f"{name}: {counts.summary()}")
+    _refresh_teams(obj, ws_id, client, now)
+
+
+def _refresh_teams(obj: Obj, ws_id: int, client: teams_sync.SlackReader, now: datetime) -> None:
+    try:
+        reports = teams_sync.refresh_all(obj.container.session_factory, lambda _ws: client,
+                                         now=now, workspace_ids=[ws_id])
+    except OSError as exc:
+        raise click.ClickException(f"Slack could not be reached for the teams that follow it "
+                                   f"({type(exc).__name__}); people were synced") from None
+    report = reports.get(ws_id)
+    if report is None:
+        return
+    click.echo(f"teams following Slack: {report.teams} refreshed, {report.added} members "
+               f"added, {report.removed} removed")
+    for key in report.failed:
+        click.echo(f"{key}: Slack would not list its members (is the app in the channel, "
+                   "with the usergroups:read / channels:read scopes?)", err=True)
 
 
 COMMANDS = [people_group]

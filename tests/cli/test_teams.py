@@ -14,7 +14,7 @@ from app.bootstrap import Container, bootstrap
 from app.cli import main
 from app.config import Settings
 from app.db import unit_of_work
-from app.models import AuditEntry, Person, Team, TeamMember
+from app.models import AuditEntry, KeyResult, Person, Team, TeamMember
 from tests.fakeslack import FakeSlack
 from tests.slack import seed
 
@@ -79,3 +79,33 @@ def test_sync_follows_the_channel(cli_env: Container, fake_slack: FakeSlack) -> 
     assert run("team", "sync", "--workspace", "T0TEST") == (
         0, "1 teams: 1 added, 2 removed, 1 not known here yet\n")
     assert members(cli_env) == ["U0ADA", "U0DEE"]
+
+
+def test_people_sync_refreshes_the_teams_that_follow_slack(cli_env: Container,
+                                                           fake_slack: FakeSlack) -> None:
+    """Cy left the channel and no event came: ``okr people sync`` takes them off the team,
+    and their key result stays theirs."""
+    for slack_id, name in (("U0ADA", "Ada"), ("U0BOB", "Bob"), ("U0CY", "Cy"), ("U0DEE", "Dee")):
+        fake_slack.add_user(slack_id, name=name)
+    with unit_of_work(cli_env.session_factory) as s:
+        s.execute(update(Team).where(Team.key == "eng").values(members_from={"channel": "C0ENG"}))
+    fake_slack.channel_members["C0ENG"] = ["U0ADA", "U0BOB"]
+    code, out = run("people", "sync")
+    assert code == 0, out
+    assert "teams following Slack: 1 refreshed, 0 members added, 1 removed" in out
+    assert members(cli_env) == ["U0ADA", "U0BOB"]
+    with unit_of_work(cli_env.session_factory) as s:
+        owner = s.scalar(select(Person.slack_id).join(KeyResult, KeyResult.owner_id == Person.id)
+                         .where(KeyResult.key == "kr-cy"))
+        removed = s.scalars(select(AuditEntry.actor_label).where(
+            AuditEntry.action == "team.remove")).all()
+    assert owner == "U0CY" and removed == ["slack-sync"]
+
+
+def test_people_sync_says_which_team_slack_would_not_list(cli_env: Container,
+                                                         fake_slack: FakeSlack) -> None:
+    with unit_of_work(cli_env.session_factory) as s:
+        s.execute(update(Team).where(Team.key == "eng").values(members_from={"channel": "C0GONE"}))
+    code, out = run("people", "sync")
+    assert code == 0 and "eng: Slack would not list its members" in out
+    assert members(cli_env) == ["U0ADA", "U0BOB", "U0CY"]

@@ -243,6 +243,17 @@ def usergroups_users_list(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "users": users}
 
 
+def usergroups_list(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
+    """Every group given to ``add_usergroup`` (or only users, named after their id)."""
+    groups = []
+    for gid, users in fake.usergroups.items():
+        info = fake.usergroup_info.get(gid) or {"handle": gid.lower(), "name": gid}
+        groups.append({"id": gid, "team_id": fake.team_id, "is_usergroup": True,
+                       "handle": info["handle"], "name": info["name"], "date_delete": 0,
+                       "user_count": len(users)})
+    return {"ok": True, "usergroups": groups}
+
+
 def files_get_upload_url(fake: FakeSlack, p: dict[str, Any]) -> dict[str, Any]:
     if not p.get("filename") or not p.get("length"):
         return _err("invalid_arguments")
@@ -319,6 +330,7 @@ ANSWERS: dict[str, Answer] = {
     "conversations.replies": conversations_replies,
     "conversations.info": conversations_info,
     "usergroups.users.list": usergroups_users_list,
+    "usergroups.list": usergroups_list,
     "files.getUploadURLExternal": files_get_upload_url,
     "files.completeUploadExternal": files_complete_upload,
     "upload": upload,

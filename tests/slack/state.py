@@ -3,7 +3,8 @@
 ``submitted_values(view, {"ci_value:kr1": "42", "ci_status:kr1": "red"})`` returns
 ``view.state.values`` as Slack sends it: number and text inputs carry ``value``, selects and
 radios ``selected_option``, checkboxes ``selected_options``, date pickers ``selected_date``
-and user pickers ``selected_user``. An override may be a plain value (a string for text and
+user pickers ``selected_user``, conversation pickers ``selected_conversation`` and time
+pickers ``selected_time``. An override may be a plain value (a string for text and
 numbers, an option value for selects/radios, a list of option values for checkboxes, a user
 id, a date) or a dict used as the raw action state.
 """
@@ -34,7 +35,13 @@ def _state(el: dict[str, Any], override: Any = None, use_override: bool = False)
         else:
             chosen = el.get("initial_option")
         return {"type": kind, "selected_option": chosen}
-    if kind == "checkboxes":
+    if kind == "conversations_select":
+        return {"type": kind, "selected_conversation": override if use_override
+                else el.get("initial_conversation")}
+    if kind == "timepicker":
+        return {"type": kind, "selected_time": override if use_override
+                else el.get("initial_time")}
+    if kind in ("checkboxes", "multi_static_select"):
         if use_override:
             ticked = [_find_option(el, str(v)) for v in (override or [])]
         else:

@@ -23,7 +23,8 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "conversations_replies": {"channels:history", "groups:history", "im:history"},
     "conversations_info": {"channels:read"},
     "conversations_members": {"channels:read", "groups:read"},
-    "usergroups_users_list": {"usergroups:read"}, "files_upload_v2": {"files:write"},
+    "usergroups_users_list": {"usergroups:read"}, "usergroups_list": {"usergroups:read"},
+    "files_upload_v2": {"files:write"},
     "views_open": set(), "views_update": set(), "views_push": set(), "views_publish": set(),
     "auth_test": set(), "auth_revoke": set(), "api_call": set(),
 }

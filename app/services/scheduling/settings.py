@@ -19,6 +19,7 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import ValidationError
+from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -27,7 +28,7 @@ from app.models import Person, Team, Workspace
 from app.services import access, audit
 from app.services.data.imports.schema import Schedule, SettingsIn
 from app.services.errors import InvalidValue, NotAllowed, NotFound
-from app.services.tenancy import people
+from app.services.tenancy import members_source, people
 from app.services.tenancy.actors import workspace_and_person
 
 # Settings fields -> Workspace columns (as the import writes them).
@@ -192,12 +193,18 @@ def _team(session: Session, workspace_id: int, person_id: int, key: str,
 def team_form(*, session: Session, workspace_id: int, person_id: int, key: str,
               env_admins: Collection[str]) -> dict[str, Any]:
     _, team = _team(session, workspace_id, person_id, key, env_admins)
+    kind, source_id = members_source.stored(team)
     return {"key": team.key, "name": team.name, "channel": team.channel_id,
-            "checkin": team.checkin_schedule, "digest": team.digest_schedule}
+            "checkin": team.checkin_schedule, "digest": team.digest_schedule,
+            "members_kind": kind, "members_from": source_id}
 
 
 def save_team(*, session: Session, workspace_id: int, person_id: int, key: str,
-              raw: Mapping[str, Any], env_admins: Collection[str], now: datetime) -> None:
+              raw: Mapping[str, Any], env_admins: Collection[str], now: datetime,
+              slack: WebClient | None = None) -> int | None:
+    """Check and store a team's settings. A new members source (a channel or a user group)
+    is checked with ``slack`` first; the team's id is returned then, for its members to be
+    refreshed from Slack (None: nothing to refresh). No source keeps members by hand."""
     me, team = _team(session, workspace_id, person_id, key, env_admins)
     errors: dict[str, str] = {}
     channel = raw.get("channel") or None
@@ -207,17 +214,26 @@ def save_team(*, session: Session, workspace_id: int, person_id: int, key: str,
     wanted = {"channel_id": channel,
               "checkin_schedule": _schedule(raw.get("checkin"), "checkin", errors),
               "digest_schedule": _schedule(raw.get("digest"), "digest", errors)}
+    if "members_kind" in raw:  # a form without the field leaves the source as it is
+        wanted["members_from"] = members_source.parse(raw, errors)
+    source = wanted.get("members_from")
+    if source and source != team.members_from and not errors:
+        found = members_source.problem(slack, source) if slack is not None else \
+            "Slack could not be asked: try again"
+        if found:
+            errors["members_group" if "usergroup" in source else "members_channel"] = found
     if errors:
         raise SettingsInvalid(errors)
     before = {k: getattr(team, k) for k, v in wanted.items() if getattr(team, k) != v}
     if not before:
-        return
+        return None
     after = {k: wanted[k] for k in before}
     for column, value in after.items():
         setattr(team, column, value)
     audit.record(session=session, workspace_id=workspace_id, actor_id=me.id,
                  actor_label=f"slack:{me.slack_id}", action="settings.team",
                  subject_type="team", subject_key=team.key, now=now, before=before, after=after)
+    return team.id if "members_from" in after and source else None
 
 
 # --- one's own --------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from slack_sdk import WebClient
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
@@ -25,12 +26,14 @@ from app.services.access import Principal
 from app.services.errors import InvalidValue, NotAllowed, OkrError
 from app.services.okrs import cycles
 from app.services.okrs.editing import slug
+from app.services.tenancy import members_source
 from app.services.text import text_problem
 
 ADMINS_ONLY = "only an OKR admin can set up the workspace"
 TEST_PROMPT = "setup.test_prompt"
 MAX_TEAMS_SHOWN = 10
 _CHANNEL = re.compile(r"^[CG][A-Z0-9]{2,30}$")
+_GROUP = re.compile(r"^S[A-Z0-9]{2,30}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +110,10 @@ def create_current_cycle(*, session: Session, workspace_id: int, actor: Principa
     return cycle
 
 
-def team_problems(*, name: str, channel_id: str) -> dict[str, str]:
-    """What is wrong with a new team's form, by field ("name", "channel")."""
+def team_problems(*, name: str, channel_id: str | None,
+                  usergroup: str | None = None) -> dict[str, str]:
+    """What is wrong with a new team's form, by field ("name", "channel", "usergroup"): a
+    name, and a channel or a user group (or both) to take its members from."""
     problems: dict[str, str] = {}
     name = name.strip()
     if not name:
@@ -117,8 +122,12 @@ def team_problems(*, name: str, channel_id: str) -> dict[str, str]:
         problems["name"] = "keep the name under 200 characters"
     elif (bad := text_problem(name)) is not None:
         problems["name"] = bad
-    if not _CHANNEL.match(channel_id):
+    if channel_id and not _CHANNEL.match(channel_id):
         problems["channel"] = "pick a channel"
+    if usergroup and not _GROUP.match(usergroup):
+        problems["usergroup"] = "pick a user group"
+    if not channel_id and not usergroup:
+        problems["channel"] = "pick a channel or a user group"
     return problems
 
 
@@ -133,25 +142,37 @@ def _team_key(session: Session, workspace_id: int, name: str) -> str:
 
 
 def create_team(*, session: Session, workspace_id: int, actor: Principal, actor_label: str,
-                name: str, channel_id: str, now: datetime) -> Team:
-    """A team whose digest channel is ``channel_id``. Validated again here (InvalidValue)."""
+                name: str, channel_id: str | None, now: datetime, usergroup: str | None = None,
+                slack: WebClient | None = None) -> Team:
+    """A team whose digest channel is ``channel_id`` and whose members follow the user group,
+    else the channel (``members_from``); the caller refreshes them from Slack. A user group
+    is checked with ``slack`` (it must exist); a channel is not, the bot may not be in it
+    yet. Validated again here (InvalidValue, its ``field`` as in :func:`team_problems`)."""
     _require_admin(actor)
     _workspace(session, workspace_id)
-    problems = team_problems(name=name, channel_id=channel_id)
+    problems = team_problems(name=name, channel_id=channel_id, usergroup=usergroup)
     if problems:
-        raise InvalidValue("; ".join(problems.values()))
+        field = next(iter(problems))
+        raise InvalidValue("; ".join(problems.values()), field=field)
     name = name.strip()
     if session.scalar(select(Team.id).where(Team.workspace_id == workspace_id,
                                             Team.name == name)) is not None:
-        raise InvalidValue(f"there already is a team named {name!r}")
+        raise InvalidValue(f"there already is a team named {name!r}", field="name")
+    source = {"usergroup": usergroup} if usergroup else {"channel": str(channel_id)}
+    if usergroup:
+        problem = members_source.problem(slack, source) if slack is not None else \
+            "Slack could not be asked: try again"
+        if problem:
+            raise InvalidValue(problem, field="usergroup")
     team = Team(workspace_id=workspace_id, key=_team_key(session, workspace_id, name),
-                name=name, kind="team", channel_id=channel_id)
+                name=name, kind="team", channel_id=channel_id or None)
     session.add(team)
     session.flush()
-    # Members following the channel (members_from) hook in here, once the team exists.
+    team.members_from = source  # its members follow Slack from now on (teams_sync)
     audit.record(session=session, workspace_id=workspace_id, actor_id=actor.id,
                  actor_label=actor_label, action="team.create", subject_type="team",
-                 subject_key=team.key, now=now, after={"name": name, "channel": channel_id})
+                 subject_key=team.key, now=now,
+                 after={"name": name, "channel": channel_id or None, "members_from": source})
     return team
 
 
