@@ -230,7 +230,7 @@ def run_new(*, session_factory: sessionmaker[Session], settings: Settings, now: 
         for _id, provider, host in rows:
             if (provider, host) not in connected:
                 conn = _connection(session, settings, (workspace_id, provider, host))
-                connected[(provider, host)] = conn is not None and conn.source != "anonymous"
+                connected[(provider, host)] = conn is not None and bool(conn.token)
     ids = [link_id for link_id, provider, host in rows if connected[(provider, host)]]
     if not ids:
         return None
