@@ -32,6 +32,7 @@ from app.services.errors import NotAllowed
 from app.services.links import connections
 from app.services.links import webhooks as webhook_events
 from app.services.links.attach import ItemState
+from app.services.links.refs import ItemMove
 from app.services.tenancy import retention
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ def _reply(code: int, /, **body: object) -> Response:
 
 
 def _apply(container: Container, clock: Callable[[], datetime], provider: str,
-           item: ItemState | None, delivery: str | None, workspace_id: int) -> Response:
+           item: ItemState | ItemMove | None, delivery: str | None, workspace_id: int) -> Response:
     """Apply the event once (``delivery`` names a redelivery) and answer the tracker."""
     if item is None:
         return _reply(202, status="ignored")
@@ -68,8 +69,9 @@ def _apply(container: Container, clock: Callable[[], datetime], provider: str,
         outcome, result = webhook_events.handle(
             session=session, provider=provider, item=item, workspace_id=workspace_id,
             delivery_id=webhook_events.delivery_key(delivery), now=clock())
-    log.info("webhook.%s", outcome, extra={"provider": provider, "project": item.project,
-                                            "number": item.number, "state": item.state,
+    seen = item.new if isinstance(item, ItemMove) else item
+    log.info("webhook.%s", outcome, extra={"provider": provider, "project": seen.project,
+                                            "number": seen.number, "state": seen.state,
                                             "workspace_id": workspace_id,
                                             "changed": result.changed})
     if outcome == "unlinked":
@@ -80,7 +82,7 @@ def _apply(container: Container, clock: Callable[[], datetime], provider: str,
                   checkins=result.checkins)
 
 
-def _gitlab_event(secret: str) -> tuple[ItemState | None, str | None]:
+def _gitlab_event(secret: str) -> tuple[ItemState | ItemMove | None, str | None]:
     if not _same(request.headers.get("X-Gitlab-Token"), secret):
         raise ApiError(401, "X-Gitlab-Token does not match the configured secret")
     payload = _decode(_body())
@@ -92,7 +94,7 @@ def _gitlab_event(secret: str) -> tuple[ItemState | None, str | None]:
                   or request.headers.get("X-Gitlab-Event-UUID"))
 
 
-def _github_event(secret: str) -> tuple[ItemState | None, str | None] | Response:
+def _github_event(secret: str) -> tuple[ItemState | ItemMove | None, str | None] | Response:
     raw = _body()
     expected = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
     if not _same(request.headers.get("X-Hub-Signature-256"), expected):
@@ -144,7 +146,7 @@ def blueprint(container: Container, *, clock: Callable[[], datetime] = utcnow) -
     install(bp)
     settings = container.settings
 
-    def handled(provider: str, event: tuple[ItemState | None, str | None] | Response,
+    def handled(provider: str, event: tuple[ItemState | ItemMove | None, str | None] | Response,
                 workspace_id: int | None, host: str | None = None) -> Response:
         if isinstance(event, Response):
             return event
@@ -152,7 +154,8 @@ def blueprint(container: Container, *, clock: Callable[[], datetime] = utcnow) -
         if workspace_id is None:  # no workspace at all yet: nothing can be linked
             return _reply(202, status="unlinked")
         _refuse_disabled(container, workspace_id)
-        if item is not None and host is not None and item.host != host:
+        where = item.old.host if isinstance(item, ItemMove) else item.host if item else None
+        if where is not None and host is not None and where != host:
             return _reply(202, status="ignored", reason=f"not an item on {host}")
         return _apply(container, clock, provider, item, delivery, workspace_id)
 

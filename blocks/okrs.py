@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from app.domain import CycleView, KRView, ObjectiveView
+from app.domain import CycleView, KRView, LinkedItem, ObjectiveView
 from blocks.common import (
     clip,
     context,
@@ -114,14 +114,46 @@ def objective_detail(o: ObjectiveView, cycle: CycleView | None,
     return f"{escape(o.title)} ({o.key}): {pct(o.score)}", blocks[:50]
 
 
-def kr_detail(kr: KRView, o: ObjectiveView,
-              history: Sequence[tuple[str, str]] = ()) -> tuple[str, list[dict[str, Any]]]:
-    """A KR with its objective and recent check-ins (``history`` as (when, line) pairs)."""
+_ITEM_STATES = {"open": "open", "unknown": "open (not read from the tracker yet)",
+                "closed": "closed", "merged": "merged"}
+MAX_ITEMS = 15
+
+
+def _item_line(item: LinkedItem) -> str:
+    ref = f"<{escape(item.url)}|{escape(item.ref)}>"
+    title = f" {escape(clip(item.title, 120))}" if item.title else ""
+    weight = f" · weight {item.weight:g}" if item.weight != 1.0 else ""
+    if item.state == "deleted":
+        return f"• ~{ref}~{title}: deleted in the tracker, no longer counts"
+    mark = ":white_check_mark:" if item.done else "•"
+    return f"{mark} {ref}{title}: {_ITEM_STATES.get(item.state, item.state)}{weight}"
+
+
+def linked_items_section(items: Sequence[LinkedItem]) -> dict[str, Any]:
+    """The KR's linked work, open first; deleted items said so."""
+    done = sum(1 for i in items if i.done and i.state != "deleted")
+    counted = sum(1 for i in items if i.state != "deleted")
+    text = f"*Linked work* ({done} of {counted} done)"
+    for shown, item in enumerate(items):
+        line = _item_line(item)
+        # A section holds 3,000 characters: long links end the list early.
+        if shown >= MAX_ITEMS or len(text) + len(line) > 2900:
+            return section(f"{text}\n… and {len(items) - shown} more")
+        text += "\n" + line
+    return section(text)
+
+
+def kr_detail(kr: KRView, o: ObjectiveView, history: Sequence[tuple[str, str]] = (),
+              items: Sequence[LinkedItem] = ()) -> tuple[str, list[dict[str, Any]]]:
+    """A KR with its objective, its linked work (``items``) and recent check-ins
+    (``history`` as (when, line) pairs)."""
     blocks: list[dict[str, Any]] = [header(clip(kr.title, 150)), section(kr_line(kr)),
                                     context(f"Key result of *{escape(clip(o.title, 200))}* "
                                             f"`{o.key}`")]
     if kr.mismatch:
         blocks.append(context(f":grey_question: {escape(kr.mismatch)}"))
+    if items:
+        blocks.append(linked_items_section(items))
     if history:
         lines = [f"*{when}* {line}" for when, line in history[:10]]
         blocks.append(section("*Recent check-ins*\n" + "\n".join(lines)))

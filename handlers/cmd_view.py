@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 from slack_bolt import App
 
 from app.calendar import timeline
-from app.domain import CycleWindow, KRView, TrafficLight
+from app.domain import CycleWindow, KRType, KRView, TrafficLight
 from app.services.errors import NotFound
+from app.services.links import lookup
 from app.services.okrs import listing
 from app.services.okrs import mine as personal
 from app.services.tx import Tx
@@ -98,8 +99,11 @@ def show(req: CommandRequest) -> Reply:
                 if kr.key == key:
                     history = listing.kr_history(session=tx, workspace_id=req.workspace_id,
                                                  kr_key=kr.key)
+                    items = (lookup.linked_items(session=tx, workspace_id=req.workspace_id,
+                                                 kr_key=kr.key)
+                             if kr.kr_type == KRType.ISSUES else [])
                     text, blocks = ui.kr_detail(kr, o, [_history_line(h, kr, req)
-                                                        for h in history])
+                                                        for h in history], items)
                     return Reply(text, blocks)
     matches = listing.search(seen, req.text)
     if len(matches) == 1:

@@ -251,7 +251,14 @@ class FakeGitLab(FakeForge):
                 "updated_at": _iso(item.updated_at),
                 "web_url": f"https://{self.host}/{project}/-/{part}/{number}"}
 
+    # A self-managed instance under a relative URL root serves /<root>/api/v4/...
+    root = ""
+
     def _route(self, path: str, query: dict[str, list[str]]) -> tuple[int, Any]:
+        if self.root:
+            if not path.startswith(f"/{self.root}/"):
+                return 404, {"message": "404 Not Found"}
+            path = path[len(self.root) + 1:]
         parts = path.split("/")
         # /api/v4/projects/<encoded path>/<issues|merge_requests>[/<iid>]
         if len(parts) < 6 or parts[1:4] != ["api", "v4", "projects"]:
@@ -287,6 +294,12 @@ class FakeGitLab(FakeForge):
 
 class FakeGitHub(FakeForge):
     provider = "github"
+    # (repo, number) of issues deleted on the forge: the API answers 410 Gone, like GitHub.
+    deleted: set[tuple[str, int]]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.deleted = set()
 
     def _limit_headers(self) -> dict[str, str]:
         return {"X-RateLimit-Limit": str(self.budget),
@@ -324,6 +337,8 @@ class FakeGitHub(FakeForge):
         if len(parts) != 6 or parts[1] != "repos" or parts[4] != "issues":
             return 404, {"message": "Not Found"}
         project, number = f"{parts[2]}/{parts[3]}", int(parts[5])
+        if (project, number) in self.deleted:
+            return 410, {"message": "This issue was deleted"}
         for kind in ("issue", "pull_request"):
             if (project, kind, number) in self.items:
                 return 200, self._payload(project, kind, number)

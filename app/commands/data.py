@@ -16,6 +16,7 @@ from app.demo.phases import team_lines
 from app.demo.tree import Style, render_tree
 from app.services.data import export as exports
 from app.services.data.imports import load
+from app.services.links import sync as issue_sync
 from app.services.okrs import report as okrs
 from app.services.tenancy import binding
 
@@ -59,7 +60,7 @@ def import_(obj: Obj, file: Path, workspace_ref: str | None, dry_run: bool) -> N
             except load.ImportInvalid as exc:
                 invalid = exc
                 raise Rollback from None
-            name = ws.name
+            name, ws_id = ws.name, ws.id
             if dry_run:
                 raise Rollback
     except Rollback:
@@ -78,6 +79,22 @@ def import_(obj: Obj, file: Path, workspace_ref: str | None, dry_run: bool) -> N
     click.echo(f"{verb} {source} into workspace {name!r}{tail}")
     for line in summary.lines():
         click.echo(f"  {line}")
+    if not dry_run and summary.changed:
+        _read_new_links(obj, ws_id)
+
+
+def _read_new_links(obj: Obj, workspace_id: int) -> None:
+    """New links on a tracker the workspace has a token for take its state at once (briefly:
+    a webhook or the daily reconciliation fills in what this misses)."""
+    settings = obj.container.settings
+    report = issue_sync.run_new(
+        session_factory=obj.container.session_factory, settings=settings, now=utcnow(),
+        workspace_id=workspace_id, client_factory=issue_sync.default_client_factory(
+            settings, max_wait=5.0, max_attempts=1, timeout=(3.0, 5.0)))
+    if report is not None:
+        click.echo(f"  links: read the state of {report.checked} from their trackers"
+                   + (f" ({len(report.errors) + len(report.missing)} not readable yet)"
+                      if report.errors or report.missing else ""))
 
 
 @click.command("export")

@@ -102,6 +102,18 @@ class LinkProgress:
 
 
 @dataclass(frozen=True, slots=True)
+class LinkedItem:
+    """One issue, merge or pull request linked to a key result, as ``/okr show`` lists it."""
+
+    url: str
+    ref: str  # acme/web#12, acme/web!7
+    title: str | None
+    state: str  # open | closed | merged | deleted | unknown
+    done: bool
+    weight: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
 class ReplyLine:
     """One line of a check-in written in the DM, as the bot read it.
 

@@ -99,3 +99,43 @@ def test_sync_issues_reports_and_fails_on_errors(cli_env: Container,
         forge.inject_429(count=10, retry_after=3600)
         limited = runner.invoke(main, ["sync-issues", "--max-wait", "5"])
         assert limited.exit_code == 1 and "rate limited" in limited.stderr
+
+
+def test_import_reads_the_state_of_new_links_where_a_token_is_set(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An item merged before it was linked counts as done right after ``okr import``."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'okr.db'}")
+    with running(FakeGitLab()) as forge:
+        assert isinstance(forge, FakeGitLab)
+        forge.token = "glpat-test"
+        forge.add("acme/web", "issue", 12, "closed")
+        monkeypatch.setenv("OKR_GITLAB_API_URL", f"{forge.url}/api/v4")
+        monkeypatch.setenv("OKR_GITLAB_TOKEN", "glpat-test")
+        monkeypatch.setenv("OKR_ALLOW_PRIVATE_HOSTS", "127.0.0.1")
+        example = tmp_path / "okrs.yaml"
+        example.write_text("""
+cycles: [{name: FY27-Q1, start: 2026-02-01, end: 2026-04-30, phase: active}]
+people: [{slack_id: U0ADA, name: Ada, tz: Europe/Berlin}]
+objectives:
+  - id: onboarding
+    cycle: FY27-Q1
+    owner: U0ADA
+    title: Deliver an exceptional onboarding
+    key_results:
+      - id: bugs
+        title: Close the onboarding bugs
+        type: issues
+        links: ["https://gitlab.com/acme/web/-/issues/12", "https://github.com/acme/api/pull/7"]
+""", encoding="utf-8")
+        result = CliRunner().invoke(main, ["import", str(example)])
+        assert result.exit_code == 0, result.output
+        # GitLab's item is read at once; GitHub has no token here, so it waits for a sync.
+        assert "links: read the state of 1 from their trackers" in result.stdout
+        container = bootstrap(Settings(), migrate=False)
+        with unit_of_work(container.session_factory) as s:
+            states = {lk.host: (lk.state, lk.closed) for lk in s.scalars(select(IssueLink))}
+        container.close()
+        assert states == {"gitlab.com": ("closed", True), "github.com": ("unknown", False)}
+        again = CliRunner().invoke(main, ["import", str(example)])
+        assert "links: read" not in again.stdout  # nothing new: no tracker call

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -113,3 +114,29 @@ def test_team_lead_may_link_to_a_members_kr_and_unlink_needs_a_name_when_shared(
     assert "several key results" in text and len(_links(slack)) == 2
     assert "Unlinked" in _reply(slack, "U0BOB", f"unlink {URL} kr-bugs3")
     assert len(_links(slack)) == 1
+
+
+def test_show_lists_the_linked_work_open_first_and_says_what_was_deleted(
+        slack: Harness) -> None:
+    for n in (12, 13):
+        _reply(slack, "U0CY", f"link https://gitlab.com/acme/web/-/issues/{n} kr-bugs")
+    with slack.session() as s:  # a third item, deleted in its tracker
+        link = s.scalars(select(IssueLink).where(IssueLink.url.endswith("/13"))).one()
+        s.add(IssueLink(workspace_id=link.workspace_id, kr_id=link.kr_id,
+                        url="https://github.com/acme/api/issues/8", provider="github",
+                        host="github.com", project="acme/api", kind="issue", number=8,
+                        weight=1.0, closed=False, state="deleted", title="Old <b>*bug*</b>",
+                        created_at=slack.now))
+        s.commit()
+    _, body = slack.command("U0CY", "show kr-bugs")
+    blocks = json.dumps(body.get("blocks"))
+    section = next(b["text"]["text"] for b in body["blocks"]
+                   if b.get("text", {}).get("text", "").startswith("*Linked work*"))
+    lines = section.split("\n")
+    assert lines[0] == "*Linked work* (1 of 2 done)"
+    assert "acme/web#13" in lines[1] and ": open" in lines[1]  # open first
+    assert lines[2].startswith(":white_check_mark:") and "acme/web#12" in lines[2]
+    assert "~<https://github.com/acme/api/issues/8|acme/api#8>~" in lines[3]
+    assert "deleted in the tracker, no longer counts" in lines[3]
+    # The tracker's title is escaped: no formatting or markup reaches Slack.
+    assert "&lt;b&gt;" in blocks and "<b>" not in blocks

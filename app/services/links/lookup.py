@@ -7,9 +7,9 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.domain import KRType
+from app.domain import KRType, LinkedItem
 from app.models import Cycle, IssueLink, KeyResult, Objective
-from app.services.links.refs import ItemState, find, kr_score, parse
+from app.services.links.refs import ItemState, counts, find, kr_score, parse, short_ref
 
 
 def open_issue_krs(*, session: Session, workspace_id: int, owner_id: int) -> list[KeyResult]:
@@ -38,5 +38,18 @@ def krs_linking(*, session: Session, workspace_id: int, url: str,
 
 
 def progress(links: Sequence[IssueLink]) -> tuple[int, int, float]:
-    """(closed count, total count, score) of a KR's links."""
-    return sum(1 for lk in links if lk.closed), len(links), kr_score(links)
+    """(closed count, total count, score) of a KR's links; deleted items count in neither."""
+    counted = [lk for lk in links if counts(lk.state)]
+    return sum(1 for lk in counted if lk.closed), len(counted), kr_score(counted)
+
+
+def linked_items(*, session: Session, workspace_id: int, kr_key: str) -> list[LinkedItem]:
+    """A KR's linked items: open first, then done, then those deleted in the tracker."""
+    links = session.scalars(select(IssueLink).join(
+        KeyResult, KeyResult.id == IssueLink.kr_id).where(
+        IssueLink.workspace_id == workspace_id, KeyResult.workspace_id == workspace_id,
+        KeyResult.key == kr_key)).all()
+    items = [LinkedItem(url=lk.url, ref=short_ref(lk.provider, lk.project, lk.kind, lk.number),
+                        title=lk.title, state=lk.state, done=lk.closed, weight=lk.weight)
+             for lk in links]
+    return sorted(items, key=lambda i: (not counts(i.state), i.done, i.ref))

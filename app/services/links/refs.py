@@ -17,7 +17,9 @@ from app.models import IssueLink
 from app.services.errors import InvalidValue
 from app.services.links.urls import IssueRef, IssueUrlError, parse_issue_url
 
-STATES = ("open", "closed", "merged", "unknown")
+STATES = ("open", "closed", "merged", "deleted", "unknown")
+# A deleted item is neither open nor done: it leaves the KR's denominator.
+DELETED = "deleted"
 MAX_NOTE = 3000
 
 
@@ -30,9 +32,19 @@ class ItemState:
     project: str
     kind: str
     number: int
-    state: str  # open | closed | merged
+    state: str  # open | closed | merged | deleted
     updated_at: datetime | None = None
     title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemMove:
+    """An item that now lives elsewhere (a GitHub issue transferred to another repository):
+    the links pointing at ``old`` follow it to ``new``, whose state then applies."""
+
+    old: ItemState
+    new: ItemState
+    url: str  # the canonical link to the new item
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +52,11 @@ class ApplyResult:
     matched: int = 0  # links found for the item
     changed: int = 0  # links whose state changed
     checkins: int = 0  # KRs whose score moved (one check-in each)
+
+
+def counts(state: str) -> bool:
+    """Whether a link in this state counts toward its KR at all (a deleted item does not)."""
+    return state != DELETED
 
 
 def counts_as_closed(kind: str, state: str) -> bool:
@@ -79,7 +96,7 @@ def kr_score_of(pairs: Iterable[tuple[bool, float]]) -> float:
 
 
 def kr_score(links: Sequence[IssueLink]) -> float:
-    return kr_score_of((lk.closed, lk.weight) for lk in links)
+    return kr_score_of((lk.closed, lk.weight) for lk in links if counts(lk.state))
 
 
 class LinkRef(NamedTuple):

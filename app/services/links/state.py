@@ -28,9 +28,11 @@ from app.domain import CheckinSource, CyclePhase, KRType
 from app.models import AuditEntry, Checkin, Cycle, IssueLink, KeyResult, Objective
 from app.services.errors import InvalidValue
 from app.services.links.refs import (
+    DELETED,
     MAX_NOTE,
     ApplyResult,
     ItemState,
+    counts,
     counts_as_closed,
     item_filter,
     kr_score_of,
@@ -114,7 +116,7 @@ def _links(session: Session, item: ItemState, krs: Sequence[LockedKR],
 
 
 def _score(links: Sequence[_Link]) -> float:
-    return kr_score_of((lk.closed, lk.weight) for lk in links)
+    return kr_score_of((lk.closed, lk.weight) for lk in links if counts(lk.state))
 
 
 def apply_state(
@@ -134,7 +136,7 @@ def apply_state(
 
 
 def _check(item: ItemState) -> None:
-    if item.state not in ("open", "closed", "merged"):
+    if item.state not in ("open", "closed", "merged", "deleted"):
         raise InvalidValue(f"unknown state {item.state!r}", field="state")
 
 
@@ -163,14 +165,17 @@ def apply_locked(
                 continue
             kind = item.kind if item.provider == "github" else link.kind
             # A closed cycle's KR keeps what counted when it closed (see the module doc).
+            # Nor does it drop or regain an item deleted in the tracker.
             closed = link.closed if kr.frozen else counts_as_closed(kind, item.state)
+            state = (link.state if kr.frozen and DELETED in (item.state, link.state)
+                     else item.state)
             title = item.title[:300] if item.title else link.title
             source_at = item.updated_at or link.source_updated_at
-            moved = (link.state, link.closed, link.kind) != (item.state, closed, kind)
+            moved = (link.state, link.closed, link.kind) != (state, closed, kind)
             if moved:
                 changed += 1
                 touched = link
-                link.kind, link.state, link.closed = kind, item.state, closed
+                link.kind, link.state, link.closed = kind, state, closed
                 link.state_updated_at = now
             if moved or (source_at, title) != (link.source_updated_at, link.title):
                 updates.append({"b_id": link.id, "b_kind": link.kind, "b_state": link.state,

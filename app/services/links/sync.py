@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,6 +34,7 @@ from app.services.links import state as link_state
 from app.services.links import webhooks as webhook_events
 from app.services.links.attach import ItemState
 from app.services.links.http import ForgeClient, ForgeError
+from app.services.links.refs import DELETED
 
 log = logging.getLogger(__name__)
 
@@ -119,14 +120,28 @@ def _gitlab_state(raw: Any) -> str | None:
             "merged": "merged"}.get(raw) if isinstance(raw, str) else None
 
 
+def url_root(api_url: str) -> str:
+    """The relative URL root of a self-managed GitLab (``gitlab`` for
+    ``https://host/gitlab/api/v4``); empty when it is served at the top of its host."""
+    path = urlsplit(api_url).path.strip("/")
+    return path[:-len("api/v4")].strip("/") if path.endswith("api/v4") else ""
+
+
+def _api_project(project: str, root: str) -> str:
+    """A link's project path (which holds the URL root) as the API names the project."""
+    prefix = f"{root.lower()}/"
+    return project[len(prefix):] if root and project.lower().startswith(prefix) else project
+
+
 def _fetch_gitlab(client: ForgeClient, host: str, project: str, kind: str,
-                  numbers: list[int]) -> tuple[list[ItemState], list[int]]:
+                  numbers: list[int], root: str = "") -> tuple[list[ItemState], list[int]]:
     path = "merge_requests" if kind == "merge_request" else "issues"
     found: list[ItemState] = []
     for start in range(0, len(numbers), BATCH):
         chunk = numbers[start:start + BATCH]
         params = [("per_page", BATCH), *[("iids[]", n) for n in chunk]]
-        response = client.get(f"projects/{quote(project, safe='')}/{path}", params)
+        response = client.get(
+            f"projects/{quote(_api_project(project, root), safe='')}/{path}", params)
         body = response.json() if response.ok else []
         for item in body if isinstance(body, list) else []:
             state = _gitlab_state(item.get("state")) if isinstance(item, dict) else None
@@ -144,6 +159,8 @@ def _fetch_gitlab(client: ForgeClient, host: str, project: str, kind: str,
 def _fetch_github(client: ForgeClient, host: str, project: str,
                   number: int) -> ItemState | None:
     response = client.get(f"repos/{project}/issues/{number}")
+    if response.status_code == 410:  # GitHub's answer for a deleted issue
+        return ItemState("github", host, project, "issue", number, DELETED)
     if not response.ok:
         return None
     body = response.json()
@@ -185,7 +202,8 @@ def run(
             continue
         client = make(conn)
         try:
-            _sync_group(client, provider, host, items, session_factory, now, ws, report)
+            _sync_group(client, provider, host, items, session_factory, now, ws, report,
+                        url_root(conn.api_url))
         except ForgeError as exc:
             # One tracker down or out of budget must not stop the others.
             report.errors.append(f"{provider} {host}: {exc}")
@@ -201,15 +219,35 @@ def run(
     return report
 
 
+def run_new(*, session_factory: sessionmaker[Session], settings: Settings, now: datetime,
+            workspace_id: int, client_factory: ClientFactory | None = None) -> SyncReport | None:
+    """Read the state of the workspace's links not read yet (``unknown``: e.g. just imported)
+    on hosts it has a connection with a token for; None when there is nothing to read."""
+    with unit_of_work(session_factory) as session:
+        rows = session.execute(select(IssueLink.id, IssueLink.provider, IssueLink.host).where(
+            IssueLink.workspace_id == workspace_id, IssueLink.state == "unknown")).all()
+        connected: dict[tuple[str, str], bool] = {}
+        for _id, provider, host in rows:
+            if (provider, host) not in connected:
+                conn = _connection(session, settings, (workspace_id, provider, host))
+                connected[(provider, host)] = conn is not None and bool(conn.token)
+    ids = [link_id for link_id, provider, host in rows if connected[(provider, host)]]
+    if not ids:
+        return None
+    return run(session_factory=session_factory, settings=settings, now=now,
+               workspace_id=workspace_id, link_ids=ids, client_factory=client_factory,
+               prune=False)
+
+
 def _sync_group(client: ForgeClient, provider: str, host: str, items: list[Ref],
                 factory: sessionmaker[Session], now: datetime, workspace_id: int,
-                report: SyncReport) -> None:
+                report: SyncReport, root: str = "") -> None:
     if provider == "gitlab":
         by_project: dict[tuple[str, str], list[int]] = defaultdict(list)
         for _p, _h, project, kind, number in items:
             by_project[(project, kind)].append(number)
         for (project, kind), numbers in by_project.items():
-            found, missing = _fetch_gitlab(client, host, project, kind, numbers)
+            found, missing = _fetch_gitlab(client, host, project, kind, numbers, root)
             for item in found:
                 report.checked += 1
                 _apply(factory, item, now, workspace_id, report)

@@ -2,8 +2,12 @@
 
 Pure (no I/O). Accepted shapes:
 
-* GitLab: ``https://<host>/<group>[/<subgroup>...]/<project>/-/issues/<n>`` and
-  ``.../-/merge_requests/<n>`` on gitlab.com or any host in ``gitlab_hosts``.
+* GitLab: ``https://<host>/<group>[/<subgroup>...]/<project>/-/issues/<n>``,
+  ``.../-/work_items/<n>`` (an issue in GitLab's newer view: the same number) and
+  ``.../-/merge_requests/<n>`` on gitlab.com or any host in ``gitlab_hosts``. A self-managed
+  instance may live under a relative URL root (``https://host/gitlab/group/project/-/...``):
+  the root stays part of the project path here, as it is in the instance's own web URLs.
+  Its scheme is kept: an ``http://`` instance stays ``http://``.
 * GitHub: ``https://github.com/<owner>/<repo>/issues/<n>`` and ``.../pull/<n>``.
 
 A trailing slash, sub-page (``/diffs``), query string or fragment (``#note_123``) is tolerated
@@ -17,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-GITLAB_KINDS = {"issues": "issue", "merge_requests": "merge_request"}
+GITLAB_KINDS = {"issues": "issue", "work_items": "issue", "merge_requests": "merge_request"}
 GITHUB_KINDS = {"issues": "issue", "pull": "pull_request"}
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.-]*$")
@@ -30,6 +34,9 @@ class IssueRef:
     project: str  # "group/sub/project" or "owner/repo"
     kind: str  # "issue" | "merge_request" | "pull_request"
     number: int
+    scheme: str = "https"  # a self-managed GitLab may serve plain http
+    # The GitLab path word when it is not the kind's usual one ("work_items" for an issue).
+    segment: str | None = None
 
     @property
     def url(self) -> str:
@@ -37,8 +44,8 @@ class IssueRef:
         if self.provider == "github":
             part = "pull" if self.kind == "pull_request" else "issues"
             return f"https://{self.host}/{self.project}/{part}/{self.number}"
-        part = "merge_requests" if self.kind == "merge_request" else "issues"
-        return f"https://{self.host}/{self.project}/-/{part}/{self.number}"
+        part = self.segment or ("merge_requests" if self.kind == "merge_request" else "issues")
+        return f"{self.scheme}://{self.host}/{self.project}/-/{part}/{self.number}"
 
 
 class IssueUrlError(ValueError):
@@ -107,8 +114,9 @@ def parse_issue_url(url: str, *, gitlab_hosts: Iterable[str] | None = None) -> I
     tail = parts[dash + 1:]
     if len(tail) < 2 or tail[0] not in GITLAB_KINDS or dash < 2:
         raise IssueUrlError(
-            "a GitLab link looks like https://<host>/<group>/<project>/-/issues/<n> "
-            "or .../-/merge_requests/<n>"
+            "a GitLab link looks like https://<host>/<group>/<project>/-/issues/<n>, "
+            ".../-/work_items/<n> or .../-/merge_requests/<n>"
         )
     return IssueRef("gitlab", host, _project(parts[:dash]), GITLAB_KINDS[tail[0]],
-                    _number(tail[1]))
+                    _number(tail[1]), scheme="https" if host == "gitlab.com" else split.scheme,
+                    segment="work_items" if tail[0] == "work_items" else None)

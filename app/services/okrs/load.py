@@ -157,6 +157,7 @@ def _issues(db: Connection, workspace_id: int,
     for kr_id, closed, weight in db.execute(
         select(IssueLink.kr_id, IssueLink.closed, IssueLink.weight).where(
             IssueLink.workspace_id == workspace_id,
+            IssueLink.state != "deleted",  # a deleted item leaves the denominator
             IssueLink.kr_id.in_(select(KeyResult.id).where(
                 KeyResult.workspace_id == workspace_id, in_cycle,
                 KeyResult.kr_type == KRType.ISSUES.value)),

@@ -215,3 +215,65 @@ def test_daily_run_happens_once_a_day_across_processes(
     job = issue_sync.daily_job(session_factory, cfg, lambda: now.replace(day=now.day + 1))
     job()  # the next day: runs again (nothing left to change) and never raises
     assert len(gitlab.api_hits()) == 2
+
+
+def test_sync_reads_an_instance_under_a_relative_url_root(
+        session: Session, session_factory: sessionmaker[Session], now: datetime,
+        gitlab: FakeGitLab) -> None:
+    """Links hold the root (``/gitlab/acme/web``); the API names the project without it."""
+    gitlab.root = "gitlab"
+    org = seed(session, now)
+    gitlab.add("acme/web", "issue", 3, "closed")
+    _link(session, org, "https://gitlab.com/gitlab/acme/web/-/issues/3", now)
+    session.commit()
+    cfg = settings(OKR_GITLAB_API_URL=f"{gitlab.url}/gitlab/api/v4", OKR_GITLAB_TOKEN="glpat-test")
+    report = issue_sync.run(session_factory=session_factory, settings=cfg, now=now,
+                            workspace_id=org.workspace_id,
+                            client_factory=issue_sync.default_client_factory(cfg))
+    assert (report.checked, report.missing, report.errors) == (1, [], [])
+    assert _notes(session, org) == [("gitlab/acme/web#3 closed (found by reconciliation)", 1.0)]
+    assert [h.path for h in gitlab.api_hits()] == ["/gitlab/api/v4/projects/acme%2Fweb/issues"]
+
+
+def test_sync_finds_an_issue_deleted_on_github(session: Session,
+                                               session_factory: sessionmaker[Session],
+                                               now: datetime, github: FakeGitHub) -> None:
+    org = seed(session, now)
+    github.add("acme/api", "issue", 8, "open")
+    github.add("acme/api", "issue", 9, "closed")
+    for n in (8, 9):
+        _link(session, org, f"https://github.com/acme/api/issues/{n}", now)
+    session.commit()
+    github.deleted.add(("acme/api", 8))  # GitHub answers 410 Gone
+    report = _sync(session_factory, now, None, github, org)
+    assert (report.checked, report.missing) == (2, [])
+    states = {n: st for n, st in session.execute(select(IssueLink.number, IssueLink.state)
+                                                 .where(IssueLink.kr_id == org.krs["bugs"].id))}
+    assert states == {8: "deleted", 9: "closed"}
+    # Only #9 counts now, and it is done.
+    assert _notes(session, org) == [("acme/api#9 closed (found by reconciliation)", 1.0)]
+
+
+def test_new_links_take_their_state_at_once_where_there_is_a_connection(
+        session: Session, session_factory: sessionmaker[Session], now: datetime,
+        github: FakeGitHub, gitlab: FakeGitLab) -> None:
+    org = seed(session, now)
+    github.add("acme/api", "pull_request", 7, "closed")
+    github.set_state("acme/api", "pull_request", 7, "closed", merged=True)
+    _link(session, org, "https://github.com/acme/api/pull/7", now)
+    attach.add(session=session, workspace_id=org.workspace_id, kr=org.krs["bugs"],
+               url="https://git.example.org/a/b/-/issues/3", now=now, actor_label="t",
+               gitlab_hosts=["git.example.org"])  # allowed, but no token for it
+    session.commit()
+    cfg = settings(OKR_GITHUB_API_URL=github.url, OKR_GITHUB_TOKEN="ghp-test")
+    report = issue_sync.run_new(session_factory=session_factory, settings=cfg, now=now,
+                                workspace_id=org.workspace_id,
+                                client_factory=issue_sync.default_client_factory(cfg))
+    assert report is not None and report.checked == 1
+    states = {h: st for h, st in session.execute(select(IssueLink.host, IssueLink.state)
+                                                 .where(IssueLink.kr_id == org.krs["bugs"].id))}
+    assert states == {"github.com": "merged", "git.example.org": "unknown"}
+    assert not gitlab.api_hits()
+    # Nothing left to read: no call at all.
+    assert issue_sync.run_new(session_factory=session_factory, settings=cfg, now=now,
+                              workspace_id=org.workspace_id) is None

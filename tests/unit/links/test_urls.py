@@ -20,6 +20,17 @@ from app.services.links.urls import IssueRef, IssueUrlError, parse_issue_url
      IssueRef("github", "github.com", "acme/api", "issue", 5)),
     ("https://github.com/acme/api/pull/47/files",
      IssueRef("github", "github.com", "acme/api", "pull_request", 47)),
+    # GitLab's newer issue view: the same issue number, and the link keeps its form.
+    ("https://gitlab.com/acme/web/-/work_items/31",
+     IssueRef("gitlab", "gitlab.com", "acme/web", "issue", 31, segment="work_items")),
+    # A self-managed instance on plain http keeps its scheme; gitlab.com is always https.
+    ("http://git.internal:8080/a/b/-/issues/4",
+     IssueRef("gitlab", "git.internal:8080", "a/b", "issue", 4, scheme="http")),
+    ("http://gitlab.com/acme/web/-/issues/2",
+     IssueRef("gitlab", "gitlab.com", "acme/web", "issue", 2)),
+    # Under a relative URL root, the root is part of the path, as in the instance's own URLs.
+    ("https://corp.example/gitlab/group/project/-/issues/1",
+     IssueRef("gitlab", "corp.example", "gitlab/group/project", "issue", 1)),
 ])
 def test_parses_gitlab_and_github_links(url: str, expected: IssueRef) -> None:
     ref = parse_issue_url(url)
@@ -47,3 +58,10 @@ def test_gitlab_hosts_can_be_restricted() -> None:
     with pytest.raises(IssueUrlError, match="known GitLab host"):
         parse_issue_url(url, gitlab_hosts=["gitlab.acme.io"])
     assert parse_issue_url(url, gitlab_hosts=["git.example.org"]).number == 3
+
+
+def test_the_canonical_url_keeps_scheme_and_view() -> None:
+    assert parse_issue_url("http://git.internal:8080/a/b/-/issues/4#note_1").url == \
+        "http://git.internal:8080/a/b/-/issues/4"
+    assert parse_issue_url("https://gitlab.com/acme/web/-/work_items/31/").url == \
+        "https://gitlab.com/acme/web/-/work_items/31"
