@@ -58,7 +58,9 @@ def tick(obj: Obj, at: str | None, no_deliver: bool, budget: float | None) -> No
 @pass_obj
 def worker(obj: Obj, interval: float | None) -> None:
     """Run the scheduler alone (no HTTP): tick every interval until stopped."""
-    # Deferred for start-up cost: APScheduler loads only in processes that run the scheduler.
+    # Deferred for start-up cost: APScheduler (and the metrics' HTTP server) load only in
+    # processes that run the scheduler.
+    from app import metrics_http
     from scheduler import runner
 
     require_secret_key(Settings())
@@ -68,10 +70,15 @@ def worker(obj: Obj, interval: float | None) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop_event.set())
     stop = runner.start(obj.container, interval_seconds=interval)
+    settings = obj.container.settings
+    # With OKR_METRICS=on: /metrics and /healthz on OKR_HOST:OKR_PORT.
+    stop_metrics = metrics_http.serve_alone(obj.container, settings.host, settings.port)
     click.echo("scheduler running; Ctrl-C to stop", err=True)
     try:
         stop_event.wait()
     finally:
+        if stop_metrics is not None:
+            stop_metrics()
         stop()
 
 
