@@ -14,7 +14,14 @@ providers, and Flask's route rules (never a raw path).
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import Counter, Histogram
+
+# prometheus_client reads PROMETHEUS_MULTIPROC_DIR when it is imported and writes there as
+# soon as a metric exists: the directory must exist before the first one below.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 DELIVERIES = Counter(
     "okr_deliveries", "Delivery rows entering a state (pending when enqueued, then sent, "
