@@ -168,11 +168,9 @@ def standalone_app(container: Container) -> Flask:
     return web
 
 
-def serve_alone(container: Container, host: str, port: int) -> Callable[[], None] | None:
-    """``/metrics`` and ``/healthz`` in a background thread when ``OKR_METRICS=on``; returns
-    the stop function (None when metrics are off)."""
-    if container.settings.metrics != "on":
-        return None
+def serve_alone(container: Container, host: str, port: int) -> Callable[[], None]:
+    """``/healthz`` (and ``/metrics`` when ``OKR_METRICS=on``) in a background thread;
+    returns the stop function."""
     # Deferred for start-up cost: only processes serving metrics on their own need it.
     from werkzeug.serving import make_server
 

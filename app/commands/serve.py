@@ -109,7 +109,9 @@ def serve(host: str | None, port: int | None, socket_mode: bool, no_scheduler: b
     try:
         if socket_mode:
             stop_scheduler = None if no_scheduler else _start_scheduler(container)
-            metrics_http.serve_alone(container, host or settings.host, port or settings.port)
+            if settings.metrics == "on":  # no HTTP surface of its own here
+                metrics_http.serve_alone(container, host or settings.host,
+                                         port or settings.port)
             _serve_socket_mode(settings, bolt)
         else:
             # Deferred for start-up cost: Flask and the HTTP routes load only when serving HTTP.
