@@ -26,6 +26,6 @@ VOLUME ["/data"]
 # Documentation only: the port is OKR_PORT (publish the one you set).
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import os,sys,urllib.request; port = os.environ.get('OKR_PORT') or '3000'; sys.exit(0 if urllib.request.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=4).status == 200 else 1)"]
+    CMD ["python", "-c", "import os,sys,urllib.request; port = os.environ['OKR_PORT']; sys.exit(0 if urllib.request.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=4).status == 200 else 1)"]
 # Host and port come from OKR_HOST (0.0.0.0) and OKR_PORT.
 CMD ["okr", "serve"]
