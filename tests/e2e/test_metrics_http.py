@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -189,3 +190,35 @@ def test_the_scheduler_in_serve_reports_its_ticks(fresh_engine: Engine, fake_sla
         assert value(samples, "okr_tick_duration_seconds_count") >= 1
         assert value(samples, "okr_delivery_lag_seconds") == 0
         assert ("process_cpu_seconds_total", ()) in samples  # the process's own collectors
+
+
+def test_the_worker_serves_health_and_metrics_on_its_port(
+        fresh_engine: Engine, fake_slack: FakeSlack, tmp_path: Path) -> None:
+    """``okr worker --port`` (the compose file's and the manifests' worker), and the image's
+    health check command run as it is in the Dockerfile, on the port OKR_PORT names."""
+    seed(make_session_factory(fresh_engine), ORG)
+    port = free_port()
+    env = _env(fresh_engine, fake_slack, OKR_METRICS="on", OKR_PORT=str(port))
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-c", "from app.cli import main; main()",
+                                 "worker", "--interval", "1", "--port", str(port)],
+                                cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc, log)
+        deadline = time.monotonic() + 30
+        while value(got := scrape(url, token=None), "okr_tick_duration_seconds_count") < 2 \
+                and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert value(got, "okr_tick_duration_seconds_count") >= 2
+        dockerfile = (ROOT / "Dockerfile").read_text()
+        line = dockerfile.split("HEALTHCHECK", 1)[1].split("\n")[1].strip()
+        command = json.loads(line.removeprefix("CMD "))
+        assert command[0] == "python"
+        ok = subprocess.run([sys.executable, *command[1:]], env=env, timeout=10)
+        assert ok.returncode == 0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+    assert proc.returncode == 0, log.read_text()[-2000:]
