@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import click
 from flask import Flask, Response, g, jsonify, request
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -174,7 +175,11 @@ def serve_alone(container: Container, host: str, port: int) -> Callable[[], None
     # Deferred for start-up cost: only processes serving metrics on their own need it.
     from werkzeug.serving import make_server
 
-    server = make_server(host, port, standalone_app(container), threaded=True)
+    try:
+        server = make_server(host, port, standalone_app(container), threaded=True)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: "
+                                   f"{exc.strerror or exc}") from None
     thread = threading.Thread(target=server.serve_forever, name="okr-metrics", daemon=True)
     thread.start()
     log.info("metrics.serving", extra={"host": host, "port": port})

@@ -72,11 +72,11 @@ def worker(obj: Obj, interval: float | None, port: int | None) -> None:
     stop_event = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop_event.set())
-    stop = runner.start(obj.container, interval_seconds=interval)
     settings = obj.container.settings
     port = port or (settings.port if settings.metrics == "on" else None)
     stop_metrics = None if port is None else \
         metrics_http.serve_alone(obj.container, settings.host, port)
+    stop = runner.start(obj.container, interval_seconds=interval)
     click.echo("scheduler running; Ctrl-C to stop", err=True)
     try:
         stop_event.wait()
