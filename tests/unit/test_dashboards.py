@@ -57,6 +57,17 @@ def test_dashboard_uses_only_exported_metrics() -> None:
                                 "okr_http_request_duration_seconds_sum"}
 
 
+def test_the_database_gauges_are_never_summed_across_processes() -> None:
+    """Every scraped process reports the same install-wide backlog."""
+    data: dict[str, Any] = json.loads(DASHBOARD.read_text())
+    rules = yaml.safe_load(ALERTS.read_text())["groups"][0]["rules"]
+    for expr in dashboard_expressions() + [r["expr"] for r in rules]:
+        for gauge in (metrics.PENDING, metrics.LAG):
+            if gauge in expr:
+                assert re.search(rf"max(\s+by\s*\([^)]*\))?\s*\(\s*{gauge}", expr), expr
+    assert data["panels"]
+
+
 def test_two_alert_rules_on_lag_and_failures() -> None:
     rules = [r for g in yaml.safe_load(ALERTS.read_text())["groups"] for r in g["rules"]]
     assert [r["alert"] for r in rules] == ["OkrDeliveryLagHigh", "OkrDeliveryFailures"]
