@@ -122,6 +122,18 @@ class Settings(BaseSettings):
 
     log_level: str = Field("INFO", alias="OKR_LOG_LEVEL")
 
+    # Prometheus metrics: "off", or "on" (GET /metrics on the app's port); with the token set
+    # a scrape needs "Authorization: Bearer <token>".
+    metrics: str = Field("off", alias="OKR_METRICS")
+    metrics_token: str | None = Field(None, alias="OKR_METRICS_TOKEN")
+
+    @field_validator("metrics", mode="before")
+    @classmethod
+    def _metrics(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in ("on", "off"):
+            return value.strip().lower()
+        raise ValueError("OKR_METRICS must be 'on' or 'off'")
+
     scoring: ScoringSettings = Field(default_factory=ScoringSettings)
 
     # Check-ins: the modal's inputs per KR, comma-separated (see CHECKIN_FIELDS).

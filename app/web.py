@@ -18,7 +18,7 @@ from slack_bolt.adapter.flask.handler import to_bolt_request, to_flask_response
 from slack_sdk.signature import SignatureVerifier
 from werkzeug.datastructures import Headers
 
-from app import api, webhooks
+from app import api, metrics_http, webhooks
 from app.bootstrap import Container
 from app.db import ping
 
@@ -105,4 +105,5 @@ def create_web_app(container: Container, bolt_app: App | None = None) -> Flask:
 
     web.register_blueprint(api.blueprint(container))
     web.register_blueprint(webhooks.blueprint(container))
+    metrics_http.install(web, container)  # GET /metrics and request timing, when on
     return web

@@ -25,6 +25,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
+from app import metrics
 from app.api_errors import ApiError, install, json_response
 from app.bootstrap import Container, utcnow
 from app.db import unit_of_work
@@ -141,9 +142,27 @@ def _refuse_disabled(container: Container, workspace_id: int) -> None:
                        code="workspace_disabled")
 
 
+# Outcomes counted by okr_webhook_events_total: the answer's status, or its error code.
+OUTCOMES = frozenset({"applied", "duplicate", "unlinked", "ignored", "pong", "bad_request",
+                      "unauthorized", "forbidden", "not_found", "too_large", "unavailable",
+                      "workspace_disabled", "method_not_allowed", "unsupported_media_type"})
+
+
+def _count(response: Response) -> Response:
+    body = response.get_json(silent=True) if response.is_json else None
+    body = body if isinstance(body, dict) else {}
+    error = body.get("error")
+    outcome = str(error.get("code") if isinstance(error, dict) else body.get("status"))
+    provider = (request.endpoint or "").rsplit(".", 1)[-1].split("_", 1)[0]
+    metrics.webhook(provider if provider in ("gitlab", "github") else "other",
+                    outcome if outcome in OUTCOMES else str(response.status_code))
+    return response
+
+
 def blueprint(container: Container, *, clock: Callable[[], datetime] = utcnow) -> Blueprint:
     bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
     install(bp)
+    bp.after_request(_count)
     settings = container.settings
 
     def handled(provider: str, event: tuple[ItemState | ItemMove | None, str | None] | Response,

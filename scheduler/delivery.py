@@ -30,6 +30,7 @@ from slack_sdk import WebClient
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import metrics
 from app.config import Settings
 from app.db import unit_of_work
 from app.models import Delivery, DigestSnapshot, Person, Workspace
@@ -295,6 +296,7 @@ class Deliverer:
             row.sent_at = self.clock()
         else:
             self.counts[state] += 1
+        metrics.delivery(row.kind, state)
         if state in ("failed", "missed") and row.kind == "digest":
             # Nobody saw it: the next digest compares against the one before.
             s.execute(delete(DigestSnapshot).where(DigestSnapshot.delivery_id == row.id))

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import metrics
 from app.calendar import cadence
 from app.config import Settings
 from app.db import unit_of_work
@@ -195,6 +196,10 @@ def tick(factory: sessionmaker[Session], settings: Settings, now: datetime, *,
     if synced:
         refresh_teams(factory, client_for, now, synced)
     result = TickResult(now=now, enqueued=enqueued, delivered=delivered, more=more)
+    metrics.TICK_SECONDS.observe(time.monotonic() - started)
+    for key, count in enqueued.items():  # "kind:state", pending or missed at once
+        kind, _, state = key.partition(":")
+        metrics.delivery(kind, state, count)
     log.info("scheduler.tick", extra={"at": now.isoformat(), "enqueued": dict(enqueued),
                                       "delivered": dict(delivered)})
     return result

@@ -19,6 +19,8 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from app import metrics
+
 log = logging.getLogger(__name__)
 
 # Errors that stop this recipient for good (slack-facts.md "Never retry").
@@ -62,6 +64,12 @@ def post(client: WebClient, *, channel: str, text: str, blocks: Sequence[Mapping
                               "unfurl_media": False}
     if thread_ts:
         kwargs["thread_ts"] = thread_ts
+    outcome = _post(client, channel, kwargs)
+    metrics.slack_call("chat.postMessage", outcome.kind)
+    return outcome
+
+
+def _post(client: WebClient, channel: str, kwargs: dict[str, Any]) -> Outcome:
     try:
         resp = client.chat_postMessage(**kwargs)
     except SlackApiError as exc:
@@ -97,6 +105,7 @@ def find_posted(client: WebClient, *, target: str, channel: str | None, token: s
     Returns ``ok`` (found, with its ts), ``permanent`` with error ``not_found`` (the
     conversation answered and it is not there), or ``ambiguous`` (could not tell).
     """
+    method = "conversations.replies" if thread_ts else "conversations.history"
     try:
         if channel is None:
             if target[:1] in ("U", "W"):
@@ -113,9 +122,12 @@ def find_posted(client: WebClient, *, target: str, channel: str | None, token: s
             history = client.conversations_history(channel=channel, include_all_metadata=True,
                                                    limit=200)
     except SlackApiError as exc:
+        metrics.slack_call(method, classify_error(exc).kind)
         return Outcome("ambiguous", error=f"reconcile: {classify_error(exc).error}")
     except NETWORK_ERRORS as exc:
+        metrics.slack_call(method, "ambiguous")
         return Outcome("ambiguous", error=f"reconcile: {type(exc).__name__}")
+    metrics.slack_call(method, "ok")
     for msg in history.get("messages") or []:
         meta = msg.get("metadata") or {}
         payload = meta.get("event_payload") or {}

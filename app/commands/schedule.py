@@ -55,10 +55,15 @@ def tick(obj: Obj, at: str | None, no_deliver: bool, budget: float | None) -> No
 @click.command("worker")
 @click.option("--interval", type=click.FloatRange(min=1), default=None, metavar="SECONDS",
               help="Seconds between ticks (default OKR_TICK_SECONDS).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="Serve /healthz (and /metrics with OKR_METRICS=on) on this port; with "
+                   "OKR_METRICS=on and no --port, on OKR_PORT.")
 @pass_obj
-def worker(obj: Obj, interval: float | None) -> None:
+def worker(obj: Obj, interval: float | None, port: int | None) -> None:
     """Run the scheduler alone (no HTTP): tick every interval until stopped."""
-    # Deferred for start-up cost: APScheduler loads only in processes that run the scheduler.
+    # Deferred for start-up cost: APScheduler (and the metrics' HTTP server) load only in
+    # processes that run the scheduler.
+    from app import metrics_http
     from scheduler import runner
 
     require_secret_key(Settings())
@@ -67,11 +72,17 @@ def worker(obj: Obj, interval: float | None) -> None:
     stop_event = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop_event.set())
+    settings = obj.container.settings
+    port = port or (settings.port if settings.metrics == "on" else None)
+    stop_metrics = None if port is None else \
+        metrics_http.serve_alone(obj.container, settings.host, port)
     stop = runner.start(obj.container, interval_seconds=interval)
     click.echo("scheduler running; Ctrl-C to stop", err=True)
     try:
         stop_event.wait()
     finally:
+        if stop_metrics is not None:
+            stop_metrics()
         stop()
 
 

@@ -61,10 +61,17 @@ def gunicorn_options(settings: Settings, host: str, port: int,
         for stop in stops:
             stop()
 
+    def child_exit(server: Any, worker: Any) -> None:
+        # Deferred for start-up cost: prometheus_client and Flask load only when serving.
+        from app import metrics_http
+
+        metrics_http.process_exited(worker.pid)  # with PROMETHEUS_MULTIPROC_DIR set
+
     return {
         "post_fork": post_fork,
         "post_worker_init": post_worker_init,
         "worker_exit": worker_exit,
+        "child_exit": child_exit,
         "bind": f"{host}:{port}",
         "workers": settings.web_workers,
         "threads": settings.web_threads,
@@ -84,7 +91,8 @@ def gunicorn_options(settings: Settings, host: str, port: int,
 @click.option("--no-scheduler", is_flag=True, help="Do not run the scheduler in this process.")
 def serve(host: str | None, port: int | None, socket_mode: bool, no_scheduler: bool) -> None:
     """Serve the Slack app (HTTP by default) and run the scheduler."""
-    # Deferred for start-up cost: Bolt and every listener load only when serving.
+    # Deferred for start-up cost: Bolt, every listener and the metrics load only when serving.
+    from app import metrics_http
     from app.slack import create_bolt_app, uses_oauth
 
     settings = Settings()
@@ -94,12 +102,16 @@ def serve(host: str | None, port: int | None, socket_mode: bool, no_scheduler: b
         raise click.UsageError("set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and "
                                "SLACK_CLIENT_SECRET (OAuth)")
     require_secret_key(settings)
+    check_metrics(settings, socket_mode)
     container = bootstrap(settings, migrate=True)
     bolt = create_bolt_app(settings, container)
     stop_scheduler = None
     try:
         if socket_mode:
             stop_scheduler = None if no_scheduler else _start_scheduler(container)
+            if settings.metrics == "on":  # no HTTP surface of its own here
+                metrics_http.serve_alone(container, host or settings.host,
+                                         port or settings.port)
             _serve_socket_mode(settings, bolt)
         else:
             # Deferred for start-up cost: Flask and the HTTP routes load only when serving HTTP.
@@ -113,6 +125,21 @@ def serve(host: str | None, port: int | None, socket_mode: bool, no_scheduler: b
         if stop_scheduler is not None:
             stop_scheduler()
         container.close()
+
+
+def check_metrics(settings: Settings, socket_mode: bool = False) -> None:
+    """Several gunicorn workers each count their own: a scrape adds them up only through
+    prometheus_client's multiprocess directory."""
+    # Deferred for start-up cost: prometheus_client and Flask load only when serving.
+    from app import metrics_http
+
+    if settings.metrics == "on" and not socket_mode and settings.web_workers > 1 \
+            and metrics_http.multiprocess_dir() is None:
+        raise click.UsageError(
+            f"OKR_METRICS=on with OKR_WEB_WORKERS={settings.web_workers} needs "
+            f"{metrics_http.MULTIPROC} (a writable directory, emptied at each start) so that "
+            "/metrics adds up every worker")
+    metrics_http.clear_multiprocess_dir()
 
 
 def _serve_socket_mode(settings: Settings, bolt: Any) -> None:
