@@ -23,7 +23,8 @@ from app.migrate import upgrade
 @click.pass_context
 def main(ctx: click.Context, log_level: str | None) -> None:
     """Slack-first OKR check-ins: import, score, remind, report."""
-    configure_logging(log_level or Settings().log_level)
+    settings = Settings()
+    configure_logging(log_level or settings.log_level, settings.log_format)
     ctx.ensure_object(Obj)
 
 

@@ -193,8 +193,10 @@ def tick(factory: sessionmaker[Session], settings: Settings, now: datetime, *,
         more = deliverer.more
     directory.sync_due(factory, now, client_for)  # users.list, once a day per workspace
     result = TickResult(now=now, enqueued=enqueued, delivered=delivered, more=more)
-    log.info("scheduler.tick", extra={"at": now.isoformat(), "enqueued": dict(enqueued),
-                                      "delivered": dict(delivered)})
+    # One line when the tick did something; a quiet tick (the usual one) only at DEBUG.
+    log.log(logging.INFO if enqueued or delivered else logging.DEBUG, "scheduler.tick",
+            extra={"at": now.isoformat(), "enqueued": dict(enqueued),
+                   "delivered": dict(delivered)})
     return result
 
 
