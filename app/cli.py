@@ -16,7 +16,7 @@ from app.migrate import upgrade
 
 
 @click.group(cls=OkrGroup)
-@click.version_option(package_name="okr-checkin")
+@click.version_option(package_name="okr-checkin", prog_name="okr")
 @click.option(
     "--log-level", default=None, help="DEBUG, INFO, WARNING (default from OKR_LOG_LEVEL)."
 )
