@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,19 @@ def test_a_dump_restored_into_a_fresh_database_exports_the_same(tmp_path: Path) 
         run = _runner(target, tmp_path)
         assert "already current" in run("db", "upgrade")
         assert sample.exported(run) == before
+
+
+def test_a_sqlite_online_backup_exports_the_same(tmp_path: Path) -> None:
+    """The online backup of operations.md (SQLite's backup API) while the file is in WAL mode."""
+    url, copy = f"sqlite:///{tmp_path / 'okr.db'}", tmp_path / "backup.db"
+    run = _runner(url, tmp_path)
+    sample.load(run, tmp_path)
+    before = sample.exported(run)
+    subprocess.run([sys.executable, "-c", "import sqlite3; sqlite3.connect('okr.db')"
+                    ".backup(sqlite3.connect('backup.db'))"], cwd=tmp_path, check=True)
+    restored = _runner(f"sqlite:///{copy}", tmp_path)
+    assert "already current" in restored("db", "upgrade")
+    assert sample.exported(restored) == before
 
 
 def _in_process(url: str, cwd: Path, monkeypatch: pytest.MonkeyPatch) -> sample.Run:
