@@ -44,6 +44,8 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     handler.setFormatter(log_format.formatter(fmt))
     logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), handlers=[handler])
     log_redaction.install()  # no token in any log line
+    if fmt == "json":
+        logging.captureWarnings(True)  # a Python warning is a JSON line too, not free text
     if level.upper() != "DEBUG":
         # Migration chatter on every command start, and APScheduler's two lines for every run
         # of every job, say nothing an operator needs (the tick logs what it did, see

@@ -161,7 +161,14 @@ def _file_lock(engine: Engine) -> Iterator[None]:
         yield
         return
     lock_path = database.with_name(database.name + ".migrate-lock")
-    with open(lock_path, "a+b") as handle:
+    try:
+        handle = open(lock_path, "a+b")  # noqa: SIM115 (closed below, after the unlock)
+    except OSError:
+        # No folder, or one we may not write in: SQLite's own error says which when it
+        # connects, and BEGIN IMMEDIATE still orders writers that do get in.
+        yield
+        return
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
