@@ -36,12 +36,12 @@ class TextFormatter(logging.Formatter):
 
 
 class JsonLines(JsonFormatter):
-    """One JSON object per line: time, level, logger, message and the extra fields."""
+    """One JSON object per line: time (ISO 8601, UTC), level, logger, message and the extra
+    fields."""
 
     def __init__(self) -> None:
-        super().__init__("{asctime}{levelname}{name}{message}", style="{",
-                         rename_fields={"asctime": "time", "levelname": "level",
-                                        "name": "logger"})
+        super().__init__("{levelname}{name}{message}", style="{", timestamp="time",
+                         rename_fields={"levelname": "level", "name": "logger"})
 
     def formatException(self, ei: Any) -> str:
         return log_redaction.redact(str(super().formatException(ei)))
