@@ -137,9 +137,9 @@ def _advisory_lock(conn: Connection) -> Iterator[None]:
     try:
         yield
     finally:
-        if conn.in_transaction():
-            conn.rollback()
         try:
+            if conn.in_transaction():
+                conn.rollback()
             conn.execute(text("SELECT pg_advisory_unlock(:key)"), key)
             conn.commit()
         except Exception:
