@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from app.db import make_engine
-from app.migrate import scripts, upgrade
+from app.migrate import ADVISORY_LOCK_KEY, SchemaTooNew, scripts, upgrade
 from tests.dbutil import fresh_database
 from tests.ops.procs import okr, started
 
@@ -71,3 +71,19 @@ def test_a_schema_newer_than_the_code_is_refused(kind: str, tmp_path: Path) -> N
                     == "9999"
         finally:
             engine.dispose()
+
+
+def test_the_lock_is_given_back_when_an_upgrade_is_refused(tmp_path: Path) -> None:
+    with fresh_database("postgresql", tmp_path) as url:
+        _stamp_unknown(url)
+        engine, other = make_engine(url), make_engine(url)
+        try:
+            with pytest.raises(SchemaTooNew):
+                upgrade(engine)  # its pooled connection stays open
+            with other.connect() as conn:
+                key = {"key": ADVISORY_LOCK_KEY}
+                assert conn.execute(text("SELECT pg_try_advisory_lock(:key)"), key).scalar()
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), key)
+        finally:
+            engine.dispose()
+            other.dispose()
