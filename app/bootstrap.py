@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import log_redaction
+from app import log_format, log_redaction
 from app.config import Settings
 from app.db import make_engine, make_session_factory
 from app.migrate import upgrade
@@ -38,12 +38,17 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def configure_logging(level: str = "INFO") -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
+    """Log to stderr in ``fmt`` (``text`` or ``json``), tokens masked in every line."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(log_format.formatter(fmt))
+    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), handlers=[handler])
     log_redaction.install()  # no token in any log line
+    if fmt == "json":
+        logging.captureWarnings(True)  # a Python warning is a JSON line too, not free text
     if level.upper() != "DEBUG":
-        # Migration chatter on every command start says nothing an operator needs.
+        # Migration chatter on every command start, and APScheduler's two lines for every run
+        # of every job, say nothing an operator needs (the tick logs what it did, see
+        # scheduler/jobs.py); both come back with OKR_LOG_LEVEL=DEBUG.
         logging.getLogger("alembic").setLevel(logging.WARNING)
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)

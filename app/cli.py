@@ -16,14 +16,15 @@ from app.migrate import upgrade
 
 
 @click.group(cls=OkrGroup)
-@click.version_option(package_name="okr-checkin")
+@click.version_option(package_name="okr-checkin", prog_name="okr")
 @click.option(
     "--log-level", default=None, help="DEBUG, INFO, WARNING (default from OKR_LOG_LEVEL)."
 )
 @click.pass_context
 def main(ctx: click.Context, log_level: str | None) -> None:
     """Slack-first OKR check-ins: import, score, remind, report."""
-    configure_logging(log_level or Settings().log_level)
+    settings = Settings()
+    configure_logging(log_level or settings.log_level, settings.log_format)
     ctx.ensure_object(Obj)
 
 

@@ -121,6 +121,8 @@ class Settings(BaseSettings):
     listener_threads: int = Field(32, ge=1, alias="OKR_LISTENER_THREADS")
 
     log_level: str = Field("INFO", alias="OKR_LOG_LEVEL")
+    # "text" (one readable line) or "json" (one JSON object per line, for log collectors).
+    log_format: str = Field("text", alias="OKR_LOG_FORMAT")
 
     # Prometheus metrics: "off", or "on" (GET /metrics on the app's port); with the token set
     # a scrape needs "Authorization: Bearer <token>".
@@ -153,6 +155,13 @@ class Settings(BaseSettings):
         if value not in ("note", "silent"):
             raise ValueError("OKR_QUIET_DIGEST must be 'note' or 'silent'")
         return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        if value.strip().lower() not in ("text", "json"):
+            raise ValueError("OKR_LOG_FORMAT must be 'text' or 'json'")
+        return value.strip().lower()
 
     @field_validator("checkin_fields", mode="before")
     @classmethod

@@ -25,7 +25,7 @@ TOKEN_PATTERN = re.compile(
 )
 
 # Attributes every LogRecord has; anything else came in through ``extra=``.
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
 
 def redact(text: str) -> str:
@@ -56,7 +56,7 @@ class RedactTokens(logging.Filter):
             return True
         record.msg, record.args = redact(message), None
         for name, value in list(vars(record).items()):
-            if name not in _STANDARD:
+            if name not in STANDARD_ATTRS:
                 setattr(record, name, _clean(value))
         if record.exc_info and not record.exc_text:
             record.exc_text = self._formatter.formatException(record.exc_info)

@@ -25,6 +25,7 @@ from typing import Any
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.error import BoltError
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.oauth import OAuthFlow
 from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
@@ -80,6 +81,23 @@ def retry_handlers() -> list[RetryHandler]:
 def web_client(settings: Settings, token: str | None = None) -> WebClient:
     return WebClient(token=token, base_url=settings.slack_api_url, retry_handlers=retry_handlers(),
                      timeout=10)
+
+
+class _TokenFromClient(logging.Filter):
+    """Drops Bolt's "As you gave `client` as well, `token` will be unused." and nothing else.
+
+    Bolt reads SLACK_BOT_TOKEN from the environment itself and warns when a ``client`` is
+    given too; ours is built from that very token (with SLACK_API_URL and retries), so the
+    warning says nothing at every start."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+def _quiet_bolt_token_warning() -> None:
+    bolt_log = logging.getLogger(f"slack_bolt.{App.__name__}")  # Bolt's own logger for App
+    if not any(isinstance(f, _TokenFromClient) for f in bolt_log.filters):
+        bolt_log.addFilter(_TokenFromClient())
 
 
 def uses_oauth(settings: Settings) -> bool:
@@ -139,6 +157,7 @@ def create_bolt_app(
     else:
         kwargs["client"] = client or web_client(settings, settings.slack_bot_token)
         kwargs["token_verification_enabled"] = token_verification_enabled
+    _quiet_bolt_token_warning()
     app = App(**kwargs)
     # Token cleanup on tokens_revoked / app_uninstalled lives in handlers/events.py (Bolt's
     # own revocation listeners would shadow ours: only the first matching listener runs).

@@ -200,8 +200,10 @@ def tick(factory: sessionmaker[Session], settings: Settings, now: datetime, *,
     for key, count in enqueued.items():  # "kind:state", pending or missed at once
         kind, _, state = key.partition(":")
         metrics.delivery(kind, state, count)
-    log.info("scheduler.tick", extra={"at": now.isoformat(), "enqueued": dict(enqueued),
-                                      "delivered": dict(delivered)})
+    # One line when the tick did something; a quiet tick (the usual one) only at DEBUG.
+    log.log(logging.INFO if enqueued or delivered else logging.DEBUG, "scheduler.tick",
+            extra={"at": now.isoformat(), "enqueued": dict(enqueued),
+                   "delivered": dict(delivered)})
     return result
 
 

@@ -16,9 +16,11 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from app.config import Settings
 from app.db import DatabaseUrlError, make_url_safe
+from app.migrate import SchemaTooNew
 
 # Errors that mean "fix the configuration or the database", not "a bug".
-OPERATOR_ERRORS = (ValidationError, DatabaseUrlError, SQLAlchemyError, CommandError)
+OPERATOR_ERRORS = (ValidationError, DatabaseUrlError, SchemaTooNew, SQLAlchemyError,
+                   CommandError)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -49,7 +51,7 @@ def describe(exc: BaseException, database_url: str | None) -> str:
     """One line for an error of :data:`OPERATOR_ERRORS`."""
     if isinstance(exc, ValidationError):
         return f"bad settings: {_settings(exc)}"
-    if isinstance(exc, DatabaseUrlError):
+    if isinstance(exc, (DatabaseUrlError, SchemaTooNew)):
         return str(exc)
     if isinstance(exc, CommandError):
         return f"database migration failed: {_first_line(exc)}"

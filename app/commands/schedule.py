@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import threading
 from datetime import datetime, time
@@ -67,8 +66,6 @@ def worker(obj: Obj, interval: float | None, port: int | None) -> None:
     from scheduler import runner
 
     require_secret_key(Settings())
-    # APScheduler logs every run at INFO; our own scheduler.tick line says more.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     stop_event = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop_event.set())

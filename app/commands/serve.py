@@ -28,12 +28,25 @@ class GunicornApp:
     def run(wsgi: Any, options: dict[str, Any]) -> None:
         # Deferred for start-up cost: only `okr serve` over HTTP needs gunicorn.
         from gunicorn.app.base import BaseApplication
+        from gunicorn.glogging import Logger
+
+        class _ThroughRoot(Logger):  # type: ignore[misc]
+            """gunicorn's own lines through the root handler: one format (OKR_LOG_FORMAT)
+            and the token filter for every line the process writes."""
+
+            def setup(self, cfg: Any) -> None:
+                super().setup(cfg)
+                for logger in (self.error_log, self.access_log):
+                    for handler in list(logger.handlers):
+                        logger.removeHandler(handler)
+                    logger.propagate = True
 
         class _App(BaseApplication):  # type: ignore[misc]
             def load_config(self) -> None:
                 for key, value in options.items():
                     if key in self.cfg.settings and value is not None:
                         self.cfg.set(key, value)
+                self.cfg.set("logger_class", _ThroughRoot)
 
             def load(self) -> Any:
                 return wsgi

@@ -21,7 +21,7 @@ class JsonFormatter(logging.Formatter):
     """Like a structured log pipeline: extra fields end up in the line."""
 
     def format(self, record: logging.LogRecord) -> str:
-        extras = {k: v for k, v in vars(record).items() if k not in log_redaction._STANDARD}
+        extras = {k: v for k, v in vars(record).items() if k not in log_redaction.STANDARD_ATTRS}
         return json.dumps({"msg": record.getMessage(), "exc": record.exc_text, **extras},
                           default=str)
 
