@@ -34,7 +34,7 @@ from app.services.tenancy import directory, retention
 from scheduler import review_jobs
 from scheduler.delivery import ClientFor, Deliverer
 from scheduler.due import insert, window_start
-from scheduler.nudges import due_nudges
+from scheduler.ladder import due_ladder
 from scheduler.pacing import Pacer
 from scheduler.reminders import due_reminders
 
@@ -118,8 +118,9 @@ def enqueue_workspace(session: Session, ws: Workspace, settings: Settings,
         rows += due_reminders(session, ws, cycles, start, now)
         rows += review_jobs.due(session, ws, now, settings)
     counts = insert(session, ws.id, rows, now, grace)
-    # Nudges follow prompts already sent, so they come after the inserts above.
-    counts += insert(session, ws.id, due_nudges(session, ws, settings, start, now), now, grace)
+    # The ladder follows prompts already sent (and sees those just enqueued, which supersede
+    # older ones), so it comes after the inserts above.
+    counts += insert(session, ws.id, due_ladder(session, ws, settings, start, now), now, grace)
     if state is None:
         session.execute(insert_ignore(session, SchedulerState).values(
             workspace_id=ws.id, last_tick_at=now))

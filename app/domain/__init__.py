@@ -51,6 +51,8 @@ from app.domain.values import (
     Correction,
     DigestNote,
     Due,
+    Participation,
+    WaitingKR,
 )
 from app.domain.views import (
     CycleView,
@@ -87,6 +89,7 @@ __all__ = [
     "ObjectiveFacts",
     "ObjectiveStatusRule",
     "ObjectiveView",
+    "Participation",
     "PhasedTarget",
     "ReplyLine",
     "ReplyOutcome",
@@ -98,4 +101,5 @@ __all__ = [
     "TeamOverview",
     "TrafficLight",
     "Visibility",
+    "WaitingKR",
 ]

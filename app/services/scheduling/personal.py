@@ -9,14 +9,15 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.config import ScoringSettings
+from app.config import ScoringSettings, Settings
 from app.domain import CycleView, ObjectiveView
 from app.models import Person, Team, TeamMember, Workspace
 from app.services.errors import NotFound
 from app.services.okrs import cycles
 from app.services.okrs import report as okrs
-from app.services.scheduling import digest_facts, schedules
+from app.services.scheduling import digest_facts, followups, schedules
 from app.services.scheduling.digest_facts import DigestFacts
+from app.services.scheduling.followups import Followups
 from app.services.scheduling.schedules import PersonPlan, Upcoming
 from app.services.tenancy.actors import workspace_and_person
 
@@ -115,3 +116,13 @@ def digest_preview(*, session: Session, workspace_id: int, person_id: int, team_
     return DigestPreview(team_name=team.name, channel_id=team.channel_id, cycle=report.cycle,
                          objectives=[o for o in report.objectives if o.team_key == team.key],
                          facts=facts)
+
+
+def next_followups(*, session: Session, workspace_id: int, person_id: int, now: datetime,
+                   settings: Settings, before: datetime | None = None) -> Followups:
+    """The nudges and the lead's DM still to come for the person's last prompt (see
+    ``followups.upcoming``); ``before``: the next prompt."""
+    ws, me = workspace_and_person(session=session, workspace_id=workspace_id,
+                                  person_id=person_id)
+    return followups.upcoming(session=session, ws=ws, person=me, now=now, settings=settings,
+                              before=before)

@@ -23,6 +23,9 @@ NO_ACTIVE_KRS = "no active key results"
 CHECKED_IN = "checked in recently"
 SKIPPED_WEEK = "skipped this week"
 ALREADY_CHECKED_IN = "checked in since the prompt"  # on every active KR
+NUDGES_OFF = "nudges turned off"  # Person.nudges
+NEWER_PROMPT = "a newer prompt was sent"  # it has its own ladder
+NOTHING_WAITING = "nothing is waiting any more"  # a lead's "waiting on" DM
 
 
 @dataclass(frozen=True, slots=True)
