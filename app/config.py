@@ -114,8 +114,8 @@ class Settings(BaseSettings):
     # Replaced by the ones above: set, they stop the process with a settings error naming the
     # replacement, so a deployment that turned nudges off (OKR_MAX_NUDGES_PER_WEEK=0) does not
     # start nudging on upgrade.
-    removed_nudge_after_hours: str | None = Field(None, alias="OKR_NUDGE_AFTER_HOURS")
-    removed_max_nudges_per_week: str | None = Field(None, alias="OKR_MAX_NUDGES_PER_WEEK")
+    removed_nudge_after_hours: object = Field(None, alias="OKR_NUDGE_AFTER_HOURS")
+    removed_max_nudges_per_week: object = Field(None, alias="OKR_MAX_NUDGES_PER_WEEK")
     lease_seconds: int = Field(120, ge=5, alias="OKR_LEASE_SECONDS")
     # Digests when nothing changed since the last one: "note" (one line) or "silent".
     quiet_digest: str = Field("note", alias="OKR_QUIET_DIGEST")
@@ -170,7 +170,7 @@ class Settings(BaseSettings):
 
     @field_validator("removed_nudge_after_hours")
     @classmethod
-    def _removed_hours(cls, value: str | None) -> str | None:
+    def _removed_hours(cls, value: object) -> object:
         if value is not None:
             raise ValueError("OKR_NUDGE_AFTER_HOURS was replaced by OKR_NUDGE_AFTER_DAYS "
                              "(working days, e.g. 1,3): remove it")
@@ -178,7 +178,7 @@ class Settings(BaseSettings):
 
     @field_validator("removed_max_nudges_per_week")
     @classmethod
-    def _removed_cap(cls, value: str | None) -> str | None:
+    def _removed_cap(cls, value: object) -> object:
         if value is not None:
             raise ValueError("OKR_MAX_NUDGES_PER_WEEK was replaced by OKR_MAX_DMS_PER_WEEK "
                              "(0 still means no nudges): rename it")

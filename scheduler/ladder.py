@@ -120,7 +120,7 @@ def _escalations(session: Session, ws: Workspace, after_days: int,
         for owner, found in sorted(leads.items()):
             for lead_id in sorted(found):
                 lead, tz = people[lead_id], zone(people[lead_id].tz)
-                at = lead_weeks[lead_id].place(owners[owner][1], tz)
+                at = timing.lead_morning(owners[owner][1], tz, lead_weeks[lead_id])
                 if at is None or not start < at <= now:
                     continue
                 key = (lead.slack_id, f"{timing.week_key(at, tz)}#waiting")

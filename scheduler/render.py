@@ -172,6 +172,8 @@ class Renderer:
         lead = session.get(Person, row.person_id) if row.person_id else None
         if lead is None or not lead.active:
             return Rendered(skip=skips.DEACTIVATED)
+        if skips.is_away(lead.away_until, self.now.astimezone(schedules.zone(lead.tz)).date()):
+            return Rendered(skip=skips.AWAY)
         after = int((row.payload or {}).get("after_days") or self.settings.escalate_after_days)
         items = ladder.waiting_on(session=session, ws=ws, lead_id=lead.id, now=self.now,
                                   after_days=after)

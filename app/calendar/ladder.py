@@ -58,3 +58,14 @@ def nudge_steps(prompted: datetime, tz: ZoneInfo, week: WorkWeek,
 def week_key(at: datetime, tz: ZoneInfo) -> str:
     """The local week (its Monday) a follow-up belongs to, for weekly caps and keys."""
     return cadence.week_of(at.astimezone(tz).date()).isoformat()
+
+
+def lead_morning(trigger: datetime, tz: ZoneInfo, week: WorkWeek) -> datetime | None:
+    """When a lead hears of a step reached at ``trigger``: the start of their first working
+    day at or after it (so owners in several zones reached the same day are listed
+    together). None: no working day within reach."""
+    local = trigger.astimezone(tz)
+    start = week.hours[0]
+    day = local.date() if local.time() <= start else local.date() + timedelta(days=1)
+    found = week.next_working(day)
+    return None if found is None else cadence.localize(found, start, tz)

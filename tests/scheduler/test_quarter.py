@@ -1,5 +1,6 @@
 """A whole quarter through ``okr tick --at`` against the fake Slack (PostgreSQL): every
-expected prompt, nudge, digest and reminder is sent exactly once, and nothing else is."""
+expected prompt, nudge, lead's "waiting on" DM, digest and reminder is sent exactly once, and
+nothing else is."""
 
 from __future__ import annotations
 
@@ -22,7 +23,18 @@ PEOPLE = ["U0ADA", "U0BOB", "U0CAT", "U0DEV", "U0EVE"]  # Fay owns no KR: never 
 START, END = date(2026, 2, 1), date(2026, 4, 30)
 EASTER_MONDAY = date(2026, 4, 6)  # a public holiday in Germany (the org's country)
 ADA_AWAY = date(2026, 3, 16)
-MINE = ("prompt", "nudge", "digest", "reminder")
+MINE = ("prompt", "nudge", "escalation", "digest", "reminder")
+# The leads' "waiting on" DMs, by the Monday of the week they come in (nobody checks in).
+# Bob (New York) leads eng: Cat, Dev and Eve, 7 working days after each Monday prompt, so on
+# the Wednesday of the next week (Good Friday and Easter Monday, German holidays of the
+# org, push the 30 March one to Friday 10 April; Easter Monday had no prompt, so the week of
+# 13 April has none). Ada (Berlin) leads the company above Bob: she hears of Bob's KR the
+# morning after his Wednesday 10:00 in New York; away in the week of 16 March, that one is
+# skipped.
+BOB_WEEKS = ["02-09", "02-16", "02-23", "03-02", "03-09", "03-16", "03-23", "03-30", "04-06",
+             "04-20", "04-27"]
+ADA_WEEKS = ["02-09", "02-16", "02-23", "03-02", "03-09", "03-23", "03-30", "04-13", "04-20",
+             "04-27"]
 
 
 def days(first: date, last: date, weekday: int) -> list[date]:
@@ -45,7 +57,8 @@ def expected() -> tuple[set[tuple[str, str, str]], set[tuple[str, str, str]]]:
                 skipped.add(("prompt", who, week))
                 continue
             sent.add(("prompt", who, week))
-            sent.add(("nudge", who, f"{week}#nudge1"))  # nobody checks in
+            sent.add(("nudge", who, f"{week}#nudge1"))  # nobody checks in: Tuesday
+            sent.add(("nudge", who, f"{week}#nudge2"))  # and Thursday
     for friday in days(START, END, 4):
         for channel in ("C0ALL", "C0ENG"):
             sent.add(("digest", channel, friday.isoformat()))
@@ -53,6 +66,9 @@ def expected() -> tuple[set[tuple[str, str, str]], set[tuple[str, str, str]]]:
     sent |= {("reminder", who, "FY27-Q1:cycle-midpoint") for who in ("U0ADA", "U0BOB")}
     sent |= {("reminder", who, "FY27-Q1:cycle-scoring") for who in PEOPLE}
     sent.add(("reminder", "C0ALL", "FY27-Q1:cycle-retrospective"))
+    sent |= {("escalation", "U0BOB", f"2026-{w}#waiting") for w in BOB_WEEKS}
+    sent |= {("escalation", "U0ADA", f"2026-{w}#waiting") for w in ADA_WEEKS}
+    skipped.add(("escalation", "U0ADA", "2026-03-16#waiting"))
     return sent, skipped
 
 
