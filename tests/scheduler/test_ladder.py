@@ -165,8 +165,8 @@ def test_the_lead_hears_once_a_week_of_everyone_waiting_in_all_her_teams(
     assert rows(session_factory, kind="escalation") == []  # Tuesday evening is not her morning
     run(clock, LEAD_MORNING)
     other = Clock(session_factory, clock.settings)  # another process, and later ticks
-    for c, at in ((clock, LEAD_MORNING), (other, LEAD_MORNING), (other, "2026-03-19T07:00:30+00:00"),
-                  (clock, "2026-03-20T07:00:30+00:00")):
+    for c, at in ((clock, LEAD_MORNING), (other, LEAD_MORNING),
+                  (other, "2026-03-19T07:00:30+00:00"), (clock, "2026-03-20T07:00:30+00:00")):
         c.tick(at)
     (row,) = rows(session_factory, kind="escalation")
     assert (row.target, row.occurrence, row.state) == ("U0LEA", "2026-03-16#waiting", "sent")
