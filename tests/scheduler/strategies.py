@@ -44,3 +44,27 @@ TRANSITIONS = [datetime(2026, 3, 8, tzinfo=UTC), datetime(2026, 3, 29, tzinfo=UT
 STARTS = st.sampled_from(TRANSITIONS).flatmap(
     lambda t: st.integers(-10 * 24, 3 * 24).map(lambda h: t + timedelta(hours=h))
 ) | st.datetimes(datetime(2025, 1, 1), datetime(2028, 1, 1)).map(lambda d: d.replace(tzinfo=UTC))
+
+# Working weeks: any non-empty set of weekdays (Mon = 0), e.g. Sunday to Thursday.
+WORK_DAYS = st.lists(st.integers(0, 6), min_size=1, max_size=7, unique=True).map(
+    lambda d: tuple(sorted(d)))
+WORK_HOURS = st.sampled_from(["08:00-19:00", "09:00-17:00", "06:30-14:00", "12:00-23:30"])
+
+
+def tick_splits(start: datetime, end: datetime, *, max_gap_hours: int = 30,
+                min_gap_hours: int = 0, max_ticks: int = 40) -> st.SearchStrategy[list[datetime]]:
+    """Random tick instants from ``start`` to ``end`` (both included), gaps of a minute to
+    ``max_gap_hours``: how any number of processes may happen to tick."""
+    gaps = st.lists(st.integers(max(1, min_gap_hours * 60), max_gap_hours * 60), min_size=1,
+                    max_size=max_ticks)
+
+    def build(minutes: list[int]) -> list[datetime]:
+        # The gaps repeat until ``end``: no gap is longer than ``max_gap_hours``.
+        out, at, n = [start], start, 0
+        while at < end:
+            at = min(at + timedelta(minutes=minutes[n % len(minutes)]), end)
+            out.append(at)
+            n += 1
+        return out
+
+    return gaps.map(build)
