@@ -98,6 +98,7 @@ def calendar_problem(code: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=256)
 def _known(country: str, subdiv: str | None) -> bool:
     try:
         holidays.country_holidays(country, subdiv=subdiv, years=2026)
