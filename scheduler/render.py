@@ -29,7 +29,7 @@ from app.models import (
 from app.services.okrs import cycles as cycles_service
 from app.services.okrs import report as okrs
 from app.services.okrs.report import CycleReport
-from app.services.scheduling import digest_facts, schedules, skips
+from app.services.scheduling import digest_facts, schedules, skips, snoozes
 from blocks import digest as digest_blocks
 from blocks.prompt import PromptView, prompt_message
 from blocks.reminder import fallback_text, nudge_message, reminder_message, template_variables
@@ -116,25 +116,26 @@ class Renderer:
         person = session.get(Person, row.person_id) if row.person_id else None
         if person is None:
             return Rendered(skip="person removed")
-        day = date.fromisoformat(schedules.base_occurrence(row))
+        day = date.fromisoformat(snoozes.base_occurrence(row))
         cycle = schedules.cycle_on(self.cycles(session, ws.id), day)
         krs: list[KRView] = []
         if cycle is not None:
             krs = self.owned(session, ws, cycle).get(person.slack_id, [])
         facts = skips.PromptFacts(
-            active=person.active, away_until=person.away_until,
+            active=person.active, away_until=person.away_until, away_from=person.away_from,
             phase=schedules.phase_on(cycle, day),
             active_krs=tuple(kr.last_checkin_at for kr in krs),
             skipped_week=schedules.week_skipped(session=session, workspace_id=ws.id,
-                                                person_id=person.id, day=day),
-            holidays=schedules.holidays_of(ws, [day.year]))
+                                                person_id=person.id, day=day))
+        sent_on = row.due_at.astimezone(schedules.zone(person.tz)).date()
         if row.kind == "nudge":
             prompted = datetime.fromisoformat(str((row.payload or {}).get("prompted_at")))
-            reason = skips.nudge_skip_reason(facts, local_date=day, prompted_at=prompted)
+            reason = skips.nudge_skip_reason(facts, local_date=day, prompted_at=prompted,
+                                             sent_on=sent_on)
         else:
             reason = skips.prompt_skip_reason(
                 facts, local_date=day, due_at=row.due_at,
-                checked_in_days=self.settings.skip_if_checked_in_days)
+                checked_in_days=self.settings.skip_if_checked_in_days, sent_on=sent_on)
         if reason is not None or cycle is None:
             return Rendered(skip=reason or skips.NO_CYCLE)
         view = cycles_service.view(cycle, day)
