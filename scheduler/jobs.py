@@ -127,7 +127,7 @@ def enqueue_workspace(session: Session, ws: Workspace, settings: Settings,
         weeks = workweeks.weeks_for(session, ws)
         rows += due_prompts(plans, cycles, owners, start, now, weeks)
         rows += due_digests(session, ws, cycles, start, now)
-        rows += due_reminders(session, ws, cycles, start, now)
+        rows += due_reminders(session, ws, cycles, start, now, weeks)
         rows += review_jobs.due(session, ws, now, settings)
     counts = insert(session, ws.id, rows, now, grace)
     # Nudges follow prompts already sent, so they come after the inserts above.

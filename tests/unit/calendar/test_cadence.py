@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -170,7 +171,7 @@ def test_placed_split_windows_neither_lose_nor_repeat(
     for hours in steps:
         cuts.append(cuts[-1] + timedelta(hours=hours))
     whole = _placements(schedule, tz, week, cuts[0], cuts[-1])
-    parts = [p for a, b in zip(cuts, cuts[1:], strict=False)
+    parts = [p for a, b in itertools.pairwise(cuts)
              for p in _placements(schedule, tz, week, a, b)]
     assert whole == parts
     keys = [key for key, _, _ in whole]

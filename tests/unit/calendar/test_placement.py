@@ -30,8 +30,8 @@ def test_easter_monday_in_bavaria_moves_to_tuesday_while_new_york_is_prompted_mo
         ("2026-04-06", "Tue 07 Apr 10:00", "Easter Monday", None)]
     assert week_of_prompts(MONDAY_TEN, NEW_YORK, us, date(2026, 4, 6)) == [
         ("2026-04-06", "Mon 06 Apr 10:00", None, None)]
-    (placed,) = placed_occurrences(MONDAY_TEN, BERLIN, bavaria,
-                                   datetime(2026, 4, 5, tzinfo=UTC), datetime(2026, 4, 8, tzinfo=UTC))
+    (placed,) = placed_occurrences(MONDAY_TEN, BERLIN, bavaria, datetime(2026, 4, 5, tzinfo=UTC),
+                                   datetime(2026, 4, 8, tzinfo=UTC))
     assert placed.payload(BERLIN) == {"scheduled_at": "2026-04-06T08:00:00+00:00",
                                       "reason": "Easter Monday", "moved_from": "2026-04-06"}
 
