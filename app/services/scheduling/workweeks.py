@@ -54,16 +54,17 @@ def org_week(ws: Workspace) -> WorkWeek:
 def _team_levels(session: Session, ws: Workspace,
                  person_ids: list[int] | None) -> dict[int, list[_Level]]:
     query = (select(TeamMember.person_id, Team.kind, Team.id, Team.work_days,
-                    Team.holiday_calendar)
+                    Team.work_hours, Team.holiday_calendar)
              .join(Team, Team.id == TeamMember.team_id)
              .where(TeamMember.workspace_id == ws.id, Team.workspace_id == ws.id,
-                    or_(Team.work_days.isnot(None), Team.holiday_calendar.isnot(None))))
+                    or_(Team.work_days.isnot(None), Team.work_hours.isnot(None),
+                        Team.holiday_calendar.isnot(None))))
     if person_ids is not None:
         query = query.where(TeamMember.person_id.in_(person_ids))
     ranked: dict[int, list[tuple[int, int, _Level]]] = defaultdict(list)
-    for pid, kind, tid, days, calendar in session.execute(query).all():
+    for pid, kind, tid, days, hours, calendar in session.execute(query).all():
         ranked[pid].append((_KIND_RANK.get(kind, 0), tid,
-                            {"work_days": days, "holidays": calendar}))
+                            {"work_days": days, "work_hours": hours, "holidays": calendar}))
     return {pid: [level for _, _, level in sorted(items, key=lambda i: (i[0], i[1]))]
             for pid, items in ranked.items()}
 

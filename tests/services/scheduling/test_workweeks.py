@@ -26,7 +26,7 @@ def _org(session: Session) -> tuple[Workspace, dict[str, Person]]:
                                   created_at=NOW, **extra)
     session.add_all(people.values())
     company = Team(workspace_id=ws.id, key="co", name="Co", kind="company",
-                   work_days=["mon", "tue", "wed", "thu", "fri", "sat"])
+                   work_days=["mon", "tue", "wed", "thu", "fri", "sat"], work_hours="07:30-16:00")
     india = Team(workspace_id=ws.id, key="in", name="India", kind="team",
                  holiday_calendar="IN-KA", work_days=["mon", "tue", "wed", "thu", "fri"])
     session.add_all([company, india])
@@ -50,7 +50,8 @@ def test_person_then_most_specific_team_then_org(session: Session) -> None:
     assert il.days == frozenset({6, 0, 1, 2, 3})
     # The team beats the company; the person's own hours beat the organisation's.
     assert inn.calendar == "IN-KA" and inn.days == frozenset(range(5))
-    assert inn.hours == (time(10, 0), time(18, 30)) and us.hours == (time(9, 0), time(17, 0))
+    assert inn.hours == (time(10, 0), time(18, 30)) and us.hours == (time(7, 30), time(16, 0))
+    assert workweeks.org_week(ws).hours == (time(9, 0), time(17, 0))
     # The organisation's own day off applies to everyone.
     assert {w.why_not(date(2026, 4, 3)) for w in weeks.values()} >= {"organisation day off"}
     assert not any(w.is_working(date(2026, 4, 3)) for w in weeks.values())
