@@ -65,7 +65,7 @@ def test_working_weeks_are_stored_normalised_and_exported(session: Session,
 
 @pytest.mark.parametrize(("kw", "problem"), [
     ({"person": {"work_days": ["mon", "funday"]}}, "people[0].work_days: 'funday' is not a day"),
-    ({"person": {"work_days": []}}, "people[0].work_days"),
+    ({"person": {"work_days": []}}, "people[0].work_days: give a list of day names"),
     ({"person": {"work_days": ["mon", "mon"]}}, "people[0].work_days: a day is listed twice"),
     ({"person": {"work_hours": "19:00-08:00"}}, "people[0].work_hours: the end of the working"),
     ({"person": {"work_hours": "nine to five"}}, "people[0].work_hours: 'nine to five' is not"),
@@ -74,8 +74,8 @@ def test_working_weeks_are_stored_normalised_and_exported(session: Session,
     ({"person": {"away_from": "2026-03-20", "away_until": "2026-03-13"}},
      "people[0].away_from: is after away_until"),
     ({"team": {"holidays": "Narnia"}}, "teams[0].holidays: unknown holiday calendar"),
-    ({"team": {"digest": {"names": "maybe"}}}, "teams[0].digest.names"),
-    ({"settings": {"work_days": "weekdays"}}, "settings.work_days"),
+    ({"team": {"digest": {"names": "maybe"}}}, "teams[0].digest.names: must be true or false"),
+    ({"settings": {"work_days": "weekdays"}}, "settings.work_days: give a list of day names"),
     ({"settings": {"work_hours": 600}}, "settings.work_hours: must be \"HH:MM-HH:MM\" in quotes"),
 ])
 def test_bad_values_are_refused_with_their_path_and_change_nothing(
