@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 from slack_bolt import App
@@ -37,17 +37,27 @@ def next_prompts(req: CommandRequest) -> Reply:
               "default": "the default"}.get(plan.source, f"team {plan.source[5:]}'s")
     lines = []
     for u in found.upcoming:
-        parts = [local_datetime(u.local)]
+        when = local_datetime(u.local)
+        if u.moved_from is not None:
+            when += f" (moved from {short_date(u.moved_from)}: {escape(u.move_reason or '')})"
+        elif u.move_reason:
+            when += f" ({escape(u.move_reason)})"
+        parts = [when]
         if u.snoozed:
             parts.append("snoozed")
         if u.skip_reason:
-            parts.append(f"_no prompt: {u.skip_reason}_")
+            parts.append(f"_no prompt: {escape(u.skip_reason)}_")
         lines.append("• " + " · ".join(parts))
     text = (f"Your check-in schedule ({source}): {plan.schedule.describe()}, in "
             f"{escape(found.tz)}. Change it in App Home: *My settings*.")
-    blocks = [section(text), section("\n".join(lines) or "Nothing planned.")]
+    blocks = [section(text), section("\n".join(lines) or "Nothing planned."),
+              context(escape(found.week.describe()))]
     blocks += _followups(req, found.upcoming[0].at if found.upcoming else None)
     return Reply(text, blocks=blocks)
+
+
+def short_date(day: date) -> str:
+    return f"{day:%a} {day.day} {day:%b}"
 
 
 def _followups(req: CommandRequest, before: datetime | None) -> list[dict[str, Any]]:

@@ -30,7 +30,7 @@ from app.models import (
 from app.services.okrs import cycles as cycles_service
 from app.services.okrs import report as okrs
 from app.services.okrs.report import CycleReport
-from app.services.scheduling import digest_facts, ladder, schedules, skips
+from app.services.scheduling import digest_facts, ladder, schedules, skips, snoozes
 from blocks import digest as digest_blocks
 from blocks.escalation import waiting_message
 from blocks.prompt import PromptView, prompt_message
@@ -120,26 +120,27 @@ class Renderer:
         person = session.get(Person, row.person_id) if row.person_id else None
         if person is None:
             return Rendered(skip="person removed")
-        day = date.fromisoformat(schedules.base_occurrence(row))
+        day = date.fromisoformat(snoozes.base_occurrence(row))
         cycle = schedules.cycle_on(self.cycles(session, ws.id), day)
         krs: list[KRView] = []
         if cycle is not None:
             krs = self.owned(session, ws, cycle).get(person.slack_id, [])
         facts = skips.PromptFacts(
-            active=person.active, away_until=person.away_until,
+            active=person.active, away_until=person.away_until, away_from=person.away_from,
             phase=schedules.phase_on(cycle, day),
             active_krs=tuple(kr.last_checkin_at for kr in krs),
             skipped_week=schedules.week_skipped(session=session, workspace_id=ws.id,
-                                                person_id=person.id, day=day),
-            holidays=schedules.holidays_of(ws, [day.year]))
+                                                person_id=person.id, day=day))
+        sent_on = row.due_at.astimezone(schedules.zone(person.tz)).date()
         if row.kind == "nudge":
             prompted = datetime.fromisoformat(str((row.payload or {}).get("prompted_at")))
-            reason = skips.nudge_skip_reason(facts, local_date=day, prompted_at=prompted) \
+            reason = skips.nudge_skip_reason(facts, local_date=day, prompted_at=prompted,
+                                             sent_on=sent_on) \
                 or self._ladder_stop(session, ws, row, person)
         else:
             reason = skips.prompt_skip_reason(
                 facts, local_date=day, due_at=row.due_at,
-                checked_in_days=self.settings.skip_if_checked_in_days)
+                checked_in_days=self.settings.skip_if_checked_in_days, sent_on=sent_on)
         if reason is not None or cycle is None:
             return Rendered(skip=reason or skips.NO_CYCLE)
         view = cycles_service.view(cycle, day)
@@ -158,12 +159,9 @@ class Renderer:
         """Why a nudge does not go although KRs still wait (decided now, not when enqueued)."""
         if not person.nudges:
             return skips.NUDGES_OFF
-        if skips.is_away(person.away_until,
-                         self.now.astimezone(schedules.zone(person.tz)).date()):
-            return skips.AWAY
         runs = ladder.prompt_runs(session, ws.id, since=row.due_at - MAX_SPAN, until=self.now,
                                   person_ids=[person.id]).get(row.target, [])
-        base = schedules.base_occurrence(row)
+        base = snoozes.base_occurrence(row)
         if any(r.base > base and r.first_sent is not None for r in runs):
             return skips.NEWER_PROMPT
         return None
@@ -172,7 +170,8 @@ class Renderer:
         lead = session.get(Person, row.person_id) if row.person_id else None
         if lead is None or not lead.active:
             return Rendered(skip=skips.DEACTIVATED)
-        if skips.is_away(lead.away_until, self.now.astimezone(schedules.zone(lead.tz)).date()):
+        if skips.is_away(lead.away_until, self.now.astimezone(schedules.zone(lead.tz)).date(),
+                         lead.away_from):
             return Rendered(skip=skips.AWAY)
         after = int((row.payload or {}).get("after_days") or self.settings.escalate_after_days)
         items = ladder.waiting_on(session=session, ws=ws, lead_id=lead.id, now=self.now,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 import click
@@ -93,7 +93,8 @@ def deliveries(obj: Obj, state: str | None, kind: str | None, limit: int) -> Non
             local = row.due_at.astimezone(schedules.zone(row.tz))
             click.echo(f"{row.due_at:%Y-%m-%d %H:%MZ}  {row.kind:<8} {row.state:<8} "
                        f"{row.target:<12} {row.occurrence:<26} local {local:%a %H:%M}"
-                       f"{_step(row)}{'  ' + row.error if row.error else ''}")
+                       f"{_step(row)}{'  ' + row.error if row.error else ''}"
+                       f"{_moved(row.payload)}")
 
 
 def _step(row: Delivery) -> str:
@@ -104,6 +105,15 @@ def _step(row: Delivery) -> str:
     if row.kind == "escalation":
         return f"  lead, after {payload.get('after_days', '?')} working days"
     return ""
+
+
+def _moved(payload: dict[str, Any] | None) -> str:
+    """Where a delivery moved from and why ("  moved from Mon 6 Apr: Easter Monday")."""
+    payload = payload or {}
+    if payload.get("moved_from"):
+        day = date.fromisoformat(str(payload["moved_from"]))
+        return f"  moved from {day:%a} {day.day} {day:%b}: {payload.get('reason')}"
+    return f"  held: {payload['reason']}" if payload.get("scheduled_at") else ""
 
 
 @click.group("timeline")

@@ -13,7 +13,7 @@ from app.domain import CheckinAnswer, CheckinSource
 from app.models import KeyResult, Person, Workspace
 from app.services.checkins import record as checkins
 from app.services.errors import NotAllowed
-from app.services.scheduling import schedules
+from app.services.scheduling import snoozes
 from tests.fakeslack import FakeSlack
 from tests.fixtures.scheduler import Clock, make_settings, posts
 from tests.scheduler.test_delivery import ADA_DUE, ada
@@ -25,8 +25,8 @@ def act(factory: sessionmaker[Session], slack_id: str, fn: str, delivery_id: int
     with unit_of_work(factory) as s:
         ws = s.scalars(select(Workspace)).one()
         person = s.scalars(select(Person).where(Person.slack_id == slack_id)).one()
-        return getattr(schedules, fn)(session=s, ws=ws, person=person, delivery_id=delivery_id,
-                                      now=datetime.fromisoformat(now), **kw)
+        return getattr(snoozes, fn)(session=s, ws=ws, person=person, delivery_id=delivery_id,
+                                    now=datetime.fromisoformat(now), **kw)
 
 
 def checkin(factory: sessionmaker[Session], kr_key: str, at: str, *, value: float = 150,

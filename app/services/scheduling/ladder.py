@@ -175,7 +175,8 @@ def waiting_on(*, session: Session, ws: Workspace, lead_id: int, now: datetime,
         ripe = [r for r in runs.get(person.slack_id, []) if r.first_sent and r.last_due and (
             (at := timing.step_at(r.last_due, tz, weeks[pid], after_days)) is not None
             and at <= now)]
-        if not ripe or skips.is_away(person.away_until, now.astimezone(tz).date()):
+        if not ripe or skips.is_away(person.away_until, now.astimezone(tz).date(),
+                                     person.away_from):
             continue
         run = ripe[-1]
         since = date.fromisoformat(run.base)
