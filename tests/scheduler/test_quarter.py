@@ -28,12 +28,12 @@ MINE = ("prompt", "nudge", "escalation", "digest", "reminder")
 # The leads' "waiting on" DMs, by the Monday of the week they come in (nobody checks in).
 # Bob (New York) leads eng: Cat, Dev and Eve, 7 working days after each Monday prompt, so on
 # the Wednesday of the next week (Good Friday and Easter Monday, German holidays of the
-# org, push the 30 March one to Friday 10 April; Easter Monday had no prompt, so the week of
-# 13 April has none). Ada (Berlin) leads the company above Bob: she hears of Bob's KR the
-# morning after his Wednesday 10:00 in New York; away in the week of 16 March, that one is
-# skipped.
+# org, push the 30 March one to Friday 10 April, and Easter Monday's prompt, moved to Tuesday
+# 7 April, to Thursday 16 April). Ada (Berlin) leads the company above Bob: she hears of
+# Bob's KR the morning after his 10:00 in New York (the 10 April one on Monday 13 April, with
+# the 16 April one in the same week); away in the week of 16 March, that one is skipped.
 BOB_WEEKS = ["02-09", "02-16", "02-23", "03-02", "03-09", "03-16", "03-23", "03-30", "04-06",
-             "04-20", "04-27"]
+             "04-13", "04-20", "04-27"]
 ADA_WEEKS = ["02-09", "02-16", "02-23", "03-02", "03-09", "03-23", "03-30", "04-13", "04-20",
              "04-27"]
 
