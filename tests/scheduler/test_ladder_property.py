@@ -86,8 +86,7 @@ PERSON = st.tuples(st.sampled_from(ZONES), WORK_DAYS, WORK_HOURS)
 @given(st.fixed_dictionaries({p: PERSON for p in PEOPLE}),
        st.sampled_from(["mon", "wed", "fri", "sun"]), TIMES,
        tick_splits(START, END, min_gap_hours=1, max_gap_hours=GRACE),
-       tick_splits(START, END, min_gap_hours=3,
-                                                           max_gap_hours=GRACE))
+       tick_splits(START, END, min_gap_hours=3, max_gap_hours=GRACE))
 def test_ladder_rows_do_not_depend_on_how_ticks_split_time(
         db_engine: Engine, people: dict[str, tuple[str, tuple[int, ...], str]], day: str,
         at: object, one: list[datetime], other: list[datetime]) -> None:

@@ -53,6 +53,7 @@ def test_next_says_nudges_are_off_and_that_the_lead_still_hears(slack: Harness) 
 
 def test_next_drops_the_ladder_once_every_kr_is_updated(slack: Harness) -> None:
     _prompted(slack, "U0BOB")
+    assert "Nudge 1 of 2" in _next(slack, "U0BOB")
     with slack.session() as s:
         for kr in s.scalars(select(KeyResult).where(
                 KeyResult.owner_id == slack.org.people["U0BOB"].id)):
