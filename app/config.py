@@ -104,8 +104,18 @@ class Settings(BaseSettings):
     tick_seconds: int = Field(45, ge=5, le=300, alias="OKR_TICK_SECONDS")
     grace_hours: float = Field(6.0, ge=0, alias="OKR_GRACE_HOURS")
     skip_if_checked_in_days: int = Field(3, ge=0, alias="OKR_SKIP_IF_CHECKED_IN_DAYS")
-    nudge_after_hours: float = Field(24.0, gt=0, alias="OKR_NUDGE_AFTER_HOURS")
-    max_nudges_per_week: int = Field(2, ge=0, alias="OKR_MAX_NUDGES_PER_WEEK")
+    # The follow-up ladder (docs/scheduling.md, "Nudges"): nudges after these many working
+    # days without an update, the lead's "waiting on" DM after that many (0: none), and at
+    # most that many follow-up DMs per person and week besides the prompts.
+    nudge_after_days: Annotated[tuple[int, ...], NoDecode] = Field(
+        (1, 3), alias="OKR_NUDGE_AFTER_DAYS")
+    escalate_after_days: int = Field(7, ge=0, le=30, alias="OKR_ESCALATE_AFTER_DAYS")
+    max_dms_per_week: int = Field(3, ge=0, le=20, alias="OKR_MAX_DMS_PER_WEEK")
+    # Replaced by the ones above: set, they stop the process with a settings error naming the
+    # replacement, so a deployment that turned nudges off (OKR_MAX_NUDGES_PER_WEEK=0) does not
+    # start nudging on upgrade.
+    removed_nudge_after_hours: object = Field(None, alias="OKR_NUDGE_AFTER_HOURS")
+    removed_max_nudges_per_week: object = Field(None, alias="OKR_MAX_NUDGES_PER_WEEK")
     lease_seconds: int = Field(120, ge=5, alias="OKR_LEASE_SECONDS")
     # Digests when nothing changed since the last one: "note" (one line) or "silent".
     quiet_digest: str = Field("note", alias="OKR_QUIET_DIGEST")
@@ -162,6 +172,44 @@ class Settings(BaseSettings):
         if value.strip().lower() not in ("text", "json"):
             raise ValueError("OKR_LOG_FORMAT must be 'text' or 'json'")
         return value.strip().lower()
+
+    @field_validator("nudge_after_days", mode="before")
+    @classmethod
+    def _nudge_days(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            if not all(p.isdigit() for p in parts):
+                raise ValueError("OKR_NUDGE_AFTER_DAYS: working days, comma-separated, e.g. 1,3")
+            value = tuple(int(p) for p in parts)
+        if isinstance(value, (list, tuple)):
+            days = tuple(int(d) for d in value)
+            if any(d < 1 or d > 30 for d in days) or list(days) != sorted(set(days)):
+                raise ValueError("OKR_NUDGE_AFTER_DAYS: increasing working days from 1 to 30, "
+                                 "e.g. 1,3 (empty: no nudges)")
+            return days
+        return value
+
+    @field_validator("removed_nudge_after_hours")
+    @classmethod
+    def _removed_hours(cls, value: object) -> object:
+        if value is not None:
+            raise ValueError("OKR_NUDGE_AFTER_HOURS was replaced by OKR_NUDGE_AFTER_DAYS "
+                             "(working days, e.g. 1,3): remove it")
+        return value
+
+    @field_validator("removed_max_nudges_per_week")
+    @classmethod
+    def _removed_cap(cls, value: object) -> object:
+        if value is not None:
+            raise ValueError("OKR_MAX_NUDGES_PER_WEEK was replaced by OKR_MAX_DMS_PER_WEEK "
+                             "(0 still means no nudges): rename it")
+        return value
+
+    @property
+    def nudge_after_hours(self) -> float:
+        """The first nudge's delay in calendar hours when every day is a working day (what a
+        simulation that ticks after each prompt waits for); 0 without nudges."""
+        return 24.0 * self.nudge_after_days[0] if self.nudge_after_days else 0.0
 
     @field_validator("checkin_fields", mode="before")
     @classmethod

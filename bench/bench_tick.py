@@ -35,7 +35,7 @@ from app.config import Settings
 from app.db import make_engine, make_session_factory, unit_of_work
 from app.migrate import upgrade
 from app.models import Cycle, KeyResult, Objective, Person, Team, TeamMember, Workspace
-from app.services.scheduling import schedules
+from app.services.scheduling import schedules, workweeks
 from scheduler.jobs import due_prompts, enqueue
 from tests.dbutil import fresh_postgres_database
 
@@ -117,8 +117,9 @@ def due_computation(engine: Engine, settings: Settings) -> tuple[float, int]:
         cycles = schedules.cycles_of(session=s, workspace_id=1)
         plans = schedules.checkin_plans(session=s, ws=ws)
         owners = schedules.kr_owner_ids(session=s, workspace_id=1, cycle_id=1)
+        weeks = workweeks.weeks_for(s, ws)  # each person's working week, in bulk
         due = due_prompts(plans, cycles, lambda _c: owners,
-                          NOW - timedelta(hours=settings.grace_hours), NOW)
+                          NOW - timedelta(hours=settings.grace_hours), NOW, weeks)
     return time.perf_counter() - started, len(due)
 
 

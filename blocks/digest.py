@@ -16,8 +16,17 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from app.domain import CycleView, DigestNote, KRState, KRView, ObjectiveView, TrafficLight
+from app.domain import (
+    CycleView,
+    DigestNote,
+    KRState,
+    KRView,
+    ObjectiveView,
+    Participation,
+    TrafficLight,
+)
 from blocks.common import clip, context, divider, escape, header, local_date, pct, section
+from blocks.escalation import participation_line
 
 MAX_OBJECTIVES = 15  # listed in the summary
 MAX_ITEMS = 30  # per detail section
@@ -35,6 +44,7 @@ class DigestInput:
     previous: Mapping[str, Any] | None = None  # the last digest's snapshot()
     previous_date: date | None = None
     notes: Sequence[DigestNote] = ()
+    participation: Participation | None = None  # who checked in since the last digest
 
 
 @lru_cache(maxsize=1)
@@ -159,6 +169,10 @@ def _pack(blocks: list[dict[str, Any]], fallback: str) -> list[dict[str, Any]]:
     return messages
 
 
+def _participation(data: DigestInput) -> list[dict[str, Any]]:
+    return [context(participation_line(data.participation))] if data.participation else []
+
+
 def build(data: DigestInput, *, quiet: str = "note") -> list[dict[str, Any]]:
     """The messages to post: ``[summary, *thread replies]``; ``[]`` when there is nothing new
     and ``quiet == "silent"``."""
@@ -173,7 +187,7 @@ def build(data: DigestInput, *, quiet: str = "note") -> list[dict[str, Any]]:
         if quiet == "silent":
             return []
         text = str(w.quiet(team, since))
-        return [{"text": text, "blocks": [section(text)]}]
+        return [{"text": text, "blocks": [section(text), *_participation(data)]}]
     prev_objs = (data.previous or {}).get("objectives") or {}
     before = [float(prev_objs[o.key]["score"]) for o in objs if o.key in prev_objs]
     delta = ""
@@ -183,6 +197,7 @@ def build(data: DigestInput, *, quiet: str = "note") -> list[dict[str, Any]]:
         header(str(w.title(clip(data.team_name, 80), clip(data.cycle.name, 40)))),
         context(str(w.where(data.cycle.day, data.cycle.total_days, pct(data.cycle.expected),
                             pct(overall) if overall is not None else "", delta, since))),
+        *_participation(data),
     ]
     for o in list(data.objectives)[:MAX_OBJECTIVES]:
         summary.append(section(str(w.objective(

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from app.domain import CheckinEntry, CycleView, KRView, ObjectiveView
+from app.domain import CheckinEntry, CycleView, KRView, ObjectiveView, Participation
 from blocks.checkin import open_value
 from blocks.common import (
     button,
@@ -23,6 +23,7 @@ from blocks.common import (
     section,
 )
 from blocks.corrections import recent_blocks
+from blocks.escalation import participation_line
 from blocks.home_settings import SettingsAccess, settings_blocks
 from blocks.home_setup import SetupView, setup_blocks
 from blocks.ids import Action
@@ -36,6 +37,7 @@ class TeamSummary:
     name: str
     score: float | None
     objectives: Sequence[ObjectiveView]
+    participation: Participation | None = None  # shown to the team's lead
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,8 @@ def home_view(data: HomeData) -> dict[str, Any]:
         blocks.append(divider())
         score = f" · {pct(team.score)}" if team.score is not None else ""
         blocks.append(header(clip(f"{team.name}{score}", 150)))
+        if team.participation is not None:
+            blocks.append(context(participation_line(team.participation)))
         if not team.objectives:
             blocks.append(context("No objectives yet."))
         for o in team.objectives:

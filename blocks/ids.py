@@ -122,6 +122,11 @@ class Block(Id):
     SET_MEMBERS_CHANNEL = "set_members_channel"
     SET_MEMBERS_GROUP = "set_members_group"
     SET_AWAY = "set_away"
+    SET_AWAY_FROM = "set_away_from"
+    SET_WORK_DAYS = "set_work_days"
+    SET_WORK_HOURS = "set_work_hours"
+    SET_HOLIDAY_CALENDAR = "set_holiday_calendar"
+    SET_NUDGES = "set_nudges"
     # The tracker connection modal (admins).
     TRACKER_PROVIDER = "tr_provider"
     TRACKER_HOST = "tr_host"

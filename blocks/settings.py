@@ -79,6 +79,22 @@ def schedule_inputs(prefix: Block, label: str, stored: Mapping[str, Any] | None,
     ]
 
 
+def work_week_inputs(form: Mapping[str, Any], *, whose: str,
+                     empty: str) -> list[dict[str, Any]]:
+    """Working days (checkboxes) and hours; ``empty`` says what applies when left empty."""
+    days: dict[str, Any] = {"type": "checkboxes", "options": [_opt(v, t) for v, t in DAYS]}
+    chosen = [d for d in form.get("work_days") or [] if d in cadence.WEEKDAYS]
+    if chosen:
+        days["initial_options"] = [_opt(v, t) for v, t in DAYS if v in chosen]
+    return [
+        _input(str(Block.SET_WORK_DAYS), f"{whose} working days", days,
+               hint=f"No check-in prompts or reminders on other days. Empty: {empty}"),
+        _text(str(Block.SET_WORK_HOURS), f"{whose} working hours", form.get("work_hours"),
+              max_length=11, hint="Like 08:00-19:00: direct messages wait for these hours. "
+                                  f"Empty: {empty}"),
+    ]
+
+
 def org_modal(form: Mapping[str, Any]) -> dict[str, Any]:
     admins: dict[str, Any] = {"type": "multi_users_select"}
     if form.get("admins"):
@@ -96,6 +112,8 @@ def org_modal(form: Mapping[str, Any]) -> dict[str, Any]:
         _text(str(Block.SET_HOLIDAYS), "Public holidays of", form.get("holidays"),
               max_length=8, hint="A country code such as DE or DE-BY: no prompts on its "
                                  "public holidays. Empty: none."),
+        *work_week_inputs(form, whose="Organisation",
+                          empty="Monday to Friday, 08:00-19:00."),
         *schedule_inputs(Block.SET_CHECKIN, "Check-ins", form.get("checkin"),
                          "Everyone's default, in each person's own time zone. Empty: "
                          "Mondays at 10:00."),
@@ -163,17 +181,33 @@ def team_modal(form: Mapping[str, Any],
     return view
 
 
+def _datepicker(initial: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "datepicker"}
+    if isinstance(initial, date):
+        out["initial_date"] = initial.isoformat()
+    return out
+
+
 def my_modal(form: Mapping[str, Any]) -> dict[str, Any]:
-    away: dict[str, Any] = {"type": "datepicker"}
-    until = form.get("away_until")
-    if isinstance(until, date):
-        away["initial_date"] = until.isoformat()
+    nudges: dict[str, Any] = {"type": "checkboxes",
+                              "options": [_opt("on", "Send me follow-up nudges")]}
+    if form.get("nudges", True):
+        nudges["initial_options"] = [_opt("on", "Send me follow-up nudges")]
     blocks = [
         *schedule_inputs(Block.SET_CHECKIN, "My check-ins", form.get("checkin"),
                          f"In your time zone ({form.get('tz') or 'UTC'}). "
                          "Empty: your team's."),
-        _input(str(Block.SET_AWAY), "Away until", away,
+        *work_week_inputs(form, whose="My", empty="your team's, else the organisation's."),
+        _text(str(Block.SET_HOLIDAY_CALENDAR), "My public holidays", form.get("holiday_calendar"),
+              max_length=16, hint="A holiday calendar such as DE-BY, US or IN-KA: no prompts "
+                                  "on its holidays. Empty: your team's, else the "
+                                  "organisation's."),
+        _input(str(Block.SET_AWAY_FROM), "Away from", _datepicker(form.get("away_from")),
+               hint="The first day away. Empty: from now on."),
+        _input(str(Block.SET_AWAY), "Away until", _datepicker(form.get("away_until")),
                hint="No check-in prompts until after this day. Empty: not away."),
+        _input(str(Block.SET_NUDGES), "Nudges", nudges,
+               hint="A follow-up when a check-in waits. The prompt itself always comes."),
     ]
     return _modal(Callback.MY_SETTINGS, "My settings", blocks)
 
@@ -222,7 +256,10 @@ FIELDS = {"name": str(Block.SET_NAME), "timezone": str(Block.SET_TZ),
           "fiscal_year_start_month": str(Block.SET_FY_START),
           "timeline": str(Block.SET_TIMELINE), "holidays": str(Block.SET_HOLIDAYS),
           "admins": str(Block.SET_ADMINS), "channel": str(Block.SET_CHANNEL),
-          "away_until": str(Block.SET_AWAY), "members_kind": str(Block.SET_MEMBERS_KIND),
+          "away_until": str(Block.SET_AWAY), "away_from": str(Block.SET_AWAY_FROM),
+          "work_days": str(Block.SET_WORK_DAYS), "work_hours": str(Block.SET_WORK_HOURS),
+          "holiday_calendar": str(Block.SET_HOLIDAY_CALENDAR),
+          "nudges": str(Block.SET_NUDGES), "members_kind": str(Block.SET_MEMBERS_KIND),
           "members_channel": str(Block.SET_MEMBERS_CHANNEL),
           "members_group": str(Block.SET_MEMBERS_GROUP)}
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, datetime, time
 from typing import Any
 
 from slack_bolt import App
@@ -13,6 +13,7 @@ from app.services.errors import InvalidValue, OkrError
 from app.services.scheduling import personal, planning
 from blocks import digest as digest_blocks
 from blocks.common import context, escape, local_date, local_datetime, section
+from blocks.words import count
 from handlers.context import Env
 from handlers.router import CommandRequest, Reply, Subcommands
 
@@ -36,16 +37,45 @@ def next_prompts(req: CommandRequest) -> Reply:
               "default": "the default"}.get(plan.source, f"team {plan.source[5:]}'s")
     lines = []
     for u in found.upcoming:
-        parts = [local_datetime(u.local)]
+        when = local_datetime(u.local)
+        if u.moved_from is not None:
+            when += f" (moved from {short_date(u.moved_from)}: {escape(u.move_reason or '')})"
+        elif u.move_reason:
+            when += f" ({escape(u.move_reason)})"
+        parts = [when]
         if u.snoozed:
             parts.append("snoozed")
         if u.skip_reason:
-            parts.append(f"_no prompt: {u.skip_reason}_")
+            parts.append(f"_no prompt: {escape(u.skip_reason)}_")
         lines.append("• " + " · ".join(parts))
     text = (f"Your check-in schedule ({source}): {plan.schedule.describe()}, in "
             f"{escape(found.tz)}. Change it in App Home: *My settings*.")
-    blocks = [section(text), section("\n".join(lines) or "Nothing planned.")]
+    blocks = [section(text), section("\n".join(lines) or "Nothing planned."),
+              context(escape(found.week.describe()))]
+    blocks += _followups(req, found.upcoming[0].at if found.upcoming else None)
     return Reply(text, blocks=blocks)
+
+
+def short_date(day: date) -> str:
+    return f"{day:%a} {day.day} {day:%b}"
+
+
+def _followups(req: CommandRequest, before: datetime | None) -> list[dict[str, Any]]:
+    """The ladder of the last prompt: its nudges still to come and when the lead hears."""
+    with req.session() as tx:
+        found = personal.next_followups(session=tx, workspace_id=req.workspace_id,
+                                        person_id=req.person.id, now=req.now,
+                                        settings=req.settings, before=before)
+    lines = [f"• Nudge {s.rank} of {s.of} · {local_datetime(s.at)} · _if not updated_"
+             if s.rank else f"• Your lead hears · {local_datetime(s.at)} · _if still not updated_"
+             for s in found.steps]
+    if not found.nudges_on:
+        lines.append("• _Nudges are off: no reminders after the prompt._")
+    if not lines:
+        return []
+    head = f"After your last prompt ({count(found.waiting, 'key result')} not updated yet):" \
+        if found.waiting else "After your prompts:"
+    return [section(head + "\n" + "\n".join(lines))]
 
 
 @subcommand("digest", help="Preview my team's digest (only you see it)", usage="[team]",
@@ -59,8 +89,8 @@ def digest_preview(req: CommandRequest) -> Reply:
     facts = preview.facts
     messages = digest_blocks.build(digest_blocks.DigestInput(
         team_name=preview.team_name, cycle=preview.cycle, objectives=preview.objectives,
-        previous=facts.previous, previous_date=facts.previous_date, notes=facts.notes),
-        quiet="note")
+        previous=facts.previous, previous_date=facts.previous_date, notes=facts.notes,
+        participation=facts.participation), quiet="note")
     first = messages[0]
     blocks: list[dict[str, Any]] = list(first["blocks"])[:45]
     blocks.append(context(f"Preview: only you see this. "

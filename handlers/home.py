@@ -9,7 +9,7 @@ When the next check-in is due comes from ``next_checkin_provider`` (replaceable 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -19,10 +19,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from app.config import Settings
-from app.domain import CheckinEntry, HomeFacts
+from app.domain import CheckinEntry, HomeFacts, Participation
 from app.services.checkins import corrections
 from app.services.okrs import mine as personal
 from app.services.okrs.cache import ReportCache
+from app.services.scheduling import digest_facts
 from app.services.scheduling import personal as prompts
 from app.services.scheduling import settings as settings_service
 from app.services.tenancy import slack_events
@@ -53,8 +54,11 @@ def set_next_checkin_provider(fn: NextCheckin) -> None:
 
 def home_data(facts: HomeFacts, next_checkin: datetime | None,
               recent: Sequence[CheckinEntry] = (),
-              access: SettingsAccess | None = None) -> HomeData:
-    teams = [TeamSummary(t.name, t.score, list(t.objectives)) for t in facts.teams]
+              access: SettingsAccess | None = None,
+              led: Mapping[str, Participation] | None = None) -> HomeData:
+    """``led``: the participation of the teams the person leads, by team name."""
+    teams = [TeamSummary(t.name, t.score, list(t.objectives), (led or {}).get(t.name))
+             for t in facts.teams]
     return HomeData(name=facts.name, tz=facts.tz, cycle=facts.cycle, my_krs=list(facts.my_krs),
                     teams=teams, next_checkin=next_checkin, away_until=facts.away_until,
                     recent_checkins=tuple(recent), settings=access or SettingsAccess())
@@ -81,7 +85,9 @@ def publish_home(client: WebClient, tx: Tx, workspace_id: int, person_id: int, n
     found = settings_service.access_of(session=tx, workspace_id=workspace_id,
                                        person_id=person_id, env_admins=settings.admins)
     access = SettingsAccess(found.is_admin, found.teams)
-    data = replace(home_data(facts, due, recent, access),
+    led = digest_facts.led_participation(session=tx, workspace_id=workspace_id,
+                                         person_id=person_id, now=now)
+    data = replace(home_data(facts, due, recent, access, led),
                    setup=setup_view(client, tx, workspace_id, person_id, now, settings))
     try:
         client.views_publish(user_id=facts.slack_id, view=home_view(data))

@@ -149,7 +149,9 @@ def on_team_submit(ack: Ack, view: dict[str, Any], client: WebClient, env: Env,
 def on_my_submit(ack: Ack, view: dict[str, Any], client: WebClient, env: Env,
                  workspace_id: int, person: Actor | None, now: datetime) -> None:
     def save(me: Actor, raw: dict[str, Any]) -> None:
-        raw["away_until"] = _date(raw.get("away_until"))
+        raw["away_until"] = _date(raw.get("away_until"), "away_until")
+        if "away_from" in raw:
+            raw["away_from"] = _date(raw.get("away_from"), "away_from")
         today = now.astimezone(ZoneInfo(me.tz or "UTC")).date()
         with env.session() as tx:
             service.save_mine(session=tx, workspace_id=workspace_id, person_id=me.id, raw=raw,
@@ -160,13 +162,13 @@ def on_my_submit(ack: Ack, view: dict[str, Any], client: WebClient, env: Env,
         refresh_later(env, client, workspace_id, person.id)
 
 
-def _date(raw: Any) -> date | None:
+def _date(raw: Any, field: str) -> date | None:
     if not raw:
         return None
     try:
         return date.fromisoformat(str(raw))
     except ValueError:
-        raise service.SettingsInvalid({"away_until": "pick a date"}) from None
+        raise service.SettingsInvalid({field: "pick a date"}) from None
 
 
 def register(app: App, env: Env) -> None:

@@ -45,12 +45,16 @@ def insert(session: Session, ws_id: int, rows: Sequence[Due], now: datetime,
     for d in rows:
         if (d.kind, d.target, d.occurrence) in have:
             continue
+        # A due item that cannot be sent (e.g. a prompt with no working day to move to) is
+        # recorded as skipped with its reason, never dropped.
+        skip = (d.payload or {}).get("skip")
         missed = d.due_at + grace < now
+        state = "skipped" if skip else "missed" if missed else "pending"
         values.append({
             "workspace_id": ws_id, "kind": d.kind, "target": d.target,
             "occurrence": d.occurrence, "due_at": d.due_at,
-            "state": "missed" if missed else "pending", "attempts": 0,
-            "error": MISSED if missed else None, "created_at": now,
+            "state": state, "attempts": 0,
+            "error": skip or (MISSED if missed else None), "created_at": now,
             "person_id": d.person_id, "team_id": d.team_id, "cycle_id": d.cycle_id,
             "tz": d.tz, "payload": d.payload or None,
         })

@@ -14,7 +14,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,18 +24,19 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import metrics
-from app.calendar import cadence
+from app.calendar import cadence, placement
+from app.calendar.workweek import WorkWeek
 from app.config import Settings
 from app.db import unit_of_work
 from app.domain import CyclePhase, Due
 from app.models import Cycle, Objective, SchedulerState, Team, Workspace
-from app.services.scheduling import schedules
+from app.services.scheduling import schedules, workweeks
 from app.services.scheduling.schedules import PersonPlan, insert_ignore
 from app.services.tenancy import directory, retention, teams_sync
 from scheduler import review_jobs
 from scheduler.delivery import ClientFor, Deliverer
 from scheduler.due import insert, window_start
-from scheduler.nudges import due_nudges
+from scheduler.ladder import due_ladder
 from scheduler.pacing import Pacer
 from scheduler.reminders import due_reminders
 
@@ -44,27 +45,37 @@ log = logging.getLogger(__name__)
 
 def due_prompts(plans: Iterable[PersonPlan], cycles: Sequence[Cycle],
                 owners: Callable[[int], set[int]], start: datetime,
-                now: datetime) -> list[Due]:
+                now: datetime, weeks: Mapping[int, WorkWeek] | None = None) -> list[Due]:
     """Check-in prompts due in ``(start, now]`` for people owning KRs in a running cycle.
 
-    The remaining rules (away, holiday, skipped week, recent check-in, all KRs paused or
-    done) are decided at send time and recorded on the row.
+    Each occurrence is placed in its person's working week (``weeks``; default Monday to
+    Friday): off non-working days, into working hours. What cannot be sent (two landing on one
+    instant, no working day in reach) is due as skipped, with its reason. The remaining rules
+    (away, skipped week, recent check-in, all KRs paused or done) are decided at send time.
     """
     anchor = schedules.anchor_for(cycles)
     out: list[Due] = []
     zones: dict[str, Any] = {}
+    default = WorkWeek()
     for plan in plans:
         tz = zones.get(plan.tz)
         if tz is None:
             tz = zones[plan.tz] = schedules.zone(plan.tz)
-        for occ in cadence.occurrences(plan.schedule, tz, start, now, anchor=anchor):
-            cycle = schedules.cycle_on(cycles, occ.local_date)
-            if cycle is None or schedules.phase_on(cycle, occ.local_date) != CyclePhase.ACTIVE:
+        week = weeks.get(plan.person_id, default) if weeks is not None else default
+        for placed in placement.placed_occurrences(plan.schedule, tz, week, start, now,
+                                                   anchor=anchor):
+            day = placed.occurrence.local_date
+            cycle = schedules.cycle_on(cycles, day)
+            if cycle is None or schedules.phase_on(cycle, day) != CyclePhase.ACTIVE:
                 continue
             if plan.person_id not in owners(cycle.id):
                 continue
-            out.append(Due("prompt", plan.slack_id, occ.key, occ.at, person_id=plan.person_id,
-                           cycle_id=cycle.id, tz=plan.tz))
+            payload: dict[str, Any] = placed.payload(tz)
+            if placed.skip:
+                payload["skip"] = placed.skip
+            out.append(Due("prompt", plan.slack_id, placed.key, placed.at,
+                           person_id=plan.person_id, cycle_id=cycle.id, tz=plan.tz,
+                           payload=payload))
     return out
 
 
@@ -114,13 +125,15 @@ def enqueue_workspace(session: Session, ws: Workspace, settings: Settings,
     rows: list[Due] = []
     if cycles:
         plans = schedules.checkin_plans(session=session, ws=ws)
-        rows += due_prompts(plans, cycles, owners, start, now)
+        weeks = workweeks.weeks_for(session, ws)
+        rows += due_prompts(plans, cycles, owners, start, now, weeks)
         rows += due_digests(session, ws, cycles, start, now)
-        rows += due_reminders(session, ws, cycles, start, now)
+        rows += due_reminders(session, ws, cycles, start, now, weeks)
         rows += review_jobs.due(session, ws, now, settings)
     counts = insert(session, ws.id, rows, now, grace)
-    # Nudges follow prompts already sent, so they come after the inserts above.
-    counts += insert(session, ws.id, due_nudges(session, ws, settings, start, now), now, grace)
+    # The ladder follows prompts already sent (and sees those just enqueued, which supersede
+    # older ones), so it comes after the inserts above.
+    counts += insert(session, ws.id, due_ladder(session, ws, settings, start, now), now, grace)
     if state is None:
         session.execute(insert_ignore(session, SchedulerState).values(
             workspace_id=ws.id, last_tick_at=now))

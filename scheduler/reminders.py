@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime, time, timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.calendar import cadence, timeline
+from app.calendar import cadence, placement, timeline
+from app.calendar.cadence import Occurrence
 from app.calendar.timeline import Rule
+from app.calendar.workweek import MAX_SEARCH_DAYS, WorkWeek
 from app.domain import Due
 from app.models import Cycle, Objective, Person, Team, TimelineRule, Workspace
 from app.services.okrs import cycles as cycles_service
-from app.services.scheduling import schedules
+from app.services.scheduling import schedules, workweeks
 
 
 def custom_rules(session: Session, ws_id: int, *, enabled_only: bool = True) -> list[Rule]:
@@ -81,24 +84,82 @@ def audience(session: Session, ws: Workspace, rule: Rule, cycle: Cycle,
     return [(sid, tz, pid) for pid, sid, tz in _active(session, ws.id, ids)]
 
 
+def _placed(rule: Rule, day: date, tz: ZoneInfo, week: WorkWeek,
+            channel: bool) -> tuple[datetime, dict[str, str]]:
+    """When a reminder firing on ``day`` goes out, and what the row records about a move.
+
+    A channel reminder moves back to the organisation's previous working day (a deadline
+    reminder must not come late) at its configured time; a DM follows its recipient's week
+    forward and waits for their working hours."""
+    scheduled = cadence.localize(day, rule.at, tz)
+    if channel:
+        moved = week.previous_working(day)
+        at = scheduled if moved in (None, day) else cadence.localize(moved, rule.at, tz)
+        if moved is None:
+            return scheduled, {"day": day.isoformat(), "skip": placement.NO_WORKING_DAY}
+    else:
+        found = placement.place(Occurrence(scheduled, day), rule.at, week, tz)
+        if found.skip:
+            return scheduled, {"day": day.isoformat(), "skip": found.skip}
+        at = found.at
+    sent_on = at.astimezone(tz).date()
+    out = {"day": sent_on.isoformat()}
+    if at != scheduled:
+        out |= {"scheduled_at": scheduled.isoformat(),
+                "reason": week.why_not(day) or placement.OUTSIDE_HOURS}
+        if sent_on != day:
+            out["moved_from"] = day.isoformat()
+    return at, out
+
+
+def _latest_day(day: date, weeks: Iterable[WorkWeek]) -> date:
+    """The latest local date a DM firing on ``day`` can go out on, over these weeks: its
+    next working day, or the one after when held past the end of working hours."""
+    latest = day
+    for week in weeks:
+        moved = week.next_working(day)
+        after = week.next_working(moved + timedelta(days=1)) if moved else None
+        latest = max(latest, after or moved or day)
+    return latest
+
+
 def due_reminders(session: Session, ws: Workspace, cycles: Sequence[Cycle], start: datetime,
-                  now: datetime) -> list[Due]:
-    """Reminders whose instant (in each recipient's zone) falls in ``(start, now]``."""
+                  now: datetime, weeks: Mapping[int, WorkWeek] | None = None) -> list[Due]:
+    """Reminders whose (moved) instant, in each recipient's zone, falls in ``(start, now]``.
+
+    ``weeks``: each person's working week (loaded here when not given)."""
     rules = rules_for(session, ws)
     if not rules:
         return []
-    # Local dates differ across zones by at most a day either way.
-    first = cycles_service.org_today(ws, start) - timedelta(days=1)
-    last = cycles_service.org_today(ws, now) + timedelta(days=1)
+    # Local dates differ across zones by at most a day either way; a reminder may move back
+    # (channels) or forward (DMs) by up to the working-day search reach.
+    reach = timedelta(days=2 * MAX_SEARCH_DAYS + 4)
+    today_first = cycles_service.org_today(ws, start) - timedelta(days=1)
+    today_last = cycles_service.org_today(ws, now) + timedelta(days=1)
     windows = {c.id: cycles_service.window(c) for c in cycles}
     by_id = {c.id: c for c in cycles}
+    org, org_tz = workweeks.org_week(ws), schedules.zone(ws.timezone)
     out: list[Due] = []
-    for rule, window, day in timeline.firing(rules, windows.values(), first, last):
+    for rule, window, day in timeline.firing(rules, windows.values(), today_first - reach,
+                                             today_last + reach):
+        channel = rule.audience in ("channel", "usergroup")
+        # Cheap checks first: the audience costs queries.
+        if channel and not start < _placed(rule, day, org_tz, org, True)[0] <= now:
+            continue
+        if not channel:
+            if day > today_last:
+                continue  # DMs only move forward
+            if weeks is None:
+                weeks = workweeks.weeks_for(session, ws)
+            distinct = {id(w): w for w in (org, *weeks.values())}.values()
+            if _latest_day(day, distinct) < today_first:
+                continue
         cycle = next(by_id[i] for i, w in windows.items() if w is window)
         for target, tz, person_id in audience(session, ws, rule, cycle, cycles):
-            at = cadence.localize(day, rule.at, schedules.zone(tz))
+            week = org if person_id is None or weeks is None else weeks.get(person_id, org)
+            at, payload = _placed(rule, day, schedules.zone(tz), week, person_id is None)
             if start < at <= now:
                 out.append(Due("reminder", target, f"{cycle.name}:{rule.key}", at,
                                person_id=person_id, cycle_id=cycle.id, tz=tz,
-                               payload={"rule": rule.key, "day": day.isoformat()}))
+                               payload={"rule": rule.key, **payload}))
     return out

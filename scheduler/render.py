@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.calendar import timeline
+from app.calendar.ladder import MAX_SPAN
 from app.calendar.timeline import ReminderTextError, render_text
 from app.config import Settings
 from app.domain import KRState, KRView
@@ -29,8 +30,9 @@ from app.models import (
 from app.services.okrs import cycles as cycles_service
 from app.services.okrs import report as okrs
 from app.services.okrs.report import CycleReport
-from app.services.scheduling import digest_facts, schedules, skips
+from app.services.scheduling import digest_facts, ladder, schedules, skips, snoozes
 from blocks import digest as digest_blocks
+from blocks.escalation import waiting_message
 from blocks.prompt import PromptView, prompt_message
 from blocks.reminder import fallback_text, nudge_message, reminder_message, template_variables
 from scheduler import review_jobs
@@ -101,6 +103,8 @@ class Renderer:
             return Rendered(skip="workspace removed")
         if row.kind in ("prompt", "nudge"):
             return self._prompt(session, ws, row)
+        if row.kind == "escalation":
+            return self._escalation(session, ws, row)
         if row.kind == "digest":
             return self._digest(session, ws, row)
         if row.kind == "reminder":
@@ -116,25 +120,27 @@ class Renderer:
         person = session.get(Person, row.person_id) if row.person_id else None
         if person is None:
             return Rendered(skip="person removed")
-        day = date.fromisoformat(schedules.base_occurrence(row))
+        day = date.fromisoformat(snoozes.base_occurrence(row))
         cycle = schedules.cycle_on(self.cycles(session, ws.id), day)
         krs: list[KRView] = []
         if cycle is not None:
             krs = self.owned(session, ws, cycle).get(person.slack_id, [])
         facts = skips.PromptFacts(
-            active=person.active, away_until=person.away_until,
+            active=person.active, away_until=person.away_until, away_from=person.away_from,
             phase=schedules.phase_on(cycle, day),
             active_krs=tuple(kr.last_checkin_at for kr in krs),
             skipped_week=schedules.week_skipped(session=session, workspace_id=ws.id,
-                                                person_id=person.id, day=day),
-            holidays=schedules.holidays_of(ws, [day.year]))
+                                                person_id=person.id, day=day))
+        sent_on = row.due_at.astimezone(schedules.zone(person.tz)).date()
         if row.kind == "nudge":
             prompted = datetime.fromisoformat(str((row.payload or {}).get("prompted_at")))
-            reason = skips.nudge_skip_reason(facts, local_date=day, prompted_at=prompted)
+            reason = skips.nudge_skip_reason(facts, local_date=day, prompted_at=prompted,
+                                             sent_on=sent_on) \
+                or self._ladder_stop(session, ws, row, person)
         else:
             reason = skips.prompt_skip_reason(
                 facts, local_date=day, due_at=row.due_at,
-                checked_in_days=self.settings.skip_if_checked_in_days)
+                checked_in_days=self.settings.skip_if_checked_in_days, sent_on=sent_on)
         if reason is not None or cycle is None:
             return Rendered(skip=reason or skips.NO_CYCLE)
         view = cycles_service.view(cycle, day)
@@ -147,6 +153,32 @@ class Renderer:
             return Rendered(messages=[nudge_message(replace(prompt, krs=waiting),
                                                     updated=len(krs) - len(waiting))])
         return Rendered(messages=[prompt_message(prompt)])
+
+    def _ladder_stop(self, session: Session, ws: Workspace, row: Delivery,
+                     person: Person) -> str | None:
+        """Why a nudge does not go although KRs still wait (decided now, not when enqueued)."""
+        if not person.nudges:
+            return skips.NUDGES_OFF
+        runs = ladder.prompt_runs(session, ws.id, since=row.due_at - MAX_SPAN, until=self.now,
+                                  person_ids=[person.id]).get(row.target, [])
+        base = snoozes.base_occurrence(row)
+        if any(r.base > base and r.first_sent is not None for r in runs):
+            return skips.NEWER_PROMPT
+        return None
+
+    def _escalation(self, session: Session, ws: Workspace, row: Delivery) -> Rendered:
+        lead = session.get(Person, row.person_id) if row.person_id else None
+        if lead is None or not lead.active:
+            return Rendered(skip=skips.DEACTIVATED)
+        if skips.is_away(lead.away_until, self.now.astimezone(schedules.zone(lead.tz)).date(),
+                         lead.away_from):
+            return Rendered(skip=skips.AWAY)
+        after = int((row.payload or {}).get("after_days") or self.settings.escalate_after_days)
+        items = ladder.waiting_on(session=session, ws=ws, lead_id=lead.id, now=self.now,
+                                  after_days=after)
+        if not items:
+            return Rendered(skip=skips.NOTHING_WAITING)
+        return Rendered(messages=[waiting_message(items, after_days=after)])
 
     # --- digests ---------------------------------------------------------------------------
 
@@ -161,7 +193,8 @@ class Renderer:
                                        exclude_delivery_id=row.id)
         data = digest_blocks.DigestInput(
             team_name=team.name, cycle=report.cycle, objectives=objectives,
-            previous=facts.previous, previous_date=facts.previous_date, notes=facts.notes)
+            previous=facts.previous, previous_date=facts.previous_date, notes=facts.notes,
+            participation=facts.participation)
         messages = digest_blocks.build(data, quiet=self.settings.quiet_digest)
         if not messages:
             return Rendered(skip="nothing changed since the last digest")

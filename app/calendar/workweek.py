@@ -52,8 +52,17 @@ def parse_days(value: Any, *, path: str = "work_days") -> frozenset[int]:
 
 
 def day_names(days: Iterable[int]) -> list[str]:
-    """Weekday numbers -> day names in week order, the stored and exported form."""
-    return [DAY_NAMES[d] for d in sorted(set(days))]
+    """Weekday numbers -> day names in the given order (sorted Monday first for a set)."""
+    items = list(days) if isinstance(days, list) else sorted(set(days))
+    return [DAY_NAMES[d] for d in items]
+
+
+def _week_order(days: Iterable[int]) -> list[int]:
+    """A week that includes Sunday but not Saturday reads from Sunday (Sun-Thu)."""
+    ordered = sorted(set(days))
+    if 6 in ordered and 5 not in ordered:
+        return [6, *[d for d in ordered if d != 6]]
+    return ordered
 
 
 def parse_hours(value: Any, *, path: str = "work_hours") -> tuple[time, time]:
@@ -98,6 +107,7 @@ def calendar_problem(code: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=256)
 def _known(country: str, subdiv: str | None) -> bool:
     try:
         holidays.country_holidays(country, subdiv=subdiv, years=2026)
@@ -114,6 +124,12 @@ class WorkWeek:
     hours: tuple[time, time] = DEFAULT_HOURS
     calendar: str | None = None  # a ``holidays`` code: "DE", "DE-BY", "US", "IN-KA"
     extra: Mapping[date, str] = field(default_factory=dict)  # the organisation's own days off
+
+    def describe(self) -> str:
+        """Plain words, e.g. "Working days Sun, Mon, Tue, Wed, Thu, 08:00-19:00, holidays DE-BY"."""
+        names = ", ".join(d.capitalize() for d in day_names(_week_order(self.days)))
+        holidays_text = f"holidays {self.calendar}" if self.calendar else "no public holidays"
+        return f"Working days {names}, {format_hours(self.hours)}, {holidays_text}"
 
     def holiday(self, day: date) -> str | None:
         """The holiday's name on ``day``, or None."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 import click
@@ -25,6 +25,7 @@ from app.services.tenancy import workspaces
 from scheduler.clients import client_factory
 from scheduler.jobs import tick as run_tick
 
+KINDS = ["prompt", "nudge", "escalation", "digest", "reminder", "review_reminder", "retro"]
 STATES = ("pending", "sending", "sent", "skipped", "failed", "missed", "unknown")
 
 
@@ -85,8 +86,7 @@ def worker(obj: Obj, interval: float | None, port: int | None) -> None:
 
 @click.command("deliveries")
 @click.option("--state", type=click.Choice(STATES), default=None, help="Only this state.")
-@click.option("--kind", type=click.Choice(["prompt", "nudge", "digest", "reminder"]),
-              default=None)
+@click.option("--kind", type=click.Choice(KINDS), default=None)
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
 @pass_obj
 def deliveries(obj: Obj, state: str | None, kind: str | None, limit: int) -> None:
@@ -101,7 +101,27 @@ def deliveries(obj: Obj, state: str | None, kind: str | None, limit: int) -> Non
             local = row.due_at.astimezone(schedules.zone(row.tz))
             click.echo(f"{row.due_at:%Y-%m-%d %H:%MZ}  {row.kind:<8} {row.state:<8} "
                        f"{row.target:<12} {row.occurrence:<26} local {local:%a %H:%M}"
-                       f"{'  ' + row.error if row.error else ''}")
+                       f"{_step(row)}{'  ' + row.error if row.error else ''}"
+                       f"{_moved(row.payload)}")
+
+
+def _step(row: Delivery) -> str:
+    """Where a follow-up stands on the ladder: "  step 2/2 of 2026-03-02", "  lead"."""
+    payload = row.payload or {}
+    if row.kind == "nudge" and payload.get("step"):
+        return f"  step {payload['step']}/{payload.get('steps', '?')} of {payload.get('base')}"
+    if row.kind == "escalation":
+        return f"  lead, after {payload.get('after_days', '?')} working days"
+    return ""
+
+
+def _moved(payload: dict[str, Any] | None) -> str:
+    """Where a delivery moved from and why ("  moved from Mon 6 Apr: Easter Monday")."""
+    payload = payload or {}
+    if payload.get("moved_from"):
+        day = date.fromisoformat(str(payload["moved_from"]))
+        return f"  moved from {day:%a} {day.day} {day:%b}: {payload.get('reason')}"
+    return f"  held: {payload['reason']}" if payload.get("scheduled_at") else ""
 
 
 @click.group("timeline")

@@ -52,6 +52,8 @@ from app.domain.values import (
     Correction,
     DigestNote,
     Due,
+    Participation,
+    WaitingKR,
 )
 from app.domain.views import (
     CycleView,
@@ -89,6 +91,7 @@ __all__ = [
     "ObjectiveFacts",
     "ObjectiveStatusRule",
     "ObjectiveView",
+    "Participation",
     "PhasedTarget",
     "ReplyLine",
     "ReplyOutcome",
@@ -100,4 +103,5 @@ __all__ = [
     "TeamOverview",
     "TrafficLight",
     "Visibility",
+    "WaitingKR",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 
@@ -94,3 +94,28 @@ class CheckinEntry:
     blockers: str | None = None
     undone: bool = False
     can_undo: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingKR:
+    """A KR a lead hears about: its owner was prompted on ``since`` (their local date) and has
+    not updated it since, for as many working days as the ladder's last step."""
+
+    team: str
+    owner_slack_id: str
+    owner_name: str
+    title: str
+    key: str
+    since: date
+
+
+@dataclass(frozen=True, slots=True)
+class Participation:
+    """How many of a team's KR owners checked in since ``since`` (the last digest), and who
+    has not (Slack ids, empty when the team chose not to name them)."""
+
+    owners: int
+    checked_in: int
+    waiting: tuple[str, ...] = ()
+    since: date | None = None
+    named: bool = True

@@ -106,6 +106,7 @@ class Team(WorkspaceScoped, Base):
     members_from: Mapped[dict[str, Any] | None] = mapped_column()
     # The team's working week and holiday calendar, for members without their own.
     work_days: Mapped[list[str] | None] = mapped_column(JSONType)
+    work_hours: Mapped[str | None] = mapped_column(String(11))
     holiday_calendar: Mapped[str | None] = mapped_column(String(16))
     # Whether the digest's participation line names who has not checked in.
     digest_names: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())

@@ -68,7 +68,7 @@ def test_bad_input_gets_a_clear_error(db_url: str, tmp_path: Path) -> None:
 def test_review_retro_adjust_and_next(db_url: str) -> None:
     res = run("cycle", "review", "FY27-Q1", "--at", AT)
     assert res.exit_code == 0, res.output
-    assert "scores are due by 2026-05-09" in res.output
+    assert "scores are due by 2026-05-11" in res.output  # 9 May is a Saturday
     assert "Cy: 2 self scores" in res.output
     res = run("cycle", "adjust", "bugs", "--target", "8", "--reason", "duplicates", "--at", AT)
     assert res.exit_code == 0 and "bugs: target 10 -> 8" in res.output

@@ -53,6 +53,21 @@ def test_tick_deliveries_and_reasons(obj: Obj, fake_slack: FakeSlack) -> None:
     assert "prompt   skipped  U0BOB        2026-03-02" in out and "local Mon 10:00  away" in out
 
 
+def test_deliveries_show_where_a_prompt_moved_from_and_why(obj: Obj, fake_slack: FakeSlack
+                                                          ) -> None:
+    with unit_of_work(obj.container.session_factory) as s:
+        ada = s.scalars(select(Person).where(Person.slack_id == "U0ADA")).one()
+        ada.holiday_calendar = "DE-BY"
+    # Easter Monday in Bavaria: Ada's prompt goes out on Tuesday at 10:00 Berlin.
+    code, out = run(obj, "tick", "--at", "2026-04-06T12:00:00Z")
+    code, out = run(obj, "tick", "--at", "2026-04-07T08:00:30Z")
+    code, out = run(obj, "deliveries", "--kind", "prompt")
+    assert code == 0
+    (line,) = [ln for ln in out.splitlines() if "U0ADA" in ln]
+    assert line.startswith("2026-04-07 08:00Z  prompt   sent     U0ADA        2026-04-06")
+    assert line.endswith("local Tue 10:00  moved from Mon 6 Apr: Easter Monday")
+
+
 @pytest.mark.parametrize("bad", ["2026-03-02T16:00:00", "soon"])
 def test_tick_refuses_an_unclear_instant(obj: Obj, bad: str) -> None:
     code, out = run(obj, "tick", "--at", bad)

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from hypothesis import strategies as st
 
 from app.calendar.cadence import Schedule
+from app.calendar.workweek import WorkWeek
 
 ZONES = ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu",
          "America/Nuuk", "UTC"]
@@ -44,3 +45,55 @@ TRANSITIONS = [datetime(2026, 3, 8, tzinfo=UTC), datetime(2026, 3, 29, tzinfo=UT
 STARTS = st.sampled_from(TRANSITIONS).flatmap(
     lambda t: st.integers(-10 * 24, 3 * 24).map(lambda h: t + timedelta(hours=h))
 ) | st.datetimes(datetime(2025, 1, 1), datetime(2028, 1, 1)).map(lambda d: d.replace(tzinfo=UTC))
+
+
+# Working weeks: any non-empty set of days (Sun-Thu and six-day weeks included), hours that
+# start early or late, a holiday calendar of one of the places the demo company works in, and
+# the organisation's own days off, up to runs longer than the search reach (no working day).
+CALENDARS = st.sampled_from([None, "DE-BY", "US", "IN-KA", "IL", "AU-NSW"])
+HOURS = st.sampled_from([(time(8, 0), time(19, 0)), (time(9, 0), time(17, 30)),
+                         (time(7, 0), time(15, 0)), (time(10, 0), time(10, 30)),
+                         (time(0, 0), time(23, 59)), (time(2, 0), time(3, 0))])
+
+
+@st.composite
+def days_off(draw: st.DrawFn) -> dict[date, str]:
+    out: dict[date, str] = {}
+    for first in draw(st.lists(st.dates(date(2024, 12, 1), date(2028, 2, 1)), max_size=4)):
+        for n in range(draw(st.sampled_from([1, 1, 2, 5, 9, 40]))):
+            out[first + timedelta(days=n)] = "day off"
+    return out
+
+
+@st.composite
+def work_weeks(draw: st.DrawFn) -> WorkWeek:
+    days = draw(st.sampled_from([frozenset(range(5)), frozenset({6, 0, 1, 2, 3}),
+                                 frozenset(range(6)), frozenset({0})])
+                | st.frozensets(st.integers(0, 6), min_size=1))
+    return WorkWeek(days=days, hours=draw(HOURS), calendar=draw(CALENDARS),
+                    extra=draw(days_off()))
+
+
+# Working weeks as stored on a person: any non-empty set of weekdays (Mon = 0).
+WORK_DAYS = st.lists(st.integers(0, 6), min_size=1, max_size=7, unique=True).map(
+    lambda d: tuple(sorted(d)))
+WORK_HOURS = st.sampled_from(["08:00-19:00", "09:00-17:00", "06:30-14:00", "12:00-23:30"])
+
+
+def tick_splits(start: datetime, end: datetime, *, max_gap_hours: int = 30,
+                min_gap_hours: int = 0, max_ticks: int = 40) -> st.SearchStrategy[list[datetime]]:
+    """Random tick instants from ``start`` to ``end`` (both included), gaps of a minute to
+    ``max_gap_hours``: how any number of processes may happen to tick."""
+    gaps = st.lists(st.integers(max(1, min_gap_hours * 60), max_gap_hours * 60), min_size=1,
+                    max_size=max_ticks)
+
+    def build(minutes: list[int]) -> list[datetime]:
+        # The gaps repeat until ``end``: no gap is longer than ``max_gap_hours``.
+        out, at, n = [start], start, 0
+        while at < end:
+            at = min(at + timedelta(minutes=minutes[n % len(minutes)]), end)
+            out.append(at)
+            n += 1
+        return out
+
+    return gaps.map(build)

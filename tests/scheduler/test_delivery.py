@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
@@ -148,11 +148,36 @@ def test_skip_reasons_are_recorded(clock: Clock, fake_slack: FakeSlack,
     clock.tick(ADA_DUE)
     clock.tick("2026-03-09T09:00:00+00:00")
     clock.tick("2026-03-16T09:00:00+00:00")
+    # The organisation's day off: nothing on Monday.
+    assert len(prompts_to(fake_slack, "U0ADA")) == 1
+    clock.tick("2026-03-17T09:00:00+00:00")
     got = [(r.occurrence, r.state, r.error) for r in rows(session_factory, kind="prompt",
                                                           target="U0ADA")]
     assert got == [("2026-03-02", "skipped", "away"), ("2026-03-09", "sent", None),
-                   ("2026-03-16", "skipped", "holiday")]
-    assert len(posts(fake_slack, "U0ADA")) == 1
+                   ("2026-03-16", "sent", None)]
+    moved = rows(session_factory, kind="prompt", target="U0ADA")[-1]
+    assert moved.due_at == datetime(2026, 3, 17, 9, 0, tzinfo=UTC)  # Tuesday 10:00 in Berlin
+    assert moved.payload["moved_from"] == "2026-03-16"
+    assert moved.payload["reason"] == "organisation day off"
+    assert len(prompts_to(fake_slack, "U0ADA")) == 2
+
+
+def prompts_to(fake: FakeSlack, user: str) -> list[dict[str, object]]:
+    return [p for p in posts(fake, user) if "time for your check-in" in str(p.get("text"))]
+
+
+def test_away_from_a_later_date(clock: Clock, fake_slack: FakeSlack,
+                                session_factory: sessionmaker[Session]) -> None:
+    # Away from Tuesday 3 March: Monday's prompt still comes, the next one does not.
+    set_person(session_factory, "U0ADA", away_until=date(2026, 3, 13),
+               away_from=date(2026, 3, 3))
+    clock.tick(ADA_DUE)
+    clock.tick("2026-03-09T09:00:00+00:00")
+    clock.tick("2026-03-16T09:00:00+00:00")
+    got = [(r.occurrence, r.state, r.error) for r in rows(session_factory, kind="prompt",
+                                                          target="U0ADA")]
+    assert got == [("2026-03-02", "sent", None), ("2026-03-09", "skipped", "away"),
+                   ("2026-03-16", "sent", None)]
 
 
 def test_no_token_leaves_rows_pending_without_spinning(

@@ -13,7 +13,7 @@ from app.domain import CheckinAnswer, CheckinSource
 from app.models import KeyResult, Person, Workspace
 from app.services.checkins import record as checkins
 from app.services.errors import NotAllowed
-from app.services.scheduling import schedules
+from app.services.scheduling import snoozes
 from tests.fakeslack import FakeSlack
 from tests.fixtures.scheduler import Clock, make_settings, posts
 from tests.scheduler.test_delivery import ADA_DUE, ada
@@ -25,8 +25,8 @@ def act(factory: sessionmaker[Session], slack_id: str, fn: str, delivery_id: int
     with unit_of_work(factory) as s:
         ws = s.scalars(select(Workspace)).one()
         person = s.scalars(select(Person).where(Person.slack_id == slack_id)).one()
-        return getattr(schedules, fn)(session=s, ws=ws, person=person, delivery_id=delivery_id,
-                                      now=datetime.fromisoformat(now), **kw)
+        return getattr(snoozes, fn)(session=s, ws=ws, person=person, delivery_id=delivery_id,
+                                    now=datetime.fromisoformat(now), **kw)
 
 
 def checkin(factory: sessionmaker[Session], kr_key: str, at: str, *, value: float = 150,
@@ -62,20 +62,21 @@ def test_no_nudge_after_a_checkin(clock: Clock, fake_slack: FakeSlack,
     assert len(posts(fake_slack, "U0ADA")) == 1
 
 
-def test_nudges_are_capped_per_week(session_factory: sessionmaker[Session], org: int,
-                                    fake_slack: FakeSlack) -> None:
+def test_a_newer_prompt_takes_over_from_the_older_ones_ladder(
+        session_factory: sessionmaker[Session], org: int, fake_slack: FakeSlack) -> None:
     with unit_of_work(session_factory) as s:
         ws = s.scalars(select(Workspace)).one()
         ws.checkin_schedule = {"cadence": "weekly", "day": ["mon", "tue", "wed"],
                                "time": "10:00"}
-    clock = Clock(session_factory, make_settings(fake_slack, OKR_MAX_NUDGES_PER_WEEK=2,
-                                                 OKR_NUDGE_AFTER_HOURS=2))
-    for day in (2, 3, 4, 5):
-        for hour in (9, 11, 13):
-            clock.tick(f"2026-03-0{day}T{hour:02d}:05:00+00:00")
+    clock = Clock(session_factory, make_settings(fake_slack))
+    for day in (2, 3, 4, 5, 6, 9):
+        clock.tick(f"2026-03-0{day}T09:05:00+00:00")
+    # Monday's and Tuesday's nudges would come with the next prompt: only Wednesday's
+    # prompt is nudged, on Thursday; its second nudge (Monday) comes with Monday's prompt.
     nudges = rows(session_factory, kind="nudge", target="U0ADA")
-    assert [n.occurrence for n in nudges] == ["2026-03-02#nudge1", "2026-03-02#nudge2"]
-    assert len(posts(fake_slack, "U0ADA")) == 3 + 2
+    assert [(n.occurrence, (n.payload or {})["base"], n.state) for n in nudges] == [
+        ("2026-03-02#nudge1", "2026-03-04", "sent")]
+    assert len(posts(fake_slack, "U0ADA")) == 3 + 1 + 1
 
 
 def test_snooze_two_hours_sends_once_more_and_double_click_is_one(

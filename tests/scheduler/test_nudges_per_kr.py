@@ -8,11 +8,8 @@ import json
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db import unit_of_work
-from app.models import Workspace
 from app.services.scheduling import skips
 from blocks.ids import Action
 from tests.fakeslack import FakeSlack
@@ -82,19 +79,15 @@ def test_skipped_only_when_every_kr_is_updated(
 def test_the_weekly_cap_holds_with_partial_checkins(
         session_factory: sessionmaker[Session], fake_slack: FakeSlack) -> None:
     seed(session_factory, THREE)
-    with unit_of_work(session_factory) as s:
-        s.scalars(select(Workspace)).one().checkin_schedule = {
-            "cadence": "weekly", "day": ["mon", "tue", "wed"], "time": "10:00"}
-    clock = Clock(session_factory, make_settings(fake_slack, OKR_MAX_NUDGES_PER_WEEK=2,
-                                                 OKR_NUDGE_AFTER_HOURS=2))
-    # Each day Ada updates one more KR after the prompt; two stay behind every time.
-    for day, key in ((2, "kr-rev"), (3, "kr-rev"), (4, "kr-rev"), (5, "kr-rev")):
+    clock = Clock(session_factory, make_settings(fake_slack, OKR_NUDGE_AFTER_DAYS="1,2,3",
+                                                 OKR_MAX_DMS_PER_WEEK=2))
+    clock.tick(ADA_DUE)
+    checkin(session_factory, "kr-rev", "2026-03-02T09:30:00+00:00", value=120)
+    for day in (3, 4, 5, 6):
         clock.tick(f"2026-03-0{day}T09:05:00+00:00")
-        checkin(session_factory, key, f"2026-03-0{day}T09:30:00+00:00", value=100 + day)
-        for hour in (11, 13):
-            clock.tick(f"2026-03-0{day}T{hour:02d}:05:00+00:00")
     nudges = rows(session_factory, kind="nudge", target="U0ADA")
-    assert [(n.occurrence, n.state) for n in nudges] == [("2026-03-02#nudge1", "sent"),
-                                                         ("2026-03-02#nudge2", "sent")]
-    texts = [_listed(p) for p in posts(fake_slack, "U0ADA")[1:] if "gentle" in p["text"]]
+    assert [(n.occurrence, n.state, (n.payload or {})["step"]) for n in nudges] == [
+        ("2026-03-02#nudge1", "sent", 1), ("2026-03-02#nudge2", "sent", 2)]
+    texts = [_listed(p) for p in posts(fake_slack, "U0ADA")[1:]]
     assert len(texts) == 2 and all("Revenue from 100" not in t for t in texts)
+    assert all("Net revenue retention" in t for t in texts)

@@ -1,10 +1,12 @@
 """A whole quarter through ``okr tick --at`` against the fake Slack (PostgreSQL): every
-expected prompt, nudge, digest and reminder is sent exactly once, and nothing else is."""
+expected prompt, nudge, lead's "waiting on" DM, digest and reminder is sent exactly once, and
+nothing else is."""
 
 from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
@@ -20,9 +22,20 @@ from tests.fixtures.scheduler import make_settings, seed
 
 PEOPLE = ["U0ADA", "U0BOB", "U0CAT", "U0DEV", "U0EVE"]  # Fay owns no KR: never prompted
 START, END = date(2026, 2, 1), date(2026, 4, 30)
-EASTER_MONDAY = date(2026, 4, 6)  # a public holiday in Germany (the org's country)
+EASTER_MONDAY = date(2026, 4, 6)  # a public holiday in Germany (the org's country): moved
 ADA_AWAY = date(2026, 3, 16)
-MINE = ("prompt", "nudge", "digest", "reminder")
+MINE = ("prompt", "nudge", "escalation", "digest", "reminder")
+# The leads' "waiting on" DMs, by the Monday of the week they come in (nobody checks in).
+# Bob (New York) leads eng: Cat, Dev and Eve, 7 working days after each Monday prompt, so on
+# the Wednesday of the next week (Good Friday and Easter Monday, German holidays of the
+# org, push the 30 March one to Friday 10 April, and Easter Monday's prompt, moved to Tuesday
+# 7 April, to Thursday 16 April). Ada (Berlin) leads the company above Bob: she hears of
+# Bob's KR the morning after his 10:00 in New York (the 10 April one on Monday 13 April, with
+# the 16 April one in the same week); away in the week of 16 March, that one is skipped.
+BOB_WEEKS = ["02-09", "02-16", "02-23", "03-02", "03-09", "03-16", "03-23", "03-30", "04-06",
+             "04-13", "04-20", "04-27"]
+ADA_WEEKS = ["02-09", "02-16", "02-23", "03-02", "03-09", "03-23", "03-30", "04-13", "04-20",
+             "04-27"]
 
 
 def days(first: date, last: date, weekday: int) -> list[date]:
@@ -41,11 +54,13 @@ def expected() -> tuple[set[tuple[str, str, str]], set[tuple[str, str, str]]]:
     for monday in days(START, END, 0):
         week = monday.isoformat()
         for who in PEOPLE:
-            if monday == EASTER_MONDAY or (who == "U0ADA" and monday == ADA_AWAY):
+            if who == "U0ADA" and monday == ADA_AWAY:
                 skipped.add(("prompt", who, week))
                 continue
+            # Easter Monday's prompt moves to Tuesday and keeps its key (see below).
             sent.add(("prompt", who, week))
-            sent.add(("nudge", who, f"{week}#nudge1"))  # nobody checks in
+            sent.add(("nudge", who, f"{week}#nudge1"))  # nobody checks in: Tuesday
+            sent.add(("nudge", who, f"{week}#nudge2"))  # and Thursday
     for friday in days(START, END, 4):
         for channel in ("C0ALL", "C0ENG"):
             sent.add(("digest", channel, friday.isoformat()))
@@ -53,6 +68,9 @@ def expected() -> tuple[set[tuple[str, str, str]], set[tuple[str, str, str]]]:
     sent |= {("reminder", who, "FY27-Q1:cycle-midpoint") for who in ("U0ADA", "U0BOB")}
     sent |= {("reminder", who, "FY27-Q1:cycle-scoring") for who in PEOPLE}
     sent.add(("reminder", "C0ALL", "FY27-Q1:cycle-retrospective"))
+    sent |= {("escalation", "U0BOB", f"2026-{w}#waiting") for w in BOB_WEEKS}
+    sent |= {("escalation", "U0ADA", f"2026-{w}#waiting") for w in ADA_WEEKS}
+    skipped.add(("escalation", "U0ADA", "2026-03-16#waiting"))
     return sent, skipped
 
 
@@ -70,7 +88,7 @@ def test_a_simulated_quarter_sends_everything_exactly_once(
                                catch_exceptions=False)
         assert result.exit_code == 0, result.output
 
-    at = datetime(2026, 1, 31, 0, 7, tzinfo=UTC)
+    at = datetime(2026, 1, 29, 0, 7, tzinfo=UTC)  # the first-day reminder moves to Fri 30 Jan
     while at < datetime(2026, 5, 5, tzinfo=UTC):
         if at == datetime(2026, 3, 13, 12, 7, tzinfo=UTC):  # Ada goes away for a week
             with unit_of_work(factory) as s:
@@ -93,6 +111,13 @@ def test_a_simulated_quarter_sends_everything_exactly_once(
     assert sent == want_sent
     assert skipped == want_skipped
     assert by_state == Counter({"sent": len(want_sent), "skipped": len(want_skipped)})
+    moved = [r for r in rows if r.kind == "prompt" and r.occurrence == EASTER_MONDAY.isoformat()]
+    assert len(moved) == len(PEOPLE)
+    for row in moved:
+        local = row.due_at.astimezone(ZoneInfo(str(row.tz)))
+        assert (local.date(), local.strftime("%H:%M")) == (EASTER_MONDAY + timedelta(days=1),
+                                                           "10:00")
+        assert (row.payload or {})["reason"] == "Easter Monday"
 
     # Slack saw each delivery (each part of it) exactly once, and nothing else.
     posted = Counter(

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from app.models import Delivery, TimelineRule, Workspace
+from app.models import Delivery, Person, TimelineRule, Workspace
 from blocks.ids import Action
 from tests.fixtures.scheduler import Clock, make_settings
 from tests.fixtures.slack import Harness, rollback_factory, slack
@@ -73,6 +73,19 @@ def test_next_lists_my_prompts_in_my_zone(slack: Harness) -> None:
     text = json.dumps(body["blocks"], ensure_ascii=False)
     assert "every week on Mon at 10:00" in text and "Europe/Berlin" in text
     assert "Mon 9 Mar, 10:00" in text
+
+
+def test_next_shows_a_moved_prompt_with_its_reason_and_my_working_week(slack: Harness) -> None:
+    with slack.session() as s:
+        s.scalars(select(Workspace)).one().holiday_dates = ["2026-03-09"]
+        bob = s.scalars(select(Person).where(Person.slack_id == "U0BOB")).one()
+        bob.work_days, bob.work_hours = ["sun", "mon", "tue", "wed", "thu"], "09:00-17:00"
+        s.commit()
+    _, body = slack.command("U0BOB", "next")
+    text = json.dumps(body["blocks"], ensure_ascii=False)
+    assert "Tue 10 Mar, 10:00 (moved from Mon 9 Mar: organisation day off)" in text
+    assert "Mon 16 Mar, 10:00" in text
+    assert "Working days Sun, Mon, Tue, Wed, Thu, 09:00-17:00" in text
 
 
 def test_digest_preview_only_to_me(slack: Harness) -> None:

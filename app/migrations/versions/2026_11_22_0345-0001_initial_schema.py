@@ -283,6 +283,7 @@ def upgrade() -> None:
     sa.Column('digest_schedule', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=True),
     sa.Column('members_from', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=True),
     sa.Column('work_days', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=True),
+    sa.Column('work_hours', sa.String(length=11), nullable=True),
     sa.Column('holiday_calendar', sa.String(length=16), nullable=True),
     sa.Column('digest_names', sa.Boolean(), server_default=sa.true(), nullable=False),
     sa.Column('workspace_id', sa.Integer(), nullable=False),

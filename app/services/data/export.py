@@ -74,7 +74,8 @@ def gather(*, session: Session, workspace: Workspace, now: datetime, settings: S
     data = ExportData(workspace=workspace, now=now, reports=reports)
     people = {p.id: p for p in session.scalars(select(Person).where(Person.workspace_id == ws_id)
                                                .order_by(Person.slack_id))}
-    data.people = [{"slack_id": p.slack_id, "name": p.name, "tz": p.tz, "active": p.active}
+    data.people = [{"slack_id": p.slack_id, "name": p.name, "tz": p.tz, "active": p.active,
+                    **_week(p.work_days, p.work_hours, p.holiday_calendar)}
                    for p in people.values()]
     data.teams = _teams(session, ws_id, people)
     cycle_ids = [c.id for c in chosen]
@@ -106,7 +107,15 @@ def _teams(session: Session, ws_id: int, people: dict[int, Person]) -> list[dict
                           if m.person_id in people),
         "channel": t.channel_id,
         **({"members_from": t.members_from} if t.members_from else {}),
+        **_week(t.work_days, t.work_hours, t.holiday_calendar),
+        **({} if t.digest_names else {"digest": {"names": False}}),
     } for t in teams]
+
+
+def _week(days: list[str] | None, hours: str | None, calendar: str | None) -> dict[str, Any]:
+    """The working-week keys that are set, as the import file spells them."""
+    return {k: v for k, v in (("work_days", days), ("work_hours", hours),
+                              ("holidays", calendar)) if v}
 
 
 def _checkins(session: Session, ws_id: int, krs: Select[tuple[int]], kr_key: dict[int, str],
@@ -190,7 +199,8 @@ def to_dict(data: ExportData) -> dict[str, Any]:
     return {
         "exported_at": data.now.isoformat(),
         "workspace": {"name": ws.name, "fiscal_year_start_month": ws.fiscal_year_start_month,
-                      "timezone": ws.timezone},
+                      "timezone": ws.timezone,
+                      **_week(ws.work_days, ws.work_hours, ws.holiday_country)},
         "people": data.people,
         "teams": data.teams,
         "cycles": [{

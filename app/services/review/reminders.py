@@ -28,6 +28,7 @@ from app.domain import CyclePhase, Due
 from app.models import Cycle, Delivery, Objective, Person, ReviewRound, Team, Workspace
 from app.services.okrs import cycles
 from app.services.review import retro, scores
+from app.services.scheduling import workweeks
 
 REMINDER = "review_reminder"
 RETRO = "retro"
@@ -107,11 +108,20 @@ def due(*, session: Session, ws: Workspace, now: datetime,
         auto_open(session=session, ws=ws, now=now, settings=settings)
     items: list[Due] = []
     for cycle, rnd in _rounds(session, ws, CyclePhase.REVIEW):
-        for p in scores.pending_scorers(session=session, workspace_id=ws.id, cycle=cycle):
-            day = now.astimezone(ZoneInfo(p.tz or "UTC")).date()
+        pending = scores.pending_scorers(session=session, workspace_id=ws.id, cycle=cycle)
+        weeks = workweeks.weeks_for(session, ws, [p.person_id for p in pending])
+        for p in pending:
+            zone = ZoneInfo(p.tz or "UTC")
+            day = now.astimezone(zone).date()
+            week = weeks.get(p.person_id)
+            # On the person's working days only, within their working hours: a day whose
+            # reminder would be held to another day has none (that day sends its own).
             at = reminder_at(rnd, p.tz, day)
-            if day > rnd.deadline or at > now:
+            placed = week.place(at, zone) if week is not None else at
+            if day > rnd.deadline or placed is None or placed > now \
+                    or placed.astimezone(zone).date() != day:
                 continue
+            at = placed
             items.append(Due(kind=REMINDER, target=p.slack_id, occurrence=day.isoformat(),
                              due_at=at, person_id=p.person_id, cycle_id=cycle.id, tz=p.tz,
                              payload={"cycle": cycle.name}))
@@ -145,8 +155,12 @@ def reminder_facts(*, session: Session, ws: Workspace, row: Delivery) -> Reminde
                 None)
     if owed is None:
         return "scored already"
-    first = rnd.opened_at.astimezone(ZoneInfo(person.tz or "UTC")).date().isoformat() \
-        == row.occurrence
+    # The first DM is the request itself: on the day the review opened, or on the person's
+    # first working day after it.
+    opened = rnd.opened_at.astimezone(ZoneInfo(person.tz or "UTC")).date()
+    week = workweeks.week_for(session, ws, person)
+    first = row.occurrence in (opened.isoformat(),
+                               (week.next_working(opened) or opened).isoformat())
     return ReminderFacts(name=person.name, cycle_name=cycle.name, deadline=rnd.deadline,
                          self_count=len(owed.self_krs), final_count=len(owed.final_krs),
                          reminder=not first)

@@ -9,12 +9,14 @@ from typing import Unpack
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.calendar.workweek import WorkWeek
 from app.domain import CyclePhase, ReviewKind
-from app.models import Cycle, KeyResult, Objective, Review, ReviewRound
+from app.models import Cycle, KeyResult, Objective, Review, ReviewRound, Workspace
 from app.services import audit
 from app.services.errors import InvalidValue, NotAllowed, NotFound
 from app.services.okrs import report as okrs
 from app.services.review import ledger
+from app.services.scheduling import workweeks
 
 # GitLab finalises scores one week after the quarter ends: reminders stop then.
 REVIEW_DAYS_AFTER_END = 7
@@ -27,8 +29,11 @@ def review_round(*, session: Session, workspace_id: int, cycle: Cycle) -> Review
     ).first()
 
 
-def default_deadline(cycle: Cycle, today: date) -> date:
-    return max(cycle.end_date, today) + timedelta(days=REVIEW_DAYS_AFTER_END)
+def default_deadline(cycle: Cycle, today: date, week: WorkWeek | None = None) -> date:
+    """A week after the end (or after today), on the organisation's next working day when
+    that falls on a weekend or a holiday: people keep at least the whole week."""
+    day = max(cycle.end_date, today) + timedelta(days=REVIEW_DAYS_AFTER_END)
+    return (week.next_working(day) or day) if week is not None else day
 
 
 def open_review(
@@ -49,9 +54,11 @@ def open_review(
     snapshot_computed(**read)
     rnd = review_round(session=session, workspace_id=workspace_id, cycle=cycle)
     if rnd is None:
+        ws = session.get(Workspace, workspace_id)
+        week = workweeks.org_week(ws) if ws is not None else None
         rnd = ReviewRound(workspace_id=workspace_id, cycle_id=cycle.id, opened_at=read["now"],
                           opened_by_id=actor_id,
-                          deadline=deadline or default_deadline(cycle, today))
+                          deadline=deadline or default_deadline(cycle, today, week))
         session.add(rnd)
     elif deadline is not None:
         rnd.deadline = deadline

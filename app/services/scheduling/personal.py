@@ -9,15 +9,25 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.config import ScoringSettings
+from app.calendar.workweek import WorkWeek
+from app.config import ScoringSettings, Settings
 from app.domain import CycleView, ObjectiveView
 from app.models import Person, Team, TeamMember, Workspace
 from app.services.errors import NotFound
 from app.services.okrs import cycles
 from app.services.okrs import report as okrs
-from app.services.scheduling import digest_facts, schedules
+from app.services.scheduling import (
+    digest_facts,
+    followups,
+    schedules,
+    snoozes,
+    upcoming,
+    workweeks,
+)
 from app.services.scheduling.digest_facts import DigestFacts
-from app.services.scheduling.schedules import PersonPlan, Upcoming
+from app.services.scheduling.followups import Followups
+from app.services.scheduling.schedules import PersonPlan
+from app.services.scheduling.upcoming import Upcoming
 from app.services.tenancy.actors import workspace_and_person
 
 
@@ -28,6 +38,7 @@ class PromptPlan:
     plan: PersonPlan
     tz: str
     upcoming: list[Upcoming]
+    week: WorkWeek  # the person's working days, hours and holiday calendar
 
 
 def next_prompts(*, session: Session, workspace_id: int, person_id: int,
@@ -36,8 +47,9 @@ def next_prompts(*, session: Session, workspace_id: int, person_id: int,
     ws, me = workspace_and_person(session=session, workspace_id=workspace_id,
                                   person_id=person_id)
     plans = schedules.checkin_plans(session=session, ws=ws, person_ids=[me.id])
-    upcoming = schedules.upcoming_prompts(session=session, ws=ws, person=me, now=now)
-    return PromptPlan(plans[0], me.tz, upcoming) if plans else None
+    week = workweeks.week_for(session, ws, me)
+    coming = upcoming.upcoming_prompts(session=session, ws=ws, person=me, now=now, week=week)
+    return PromptPlan(plans[0], me.tz, coming, week) if plans else None
 
 
 def next_checkin(*, session: Session, workspace_id: int, person_id: int,
@@ -47,18 +59,18 @@ def next_checkin(*, session: Session, workspace_id: int, person_id: int,
     person = session.get(Person, person_id)
     if ws is None or person is None:
         return None
-    for upcoming in schedules.upcoming_prompts(session=session, ws=ws, person=person, now=now):
-        if upcoming.skip_reason is None:
-            return upcoming.local
+    for coming in upcoming.upcoming_prompts(session=session, ws=ws, person=person, now=now):
+        if coming.skip_reason is None:
+            return coming.local
     return None
 
 
 def snooze(*, session: Session, workspace_id: int, person_id: int, delivery_id: int,
            until: str, now: datetime) -> datetime:
-    """Ask again later (see ``schedules.snooze``); returns when, in the person's zone."""
+    """Ask again later (see ``snoozes.snooze``); returns when, in the person's zone."""
     ws, me = workspace_and_person(session=session, workspace_id=workspace_id,
                                   person_id=person_id)
-    at = schedules.snooze(session=session, ws=ws, person=me, delivery_id=delivery_id,
+    at = snoozes.snooze(session=session, ws=ws, person=me, delivery_id=delivery_id,
                           until=until, now=now)
     return at.astimezone(schedules.zone(me.tz))
 
@@ -68,7 +80,7 @@ def skip_week(*, session: Session, workspace_id: int, person_id: int, delivery_i
     """No more prompts in the prompt's week; returns that week's Monday."""
     ws, me = workspace_and_person(session=session, workspace_id=workspace_id,
                                   person_id=person_id)
-    return schedules.skip_week(session=session, ws=ws, person=me, delivery_id=delivery_id,
+    return snoozes.skip_week(session=session, ws=ws, person=me, delivery_id=delivery_id,
                                now=now)
 
 
@@ -115,3 +127,13 @@ def digest_preview(*, session: Session, workspace_id: int, person_id: int, team_
     return DigestPreview(team_name=team.name, channel_id=team.channel_id, cycle=report.cycle,
                          objectives=[o for o in report.objectives if o.team_key == team.key],
                          facts=facts)
+
+
+def next_followups(*, session: Session, workspace_id: int, person_id: int, now: datetime,
+                   settings: Settings, before: datetime | None = None) -> Followups:
+    """The nudges and the lead's DM still to come for the person's last prompt (see
+    ``followups.upcoming``); ``before``: the next prompt."""
+    ws, me = workspace_and_person(session=session, workspace_id=workspace_id,
+                                  person_id=person_id)
+    return followups.upcoming(session=session, ws=ws, person=me, now=now, settings=settings,
+                              before=before)

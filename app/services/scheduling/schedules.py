@@ -1,5 +1,6 @@
 """Schedules as data: the effective check-in and digest schedule of a person or team, the
-facts that decide whether a prompt goes out, and the upcoming prompts of a person.
+facts that decide whether a prompt goes out (a person's next prompts are in ``upcoming``,
+snoozing and skipping in ``snoozes``).
 
 Person overrides team overrides org overrides the built-in default (weekly, Monday 10:00 in
 the person's own zone; digests weekly, Friday 16:00 in the org's zone). The schedule math
@@ -14,7 +15,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,11 +28,9 @@ from sqlalchemy.orm import Session
 from app.calendar import cadence
 from app.calendar.cadence import Schedule, ScheduleError
 from app.calendar.phases import effective_phase
-from app.calendar.workdays import org_holidays
 from app.domain import CyclePhase
 from app.models import (
     Cycle,
-    Delivery,
     KeyResult,
     Objective,
     Person,
@@ -40,8 +39,6 @@ from app.models import (
     TeamMember,
     Workspace,
 )
-from app.services import audit
-from app.services.errors import InvalidValue, NotAllowed, NotFound
 from app.services.scheduling import skips
 
 log = logging.getLogger(__name__)
@@ -152,10 +149,6 @@ def phase_on(cycle: Cycle | None, day: date) -> CyclePhase | None:
     return effective_phase(cycle.phase, cycle.start_date, cycle.end_date, day)
 
 
-def holidays_of(ws: Workspace, years: Iterable[int]) -> frozenset[date]:
-    return org_holidays(ws.holiday_country, ws.holiday_dates or [], years)
-
-
 def kr_owner_ids(*, session: Session, workspace_id: int, cycle_id: int) -> set[int]:
     """People owning at least one key result in a cycle (any state)."""
     return set(session.scalars(
@@ -191,24 +184,12 @@ def prompt_facts(*, session: Session, ws: Workspace, person: Person, day: date,
     krs = active_kr_checkins(session=session, workspace_id=ws.id, person_id=person.id,
                              cycle_id=cycle.id) if cycle else ()
     facts = skips.PromptFacts(
-        active=person.active, away_until=person.away_until, phase=phase_on(cycle, day),
-        active_krs=krs,
+        active=person.active, away_until=person.away_until, away_from=person.away_from,
+        phase=phase_on(cycle, day), active_krs=krs,
         skipped_week=week_skipped(session=session, workspace_id=ws.id, person_id=person.id,
                                   day=day),
-        holidays=holidays_of(ws, [day.year]),
     )
     return facts, cycle
-
-
-# --- upcoming prompts, snooze, skip ----------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Upcoming:
-    at: datetime  # UTC
-    local: datetime  # in the person's zone
-    skip_reason: str | None  # why it would not go out, as far as known today
-    snoozed: bool = False
 
 
 def anchor_for(cycles: Sequence[Cycle]) -> Callable[[date], date | None]:
@@ -220,97 +201,6 @@ def anchor_for(cycles: Sequence[Cycle]) -> Callable[[date], date | None]:
         return cycle.start_date if cycle else None
 
     return anchor
-
-
-def upcoming_prompts(*, session: Session, ws: Workspace, person: Person, now: datetime,
-                     count: int = 3) -> list[Upcoming]:
-    """The person's next prompts (scheduled and snoozed), in order, with known skip reasons.
-
-    "Checked in recently" depends on what happens before then, so it is not predicted.
-    """
-    tz = zone(person.tz)
-    plans = checkin_plans(session=session, ws=ws, person_ids=[person.id])
-    cycles = cycles_of(session=session, workspace_id=ws.id)
-    out: list[Upcoming] = []
-    if plans:
-        anchor = anchor_for(cycles)
-        for occ in cadence.upcoming(plans[0].schedule, tz, now, count, anchor=anchor):
-            facts, _ = prompt_facts(session=session, ws=ws, person=person, day=occ.local_date,
-                                    cycles=cycles)
-            reason = skips.prompt_skip_reason(facts, local_date=occ.local_date, due_at=occ.at,
-                                              checked_in_days=0)
-            out.append(Upcoming(occ.at, occ.at.astimezone(tz), reason))
-    snoozed = session.scalars(select(Delivery.due_at).where(
-        Delivery.workspace_id == ws.id, Delivery.person_id == person.id,
-        Delivery.kind == "prompt", Delivery.state == "pending", Delivery.due_at > now,
-        Delivery.occurrence.contains("#snooze")))
-    out += [Upcoming(at, at.astimezone(tz), None, snoozed=True) for at in snoozed]
-    return sorted(out, key=lambda u: u.at)[:count]
-
-
-def _own_prompt(session: Session, ws_id: int, person: Person, delivery_id: int) -> Delivery:
-    row = session.get(Delivery, delivery_id)
-    if row is None or row.workspace_id != ws_id or row.kind not in ("prompt", "nudge"):
-        raise NotFound("that check-in reminder no longer exists")
-    if row.person_id != person.id:
-        raise NotAllowed("this reminder belongs to someone else")
-    return row
-
-
-def base_occurrence(row: Delivery) -> str:
-    """The scheduled local date a prompt, its snoozes and its nudge all belong to."""
-    base = (row.payload or {}).get("base")
-    return str(base) if base else row.occurrence.split("#", 1)[0]
-
-
-def snooze(*, session: Session, ws: Workspace, person: Person, delivery_id: int, until: str,
-           now: datetime) -> datetime:
-    """Ask again later: ``until`` is ``"2h"`` or ``"tomorrow"`` (same local time as the prompt).
-
-    Returns the new instant. One pending snooze per prompt: a second click (or a double
-    click) returns the pending one instead of stacking another.
-    """
-    row = _own_prompt(session, ws.id, person, delivery_id)
-    base = base_occurrence(row)
-    tz = zone(person.tz)
-    existing = session.scalars(select(Delivery).where(
-        Delivery.workspace_id == ws.id, Delivery.kind == "prompt",
-        Delivery.target == row.target, Delivery.occurrence.startswith(f"{base}#snooze"))).all()
-    pending = [d for d in existing if d.state == "pending" and d.due_at > now]
-    if pending:
-        return pending[0].due_at
-    if until == "2h":
-        at = now + timedelta(hours=2)
-    elif until == "tomorrow":
-        tomorrow = now.astimezone(tz).date() + timedelta(days=1)
-        at = cadence.localize(tomorrow, row.due_at.astimezone(tz).time(), tz)
-    else:
-        raise InvalidValue("snooze for 2h or until tomorrow", field="until")
-    occurrence = f"{base}#snooze{len(existing) + 1}"
-    stmt = insert_ignore(session, Delivery).values(
-        workspace_id=ws.id, kind="prompt", target=row.target, occurrence=occurrence, due_at=at,
-        state="pending", attempts=0, created_at=now, person_id=person.id, cycle_id=row.cycle_id,
-        tz=person.tz, payload={"base": base, "snoozed_from": row.id})
-    session.execute(stmt)
-    audit.record(session=session, workspace_id=ws.id, actor_id=person.id,
-                 actor_label=f"slack:{person.slack_id}", action="prompt.snooze",
-                 subject_type="delivery", subject_key=str(row.id), now=now,
-                 after={"until": at.isoformat(), "occurrence": occurrence})
-    return at
-
-
-def skip_week(*, session: Session, ws: Workspace, person: Person, delivery_id: int,
-              now: datetime) -> date:
-    """No more prompts, snoozes or nudges in the prompt's week. Returns that week's Monday."""
-    row = _own_prompt(session, ws.id, person, delivery_id)
-    week = cadence.week_of(date.fromisoformat(base_occurrence(row)))
-    session.execute(insert_ignore(session, PromptSkip).values(
-        workspace_id=ws.id, person_id=person.id, week_of=week, created_at=now))
-    audit.record(session=session, workspace_id=ws.id, actor_id=person.id,
-                 actor_label=f"slack:{person.slack_id}", action="prompt.skip_week",
-                 subject_type="person", subject_key=person.slack_id, now=now,
-                 after={"week_of": week.isoformat()})
-    return week
 
 
 def insert_ignore(session: Session, model: type[Any]) -> Any:

@@ -28,13 +28,15 @@ from app.models import Person, Team, Workspace
 from app.services import access, audit
 from app.services.data.imports.schema import Schedule, SettingsIn
 from app.services.errors import InvalidValue, NotAllowed, NotFound
+from app.services.scheduling import week_settings
 from app.services.tenancy import members_source, people
 from app.services.tenancy.actors import workspace_and_person
 
 # Settings fields -> Workspace columns (as the import writes them).
 _ORG = {"name": "name", "timezone": "timezone", "fiscal_year_start_month":
         "fiscal_year_start_month", "timeline": "timeline_preset", "holidays": "holiday_country",
-        "checkin": "checkin_schedule", "digest": "digest_schedule"}
+        "checkin": "checkin_schedule", "digest": "digest_schedule",
+        "work_days": "work_days", "work_hours": "work_hours"}
 
 
 class SettingsInvalid(InvalidValue):
@@ -135,6 +137,7 @@ def save_org(*, session: Session, workspace_id: int, person_id: int, raw: Mappin
             errors["holidays"] = problem
     for field in ("checkin", "digest"):
         wanted[field] = _schedule(raw.get(field), field, errors)
+    wanted |= {k: v for k, v in week_settings.week_of(raw, errors).items() if k in raw}
     admins = set(raw.get("admins") or ())
     promoted, demoted = _admin_changes(session, ws, me, admins, errors)
     if errors:
@@ -239,15 +242,21 @@ def save_team(*, session: Session, workspace_id: int, person_id: int, key: str,
 # --- one's own --------------------------------------------------------------------------------
 
 
+_MINE = {"work_days": "work_days", "work_hours": "work_hours",
+         "holiday_calendar": "holiday_calendar", "away_from": "away_from", "nudges": "nudges"}
+
+
 def my_form(*, session: Session, workspace_id: int, person_id: int) -> dict[str, Any]:
     _, me = workspace_and_person(session=session, workspace_id=workspace_id,
                                  person_id=person_id)
-    return {"checkin": me.checkin_schedule, "away_until": me.away_until, "tz": me.tz}
+    return {"checkin": me.checkin_schedule, "away_until": me.away_until, "tz": me.tz,
+            **{field: getattr(me, column) for field, column in _MINE.items()}}
 
 
 def save_mine(*, session: Session, workspace_id: int, person_id: int, raw: Mapping[str, Any],
               today: date, now: datetime) -> None:
-    """Someone's own check-in schedule (None: their team's) and last day away."""
+    """Someone's own check-in schedule (None: their team's), working week, holiday calendar,
+    nudges and days away."""
     _, me = workspace_and_person(session=session, workspace_id=workspace_id,
                                  person_id=person_id)
     errors: dict[str, str] = {}
@@ -255,13 +264,36 @@ def save_mine(*, session: Session, workspace_id: int, person_id: int, raw: Mappi
     away = raw.get("away_until")
     if away is not None and away < today:
         errors["away_until"] = f"{away.isoformat()} is in the past"
+    wanted = week_settings.week_of(raw, errors)
+    wanted["holiday_calendar"] = week_settings.holiday_calendar(raw.get("holiday_calendar"),
+                                                                errors)
+    wanted["away_from"] = raw.get("away_from")
+    problem = week_settings.away_problem(wanted["away_from"], away)
+    if problem:
+        errors["away_from"] = problem
+    wanted["nudges"] = "on" in (raw.get("nudges") or ())
+    # A form without a field (opened before it existed) keeps what is set.
+    wanted |= {k: getattr(me, c) for k, c in _MINE.items() if k not in raw}
     if errors:
         raise SettingsInvalid(errors)
+    before = {k: getattr(me, c) for k, c in _MINE.items() if getattr(me, c) != wanted[k]}
     if schedule != me.checkin_schedule:
+        before["checkin"] = me.checkin_schedule
+    after = {k: schedule if k == "checkin" else wanted[k] for k in before}
+    if before:
         audit.record(session=session, workspace_id=workspace_id, actor_id=me.id,
                      actor_label=f"slack:{me.slack_id}", action="settings.person",
                      subject_type="person", subject_key=me.slack_id, now=now,
-                     before={"checkin": me.checkin_schedule}, after={"checkin": schedule})
-        me.checkin_schedule = schedule
+                     before=_plain(before), after=_plain(after))
     if away != me.away_until:
-        people.set_away(session=session, person=me, until=away, today=today, now=now)
+        people.set_away(session=session, person=me, until=away, today=today, now=now,
+                        away_from=wanted["away_from"])
+    if before:
+        me.checkin_schedule = schedule
+        for key, value in after.items():
+            if key in _MINE:
+                setattr(me, _MINE[key], value)
+
+
+def _plain(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}

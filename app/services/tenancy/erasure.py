@@ -65,6 +65,9 @@ def erase(*, session: Session, workspace_id: int, slack_id: str, now: datetime,
     person.display_name = None
     person.active, person.is_admin, person.away_until = False, False, None
     person.checkin_schedule = None
+    # Where and when someone works says where they live: it goes too.
+    person.away_from, person.holiday_calendar = None, None
+    person.work_days, person.work_hours = None, None
     person.deactivated_at = person.deactivated_at or now
     counts: Counter[str] = Counter()
     counts["deliveries"] = _deliveries(session, workspace_id, person.id, slack_id, key)

@@ -157,13 +157,16 @@ def deactivate(*, session: Session, person: Person, now: datetime, reason: str) 
 
 
 def set_away(
-    *, session: Session, person: Person, until: date | None, today: date, now: datetime
+    *, session: Session, person: Person, until: date | None, today: date, now: datetime,
+    away_from: date | None = None,
 ) -> None:
-    """Mark someone away until a date (inclusive); ``None`` means back."""
+    """Mark someone away until a date (inclusive), from ``away_from`` (None: from now on);
+    ``None`` means back."""
     if until is not None and until < today:
         raise InvalidValue(f"{until.isoformat()} is in the past", field="until")
     before = person.away_until.isoformat() if person.away_until else None
     person.away_until = until
+    person.away_from = away_from if until is not None else None
     audit.record(
         session=session, workspace_id=person.workspace_id, actor_id=person.id,
         actor_label=f"slack:{person.slack_id}", action="person.away" if until else "person.back",

@@ -37,7 +37,8 @@ def test_open_review_moves_phase_and_snapshots_computed_scores_once(
     assert got["walk"].computed == 1.0
     assert got["bugs"].computed == pytest.approx(0.6)
     rnd = reviews.review_round(session=session, workspace_id=org.id, cycle=cycle)
-    assert rnd is not None and rnd.deadline == date(2026, 5, 9)
+    # A week after opening is Saturday 9 May: the deadline is the next working day.
+    assert rnd is not None and rnd.deadline == date(2026, 5, 11)
     count = session.scalar(select(func.count()).select_from(Review))
     _open(session, org)  # again: nothing changed, nothing added
     assert session.scalar(select(func.count()).select_from(Review)) == count

@@ -15,7 +15,8 @@ from app.services.review import scores as reviews
 from app.services.review.scores import ScoreInput
 from tests.services.review.factory import REVIEW_DAY, REVIEW_NOW, SETTINGS, Org, build_org
 
-# Opened Saturday 2 May 2026 at 11:00 Berlin; the deadline is 9 May.
+# Opened Saturday 2 May 2026 at 11:00 Berlin; the deadline is a week later on a working day,
+# Monday 11 May (9 May is a Saturday). Scoring DMs go on working days within working hours.
 
 
 @pytest.fixture()
@@ -34,15 +35,29 @@ def _due(session: Session, org: Org, at: datetime) -> dict[str, Due]:
 
 def test_first_reminder_goes_at_once_then_daily_at_ten_local(session: Session,
                                                             org: Org) -> None:
-    first = _due(session, org, REVIEW_NOW)
+    # Opened on a Saturday: nothing at the weekend, the request comes on Monday at 10:00.
+    assert _due(session, org, REVIEW_NOW) == {}
+    assert _due(session, org, datetime(2026, 5, 3, 12, 0, tzinfo=UTC)) == {}
+    assert _due(session, org, datetime(2026, 5, 4, 7, 59, tzinfo=UTC)) == {}
+    first = _due(session, org, datetime(2026, 5, 4, 8, 0, tzinfo=UTC))
     assert set(first) == {"U0ADA", "U0BOB", "U0CY", "U0DEE"}
-    assert first["U0BOB"].occurrence == "2026-05-02" and first["U0BOB"].due_at == REVIEW_NOW
+    assert first["U0BOB"].occurrence == "2026-05-04"
+    assert first["U0BOB"].due_at == datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
+    assert first["U0BOB"].payload == {"cycle": "FY27-Q1"}
     # Next morning: nothing before 10:00 Berlin (08:00 UTC), then one per person.
-    assert _due(session, org, datetime(2026, 5, 3, 7, 59, tzinfo=UTC)) == {}
-    later = _due(session, org, datetime(2026, 5, 3, 8, 0, tzinfo=UTC))
-    assert later["U0BOB"].occurrence == "2026-05-03"
-    assert later["U0BOB"].due_at == datetime(2026, 5, 3, 8, 0, tzinfo=UTC)
-    assert later["U0BOB"].payload == {"cycle": "FY27-Q1"}
+    assert _due(session, org, datetime(2026, 5, 5, 7, 59, tzinfo=UTC)) == {}
+    later = _due(session, org, datetime(2026, 5, 5, 8, 0, tzinfo=UTC))
+    assert later["U0BOB"].occurrence == "2026-05-05"
+
+
+def test_review_opened_on_a_working_day_asks_at_once(session: Session) -> None:
+    o = build_org(session)
+    opened = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)  # Monday 11:00 in Berlin
+    reviews.open_review(session=session, workspace_id=o.id, cycle=o.cycles["FY27-Q1"],
+                        today=opened.date(), now=opened, settings=SETTINGS, actor_id=None,
+                        actor_label="cli")
+    first = _due(session, o, opened)
+    assert first["U0BOB"].occurrence == "2026-05-04" and first["U0BOB"].due_at == opened
 
 
 def test_reminders_stop_for_those_who_scored_and_after_the_deadline(session: Session,
@@ -50,9 +65,9 @@ def test_reminders_stop_for_those_who_scored_and_after_the_deadline(session: Ses
     reviews.submit_self_scores(session=session, workspace_id=org.id,
                                cycle=org.cycles["FY27-Q1"], person=org.people["bob"],
                                entries=[ScoreInput("ttv", 0.8)], now=REVIEW_NOW)
-    assert "U0BOB" not in _due(session, org, REVIEW_NOW + timedelta(days=1))
-    assert _due(session, org, datetime(2026, 5, 9, 20, tzinfo=UTC))  # the deadline day
-    assert _due(session, org, datetime(2026, 5, 10, 9, tzinfo=UTC)) == {}
+    assert "U0BOB" not in _due(session, org, datetime(2026, 5, 4, 9, tzinfo=UTC))
+    assert _due(session, org, datetime(2026, 5, 11, 16, tzinfo=UTC))  # the deadline day
+    assert _due(session, org, datetime(2026, 5, 12, 9, tzinfo=UTC)) == {}
 
 
 def test_reminder_facts_at_send_time(session: Session, org: Org) -> None:
@@ -63,7 +78,10 @@ def test_reminder_facts_at_send_time(session: Session, org: Org) -> None:
     facts = rr.reminder_facts(session=session, ws=org.ws, row=row)
     assert isinstance(facts, rr.ReminderFacts)
     assert (facts.self_count, facts.final_count, facts.reminder) == (2, 0, False)
-    row.occurrence = "2026-05-04"
+    row.occurrence = "2026-05-04"  # opened on a Saturday: Monday's DM is the request itself
+    facts = rr.reminder_facts(session=session, ws=org.ws, row=row)
+    assert isinstance(facts, rr.ReminderFacts) and not facts.reminder
+    row.occurrence = "2026-05-05"
     facts = rr.reminder_facts(session=session, ws=org.ws, row=row)
     assert isinstance(facts, rr.ReminderFacts) and facts.reminder
     reviews.submit_self_scores(session=session, workspace_id=org.id, cycle=cycle,

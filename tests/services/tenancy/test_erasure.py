@@ -31,6 +31,7 @@ def populate(session: Session) -> seed.Org:
     org = seed.standard(session, NOW)
     bob = org.people["U0BOB"]
     bob.email = "bob@example.com"
+    bob.holiday_calendar, bob.work_hours, bob.work_days = "IN-KA", "09:30-18:30", ["mon"]
     ws_id = org.workspace.id
     for value, note in ((20.0, "Bob's own words"), (30.0, "blocked by legal")):
         session.add(Checkin(workspace_id=ws_id, kr_id=org.krs["kr-inc"].id, author_id=bob.id,
@@ -64,6 +65,7 @@ def test_erase_keeps_numbers_and_leaves_no_personal_data(session: Session) -> No
     bob = session.get(Person, bob_id)
     assert bob is not None and bob.slack_id == done.key and done.key.startswith("erased-")
     assert (bob.name, bob.email, bob.tz, bob.active) == ("Erased person", None, "UTC", False)
+    assert (bob.holiday_calendar, bob.work_hours, bob.work_days) == (None, None, None)
     kept = session.scalars(select(Checkin).where(Checkin.author_id == bob_id)
                            .order_by(Checkin.value)).all()
     assert [(c.value, c.score, c.status, c.note, c.blockers) for c in kept] == [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,7 +12,9 @@ from hypothesis import strategies as st
 
 from app.calendar import cadence
 from app.calendar.cadence import Schedule, ScheduleError, exists, localize, occurrences
-from tests.scheduler.strategies import STARTS, ZONES, schedules
+from app.calendar.placement import placed_occurrences
+from app.calendar.workweek import MAX_SEARCH_DAYS, WorkWeek
+from tests.scheduler.strategies import STARTS, ZONES, schedules, work_weeks
 
 
 @settings(max_examples=300, deadline=None)
@@ -147,3 +150,68 @@ def test_parse_names_the_offending_key(data: dict[str, object], path: str) -> No
     with pytest.raises(ScheduleError) as err:
         cadence.parse(data)
     assert err.value.path == path
+
+
+# --- placed in a working week -----------------------------------------------------------------
+
+
+def _placements(schedule: Schedule, tz: ZoneInfo, week: WorkWeek, start: datetime,
+                end: datetime) -> list[tuple[str, datetime, str | None]]:
+    return [(p.key, p.at, p.skip) for p in placed_occurrences(schedule, tz, week, start, end)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(schedules(), st.sampled_from(ZONES), work_weeks(), STARTS,
+       st.lists(st.integers(1, 24 * 9), min_size=1, max_size=6))
+def test_placed_split_windows_neither_lose_nor_repeat(
+    schedule: Schedule, zone: str, week: WorkWeek, start: datetime, steps: list[int]
+) -> None:
+    tz = ZoneInfo(zone)
+    cuts = [start]
+    for hours in steps:
+        cuts.append(cuts[-1] + timedelta(hours=hours))
+    whole = _placements(schedule, tz, week, cuts[0], cuts[-1])
+    parts = [p for a, b in itertools.pairwise(cuts)
+             for p in _placements(schedule, tz, week, a, b)]
+    assert whole == parts
+    keys = [key for key, _, _ in whole]
+    assert len(keys) == len(set(keys)), "a moved prompt is never due twice"
+
+
+@settings(max_examples=150, deadline=None)
+@given(schedules(), st.sampled_from(ZONES), work_weeks(), STARTS,
+       st.lists(st.integers(1, 24 * 3), min_size=1, max_size=30), st.integers(1, 12))
+def test_ticks_place_every_occurrence_once_sent_or_skipped_with_a_reason(
+    schedule: Schedule, zone: str, week: WorkWeek, start: datetime, steps: list[int],
+    grace: int,
+) -> None:
+    """Ticks at random moments, each looking back over its grace window (as the scheduler
+    does, so windows overlap): every scheduled occurrence whose due instant passed is found
+    once, with one due instant, and is either sent on a working day within working hours or
+    recorded with a reason."""
+    tz = ZoneInfo(zone)
+    found: dict[str, tuple[datetime, str | None]] = {}
+    last, now = start, start
+    for hours in steps:
+        now += timedelta(hours=hours)
+        window = min(last, now - timedelta(hours=grace))
+        for key, at, skip in _placements(schedule, tz, week, window, now):
+            assert found.setdefault(key, (at, skip)) == (at, skip), "one placement per key"
+        last = now
+    # Everything scheduled that must have come due by the last tick was found.
+    first_day = start.astimezone(tz).date() + timedelta(days=2)
+    last_day = now.astimezone(tz).date() - timedelta(days=2 * MAX_SEARCH_DAYS + 6)
+    for day in cadence.local_dates(schedule, first_day, last_day):
+        assert day.isoformat() in found, f"{day} was never placed"
+    sent_at: set[datetime] = set()
+    for key, (at, skip) in found.items():
+        if skip is not None:
+            assert skip, "a reason is recorded"
+            continue
+        local = at.astimezone(tz)
+        assert week.is_working(local.date()), f"{key} sent on a non-working day"
+        assert week.hours[0] <= local.time() < week.hours[1] or not cadence.exists(
+            datetime.combine(local.date(), week.hours[0], tzinfo=tz)), "within working hours"
+        assert local.date() >= date.fromisoformat(key), "moved forward, never back"
+        assert at not in sent_at, "two prompts at one instant go out once"
+        sent_at.add(at)

@@ -10,9 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.calendar import timeline
-from app.calendar.cadence import Schedule, occurrences
+from app.calendar.cadence import Schedule
 from app.calendar.phases import effective_phase, imported_phase
+from app.calendar.placement import placed_occurrences
 from app.calendar.workdays import org_holidays
+from app.calendar.workweek import WorkWeek
 from app.domain import CyclePhase, CycleWindow
 from app.services.scheduling import skips
 from app.services.scheduling.skips import PromptFacts, prompt_skip_reason
@@ -38,7 +40,8 @@ def facts(**kw: object) -> PromptFacts:
         ({"phase": CyclePhase.CLOSED}, skips.CYCLE_CLOSED),
         ({"away_until": date(2026, 3, 2)}, skips.AWAY),
         ({"away_until": date(2026, 3, 1)}, None),
-        ({"holidays": frozenset({date(2026, 3, 2)})}, skips.HOLIDAY),
+        ({"away_until": date(2026, 3, 9), "away_from": date(2026, 3, 2)}, skips.AWAY),
+        ({"away_until": date(2026, 3, 9), "away_from": date(2026, 3, 3)}, None),
         ({"skipped_week": True}, skips.SKIPPED_WEEK),
         ({"active_krs": ()}, skips.NO_ACTIVE_KRS),
         ({"active_krs": (NOW - timedelta(days=1),)}, skips.CHECKED_IN),
@@ -64,19 +67,24 @@ def test_nudge_only_when_nothing_checked_in_since_the_prompt() -> None:
 @settings(max_examples=200, deadline=None)
 @given(schedules(), st.sampled_from(ZONES), STARTS, st.integers(1, 24 * 60),
        st.sets(st.dates(date(2025, 1, 1), date(2028, 2, 1)), max_size=40),
+       st.none() | st.dates(date(2025, 1, 1), date(2028, 2, 1)),
        st.none() | st.dates(date(2025, 1, 1), date(2028, 2, 1)))
 def test_never_prompts_on_an_away_day_or_a_holiday(
     schedule: Schedule, zone: str, start: datetime, hours: int, holidays: set[date],
-    away_until: date | None,
+    away_until: date | None, away_from: date | None,
 ) -> None:
     tz = ZoneInfo(zone)
-    f = facts(away_until=away_until, holidays=frozenset(holidays))
-    for occ in occurrences(schedule, tz, start, start + timedelta(hours=hours)):
-        sent = prompt_skip_reason(f, local_date=occ.local_date, due_at=occ.at,
-                                  checked_in_days=3) is None
+    f = facts(away_until=away_until, away_from=away_from)
+    week = WorkWeek(days=frozenset(range(7)), extra=dict.fromkeys(holidays, "day off"))
+    for p in placed_occurrences(schedule, tz, week, start, start + timedelta(hours=hours)):
+        sent_on = p.at.astimezone(tz).date()
+        sent = p.skip is None and prompt_skip_reason(
+            f, local_date=p.occurrence.local_date, due_at=p.at, checked_in_days=3,
+            sent_on=sent_on) is None
         if sent:
-            assert occ.local_date not in holidays
-            assert away_until is None or occ.local_date > away_until
+            assert sent_on not in holidays
+            assert away_until is None or sent_on > away_until or (
+                away_from is not None and sent_on < away_from)
 
 
 def test_effective_phase() -> None:

@@ -16,18 +16,23 @@ from app.services.data.bulk import bulk_insert, bulk_update
 from app.services.data.imports import apply
 from app.services.data.imports.apply import Context, Entry, Spec
 from app.services.data.imports.checks import Document, Problem
+from app.services.data.imports.schema import TeamIn
 from app.services.tenancy import binding
 
 CYCLE = Spec("cycles", "cycle", Cycle, "name",
              {"start": "start_date", "end": "end_date", "phase": "phase"})
 PERSON = Spec("people", "person", Person, "slack_id",
               {"name": "name", "tz": "tz", "email": "email", "admin": "is_admin",
-               "active": "active", "away_until": "away_until", "checkin": "checkin_schedule"},
+               "active": "active", "away_until": "away_until", "checkin": "checkin_schedule",
+               "away_from": "away_from", "work_days": "work_days", "work_hours": "work_hours",
+               "holidays": "holiday_calendar"},
               stamps=("created_at",))
 TEAM = Spec("teams", "team", Team, "key",
             {"name": "name", "kind": "kind", "channel": "channel_id",
              "checkin": "checkin_schedule", "digest": "digest_schedule",
-             "members_from": "members_from"},
+             "members_from": "members_from", "work_days": "work_days",
+             "work_hours": "work_hours", "holidays": "holiday_calendar",
+             "digest_names": "digest_names"},
             refs={"parent": ("parent_id", "teams"), "lead": ("lead_id", "people")},
             deferred=frozenset({"parent"}))
 
@@ -35,7 +40,8 @@ _SETTINGS = {"name": "name", "slack_team": "slack_team_id",
              "fiscal_year_start_month": "fiscal_year_start_month",
              "timezone": "timezone", "timeline": "timeline_preset",
              "holidays": "holiday_country", "holiday_dates": "holiday_dates",
-             "checkin": "checkin_schedule", "digest": "digest_schedule"}
+             "checkin": "checkin_schedule", "digest": "digest_schedule",
+             "work_days": "work_days", "work_hours": "work_hours"}
 
 
 def slack_team_problems(session: Session, workspace: Workspace, doc: Document) -> list[Problem]:
@@ -96,8 +102,9 @@ def apply_people(ctx: Context, doc: Document) -> None:
         values = {
             "name": p.name or p.slack_id, "tz": p.tz or default_tz, "email": p.email,
             "admin": bool(p.admin), "active": True if p.active is None else p.active,
-            "away_until": p.away_until,
+            "away_until": p.away_until, "away_from": p.away_from,
             "checkin": p.checkin.stored() if p.checkin is not None else None,
+            "work_days": p.work_days, "work_hours": p.work_hours, "holidays": p.holidays,
         }
         given = frozenset(p.model_fields_set - {"slack_id"})
         entries.append(Entry(p.slack_id, values, given))
@@ -132,14 +139,16 @@ def apply_teams(ctx: Context, doc: Document) -> None:
             "name": t.name or t.id, "kind": t.kind or "team", "parent": t.parent,
             "lead": t.lead, "channel": t.channel,
             "checkin": t.checkin.stored() if t.checkin is not None else None,
-            "digest": t.digest.stored() if t.digest is not None else None,
+            "digest": t.digest.stored() if t.digest and t.digest.schedule_given() else None,
+            "digest_names": t.digest.names is not False if t.digest is not None else True,
             "members_from": t.members_from.stored() if t.members_from is not None else None,
+            "work_days": t.work_days, "work_hours": t.work_hours, "holidays": t.holidays,
             # Additive by default: people already in the team stay when the file does not
             # list them; "replace" makes the list exact.
             "members": sorted(set(t.members or ()) if t.members_mode == "replace"
                               else had | set(t.members or ())),
         }
-        entries.append(Entry(t.id, values, frozenset(t.model_fields_set - {"id", "members_mode"})))
+        entries.append(Entry(t.id, values, _team_given(t)))
     result = apply.upsert(ctx, TEAM, entries, existing)
     teams = ctx.ids["teams"]
     apply.write_deferred(ctx, TEAM, result,
@@ -154,6 +163,17 @@ def apply_teams(ctx: Context, doc: Document) -> None:
     if new_pairs:
         bulk_insert(ctx.session, TeamMember, new_pairs)
     _remove_unlisted(ctx, doc, members)
+
+
+def _team_given(t: TeamIn) -> frozenset[str]:
+    """The team fields the file sets; ``digest: {names: false}`` alone keeps the schedule."""
+    given = set(t.model_fields_set - {"id", "members_mode"})
+    if t.digest is not None:
+        if "names" in t.digest.model_fields_set:
+            given.add("digest_names")
+        if not t.digest.schedule_given():
+            given.discard("digest")
+    return frozenset(given)
 
 
 def _remove_unlisted(ctx: Context, doc: Document, members: dict[str, set[str]]) -> None:

@@ -156,6 +156,10 @@ def entry_rules(doc: Document) -> list[Problem]:
             out.append(Problem(f"cycles[{i}].end", f"is before start ({c.start.isoformat()})"))
     if doc.settings is not None and doc.settings.holidays is not None:
         out += _holiday_country(doc.settings.holidays)
+    for i, p in doc.people:
+        if p.away_from is not None and p.away_until is not None and p.away_from > p.away_until:
+            out.append(Problem(f"people[{i}].away_from",
+                               f"is after away_until ({p.away_until.isoformat()})"))
     for i, j, kr in doc.key_results:
         path = f"objectives[{i}].key_results[{j}]"
         out += key_result_rules(kr, path)

@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.services.data.imports.workweek_fields import HolidayCalendar, WorkDays, WorkHours
 from app.services.tenancy.people import valid_tz
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -140,6 +141,8 @@ class SettingsIn(Strict):
     holiday_dates: list[date] | None = None
     checkin: Schedule | None = None
     digest: Schedule | None = None
+    work_days: WorkDays | None = None
+    work_hours: WorkHours | None = None
 
 
 class CycleIn(Strict):
@@ -159,7 +162,23 @@ class PersonIn(Strict):
     admin: bool | None = None
     active: bool | None = None
     away_until: date | None = None
+    away_from: date | None = None
     checkin: Schedule | None = None
+    work_days: WorkDays | None = None
+    work_hours: WorkHours | None = None
+    holidays: HolidayCalendar | None = None
+
+
+class TeamDigest(Schedule):
+    """A team's digest: its schedule, and whether its participation line names people."""
+
+    names: bool | None = None
+
+    def schedule_given(self) -> bool:
+        return bool(self.model_fields_set - {"names"})
+
+    def stored(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True, exclude={"names"})
 
 
 class MembersFromIn(Strict):
@@ -190,7 +209,10 @@ class TeamIn(Strict):
     members_from: MembersFromIn | None = None
     channel: SlackChannel | None = None
     checkin: Schedule | None = None
-    digest: Schedule | None = None
+    digest: TeamDigest | None = None
+    work_days: WorkDays | None = None
+    work_hours: WorkHours | None = None
+    holidays: HolidayCalendar | None = None
 
     @model_validator(mode="after")
     def _replace_needs_members(self) -> TeamIn:

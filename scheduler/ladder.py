@@ -1,0 +1,131 @@
+"""The follow-up ladder of an unanswered prompt: nudges after ``OKR_NUDGE_AFTER_DAYS`` working
+days (1 and 3), then, after ``OKR_ESCALATE_AFTER_DAYS`` (7), one "waiting on" DM to the lead.
+
+Keys hold the caps, so any number of processes may enqueue at once:
+
+- a nudge is ``<local week>#nudge<rank>``: the rank is the person's n-th follow-up of that
+  week, at most ``OKR_MAX_DMS_PER_WEEK``; two processes racing for a rank insert one row;
+- the lead's DM is ``<lead's local week>#waiting``: once per lead and week, whatever the
+  number of people and teams; what it lists is decided when it is sent.
+
+Whether a step still goes (a check-in since the prompt, nudges turned off, a newer prompt) is
+decided again at send time (``scheduler.render``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.calendar import ladder as timing
+from app.calendar.workweek import WorkWeek
+from app.config import Settings
+from app.domain import Due
+from app.models import Delivery, Person, Workspace
+from app.services.scheduling import ladder
+from app.services.scheduling.ladder import PromptRun
+from app.services.scheduling.schedules import zone
+from app.services.scheduling.workweeks import weeks_for
+
+# A lead's DM that would go this long after its trigger (the lead's own weekend or holidays
+# in between) is still found by later ticks.
+LEAD_DELAY = timedelta(days=5)
+
+
+def due_ladder(session: Session, ws: Workspace, settings: Settings, start: datetime,
+               now: datetime) -> list[Due]:
+    """Nudges and lead DMs whose time falls in ``(start, now]``."""
+    if not settings.nudge_after_days and not settings.escalate_after_days:
+        return []
+    runs = ladder.prompt_runs(session, ws.id, since=start - timing.MAX_SPAN - LEAD_DELAY,
+                              until=now)
+    ids = {r.person_id for rs in runs.values() for r in rs if r.person_id is not None}
+    if not ids:
+        return []
+    weeks = weeks_for(session, ws, ids)
+    out: list[Due] = []
+    if settings.nudge_after_days and settings.max_dms_per_week > 0:
+        out += _nudges(session, ws, settings, runs, weeks, start, now)
+    if settings.escalate_after_days:
+        out += _escalations(session, ws, settings.escalate_after_days, runs, weeks, start, now)
+    return out
+
+
+def _nudges(session: Session, ws: Workspace, settings: Settings,
+            runs: dict[str, list[PromptRun]], weeks: dict[int, WorkWeek], start: datetime,
+            now: datetime) -> list[Due]:
+    wants = dict(session.execute(select(Person.id, Person.nudges).where(
+        Person.workspace_id == ws.id, Person.id.in_(list(weeks)))).tuples().all())
+    done: set[tuple[str, str, int]] = set()
+    per_week: dict[tuple[str, str], int] = defaultdict(int)
+    for target, occ, payload in session.execute(
+            select(Delivery.target, Delivery.occurrence, Delivery.payload).where(
+                Delivery.workspace_id == ws.id, Delivery.kind == "nudge",
+                Delivery.target.in_(list(runs)),
+                Delivery.due_at > start - timing.MAX_SPAN - LEAD_DELAY)):
+        payload = payload or {}
+        done.add((target, str(payload.get("base")), int(payload.get("step") or 1)))
+        per_week[(target, occ.split("#", 1)[0])] += 1
+    out: list[Due] = []
+    for target, person_runs in sorted(runs.items()):
+        for run in person_runs:
+            pid = run.person_id
+            if run.last_due is None or run.snooze_pending or pid not in weeks \
+                    or not wants.get(pid, True):
+                continue
+            tz = zone(run.tz)
+            for step in timing.nudge_steps(run.last_due, tz, weeks[pid],
+                                           settings.nudge_after_days):
+                if not start < step.at <= now or (target, run.base, step.rank) in done \
+                        or ladder.superseded(person_runs, run, step.at):
+                    continue
+                week = timing.week_key(step.at, tz)
+                rank = per_week[(target, week)] + 1
+                if rank > settings.max_dms_per_week:
+                    continue
+                per_week[(target, week)] = rank
+                out.append(Due("nudge", target, f"{week}#nudge{rank}", step.at, person_id=pid,
+                               cycle_id=run.cycle_id, tz=run.tz, payload={
+                                   "base": run.base, "step": step.rank,
+                                   "steps": len(settings.nudge_after_days),
+                                   "prompted_at": (run.first_sent or run.last_due).isoformat()}))
+    return out
+
+
+def _escalations(session: Session, ws: Workspace, after_days: int,
+                 runs: dict[str, list[PromptRun]], weeks: dict[int, WorkWeek], start: datetime,
+                 now: datetime) -> list[Due]:
+    # Per cycle: owner -> (their latest prompt reaching its escalation in reach, when).
+    ripe: dict[int, dict[int, tuple[PromptRun, datetime]]] = defaultdict(dict)
+    for person_runs in runs.values():
+        for run in person_runs:
+            if run.last_due is None or run.person_id not in weeks or run.cycle_id is None:
+                continue
+            at = timing.step_at(run.last_due, zone(run.tz), weeks[run.person_id], after_days)
+            if at is not None and start - LEAD_DELAY < at <= now:
+                ripe[run.cycle_id][run.person_id] = (run, at)
+    out: dict[tuple[str, str], Due] = {}
+    for cycle_id, owners in ripe.items():
+        leads = ladder.leads_waiting(session=session, ws_id=ws.id, cycle_id=cycle_id,
+                                     runs={pid: run for pid, (run, _) in owners.items()})
+        lead_ids = {lead for found in leads.values() for lead in found}
+        if not lead_ids:
+            continue
+        people = {p.id: p for p in session.scalars(select(Person).where(
+            Person.workspace_id == ws.id, Person.id.in_(lead_ids)))}
+        lead_weeks = weeks_for(session, ws, lead_ids)
+        for owner, found in sorted(leads.items()):
+            for lead_id in sorted(found):
+                lead, tz = people[lead_id], zone(people[lead_id].tz)
+                at = timing.lead_morning(owners[owner][1], tz, lead_weeks[lead_id])
+                if at is None or not start < at <= now:
+                    continue
+                key = (lead.slack_id, f"{timing.week_key(at, tz)}#waiting")
+                if key not in out or at < out[key].due_at:
+                    out[key] = Due("escalation", key[0], key[1], at, person_id=lead_id,
+                                   cycle_id=cycle_id, tz=lead.tz,
+                                   payload={"after_days": after_days})
+    return list(out.values())
