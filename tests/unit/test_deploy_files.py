@@ -41,7 +41,9 @@ def configured_port() -> int:
 
 
 def app_settings() -> set[str]:
-    return {f.alias for f in Settings.model_fields.values() if f.alias}
+    """The variables the app reads (not the removed ones it only refuses, ``removed_*``)."""
+    return {f.alias for name, f in Settings.model_fields.items()
+            if f.alias and not name.startswith("removed_")}
 
 
 def known_variables() -> set[str]:
