@@ -125,6 +125,11 @@ class Renderer:
         krs: list[KRView] = []
         if cycle is not None:
             krs = self.owned(session, ws, cycle).get(person.slack_id, [])
+        if row.kind == "nudge":  # nobody is chased for a KR the system scores
+            asked = [kr for kr in krs if skips.awaits_answer(kr.kr_type)]
+            if krs and not asked:
+                return Rendered(skip=skips.AUTO_ONLY)
+            krs = asked
         facts = skips.PromptFacts(
             active=person.active, away_until=person.away_until, away_from=person.away_from,
             phase=schedules.phase_on(cycle, day),

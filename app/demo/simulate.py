@@ -17,11 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import scoring
+from app.calendar.workweek import WorkWeek
 from app.domain import CheckinAnswer, CheckinSource, Commitment, CycleWindow, KRFacts, KRType
 from app.models import IssueLink, KeyResult, Objective, Person, Workspace
 from app.services.checkins import record as checkins
 from app.services.links import attach
 from app.services.okrs.facts import phased_targets
+from app.services.scheduling import workweeks
 
 SEED = 20260427
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -133,12 +135,16 @@ class Event:
     kr_key: str
 
 
-def _local_slot(person: Person, ws: Workspace, monday: date, rng: random.Random) -> datetime:
+def _local_slot(person: Person, ws: Workspace, monday: date, rng: random.Random,
+                week: WorkWeek) -> datetime:
+    """When the person checks in that week: soon after their prompt, which comes on their
+    next working day when the scheduled one is a holiday."""
     schedule = person.checkin_schedule or ws.checkin_schedule or {}
     day = schedule.get("day", "mon")
     day = day[0] if isinstance(day, list) else day
     hh, mm = (int(p) for p in str(schedule.get("time", "09:30")).split(":"))
-    local_day = monday + timedelta(days=DAYS.index(day))
+    scheduled = monday + timedelta(days=DAYS.index(day))
+    local_day = week.next_working(scheduled) or scheduled
     local = datetime.combine(local_day, time(hh, mm), ZoneInfo(person.tz))
     return (local + timedelta(minutes=rng.randrange(0, 75))).astimezone(UTC)
 
@@ -164,6 +170,7 @@ def plan(*, session: Session, workspace: Workspace, window: CycleWindow) -> list
     krs = _krs(session, workspace)
     people = {p.id: p for p in session.scalars(
         select(Person).where(Person.workspace_id == workspace.id))}
+    weeks = workweeks.weeks_for(session, workspace)
     first = window.start + timedelta(days=(7 - window.start.weekday()) % 7)
     mondays = [first + timedelta(weeks=w) for w in range(14)
                if first + timedelta(weeks=w) <= window.end]
@@ -177,8 +184,9 @@ def plan(*, session: Session, workspace: Workspace, window: CycleWindow) -> list
                 break
             if week not in (0, len(mondays) - 1) and rng.random() < 0.12:
                 continue  # everyone misses a week now and then
-            events.append(Event(_local_slot(people[kr.owner_id], workspace, monday, rng),
-                                week, key))
+            owner = people[kr.owner_id]
+            events.append(Event(_local_slot(owner, workspace, monday, rng,
+                                            weeks.get(owner.id, WorkWeek())), week, key))
     events.sort(key=lambda e: (e.at, e.kr_key))
     goals = {oid: scoring.goal(Commitment(c)) for oid, c in session.execute(
         select(Objective.id, Objective.commitment).where(Objective.workspace_id == workspace.id))}

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from slack_sdk import WebClient
 from sqlalchemy import select
 
-from app.calendar import cadence, timeline
+from app.calendar import cadence, ladder, placement
 from app.demo import simulate
 from app.demo.context import DemoContext
 from app.demo.text import shorten
@@ -27,14 +27,14 @@ from app.fakeslack import FakeSlackServer
 from app.models import Delivery, Person, Team
 from app.services.checkins import conversation
 from app.services.okrs import cycles
-from app.services.scheduling import schedules
+from app.services.scheduling import schedules, workweeks
 from app.services.scheduling.skips import ALREADY_CHECKED_IN
 from blocks.reply import reply_message
 from scheduler.jobs import tick
 from scheduler.pacing import Pacer
-from scheduler.reminders import rules_for
+from scheduler.reminders import due_reminders
 
-KINDS = ("prompt", "nudge", "digest", "reminder")
+KINDS = ("prompt", "nudge", "escalation", "digest", "reminder")
 # The conversational check-in shown: who replies, and what (values derive from the KRs').
 REPLIER = "U07CHLOE"
 REPLY_KRS = ("apac-pipeline", "apac-japan")
@@ -45,31 +45,62 @@ PER_WEEK = 7  # transcript lines per week before "and N more"
 def _instants(ctx: DemoContext, start: datetime,
               end: datetime) -> list[tuple[datetime, bool]]:
     """(instant, needs the check-ins made by then) for every prompt, digest and reminder
-    falling due in (start, end]. Digests report check-ins; prompts and reminders do not
-    depend on the latest ones (a prompt's "checked in recently" looks days back)."""
+    falling due in (start, end], each where the scheduler places it (moved off non-working
+    days, into working hours). Digests report check-ins; prompts and reminders do not depend
+    on the latest ones (a prompt's "checked in recently" looks days back)."""
     out: dict[datetime, bool] = {}
     with ctx.session() as s:
         ws = ctx.workspace(s)
         all_cycles = schedules.cycles_of(session=s, workspace_id=ws.id)
         anchor = schedules.anchor_for(all_cycles)
+        weeks = workweeks.weeks_for(s, ws)
+        org_week = workweeks.org_week(ws)
         for plan in schedules.checkin_plans(session=s, ws=ws):
-            for o in cadence.occurrences(plan.schedule, schedules.zone(plan.tz), start, end,
-                                         anchor=anchor):
-                out.setdefault(o.at, False)
+            for p in placement.placed_occurrences(
+                    plan.schedule, schedules.zone(plan.tz), weeks.get(plan.person_id, org_week),
+                    start, end, anchor=anchor):
+                out.setdefault(p.at, False)
         org = schedules.zone(ws.timezone)
         for team in s.scalars(select(Team).where(Team.workspace_id == ws.id,
                                                  Team.channel_id.isnot(None))):
             for o in cadence.occurrences(schedules.digest_schedule(team, ws), org, start, end,
                                          anchor=anchor):
                 out[o.at] = True
-        zones = {ws.timezone, *s.scalars(select(Person.tz).where(Person.workspace_id == ws.id))}
-        windows = [cycles.window(c) for c in all_cycles]
-        for rule, _, day in timeline.firing(rules_for(s, ws), windows, start.date(),
-                                            end.date()):
-            for z in zones:
-                out.setdefault(cadence.localize(day, rule.at, schedules.zone(z)), False)
+        for due in due_reminders(s, ws, all_cycles, start, end, weeks):
+            out.setdefault(due.due_at, False)
     return sorted((at + timedelta(seconds=1), fresh) for at, fresh in out.items()
                   if start < at <= end)
+
+
+class _FollowUps:
+    """When the follow-ups of the prompts just sent can fall due: each nudge of the ladder in
+    the person's working week, and the mornings the team leads would hear of a KR still
+    waiting (a tick there sends nothing when nobody is waiting)."""
+
+    def __init__(self, ctx: DemoContext, ws_id: int) -> None:
+        self.settings = ctx.settings
+        with ctx.session() as s:
+            ws = ctx.workspace(s)
+            self.weeks = workweeks.weeks_for(s, ws)
+            self.org_week = workweeks.org_week(ws)
+            leads = s.scalars(select(Person).where(Person.id.in_(select(Team.lead_id).where(
+                Team.workspace_id == ws_id, Team.lead_id.isnot(None))))).all()
+            self.leads = [(schedules.zone(p.tz), self.weeks.get(p.id, self.org_week))
+                          for p in leads]
+
+    def after(self, sent: datetime, person_id: int | None, tz: str | None) -> list[datetime]:
+        zone = schedules.zone(tz)
+        week = self.weeks.get(person_id or 0, self.org_week)
+        out = [step.at for step in ladder.nudge_steps(sent, zone, week,
+                                                      self.settings.nudge_after_days)]
+        days = self.settings.escalate_after_days
+        trigger = ladder.step_at(sent, zone, week, days) if days else None
+        if trigger is not None:
+            for lead_zone, lead_week in self.leads:
+                morning = ladder.lead_morning(trigger, lead_zone, lead_week)
+                if morning is not None:
+                    out.append(morning)
+        return [at + timedelta(seconds=1) for at in out]
 
 
 def run_scheduler(ctx: DemoContext) -> None:
@@ -80,7 +111,7 @@ def run_scheduler(ctx: DemoContext) -> None:
     start = datetime.combine(window.start - LEAD_IN, datetime.min.time(), UTC)
     queue = _instants(ctx, start, ctx.now)
     heapq.heapify(queue)
-    nudge_after = timedelta(hours=ctx.settings.nudge_after_hours)
+    follow_ups = _FollowUps(ctx, ws_id)
     pacer = Pacer(10_000.0, 10_000.0)  # the fake has no limits; pacing is shown in bench/
     last: datetime | None = None
     recorded: datetime | None = None
@@ -100,12 +131,13 @@ def run_scheduler(ctx: DemoContext) -> None:
                 recorded = at
             tick(ctx.session_factory, ctx.settings, at, client_for=lambda _ws: client,
                  pacer=pacer, worker_id="demo", threads=1, budget_seconds=60)
-            with ctx.session() as s:  # a nudge may follow each prompt sent just now
-                for sent in s.scalars(select(Delivery.sent_at).where(
+            with ctx.session() as s:  # the ladder may follow each prompt sent just now
+                for sent, person_id, tz in s.execute(select(
+                        Delivery.sent_at, Delivery.person_id, Delivery.tz).where(
                         Delivery.workspace_id == ws_id, Delivery.kind == "prompt",
                         Delivery.state == "sent", Delivery.sent_at >= at)):
-                    if sent is not None:
-                        heapq.heappush(queue, (sent + nudge_after + timedelta(seconds=1), True))
+                    for later in follow_ups.after(sent, person_id, tz):
+                        heapq.heappush(queue, (later, True))
         ctx.results["slack_messages"] = len(fake.messages)
 
 
@@ -123,11 +155,25 @@ def _when(row: Delivery) -> str:
             f"{f'({day}{utc:%H:%M} UTC)':<15}")
 
 
-def _text(row: Delivery, limit: int = 33) -> str:
+def _text(row: Delivery, limit: int = 32) -> str:
+    moved = _moved_from(row)
+    if moved is not None:  # why the request came on another day, and which day it left
+        return shorten(f"{(row.payload or {}).get('reason')} ({moved:%a} {moved.day})", limit)
     parts = (row.payload or {}).get("parts") or [{}]
     text = " ".join(str(parts[0].get("text") or "").split())
     more = f" (+{len(parts) - 1} in thread)" if len(parts) > 1 else ""
     return f"{shorten(text, limit - len(more))}{more}"
+
+
+def _moved_from(row: Delivery) -> date | None:
+    """The scheduled day of a check-in request moved off a holiday or a day off."""
+    moved = (row.payload or {}).get("moved_from")
+    return date.fromisoformat(str(moved)) if moved and row.kind == "prompt" else None
+
+
+def _prompt_line(row: Delivery, names: dict[str, str]) -> str:
+    kind = "moved" if _moved_from(row) else "check-in"
+    return f"  {_when(row)}  {_who(row, names):<13} {kind:<8} {_text(row)}"
 
 
 def _who(row: Delivery, names: dict[str, str]) -> str:
@@ -144,27 +190,33 @@ def _week_lines(items: list[Delivery], names: dict[str, str], detailed: bool) ->
     for group in reminders.values():
         first = group[0]
         if len(group) == 1:
-            lines.append(f"  {_when(first)}  {_who(first, names):<12} reminder {_text(first)}")
+            lines.append(f"  {_when(first)}  {_who(first, names):<13} reminder {_text(first)}")
         else:
             local = first.due_at.astimezone(schedules.zone(first.tz))
             when = f"{local:%a} {local.day:>2} {local:%b %H:%M} {'each their own time':<24}"
-            lines.append(f"  {when}  {f'{len(group)} people':<12} reminder {_text(first)}")
+            lines.append(f"  {when}  {f'{len(group)} people':<13} reminder {_text(first)}")
+    prompts = [r for r in items if r.kind == "prompt" and r.state == "sent"]
     if detailed:
         zones_seen: set[str | None] = set()
-        for row in items:
-            if row.kind == "prompt" and row.state == "sent" and row.tz not in zones_seen:
+        for row in prompts:
+            if row.tz not in zones_seen:
                 zones_seen.add(row.tz)
-                lines.append(f"  {_when(row)}  {_who(row, names):<12} check-in {_text(row)}")
+                lines.append(_prompt_line(row, names))
+    else:  # a holiday somewhere: whose request moved, and why
+        lines += [_prompt_line(r, names) for r in prompts if _moved_from(r)][:3]
         digests = [r for r in items if r.kind == "digest" and r.state == "sent"]
         for row in digests[:1]:
-            lines.append(f"  {_when(row)}  {_who(row, names):<12} digest   {_text(row)}")
-    lines += [f"  {_when(r)}  {_who(r, names):<12} nudge    {_text(r)}"
+            lines.append(f"  {_when(row)}  {_who(row, names):<13} digest   {_text(row)}")
+    lines += [f"  {_when(r)}  {_who(r, names):<13} nudge    {_text(r)}"
               for r in items if r.kind == "nudge" and r.state == "sent"][:3]
+    lines += [f"  {_when(r)}  {_who(r, names):<13} waiting  {_text(r)}"
+              for r in items if r.kind == "escalation" and r.state == "sent"][:2]
     return lines
 
 
 # What each kind of message is called in the output.
 NAMES = {"prompt": ("check-in request", "check-in requests"), "nudge": ("nudge", "nudges"),
+         "escalation": ("“waiting on” message to a lead", "“waiting on” messages to leads"),
          "digest": ("digest", "digests"), "reminder": ("planning reminder", "planning reminders")}
 
 
@@ -203,9 +255,12 @@ def show_transcript(ctx: DemoContext) -> None:
     paint = ctx.style.paint
     ctx.out("")
     ctx.out(paint("What people received in Slack during the quarter", bold=True) + paint(
-        " (check-in requests, nudges, channel digests and planning reminders), each at the "
-        "person's own local time. The first and last weeks, and weeks when clocks changed, "
-        "show every time zone; a nudge is not needed when the person already checked in.",
+        " (check-in requests, nudges, “waiting on” messages to team leads, channel digests and "
+        "planning reminders), each at the person's own local time and on their working days: "
+        "a request due on someone's public holiday comes on their next working day, a channel "
+        "reminder due on a weekend the working day before. The first and last weeks, and weeks "
+        "when clocks changed, show every time zone; a nudge is not needed when the person "
+        "already checked in, and a lead hears of a key result not updated for 7 working days.",
         dim=True))
     weeks: dict[date, list[Delivery]] = {}
     for row in rows:

@@ -26,10 +26,24 @@ def test_transcript_shows_local_times_across_dst(tmp_path: Path) -> None:
     # New York's 09:30 is 14:30 UTC in winter and 13:30 UTC after its switch on 8 March.
     assert "Mon  2 Feb 09:30 New York (14:30 UTC)      Maya Chen" in text
     assert "Mon  9 Mar 09:30 New York (13:30 UTC)      Maya Chen" in text
-    # Sydney's Monday morning is Sunday evening in UTC, an hour later once its DST ends.
-    assert "Mon  6 Apr 09:30 Sydney   (Sun 23:30 UTC)  Kenji Sato" in text
+    # Sydney's Monday morning is Sunday evening in UTC, an hour later once its DST ends; on
+    # Easter Monday (a holiday in Sydney and Berlin, not in New York) it comes on Tuesday.
+    assert ("Tue  7 Apr 09:30 Sydney   (Mon 23:30 UTC)  Kenji Sato    moved    "
+            "Easter Monday (Mon 6)") in text
+    assert "Tue  7 Apr 09:30 Berlin   (07:30 UTC)      Lars Becker   moved    Easter Monday" in text
+    assert "Mon  6 Apr 09:30 New York (13:30 UTC)      Maya Chen     check-in" in text
+    assert "Washington's Birthday (Mon 16)" in text  # New York's own holiday
     assert "8 weeks to go until FY27-Q1…" in text  # the gitlab-product timeline
-    assert "#acme        digest   Acme Cloud: FY27-Q1 digest" in text
+    assert "#acme         digest   Acme Cloud: FY27-Q1 digest" in text
+    # Reminders come on working days: the "weeks to go" DMs of a Sunday on Monday, the
+    # channel's on the Friday before.
+    sent_on = [line[2:5] for line in lines if " reminder " in line]
+    assert sent_on and "Sun" not in sent_on and "Sat" not in sent_on
+    assert "Fri 26 Dec 10:00 Berlin   (09:00 UTC)      #acme         reminder" in text
+    # A lead hears once a week of key results left without an update for 7 working days.
+    waiting = [line for line in lines if "  waiting  Waiting on 1 person" in line]
+    assert waiting and all(line[2:5] in ("Mon", "Tue", "Wed", "Thu", "Fri") for line in waiting)
+    assert "“waiting on” messages to leads sent" in text
     assert "Nobody got the same message twice." in text
     total = next(line for line in lines if line.startswith("Totals: "))
     sent = sum(int(part.split()[0]) for part in total[8:].split(", ") if "sent" in part)

@@ -235,3 +235,25 @@ def sent_prompt(factory: sessionmaker[Session], slack_id: str, base: str, at: da
                        due_at=at, state="sent", attempts=1, created_at=at, sent_at=at,
                        person_id=person.id, cycle_id=cycle.id, tz=person.tz, ts="1.0",
                        channel="D0" + slack_id))
+
+
+def test_nobody_is_chased_for_a_key_result_the_system_scores(
+        session_factory: sessionmaker[Session], fake_slack: FakeSlack) -> None:
+    """Kai's only KR follows linked issues: his prompt comes, his nudges do not, and Lea's
+    list leaves him out."""
+    seed(session_factory, LADDER.replace(
+        "{id: kr-k, title: Uptime to 99.9 percent, owner: U0KAI, type: percent}",
+        "{id: kr-k, title: Close the uptime bugs, owner: U0KAI, type: issues}"))
+    with unit_of_work(session_factory) as s:
+        s.scalars(select(Workspace)).one().checkin_schedule = FRIDAY
+    clock = Clock(session_factory, make_settings(fake_slack))
+    run(clock, BERLIN_PROMPT, NY_PROMPT, "2026-03-09T09:00:30+00:00",
+        "2026-03-09T14:00:30+00:00", "2026-03-11T09:00:30+00:00", "2026-03-11T14:00:30+00:00")
+    run(clock, *_weeks_ticks(), LEAD_MORNING)
+    assert {r.state for r in rows(session_factory, kind="prompt", target="U0KAI")} == {"sent"}
+    kai = rows(session_factory, kind="nudge", target="U0KAI")
+    assert kai and {(r.state, r.error) for r in kai} == {("skipped", skips.AUTO_ONLY)}
+    assert [r.state for r in rows(session_factory, kind="nudge", target="U0ANA")][:1] == ["sent"]
+    (dm,) = posts(fake_slack, "U0LEA")
+    assert dm["text"].startswith("Waiting on 2 people: 3 key results")
+    assert "<@U0KAI>" not in text_of(dm) and "Close the uptime bugs" not in text_of(dm)

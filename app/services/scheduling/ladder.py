@@ -126,13 +126,15 @@ class OpenKR:
 
 def open_krs(session: Session, ws_id: int, cycle_id: int,
              owner_ids: Iterable[int] | None = None) -> list[OpenKR]:
-    """Active KRs of public, published objectives in a cycle, with an owner."""
+    """Active KRs of public, published objectives in a cycle, with an owner, that wait for
+    their owner (not those scored from linked issues or child objectives)."""
     query = (select(KeyResult.key, KeyResult.title, KeyResult.owner_id, Objective.team_id,
                     KeyResult.last_checkin_at)
              .join(Objective, Objective.id == KeyResult.objective_id)
              .where(KeyResult.workspace_id == ws_id, Objective.cycle_id == cycle_id,
                     Objective.is_draft.is_(False), Objective.visibility == "public",
-                    KeyResult.state == "active", KeyResult.owner_id.isnot(None))
+                    KeyResult.state == "active", KeyResult.owner_id.isnot(None),
+                    KeyResult.kr_type.notin_(sorted(skips.AUTO_SCORED)))
              .order_by(Objective.position, Objective.id, KeyResult.position, KeyResult.id))
     if owner_ids is not None:
         query = query.where(KeyResult.owner_id.in_(list(owner_ids)))

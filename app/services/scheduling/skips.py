@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from app.domain import CyclePhase
+from app.domain import CyclePhase, KRType
 
 DEACTIVATED = "deactivated"
 AWAY = "away"
@@ -76,6 +76,17 @@ def prompt_skip_reason(facts: PromptFacts, *, local_date: date, due_at: datetime
         if all(at is not None and since <= at <= due_at for at in facts.active_krs):
             return CHECKED_IN
     return None
+
+
+# Key results scored by the system (from their linked issues or their child objectives): a
+# prompt lists them, but nobody is chased for them, owners or leads.
+AUTO_SCORED = frozenset({KRType.ISSUES.value, KRType.CHILDREN.value})
+AUTO_ONLY = "only key results scored from linked issues or child objectives"
+
+
+def awaits_answer(kr_type: str) -> bool:
+    """Whether a KR of this type holds up the follow-ups until its owner updates it."""
+    return str(kr_type) not in AUTO_SCORED
 
 
 def updated_since(last_checkin_at: datetime | None, prompted_at: datetime) -> bool:
