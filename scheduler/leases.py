@@ -123,10 +123,12 @@ class WorkLeases:
         return held
 
     def ids(self) -> frozenset[int]:
-        """The workspaces held now (renewed first when due), for the delivery claims."""
+        """The workspaces held now with time left to send (renewed first when due), for the
+        delivery claims."""
         self._maybe_renew()
+        last = self.clock() + timedelta(seconds=STOP_BEFORE)
         with self._lock:
-            return frozenset(self._until)
+            return frozenset(w for w, until in self._until.items() if until > last)
 
     def send_deadline(self, ws_id: int, deadline: float) -> float:
         """The monotonic instant by which a send for ``ws_id`` must have gone: ``deadline`` or,
