@@ -122,6 +122,11 @@ class WorkLeases:
             log.info("scheduler.leases_released", extra={"worker": self.me, "released": extra})
         return held
 
+    def register(self) -> None:
+        """Leave the heartbeat alone, before a first pass (counts this process as live)."""
+        with unit_of_work(self.factory) as s:
+            self._beat(s, self.clock())
+
     def ids(self) -> frozenset[int]:
         """The workspaces held now with time left to send (renewed first when due), for the
         delivery claims."""
