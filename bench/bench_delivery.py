@@ -41,7 +41,7 @@ from sqlalchemy import Engine, func, insert, select
 
 from app.bootstrap import Container
 from app.config import Settings
-from app.db import make_session_factory
+from app.db import make_engine, make_session_factory
 from app.models import Cycle, Delivery, KeyResult, Objective, Person, Workspace
 from bench.bench_tick import CREATED, database
 from scheduler.clients import make_client
@@ -118,8 +118,6 @@ def serve_fake(rate: float, noise: float, storm_every: float) -> None:
 def replica(db_url: str, api_url: str, rate: float, t0: float, limit: float) -> None:
     """One replica process: the scheduler loop until nothing is left to send; prints what it
     did as JSON."""
-    from app.db import make_engine
-
     engine = make_engine(db_url)
     settings = Settings(_env_file=None, SLACK_API_URL=api_url,  # type: ignore[call-arg]
                         SLACK_BOT_TOKEN="xoxb-bench", OKR_TICK_SECONDS=60,

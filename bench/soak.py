@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import random
 import signal
@@ -38,8 +39,13 @@ if __package__ in (None, ""):
 
 from sqlalchemy import Engine, func, insert, select
 
+from app.bootstrap import Container
+from app.config import Settings
+from app.db import make_engine, make_session_factory
 from app.models import Cycle, Delivery, KeyResult, Objective, Person, Team, TeamMember, Workspace
 from bench.bench_tick import CREATED, database
+from scheduler import runner
+from scheduler.clients import make_client
 from tests.fakeslack import FakeSlack
 
 START = datetime(2026, 3, 2, 8, 58, tzinfo=UTC)  # a Monday, just before the first prompts
@@ -118,14 +124,6 @@ def build(engine: Engine, workspaces: int, people: int, sim_minutes: int) -> Non
 
 def replica(url: str, api_url: str, t0: float, speed: float) -> None:
     """One replica, as ``okr worker`` runs (APScheduler and all), until SIGTERM."""
-    from app.bootstrap import Container
-    from app.config import Settings
-    from app.db import make_engine, make_session_factory
-    from scheduler import runner
-    from scheduler.clients import make_client
-
-    import logging
-
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: already running"
     settings = Settings(_env_file=None, SLACK_API_URL=api_url,  # type: ignore[call-arg]
                         SLACK_BOT_TOKEN="xoxb-soak", OKR_TICK_SECONDS=5,
