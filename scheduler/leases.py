@@ -194,10 +194,10 @@ class WorkLeases:
 
     def _read(self, now: datetime) -> frozenset[int]:
         with unit_of_work(self.factory) as s:
-            rows = dict(s.execute(select(WorkLease.workspace_id, WorkLease.lease_until).where(
-                WorkLease.lease_owner == self.me, WorkLease.lease_until > now)).all())
+            rows = s.execute(select(WorkLease.workspace_id, WorkLease.lease_until).where(
+                WorkLease.lease_owner == self.me, WorkLease.lease_until > now)).all()
         with self._lock:
-            self._until = {w: u for w, u in rows.items() if u is not None}
+            self._until = {w: u for w, u in rows if u is not None}
             return frozenset(self._until)
 
     def _handover(self, previous: tuple[str | None, datetime | None] | None,
