@@ -131,9 +131,10 @@ def replica(db_url: str, api_url: str, rate: float, t0: float, limit: float) -> 
     while time.time() - t0 < limit:
         loop()
         with engine.connect() as conn:
+            rows = conn.scalar(select(func.count()).select_from(Delivery))
             left = conn.scalar(select(func.count()).select_from(Delivery).where(
                 Delivery.state.in_(("pending", "sending"))))
-        if not left:
+        if rows and not left:  # (nothing enqueued yet: another replica holds the lease)
             break
         time.sleep(0.5)
     loop.leases.close()
