@@ -98,8 +98,10 @@ class WorkLeases:
         with unit_of_work(self.factory) as s:
             before = {r.workspace_id: (r.lease_owner, r.lease_until) for r in s.execute(
                 select(WorkLease.workspace_id, WorkLease.lease_owner, WorkLease.lease_until))}
-        mine = sorted(w for w, (owner, until) in before.items()
-                      if owner == self.me and w in ids)
+        # Ours, the ones still running first (a released one is only taken back if the
+        # share allows), so a workspace in the middle of a fan-out stays where it is.
+        mine = sorted((w for w, (owner, _) in before.items() if owner == self.me and w in ids),
+                      key=lambda w: (not (before[w][1] or now) > now, w))
         keep, extra = mine[:quota], mine[quota:]
         with unit_of_work(self.factory) as s:
             self._take(s, now, [WorkLease.lease_owner == self.me,
@@ -123,7 +125,7 @@ class WorkLeases:
         return held
 
     def register(self) -> None:
-        """Leave the heartbeat alone, before a first pass (counts this process as live)."""
+        """Only leave a heartbeat, before a first pass (counts this process as live)."""
         with unit_of_work(self.factory) as s:
             self._beat(s, self.clock())
 
