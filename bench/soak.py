@@ -216,7 +216,8 @@ def report(engine: Engine, fake: FlakySlack, end_sim: datetime, args: argparse.N
     for i, s in enumerate(stats):
         print(f"  replica {i}: {s.get('ticks')} ticks, {s.get('failures')} failed; RSS "
               f"{first[i] / 1024:.1f} MB after 1 min, {rss[i][-1] / 1024:.1f} MB at the end, "
-              f"peak {max(rss[i]) / 1024:.1f} MB")
+              f"peak {max(rss[i]) / 1024:.1f} MB; each minute: "
+              + ", ".join(f"{kb / 1024:.1f}" for kb in rss[i][11::12]))
     calls = sum(1 for c in fake.calls if c.method == "chat.postMessage")
     print(f"injected: {dict(fake.injected)}; chat.postMessage calls {calls:,}, messages "
           f"posted {sum(stored.values()):,}")
