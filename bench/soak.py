@@ -224,7 +224,8 @@ def report(engine: Engine, fake: FlakySlack, end_sim: datetime, args: argparse.N
     late = sum(1 for r in rows if r.state == "pending" and r.due_at >= settle)
     print(f"rows: {dict(states)} ({late} pending fell due in the last "
           f"{args.drain / 2:g} s); sent by {by_worker}")
-    print(f"duplicates: {dupes}; lost: {len(unsent)} unsent + {len(no_post)} recorded sent "
+    print(f"duplicates: {dupes}; lost: {len(unsent)} due before the drain and not sent (lost,"
+          f" or a backlog the replicas did not catch up) + {len(no_post)} recorded sent "
           f"without a post")
     return 0 if dupes == 0 and not unsent and not no_post else 1
 
