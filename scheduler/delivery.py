@@ -36,6 +36,7 @@ from app.db import unit_of_work
 from app.models import Delivery, DigestSnapshot, Person, Workspace
 from app.services.tenancy import people as people_service
 from scheduler import sender
+from scheduler.leases import WorkLeases
 from scheduler.pacing import Pacer
 from scheduler.render import Renderer
 
@@ -66,11 +67,12 @@ class Deliverer:
 
     def __init__(self, factory: sessionmaker[Session], settings: Settings, client_for: ClientFor,
                  *, pacer: Pacer, worker_id: str, clock: Callable[[], datetime],
-                 threads: int = 4) -> None:
+                 threads: int = 4, leases: WorkLeases | None = None) -> None:
         self.factory = factory
         self.settings = settings
         self.client_for = client_for
         self.pacer = pacer
+        self.leases = leases  # None: every workspace (no work leases)
         self.me = worker_id
         self.clock = clock
         # SQLite serialises writers: one sender thread there (the documented fallback).
@@ -91,7 +93,9 @@ class Deliverer:
                or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
                or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now),
                Delivery.workspace_id.not_in(  # nothing is sent to a disabled workspace
-                   select(Workspace.id).where(Workspace.disabled_at.is_not(None))))
+                   select(Workspace.id).where(Workspace.disabled_at.is_not(None))),
+               *([] if self.leases is None else  # only the workspaces this process holds
+                 [Delivery.workspace_id.in_(sorted(self.leases.ids()))]))
         cols = (Delivery.id, Delivery.workspace_id, Delivery.target, Delivery.state)
         with unit_of_work(self.factory) as s:
             query = select(*cols).where(*due).order_by(Delivery.due_at, Delivery.id)
@@ -227,7 +231,7 @@ class Deliverer:
                     return
                 token, done = str(row.token), int((row.payload or {}).get("done", 0))
             # Paced right before the call, so the pace Slack sees is the pace we keep.
-            if not self.pacer.acquire(ws_id, target, deadline=deadline):
+            if not self._pace(ws_id, target, deadline):
                 self.more = True
                 self._unmark(row_id)
                 return
@@ -237,6 +241,15 @@ class Deliverer:
                                   thread_ts=thread)
             if not self._record(row_id, ws_id, target, outcome):
                 return
+
+    def _pace(self, ws_id: int, target: str, deadline: float) -> bool:
+        """Wait for the pace; False when the pass's deadline, or the end of this process's
+        lease on the workspace, comes first."""
+        if self.leases is not None:
+            deadline = self.leases.send_deadline(ws_id, deadline)
+            if deadline <= time.monotonic():
+                return False
+        return self.pacer.acquire(ws_id, target, deadline=deadline)
 
     def _unmark(self, row_id: int) -> None:
         """Nothing was posted after all (the pass ran out of time waiting for the pace)."""

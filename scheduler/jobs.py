@@ -14,7 +14,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +37,7 @@ from scheduler import review_jobs
 from scheduler.delivery import ClientFor, Deliverer
 from scheduler.due import insert, window_start
 from scheduler.ladder import due_ladder
+from scheduler.leases import WorkLeases, lease_seconds
 from scheduler.pacing import Pacer
 from scheduler.reminders import due_reminders
 
@@ -142,15 +143,16 @@ def enqueue_workspace(session: Session, ws: Workspace, settings: Settings,
     return counts
 
 
-def enqueue(factory: sessionmaker[Session], settings: Settings, now: datetime) -> Counter[str]:
-    """Enqueue for every workspace, each in its own transaction: one broken workspace does
-    not stop the others."""
+def enqueue(factory: sessionmaker[Session], settings: Settings, now: datetime, *,
+            only: Collection[int] | None = None) -> Counter[str]:
+    """Enqueue for every workspace (or those in ``only``: the ones this process holds the
+    lease of), each in its own transaction: one broken workspace does not stop the others."""
     total: Counter[str] = Counter()
     with unit_of_work(factory) as session:
         # A disabled workspace (the app was uninstalled) gets nothing new.
         ids = list(session.scalars(select(Workspace.id).where(Workspace.disabled_at.is_(None))
                                    .order_by(Workspace.id)))
-    for ws_id in ids:
+    for ws_id in ids if only is None else [w for w in ids if w in only]:
         try:
             with unit_of_work(factory) as session:
                 ws = session.get(Workspace, ws_id)
@@ -169,46 +171,64 @@ class TickResult:
     enqueued: Counter[str]
     delivered: Counter[str]
     more: bool = False  # delivery stopped at its time budget with rows still due
+    elsewhere: int = 0  # workspaces left to the other processes holding their leases
 
     def summary(self) -> str:
         def fmt(c: Counter[str]) -> str:
             return ", ".join(f"{k} {v}" for k, v in sorted(c.items())) or "nothing"
 
-        return f"enqueued: {fmt(self.enqueued)}; delivered: {fmt(self.delivered)}"
+        held = f"; {self.elsewhere} workspace(s) left to other scheduler processes" \
+            if self.elsewhere else ""
+        return f"enqueued: {fmt(self.enqueued)}; delivered: {fmt(self.delivered)}{held}"
 
 
 def tick(factory: sessionmaker[Session], settings: Settings, now: datetime, *,
          client_for: ClientFor, pacer: Pacer | None = None, worker_id: str | None = None,
          budget_seconds: float | None = None, deliver: bool = True,
-         threads: int = 4) -> TickResult:
-    """One scheduler pass as if the time were ``now``: enqueue what is due, deliver it.
+         threads: int = 4, leases: WorkLeases | None = None) -> TickResult:
+    """One scheduler pass as if the time were ``now``: enqueue what is due, deliver it, for
+    the workspaces whose work lease this process holds (scheduler/leases.py).
 
-    Idempotent: running it again for the same ``now`` sends nothing new. Delivery stops when
-    nothing is due or after ``budget_seconds`` (default: most of a tick interval); what is
-    left goes in the next pass.
+    ``leases`` are a replica loop's, kept across passes; without them the pass takes every
+    free lease for itself and releases them at its end (``okr tick``). Idempotent: running it
+    again for the same ``now`` sends nothing new. Delivery stops when nothing is due or after
+    ``budget_seconds`` (default: most of a tick interval); what is left goes in the next pass.
     """
     started = time.monotonic()
 
     def clock() -> datetime:
         return now + timedelta(seconds=time.monotonic() - started)
 
-    retention.purge_due(factory, now)  # uninstalled workspaces past OKR_RETENTION_DAYS
-    enqueued = enqueue(factory, settings, now)
-    delivered: Counter[str] = Counter()
-    more = False
-    if deliver:
-        deliverer = Deliverer(
-            factory, settings, client_for,
-            pacer=pacer or Pacer(settings.workspace_send_rate_per_second,
-                                 settings.send_rate_per_second),
-            worker_id=worker_id or default_worker_id(), clock=clock, threads=threads)
-        budget = budget_seconds if budget_seconds is not None else settings.tick_seconds * 0.8
-        delivered = deliverer.run(budget)
-        more = deliverer.more
-    synced = directory.sync_due(factory, now, client_for)  # users.list, once a day
-    if synced:
-        refresh_teams(factory, client_for, now, synced)
-    result = TickResult(now=now, enqueued=enqueued, delivered=delivered, more=more)
+    worker_id = worker_id or default_worker_id()
+    own = leases is None
+    work = leases or WorkLeases(factory, worker_id, shared=False,
+                                ttl_seconds=lease_seconds(settings.tick_seconds))
+    try:
+        held = work.acquire()
+        retention.purge_due(factory, now)  # uninstalled workspaces past OKR_RETENTION_DAYS
+        enqueued = enqueue(factory, settings, now, only=held)
+        delivered: Counter[str] = Counter()
+        more = False
+        if deliver and held:
+            pacer = pacer or Pacer(settings.workspace_send_rate_per_second,
+                                   settings.send_rate_per_second)
+            for ws_id, seconds in work.holds.items():
+                pacer.hold(ws_id, seconds)
+            deliverer = Deliverer(factory, settings, client_for, pacer=pacer,
+                                  worker_id=worker_id, clock=clock, threads=threads,
+                                  leases=work)
+            budget = budget_seconds if budget_seconds is not None \
+                else settings.tick_seconds * 0.8
+            delivered = deliverer.run(budget)
+            more = deliverer.more
+        synced = directory.sync_due(factory, now, client_for)  # users.list, once a day
+        if synced:
+            refresh_teams(factory, client_for, now, synced)
+    finally:
+        if own:
+            work.close()
+    result = TickResult(now=now, enqueued=enqueued, delivered=delivered, more=more,
+                        elsewhere=work.total - len(held))
     metrics.TICK_SECONDS.observe(time.monotonic() - started)
     for key, count in enqueued.items():  # "kind:state", pending or missed at once
         kind, _, state = key.partition(":")

@@ -133,6 +133,16 @@ class Pacer:
                 return False
             self.sleep(min(max(wait, 0.001), 0.5))
 
+    def hold(self, ws: int, seconds: float) -> None:
+        """Send nothing to ``ws`` for ``seconds`` (its sending was just handed over from
+        another process, whose last second must pass first)."""
+        with self._lock:
+            now = self.clock()
+            wb = self._workspaces.get(ws)
+            if wb is None:
+                wb = self._workspaces[ws] = limiter(self.workspace_rate, now)
+            wb.pause(now, seconds)
+
     def rate_limited(self, ws: int, channel: str, retry_after: float) -> None:
         """Slack answered 429 for a send to ``channel``."""
         with self._lock:

@@ -25,6 +25,7 @@ from app.services.links import sync as issue_sync
 from scheduler.clients import client_factory
 from scheduler.delivery import ClientFor
 from scheduler.jobs import TickResult, default_worker_id, tick
+from scheduler.leases import WorkLeases, lease_seconds
 from scheduler.pacing import Pacer
 
 log = logging.getLogger(__name__)
@@ -52,13 +53,17 @@ class Loop:
 
     def __init__(self, container: Container, client_for: ClientFor,
                  worker_id: str | None = None,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow,
+                 interval_seconds: float | None = None) -> None:
         settings = container.settings
         self.container = container
         self.client_for = client_for
         self.worker_id = worker_id or default_worker_id()
         # One pacer per process, kept across ticks so a 429's pause outlives the tick.
         self.pacer = Pacer(settings.workspace_send_rate_per_second, settings.send_rate_per_second)
+        # The workspaces this process works on, shared fairly with the other live processes.
+        self.leases = WorkLeases(container.session_factory, self.worker_id, ttl_seconds=(
+            lease_seconds(max(interval_seconds or 0, settings.tick_seconds))))
         self.clock = clock
         self.failures = 0
         self.ticks = 0
@@ -81,7 +86,8 @@ class Loop:
         try:
             result = tick(self.container.session_factory, self.container.settings, self.clock(),
                           client_for=self.client_for, pacer=self.pacer,
-                          worker_id=self.worker_id, budget_seconds=budget)
+                          worker_id=self.worker_id, budget_seconds=budget,
+                          leases=self.leases)
         except Exception:
             self.failures += 1
             log.exception("scheduler.tick_failed", extra={"failures": self.failures})
@@ -100,19 +106,24 @@ class Running:
     def __call__(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
+            try:  # hand this process's workspaces over now rather than when the leases end
+                self.loop.leases.close()
+            except Exception:
+                log.exception("scheduler.lease_release_failed")
             log.info("scheduler.stopped", extra={"ticks": self.loop.ticks,
                                                  "failures": self.loop.failures})
 
 
 def start(container: Container, *, client_for: ClientFor | None = None,
-          worker_id: str | None = None,
-          interval_seconds: float | None = None) -> Running:
+          worker_id: str | None = None, interval_seconds: float | None = None,
+          clock: Callable[[], datetime] = utcnow) -> Running:
     """Start ticking in a background thread now and every ``tick_seconds``; returns the
-    stop function."""
+    stop function. ``clock`` is the ticks' notion of now (bench/soak.py runs it faster)."""
     settings = container.settings
-    loop = Loop(container, client_for or client_factory(settings, container.engine,
-                                                        container.session_factory), worker_id)
     interval = interval_seconds or settings.tick_seconds
+    loop = Loop(container, client_for or client_factory(settings, container.engine,
+                                                        container.session_factory), worker_id,
+                clock=clock, interval_seconds=interval)
     scheduler = BackgroundScheduler(
         timezone=UTC, jobstores={"default": MemoryJobStore()},
         executors={"default": ThreadPoolExecutor(1)},

@@ -129,3 +129,31 @@ class SchedulerState(Base):
         Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
     )
     last_tick_at: Mapped[datetime] = mapped_column()
+
+
+
+class WorkLease(Base):
+    """Per workspace: which scheduler process computes its due items and sends for it now.
+
+    An efficiency and rate mechanism, not the correctness one (that is the deliveries' unique
+    key and row claims): the holder renews it every pass; once ``lease_until`` has passed (a
+    released lease is one that has passed) any process may take it. See scheduler/leases.py.
+    """
+
+    __tablename__ = "scheduler_leases"
+
+    workspace_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    lease_owner: Mapped[str | None] = mapped_column(String(100), index=True)
+    lease_until: Mapped[datetime | None] = mapped_column()
+
+
+class SchedulerWorker(Base):
+    """A live scheduler process (its heartbeat): the number of live ones sets each one's fair
+    share of the workspaces' leases."""
+
+    __tablename__ = "scheduler_workers"
+
+    worker_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(index=True)

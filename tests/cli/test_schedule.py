@@ -16,6 +16,7 @@ from app.commands.context import Obj
 from app.db import make_engine, make_session_factory, unit_of_work
 from app.migrate import upgrade
 from app.models import Person
+from scheduler.leases import WorkLeases
 from tests.fakeslack import FakeSlack
 from tests.fixtures.scheduler import make_settings, seed
 
@@ -66,6 +67,20 @@ def test_deliveries_show_where_a_prompt_moved_from_and_why(obj: Obj, fake_slack:
     (line,) = [ln for ln in out.splitlines() if "U0ADA" in ln]
     assert line.startswith("2026-04-07 08:00Z  prompt   sent     U0ADA        2026-04-06")
     assert line.endswith("local Tue 10:00  moved from Mon 6 Apr: Easter Monday")
+
+
+def test_tick_leaves_a_workspace_a_running_replica_holds(obj: Obj,
+                                                         fake_slack: FakeSlack) -> None:
+    replica = WorkLeases(obj.container.session_factory, "replica-1", ttl_seconds=60)
+    assert len(replica.acquire()) == 1
+    code, out = run(obj, "tick", "--at", "2026-03-02T16:00:00Z")
+    assert code == 0
+    assert "enqueued: nothing; delivered: nothing; 1 workspace(s) left to other scheduler " \
+        "processes" in out
+    assert fake_slack.calls_to("chat.postMessage") == []
+    replica.close()  # the replica stops: the next tick does the work
+    code, out = run(obj, "tick", "--at", "2026-03-02T16:00:00Z")
+    assert code == 0 and "sent:prompt 2" in out and "left to other" not in out
 
 
 @pytest.mark.parametrize("bad", ["2026-03-02T16:00:00", "soon"])

@@ -25,6 +25,14 @@ def upgrade() -> None:
     sa.Column('processed_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_processed_events'))
     )
+    op.create_table('scheduler_workers',
+    sa.Column('worker_id', sa.String(length=100), nullable=False),
+    sa.Column('seen_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('worker_id', name=op.f('pk_scheduler_workers'))
+    )
+    with op.batch_alter_table('scheduler_workers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_scheduler_workers_seen_at'), ['seen_at'], unique=False)
+
     op.create_table('slack_bots',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('client_id', sa.String(length=32), nullable=False),
@@ -175,6 +183,16 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('people', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_people_workspace_id'), ['workspace_id'], unique=False)
+
+    op.create_table('scheduler_leases',
+    sa.Column('workspace_id', sa.Integer(), nullable=False),
+    sa.Column('lease_owner', sa.String(length=100), nullable=True),
+    sa.Column('lease_until', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_scheduler_leases_workspace_id_workspaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('workspace_id', name=op.f('pk_scheduler_leases'))
+    )
+    with op.batch_alter_table('scheduler_leases', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_scheduler_leases_lease_owner'), ['lease_owner'], unique=False)
 
     op.create_table('scheduler_state',
     sa.Column('workspace_id', sa.Integer(), nullable=False),
@@ -651,6 +669,10 @@ def downgrade() -> None:
 
     op.drop_table('timeline_rules')
     op.drop_table('scheduler_state')
+    with op.batch_alter_table('scheduler_leases', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_scheduler_leases_lease_owner'))
+
+    op.drop_table('scheduler_leases')
     with op.batch_alter_table('people', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_people_workspace_id'))
 
@@ -677,5 +699,9 @@ def downgrade() -> None:
         batch_op.drop_index('slack_bots_idx')
 
     op.drop_table('slack_bots')
+    with op.batch_alter_table('scheduler_workers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_scheduler_workers_seen_at'))
+
+    op.drop_table('scheduler_workers')
     op.drop_table('processed_events')
     # ### end Alembic commands ###
