@@ -4,7 +4,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-PIP := $(BIN)/pip install -q --disable-pip-version-check
+# --no-compile: Python compiles what it imports on first use; compiling every dependency up
+# front would add seconds to the first `make demo`.
+PIP := $(BIN)/pip install -q --disable-pip-version-check --no-compile
 
 .PHONY: demo test lint install install-app clean
 

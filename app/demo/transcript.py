@@ -12,8 +12,10 @@ rolled back so every other figure of the demo stays as simulated).
 
 from __future__ import annotations
 
+import bisect
 import heapq
 from collections import Counter
+from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
 
 from slack_sdk import WebClient
@@ -27,10 +29,12 @@ from app.fakeslack import FakeSlackServer
 from app.models import Delivery, Person, Team
 from app.services.checkins import conversation
 from app.services.okrs import cycles
+from app.services.scheduling import ladder as waiting
 from app.services.scheduling import schedules, workweeks
 from app.services.scheduling.skips import ALREADY_CHECKED_IN
 from blocks.reply import reply_message
 from scheduler.jobs import tick
+from scheduler.leases import WorkLeases, lease_seconds
 from scheduler.pacing import Pacer
 from scheduler.reminders import due_reminders
 
@@ -74,70 +78,99 @@ def _instants(ctx: DemoContext, start: datetime,
 
 class _FollowUps:
     """When the follow-ups of the prompts just sent can fall due: each nudge of the ladder in
-    the person's working week, and the mornings the team leads would hear of a KR still
-    waiting (a tick there sends nothing when nobody is waiting)."""
+    the person's working week, and the mornings their KRs' leads would hear of one still
+    waiting (a tick there sends nothing when nobody is waiting). People whose KRs all score
+    themselves (linked issues, child objectives) have no follow-ups."""
 
-    def __init__(self, ctx: DemoContext, ws_id: int) -> None:
+    def __init__(self, ctx: DemoContext, ws_id: int, cycle_id: int) -> None:
         self.settings = ctx.settings
         with ctx.session() as s:
             ws = ctx.workspace(s)
             self.weeks = workweeks.weeks_for(s, ws)
             self.org_week = workweeks.org_week(ws)
-            leads = s.scalars(select(Person).where(Person.id.in_(select(Team.lead_id).where(
-                Team.workspace_id == ws_id, Team.lead_id.isnot(None))))).all()
-            self.leads = [(schedules.zone(p.tz), self.weeks.get(p.id, self.org_week))
-                          for p in leads]
+            teams, active = waiting.teams_of(s, ws_id), waiting.active_ids(s, ws_id)
+            zones = dict(s.execute(select(Person.id, Person.tz).where(
+                Person.workspace_id == ws_id)).tuples().all())
+            self.leads: dict[int, set[int]] = {}
+            for kr in waiting.open_krs(s, ws_id, cycle_id):
+                lead = waiting.lead_for(teams, kr.team_id, kr.owner_id, active)
+                self.leads.setdefault(kr.owner_id, set())
+                if lead is not None:
+                    self.leads[kr.owner_id].add(lead)
+            self.zones = {pid: schedules.zone(tz) for pid, tz in zones.items()}
 
     def after(self, sent: datetime, person_id: int | None, tz: str | None) -> list[datetime]:
+        if person_id not in self.leads:
+            return []
         zone = schedules.zone(tz)
-        week = self.weeks.get(person_id or 0, self.org_week)
+        week = self.weeks.get(person_id, self.org_week)
         out = [step.at for step in ladder.nudge_steps(sent, zone, week,
                                                       self.settings.nudge_after_days)]
         days = self.settings.escalate_after_days
         trigger = ladder.step_at(sent, zone, week, days) if days else None
-        if trigger is not None:
-            for lead_zone, lead_week in self.leads:
-                morning = ladder.lead_morning(trigger, lead_zone, lead_week)
-                if morning is not None:
-                    out.append(morning)
+        for lead in self.leads[person_id] if trigger is not None else ():
+            morning = ladder.lead_morning(trigger, self.zones[lead],  # type: ignore[arg-type]
+                                          self.weeks.get(lead, self.org_week))
+            if morning is not None:
+                out.append(morning)
         return [at + timedelta(seconds=1) for at in out]
+
+
+# A follow-up falling due this long before a tick that runs anyway is left to that tick: its
+# row is created and sent then, well inside the grace window, and keeps its due time.
+COVERED = timedelta(hours=4)
+
+
+def _covering(at: datetime, ticks: list[datetime]) -> datetime | None:
+    """The planned tick soon after ``at`` that will create and send what falls due then."""
+    i = bisect.bisect_left(ticks, at)
+    return ticks[i] if i < len(ticks) and ticks[i] - at <= COVERED else None
 
 
 def run_scheduler(ctx: DemoContext) -> None:
     with ctx.session() as s:
         ws = ctx.workspace(s)
         cycle = ctx.cycle(s)
-        window, ws_id = cycles.window(cycle), ws.id
+        window, ws_id, cycle_id = cycles.window(cycle), ws.id, cycle.id
     start = datetime.combine(window.start - LEAD_IN, datetime.min.time(), UTC)
     queue = _instants(ctx, start, ctx.now)
     heapq.heapify(queue)
-    follow_ups = _FollowUps(ctx, ws_id)
+    planned_ticks = sorted(at for at, _ in queue)
+    refresh: set[datetime] = set()
+    follow_ups = _FollowUps(ctx, ws_id, cycle_id)
     pacer = Pacer(10_000.0, 10_000.0)  # the fake has no limits; pacing is shown in bench/
     last: datetime | None = None
     recorded: datetime | None = None
     with ctx.session() as s:
         planned = simulate.plan(session=s, workspace=ctx.workspace(s), window=window)
-    with FakeSlackServer() as fake:
+    # One lease holder for the whole run (the demo is the only scheduler on its database).
+    work = WorkLeases(ctx.session_factory, "demo", shared=False,
+                      ttl_seconds=lease_seconds(ctx.settings.tick_seconds))
+    with FakeSlackServer() as fake, closing(work):
         client = WebClient(token="xoxb-demo", base_url=fake.api_url, retry_handlers=[])
         while queue:
             at, fresh = heapq.heappop(queue)
             if at == last or at > ctx.now:
                 continue
             last = at
-            if fresh:
+            if fresh or at in refresh:
                 with ctx.session() as s:  # the check-ins made by now
                     simulate.record_planned(session=s, workspace=ctx.workspace(s),
                                             planned=planned, now=at, after=recorded)
                 recorded = at
             tick(ctx.session_factory, ctx.settings, at, client_for=lambda _ws: client,
-                 pacer=pacer, worker_id="demo", threads=1, budget_seconds=60)
+                 pacer=pacer, worker_id="demo", threads=1, budget_seconds=60, leases=work)
             with ctx.session() as s:  # the ladder may follow each prompt sent just now
                 for sent, person_id, tz in s.execute(select(
                         Delivery.sent_at, Delivery.person_id, Delivery.tz).where(
                         Delivery.workspace_id == ws_id, Delivery.kind == "prompt",
                         Delivery.state == "sent", Delivery.sent_at >= at)):
                     for later in follow_ups.after(sent, person_id, tz):
-                        heapq.heappush(queue, (later, True))
+                        cover = _covering(later, planned_ticks)
+                        if cover is None:
+                            heapq.heappush(queue, (later, True))
+                        else:  # that tick decides on the check-ins made by then
+                            refresh.add(cover)
         ctx.results["slack_messages"] = len(fake.messages)
 
 
