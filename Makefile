@@ -4,14 +4,23 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# --no-compile: Python compiles what it imports on first use; compiling every dependency up
-# front would add seconds to the first `make demo`.
+# The venv is made without its own copy of pip when the interpreter has a pip that can install
+# into another environment (pip >= 22.3, `--python`): bootstrapping pip into every new venv
+# takes seconds. Otherwise the venv gets its own pip. --no-compile: Python compiles what it
+# imports on first use; compiling every dependency up front would add seconds too.
+HOST_PIP := $(shell $(PYTHON) -m pip --python "$$(command -v $(PYTHON))" --version >/dev/null 2>&1 && echo yes)
+ifeq ($(HOST_PIP),yes)
+VENV_FLAGS := --without-pip
+PIP := $(PYTHON) -m pip --python $(BIN)/python install -q --disable-pip-version-check --no-compile
+else
+VENV_FLAGS :=
 PIP := $(BIN)/pip install -q --disable-pip-version-check --no-compile
+endif
 
 .PHONY: demo test lint install install-app clean
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
 
 # The app and its runtime dependencies.
 $(VENV)/.installed-app: pyproject.toml | $(BIN)/python

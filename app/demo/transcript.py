@@ -116,15 +116,12 @@ class _FollowUps:
         return [at + timedelta(seconds=1) for at in out]
 
 
-# A follow-up falling due this long before a tick that runs anyway is left to that tick: its
-# row is created and sent then, well inside the grace window, and keeps its due time.
-COVERED = timedelta(hours=4)
-
-
-def _covering(at: datetime, ticks: list[datetime]) -> datetime | None:
-    """The planned tick soon after ``at`` that will create and send what falls due then."""
+def _covering(at: datetime, ticks: list[datetime], grace: timedelta) -> datetime | None:
+    """The planned tick soon after ``at`` that will create and send what falls due then: a
+    follow-up due shortly before a tick that runs anyway is left to it (its row is created and
+    sent inside the grace window, and keeps its due time)."""
     i = bisect.bisect_left(ticks, at)
-    return ticks[i] if i < len(ticks) and ticks[i] - at <= COVERED else None
+    return ticks[i] if i < len(ticks) and ticks[i] - at <= grace * 0.9 else None
 
 
 def run_scheduler(ctx: DemoContext) -> None:
@@ -137,6 +134,7 @@ def run_scheduler(ctx: DemoContext) -> None:
     heapq.heapify(queue)
     planned_ticks = sorted(at for at, _ in queue)
     refresh: set[datetime] = set()
+    grace = timedelta(hours=ctx.settings.grace_hours)
     follow_ups = _FollowUps(ctx, ws_id, cycle_id)
     pacer = Pacer(10_000.0, 10_000.0)  # the fake has no limits; pacing is shown in bench/
     last: datetime | None = None
@@ -166,7 +164,7 @@ def run_scheduler(ctx: DemoContext) -> None:
                         Delivery.workspace_id == ws_id, Delivery.kind == "prompt",
                         Delivery.state == "sent", Delivery.sent_at >= at)):
                     for later in follow_ups.after(sent, person_id, tz):
-                        cover = _covering(later, planned_ticks)
+                        cover = _covering(later, planned_ticks, grace)
                         if cover is None:
                             heapq.heappush(queue, (later, True))
                         else:  # that tick decides on the check-ins made by then
