@@ -8,11 +8,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.domain.enums import ObjectiveStatusRule
 
+# Settings that were replaced: still set, they stop the process at start and name their
+# replacement (so a deployment that turned nudges off does not start nudging after an upgrade).
+REMOVED_SETTINGS = {
+    "removed_nudge_after_hours": "OKR_NUDGE_AFTER_HOURS was replaced by OKR_NUDGE_AFTER_DAYS "
+                                 "(working days, e.g. 1,3): remove it",
+    "removed_max_nudges_per_week": "OKR_MAX_NUDGES_PER_WEEK was replaced by "
+                                   "OKR_MAX_DMS_PER_WEEK (0 still means no nudges): rename it",
+}
 
 class ScoringSettings(BaseSettings):
     """Thresholds for pace, traffic lights, grades and lint. Env prefix ``OKR_SCORING_``."""
@@ -189,27 +197,13 @@ class Settings(BaseSettings):
             return days
         return value
 
-    @field_validator("removed_nudge_after_hours")
+    @field_validator("removed_nudge_after_hours", "removed_max_nudges_per_week")
     @classmethod
-    def _removed_hours(cls, value: object) -> object:
+    def _removed(cls, value: object, info: ValidationInfo) -> object:
         if value is not None:
-            raise ValueError("OKR_NUDGE_AFTER_HOURS was replaced by OKR_NUDGE_AFTER_DAYS "
-                             "(working days, e.g. 1,3): remove it")
+            raise ValueError(REMOVED_SETTINGS[str(info.field_name)])
         return value
 
-    @field_validator("removed_max_nudges_per_week")
-    @classmethod
-    def _removed_cap(cls, value: object) -> object:
-        if value is not None:
-            raise ValueError("OKR_MAX_NUDGES_PER_WEEK was replaced by OKR_MAX_DMS_PER_WEEK "
-                             "(0 still means no nudges): rename it")
-        return value
-
-    @property
-    def nudge_after_hours(self) -> float:
-        """The first nudge's delay in calendar hours when every day is a working day (what a
-        simulation that ticks after each prompt waits for); 0 without nudges."""
-        return 24.0 * self.nudge_after_days[0] if self.nudge_after_days else 0.0
 
     @field_validator("checkin_fields", mode="before")
     @classmethod

@@ -124,6 +124,7 @@ def enqueue_workspace(session: Session, ws: Workspace, settings: Settings,
         return owner_cache[cycle_id]
 
     rows: list[Due] = []
+    weeks: dict[int, WorkWeek] | None = None
     if cycles:
         plans = schedules.checkin_plans(session=session, ws=ws)
         weeks = workweeks.weeks_for(session, ws)
@@ -134,7 +135,8 @@ def enqueue_workspace(session: Session, ws: Workspace, settings: Settings,
     counts = insert(session, ws.id, rows, now, grace)
     # The ladder follows prompts already sent (and sees those just enqueued, which supersede
     # older ones), so it comes after the inserts above.
-    counts += insert(session, ws.id, due_ladder(session, ws, settings, start, now), now, grace)
+    counts += insert(session, ws.id, due_ladder(session, ws, settings, start, now, weeks), now,
+                     grace)
     if state is None:
         session.execute(insert_ignore(session, SchedulerState).values(
             workspace_id=ws.id, last_tick_at=now))

@@ -15,6 +15,7 @@ decided again at send time (``scheduler.render``).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -36,8 +37,9 @@ LEAD_DELAY = timedelta(days=5)
 
 
 def due_ladder(session: Session, ws: Workspace, settings: Settings, start: datetime,
-               now: datetime) -> list[Due]:
-    """Nudges and lead DMs whose time falls in ``(start, now]``."""
+               now: datetime, weeks: Mapping[int, WorkWeek] | None = None) -> list[Due]:
+    """Nudges and lead DMs whose time falls in ``(start, now]``. ``weeks``: every person's
+    working week when the caller has loaded them already (else loaded here)."""
     if not settings.nudge_after_days and not settings.escalate_after_days:
         return []
     runs = ladder.prompt_runs(session, ws.id, since=start - timing.MAX_SPAN - LEAD_DELAY,
@@ -45,12 +47,13 @@ def due_ladder(session: Session, ws: Workspace, settings: Settings, start: datet
     ids = {r.person_id for rs in runs.values() for r in rs if r.person_id is not None}
     if not ids:
         return []
-    weeks = weeks_for(session, ws, ids)
+    known = dict(weeks) if weeks is not None else weeks_for(session, ws, ids)
     out: list[Due] = []
     if settings.nudge_after_days and settings.max_dms_per_week > 0:
-        out += _nudges(session, ws, settings, runs, weeks, start, now)
+        out += _nudges(session, ws, settings, runs, known, start, now)
     if settings.escalate_after_days:
-        out += _escalations(session, ws, settings.escalate_after_days, runs, weeks, start, now)
+        out += _escalations(session, ws, settings.escalate_after_days, runs, known, start,
+                            now)
     return out
 
 
@@ -116,7 +119,7 @@ def _escalations(session: Session, ws: Workspace, after_days: int,
             continue
         people = {p.id: p for p in session.scalars(select(Person).where(
             Person.workspace_id == ws.id, Person.id.in_(lead_ids)))}
-        lead_weeks = weeks_for(session, ws, lead_ids)
+        lead_weeks = weeks if lead_ids <= weeks.keys() else weeks_for(session, ws, lead_ids)
         for owner, found in sorted(leads.items()):
             for lead_id in sorted(found):
                 lead, tz = people[lead_id], zone(people[lead_id].tz)

@@ -8,6 +8,7 @@ import click
 from slack_sdk.errors import SlackApiError
 
 from app.bootstrap import utcnow
+from app.commands import teams
 from app.commands.admin import require_secret_key
 from app.commands.context import Obj, opened, pass_obj, workspace_option
 from app.config import Settings
@@ -73,9 +74,7 @@ def _refresh_teams(obj: Obj, ws_id: int, client: teams_sync.SlackReader, now: da
         return
     click.echo(f"teams following Slack: {report.teams} refreshed, {report.added} members "
                f"added, {report.removed} removed")
-    for key in report.failed:
-        click.echo(f"{key}: Slack would not list its members (is the app in the channel, "
-                   "with the usergroups:read / channels:read scopes?)", err=True)
+    teams.echo_failed(report.failed)
 
 
 COMMANDS = [people_group]

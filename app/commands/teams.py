@@ -3,6 +3,8 @@ hand, and teams that follow a Slack channel or user group brought in step with i
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import click
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
@@ -86,7 +88,12 @@ def team_sync(obj: Obj, workspace_ref: str | None) -> None:
         return
     click.echo(f"{report.teams} teams: {report.added} added, {report.removed} removed, "
                f"{report.unknown} not known here yet")
-    for key in report.failed:
+    echo_failed(report.failed)
+
+
+def echo_failed(team_keys: Iterable[str]) -> None:
+    """One line on stderr per team whose channel or user group Slack would not list."""
+    for key in team_keys:
         click.echo(f"{key}: Slack would not list its members (is the app in the channel, "
                    "with the usergroups:read / channels:read scopes?)", err=True)
 
