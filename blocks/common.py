@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -175,3 +176,26 @@ def local_date(value: date) -> str:
 
 def local_datetime(value: datetime) -> str:
     return value.strftime("%a %d %b, %H:%M").replace(" 0", " ")
+
+
+def usergroup_picker(current: str | None) -> dict[str, Any]:
+    """A user group picker whose options Slack loads as the person types (the app answers
+    with ``usergroups.list``), so the modal opens without asking Slack first. ``current`` is
+    the group picked before (its id: the label says so without another call)."""
+    el: dict[str, Any] = {"type": "external_select", "min_query_length": 0,
+                          "placeholder": plain("Type to find a user group", 150)}
+    if current:
+        el["initial_option"] = option(f"The current group ({current})", current)
+    return el
+
+
+def usergroup_options(groups: Sequence[tuple[str, str]] | None,
+                      typed: str | None) -> dict[str, Any]:
+    """The picker's options: the matching groups; when Slack would not list them, the id
+    the person typed (or how to type one)."""
+    if groups is not None:
+        return {"options": [option(label, gid) for gid, label in groups[:100]]}
+    if typed:
+        return {"options": [option(f"The group with id {typed}", typed)]}
+    return {"options": [option("Slack did not list groups: type a group id (S…)", "-")]}
+

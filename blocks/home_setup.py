@@ -11,7 +11,17 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from blocks.common import button, context, divider, escape, header, local_date, plain, section
+from blocks.common import (
+    button,
+    context,
+    divider,
+    escape,
+    header,
+    local_date,
+    plain,
+    section,
+    usergroup_picker,
+)
 from blocks.ids import Action, Block, Callback
 
 DONE = ":white_check_mark:"
@@ -87,19 +97,9 @@ def setup_blocks(view: SetupView | None) -> list[dict[str, Any]]:
             cycle, teams, _invite_step(view), test, divider()]
 
 
-def _group_element(groups: Sequence[tuple[str, str]] | None) -> dict[str, Any]:
-    if groups:
-        return {"type": "static_select", "action_id": str(Block.SETUP_TEAM_GROUP),
-                "placeholder": plain("Pick a user group", 150),
-                "options": [{"text": plain(label, 75), "value": gid}
-                            for gid, label in groups[:100]]}
-    return {"type": "plain_text_input", "action_id": str(Block.SETUP_TEAM_GROUP),
-            "max_length": 32, "placeholder": plain("A user group id, e.g. S0123ABCD", 150)}
-
-
-def team_modal(groups: Sequence[tuple[str, str]] | None = None) -> dict[str, Any]:
-    """A new team from a channel or a user group (``groups``: Slack's, as (id, label); their
-    id is typed when Slack did not list them)."""
+def team_modal() -> dict[str, Any]:
+    """A new team from a channel or a user group (found by typing; see
+    :func:`blocks.common.usergroup_picker`)."""
     channel = {"type": "conversations_select", "action_id": str(Block.SETUP_TEAM_CHANNEL),
                "placeholder": plain("Pick a channel", 150),
                "filter": {"include": ["public", "private"], "exclude_bot_users": True}}
@@ -112,7 +112,8 @@ def team_modal(groups: Sequence[tuple[str, str]] | None = None) -> dict[str, Any
         {"type": "input", "block_id": str(Block.SETUP_TEAM_CHANNEL), "optional": True,
          "label": plain("Channel", 2000), "element": channel},
         {"type": "input", "block_id": str(Block.SETUP_TEAM_GROUP), "optional": True,
-         "label": plain("User group", 2000), "element": _group_element(groups),
+         "label": plain("User group", 2000), "element": {"action_id": str(Block.SETUP_TEAM_GROUP),
+                                                     **usergroup_picker(None)},
          "hint": plain("Members follow the group rather than the channel; digests still go "
                        "to the channel, if you pick one.", 2000)},
         {"type": "input", "block_id": str(Block.SETUP_TEAM_NAME),

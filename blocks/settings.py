@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from app.calendar import cadence, timeline
-from blocks.common import context, escape, plain
+from blocks.common import context, escape, plain, usergroup_picker
 from blocks.ids import Block, Callback
 
 _CADENCE_LABELS = {"weekly": "Every week", "biweekly": "Every 2 weeks",
@@ -130,24 +130,18 @@ MEMBER_KINDS = (("none", "By hand (/okr team add and remove)"),
                 ("usergroup", "The members of a user group"))
 
 
-def members_inputs(form: Mapping[str, Any],
-                   groups: Sequence[tuple[str, str]] | None) -> list[dict[str, Any]]:
-    """Where the team's members come from: by hand, a channel or a user group (picked from
-    ``groups``, Slack's user groups; their id is typed when Slack did not list them)."""
+def members_inputs(form: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Where the team's members come from: by hand, a channel or a user group (found by
+    typing; see :func:`blocks.common.usergroup_picker`)."""
     kind, current = form.get("members_kind") or "none", form.get("members_from")
     channel: dict[str, Any] = {"type": "conversations_select",
                                "filter": {"include": ["public", "private"],
                                           "exclude_bot_users": True}}
     if kind == "channel" and current:
         channel["initial_conversation"] = current
-    group_hint = "The team's members become the group's and follow it."
-    if groups and (kind != "usergroup" or any(g == current for g, _ in groups)):
-        group = _select(str(Block.SET_MEMBERS_GROUP), "Members: user group", groups[:100],
-                        current if kind == "usergroup" else None, hint=group_hint)
-    else:
-        group = _text(str(Block.SET_MEMBERS_GROUP), "Members: user group id",
-                      current if kind == "usergroup" else None, max_length=32,
-                      hint=group_hint + " Its id starts with S (the group's profile shows it).")
+    group = _input(str(Block.SET_MEMBERS_GROUP), "Members: user group",
+                   usergroup_picker(current if kind == "usergroup" else None),
+                   hint="The team's members become the group's and follow it.")
     return [
         _select(str(Block.SET_MEMBERS_KIND), "Members come from", MEMBER_KINDS, kind,
                 hint="From a channel or a user group, people who join or leave it join or "
@@ -159,8 +153,7 @@ def members_inputs(form: Mapping[str, Any],
     ]
 
 
-def team_modal(form: Mapping[str, Any],
-               groups: Sequence[tuple[str, str]] | None = None) -> dict[str, Any]:
+def team_modal(form: Mapping[str, Any]) -> dict[str, Any]:
     channel: dict[str, Any] = {"type": "conversations_select",
                                "filter": {"include": ["public", "private"],
                                           "exclude_bot_users": True}}
@@ -170,7 +163,7 @@ def team_modal(form: Mapping[str, Any],
         context(f"*{escape(str(form.get('name') or ''))}* `{escape(str(form.get('key')))}`"),
         _input(str(Block.SET_CHANNEL), "Digest channel", channel,
                hint="The team's digest is posted here. Invite the app to it."),
-        *members_inputs(form, groups),
+        *members_inputs(form),
         *schedule_inputs(Block.SET_CHECKIN, "Check-ins", form.get("checkin"),
                          "Empty: the organisation's."),
         *schedule_inputs(Block.SET_DIGEST, "Digests", form.get("digest"),

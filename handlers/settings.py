@@ -18,7 +18,8 @@ from app.services.errors import OkrError
 from app.services.scheduling import settings as service
 from app.services.tenancy import members_source
 from blocks import settings as ui
-from blocks.ids import Action, Callback
+from blocks.common import usergroup_options
+from blocks.ids import Action, Block, Callback
 from handlers.context import Actor, Env
 from handlers.errors import log_failure, user_message
 from handlers.home import refresh_later
@@ -66,7 +67,7 @@ def on_open_team(ack: Ack, body: dict[str, Any], action: dict[str, Any], client:
             form = service.team_form(session=tx, workspace_id=workspace_id,
                                      person_id=person.id, key=key,
                                      env_admins=env.settings.admins)
-        return ui.team_modal(form, members_source.groups(client))
+        return ui.team_modal(form)
 
     _open(client, body, person, build)
 
@@ -171,7 +172,21 @@ def _date(raw: Any, field: str) -> date | None:
         raise service.SettingsInvalid({field: "pick a date"}) from None
 
 
+def on_group_options(ack: Ack, payload: dict[str, Any], client: WebClient,
+                     person: Actor | None) -> None:
+    """Options for the user group pickers (Team settings and the first-run checklist's new
+    team), loaded while the person types; only people of this workspace get any."""
+    if person is None:
+        ack(options=[])
+        return
+    query = str(payload.get("value") or "")[:100]
+    ack(**usergroup_options(members_source.group_options(client, query),
+                            members_source.typed_id(query)))
+
+
 def register(app: App, env: Env) -> None:
+    app.options(str(Block.SET_MEMBERS_GROUP))(on_group_options)
+    app.options(str(Block.SETUP_TEAM_GROUP))(on_group_options)
     app.action(str(Action.OPEN_ORG_SETTINGS))(on_open_org)
     app.action(re.compile(rf"^{re.escape(str(Action.OPEN_TEAM_SETTINGS))}(:.*)?$"))(on_open_team)
     app.action(str(Action.OPEN_MY_SETTINGS))(on_open_mine)

@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 
 from app.services.errors import NotAllowed, OkrError
 from app.services.okrs import mine
-from app.services.tenancy import members_source, setup, slack_events
+from app.services.tenancy import setup, slack_events
 from app.services.tx import Tx, discard
 from blocks import home_setup as ui
 from blocks.ids import Action, Block, Callback
@@ -64,9 +64,9 @@ def on_new_team(ack: Ack, body: dict[str, Any], client: WebClient, person: Actor
     try:
         if not person.is_admin:
             raise NotAllowed(setup.ADMINS_ONLY)
-        # usergroups.list is one quick call; the trigger lasts 3 s.
-        client.views_open(trigger_id=body["trigger_id"],
-                          view=ui.team_modal(members_source.groups(client)))
+        # The user group picker loads its options as the person types: nothing is asked of
+        # Slack before the modal opens (the trigger lasts 3 s).
+        client.views_open(trigger_id=body["trigger_id"], view=ui.team_modal())
     except Exception as exc:
         _tell(client, person, exc)
 

@@ -60,8 +60,11 @@ def test_a_team_from_a_user_group_follows_it(first_run: FirstRun) -> None:
     h = first_run
     with_directory(h)
     modal = team_modal(h)
+    assert h.fake.calls_to("usergroups.list") == []  # the modal opened without asking
     (group,) = [b["element"] for b in modal["blocks"] if b.get("block_id") == GROUP]
-    assert [(o["value"], o["text"]["text"]) for o in group["options"]] == [
+    assert group["type"] == "external_select"
+    resp = h.send(h.req.block_suggestion(ADMIN, GROUP, "", block_id=GROUP))
+    assert [(o["value"], o["text"]["text"]) for o in json_body(resp)["options"]] == [
         ("S0OPS", "@ops"), ("S0WEB", "@web (Web team)")]
     body = submit(h, modal, **{NAME: "Web", GROUP: "S0WEB"})
     assert body["response_action"] == "update"
@@ -115,11 +118,10 @@ def test_a_team_needs_a_source_slack_knows(first_run: FirstRun) -> None:
     assert body["errors"] == {GROUP: "pick a user group"}
     with h.factory() as s:
         assert s.scalars(select(Team)).all() == []
-    # Slack would not list the groups: the id is typed.
+    # Slack would not list the groups: the id typed into the picker is offered.
     h.fake.fail_next("usergroups.list", "missing_scope")
-    modal = team_modal(h)
-    (group,) = [b["element"] for b in modal["blocks"] if b.get("block_id") == GROUP]
-    assert group["type"] == "plain_text_input"
+    resp = h.send(h.req.block_suggestion(ADMIN, GROUP, "s0web", block_id=GROUP))
+    assert [o["value"] for o in json_body(resp)["options"]] == ["S0WEB"]
     assert submit(h, modal, **{NAME: "Web", GROUP: "S0WEB"})["response_action"] == "update"
     assert members(h, "Web") == [ADMIN, "U0CAT", "U0DAN"]
 

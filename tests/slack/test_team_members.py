@@ -1,5 +1,5 @@
 """The team settings modal's members source, through the real Bolt app and the fake Slack:
-by hand, a channel or a user group (picked from usergroups.list); checked with Slack before
+by hand, a channel or a user group (found by typing: usergroups.list); checked with Slack before
 it is stored (inline errors, nothing changed); saving makes the members Slack's at once."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.models import AuditEntry, KeyResult, Person, Team, TeamMember
 from blocks.ids import Action, Block
 from tests.fixtures.slack import Harness, rollback_factory, slack
-from tests.slack.blockkit import validate_view
+from tests.slack.blockkit import validate_options, validate_view
 from tests.slack.state import submitted_values
 from tests.slackreq import json_body
 
@@ -54,6 +54,13 @@ def element(view: dict[str, Any], block: str) -> dict[str, Any]:
     return dict(found)
 
 
+def group_options(slack: Harness, typed: str, user: str = "U0ADA") -> list[tuple[str, str]]:
+    """What the user group picker offers when ``typed`` is typed into it."""
+    body = json_body(slack.send(slack.req.block_suggestion(user, GROUP, typed, block_id=GROUP)))
+    assert validate_options(body) == []
+    return [(o["value"], o["text"]["text"]) for o in body["options"]]
+
+
 def submit(slack: Harness, view: dict[str, Any], user: str = "U0ADA",
            **overrides: Any) -> dict[str, Any]:
     values = submitted_values(view, overrides)
@@ -70,10 +77,14 @@ def test_a_lead_makes_the_team_follow_a_channel_then_a_group(slack: Harness) -> 
     directory(slack)
     view = open_team(slack)
     assert element(view, KIND)["initial_option"]["value"] == "none"
+    # Nothing was asked of Slack before the modal opened: its 3 s trigger is for views.open.
+    assert slack.fake.calls_to("usergroups.list") == []
     group = element(view, GROUP)
-    assert group["type"] == "static_select"
-    assert [(o["value"], o["text"]["text"]) for o in group["options"]] == [
-        ("S0OPS", "@ops"), ("S0WEB", "@web-team (Web team)")]
+    assert group["type"] == "external_select" and "initial_option" not in group
+    assert group_options(slack, "") == [("S0OPS", "@ops"), ("S0WEB", "@web-team (Web team)")]
+    assert group_options(slack, "web") == [("S0WEB", "@web-team (Web team)")]
+    assert group_options(slack, "@OPS") == [("S0OPS", "@ops")]
+    assert group_options(slack, "nothing like it") == []
 
     body = submit(slack, view, **{KIND: "channel", CHANNEL: "C0ENG"})
     assert "response_action" not in body, body
@@ -95,7 +106,9 @@ def test_a_lead_makes_the_team_follow_a_channel_then_a_group(slack: Harness) -> 
     assert source(slack) == {"usergroup": "S0WEB"}
     assert members(slack) == ["U0CY", "U0DEE"]  # U0ZED is not known here yet
     view = open_team(slack)
-    assert element(view, GROUP)["initial_option"]["value"] == "S0WEB"
+    assert element(view, GROUP)["initial_option"] == {
+        "text": {"type": "plain_text", "text": "The current group (S0WEB)", "emoji": True},
+        "value": "S0WEB"}
 
     # From then on the group's changes reach the team.
     slack.send(slack.req.event({
@@ -142,9 +155,15 @@ def test_a_source_slack_cannot_list_is_refused_inline(slack: Harness) -> None:
 
 def test_without_usergroups_list_the_group_id_is_typed(slack: Harness) -> None:
     directory(slack)
-    slack.fake.fail_next("usergroups.list", "missing_scope")
     view = open_team(slack)
-    assert element(view, GROUP)["type"] == "plain_text_input"
-    body = submit(slack, view, **{KIND: "usergroup", GROUP: " S0OPS "})
+    slack.fake.fail_next("usergroups.list", "missing_scope")
+    assert group_options(slack, " s0ops ") == [("S0OPS", "The group with id S0OPS")]
+    slack.fake.fail_next("usergroups.list", "missing_scope")
+    assert group_options(slack, "ops") == [
+        ("-", "Slack did not list groups: type a group id (S…)")]
+    body = submit(slack, view, **{KIND: "usergroup", GROUP: "-"})
+    assert body["response_action"] == "errors" and "pick a user group" in body["errors"][GROUP]
+    assert source(slack) is None
+    body = submit(slack, view, **{KIND: "usergroup", GROUP: "S0OPS"})
     assert "response_action" not in body, body
     assert source(slack) == {"usergroup": "S0OPS"} and members(slack) == ["U0BOB"]

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 BY_HAND, CHANNEL, USERGROUP = "none", "channel", "usergroup"
 KINDS = (BY_HAND, CHANNEL, USERGROUP)
-MAX_GROUPS = 100  # a static select's options; beyond that the id is typed
+MAX_GROUPS = 100  # the options one answer of the picker may hold
 _ID = {CHANNEL: re.compile(r"^[CG][A-Z0-9]{2,30}$"), USERGROUP: re.compile(r"^S[A-Z0-9]{2,30}$")}
 _FORMAT = {CHANNEL: "pick a channel", USERGROUP: "pick a user group (its id starts with S)"}
 _NOT_READABLE = {
@@ -83,14 +83,17 @@ def problem(client: WebClient, source: Mapping[str, str]) -> str | None:
     return None
 
 
-def groups(client: WebClient) -> list[tuple[str, str]] | None:
-    """The workspace's user groups as (id, "@handle (name)"), sorted by handle; None when
-    Slack would not list them or there are too many to pick from."""
+def group_options(client: WebClient, query: str = "") -> list[tuple[str, str]] | None:
+    """The workspace's user groups whose handle, name or id contains ``query``, as
+    (id, "@handle (name)"), sorted by handle, at most :data:`MAX_GROUPS`; None when Slack
+    would not list them. Asked for by the picker as someone types, never before a modal
+    opens: a modal must open within the 3 s of its trigger."""
     try:
         resp = client.usergroups_list(include_disabled=False)
     except (SlackApiError, OSError) as exc:
         log.info("members_source.groups_failed", extra={"error": type(exc).__name__})
         return None
+    needle = query.strip().lstrip("@").lower()
     found = []
     for group in resp.get("usergroups") or []:
         gid, handle = group.get("id"), group.get("handle") or ""
@@ -98,7 +101,13 @@ def groups(client: WebClient) -> list[tuple[str, str]] | None:
             continue
         name = str(group.get("name") or "")
         label = f"@{handle} ({name})" if name and name != handle else f"@{handle or gid}"
+        if needle and needle not in label.lower() and needle not in gid.lower():
+            continue
         found.append((gid, label))
-    if len(found) > MAX_GROUPS:
-        return None
-    return sorted(found, key=lambda g: g[1].lower())
+    return sorted(found, key=lambda g: g[1].lower())[:MAX_GROUPS]
+
+
+def typed_id(query: str) -> str | None:
+    """A user group id typed into the picker (``S0123ABCD``), when Slack will not list them."""
+    text = query.strip().upper()
+    return text if _ID[USERGROUP].match(text) else None
