@@ -38,13 +38,13 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.oauth.installation_store.models.installation import Installation
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 import handlers
 from app.bootstrap import Container, utcnow
 from app.config import Settings
 from app.models import Workspace
-from app.services.tenancy import binding, directory, installations, slack_events
+from app.services.tenancy import binding, directory, installations, slack_events, teams_sync
 from handlers import text_guard
 from handlers.context import Env
 from handlers.people import ensure_person
@@ -297,11 +297,18 @@ class BindingOAuthFlow(OAuthFlow):
                                                name=installation.team_name,
                                                now=self.env.clock()).id
         self.env.workspace_ids.pop(installation.team_id, None)
-        # The directory is read after the redirect has been answered.
+        # The directory, then the teams that follow channels or user groups, are read after
+        # the redirect has been answered (a reinstall may come after days without a token).
         client = WebClient(token=installation.bot_token, base_url=self.client.base_url,
                            timeout=10)
-        self.env.later(directory.sync, factory=self.env.session_factory, workspace_id=ws_id,
+        self.env.later(_read_workspace, factory=self.env.session_factory, workspace_id=ws_id,
                        client=client, now=self.env.clock())
+
+
+def _read_workspace(*, factory: sessionmaker[Session], workspace_id: int, client: WebClient,
+                    now: datetime) -> None:
+    directory.sync(factory=factory, workspace_id=workspace_id, client=client, now=now)
+    teams_sync.refresh_all(factory, lambda _ws: client, now=now, workspace_ids=[workspace_id])
 
 
 def _revoke(client: WebClient, token: str | None) -> None:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from flask.testing import FlaskClient
+from slack_bolt import App
 from sqlalchemy import Engine, select, text
 
 from app.bootstrap import Container
 from app.db import make_session_factory
-from app.models import Person
+from app.models import Person, Team, TeamMember, Workspace
 from app.services.tenancy import people
 from app.slack import create_bolt_app, env_of
 from app.web import create_web_app
@@ -71,15 +73,9 @@ def test_user_change_keeps_a_chosen_time_zone(slack: Harness) -> None:
     assert ada_row is not None and ada_row.tz == "Pacific/Auckland"
 
 
-def test_install_reads_the_directory(fake_slack: FakeSlack, fresh_engine: Engine) -> None:
-    fake_slack.add_user("U0ADA", name="Ada", tz="Europe/London", email="ada@example.com")
-    fake_slack.add_user("B0X", name="A bot", is_bot=True)
-    settings = make_settings(fake_slack, SLACK_BOT_TOKEN=None, SLACK_CLIENT_ID="111.222",
-                             SLACK_CLIENT_SECRET="shh", OKR_SECRET_KEY="operator secret")
-    container = Container(settings=settings, engine=fresh_engine,
-                          session_factory=make_session_factory(fresh_engine))
-    bolt = create_bolt_app(settings, container, clock=lambda: datetime.now(UTC))
-    web = create_web_app(container, bolt).test_client()
+def _install(web: FlaskClient, bolt: App) -> None:
+    """Slack's OAuth flow, from the install page to the redirect back, then the work the
+    redirect leaves for later."""
     https = "https://okr.example.com"
     page = web.get("/slack/install", base_url=https)
     state = re.search(r"state=([\w-]+)", page.get_data(as_text=True))
@@ -87,6 +83,22 @@ def test_install_reads_the_directory(fake_slack: FakeSlack, fresh_engine: Engine
     done = web.get(f"/slack/oauth_redirect?code=good&state={state.group(1)}", base_url=https)
     assert done.status_code == 200
     env_of(bolt).drain()
+
+
+def _oauth_app(fake_slack: FakeSlack, engine: Engine) -> tuple[App, FlaskClient]:
+    settings = make_settings(fake_slack, SLACK_BOT_TOKEN=None, SLACK_CLIENT_ID="111.222",
+                             SLACK_CLIENT_SECRET="shh", OKR_SECRET_KEY="operator secret")
+    container = Container(settings=settings, engine=engine,
+                          session_factory=make_session_factory(engine))
+    bolt = create_bolt_app(settings, container, clock=lambda: datetime.now(UTC))
+    return bolt, create_web_app(container, bolt).test_client()
+
+
+def test_install_reads_the_directory(fake_slack: FakeSlack, fresh_engine: Engine) -> None:
+    fake_slack.add_user("U0ADA", name="Ada", tz="Europe/London", email="ada@example.com")
+    fake_slack.add_user("B0X", name="A bot", is_bot=True)
+    bolt, web = _oauth_app(fake_slack, fresh_engine)
+    _install(web, bolt)
     listed = fake_slack.calls_to("users.list")
     assert listed and listed[0].token == "xoxb-oauth-T0TEST"
     with fresh_engine.connect() as conn:
@@ -95,3 +107,29 @@ def test_install_reads_the_directory(fake_slack: FakeSlack, fresh_engine: Engine
             "ON w.id = p.workspace_id WHERE w.slack_team_id = 'T0TEST'")).all()
     assert [tuple(r) for r in rows] == [("U0ADA", "ada@example.com", "Europe/London")]
     env_of(bolt).executor.shutdown()
+
+
+def test_a_reinstall_refreshes_the_teams_that_follow_slack(fake_slack: FakeSlack,
+                                                            fresh_engine: Engine) -> None:
+    """A team following a channel gets the channel's members again when the app is
+    installed anew (the days without a token brought no events)."""
+    for uid, name in (("U0ADA", "Ada"), ("U0BOB", "Bob"), ("U0CY", "Cy")):
+        fake_slack.add_user(uid, name=name, tz="Europe/London")
+    fake_slack.channel_members["C0ENG"] = ["U0ADA", "U0BOB"]
+    bolt, web = _oauth_app(fake_slack, fresh_engine)
+    _install(web, bolt)
+    factory = make_session_factory(fresh_engine)
+    with factory() as s:
+        ws_id = s.scalars(select(Workspace.id).where(Workspace.slack_team_id == "T0TEST")).one()
+        s.add(Team(workspace_id=ws_id, key="eng", name="Eng", channel_id="C0ENG",
+                   members_from={"channel": "C0ENG"}))
+        s.commit()
+    fake_slack.channel_members["C0ENG"] = ["U0BOB", "U0CY"]  # changed while uninstalled
+    _install(web, bolt)
+    with factory() as s:
+        got = sorted(s.scalars(select(Person.slack_id).join(
+            TeamMember, TeamMember.person_id == Person.id).join(
+            Team, Team.id == TeamMember.team_id).where(Team.key == "eng")))
+    assert got == ["U0BOB", "U0CY"]
+    env_of(bolt).executor.shutdown()
+
