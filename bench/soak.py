@@ -1,8 +1,9 @@
 """Soak: two scheduler replicas for a few minutes against a fake Slack that fails at random.
 
 A fresh PostgreSQL database holds W workspaces of P people, each person with a weekday
-check-in time, spread so that prompts (then nudges, an hour later) fall due all through the
-run, and a team channel with its digest. Two replica processes run the scheduler as
+check-in time, spread so that prompts fall due all through the run, and a team channel with
+its digest. (Nudges come a working day after a prompt: a run shorter than a simulated day
+has none.) Two replica processes run the scheduler as
 ``okr worker`` does (``scheduler.runner.start``: APScheduler, work leases, pacing), with a
 simulated clock at ``--speed`` (60: a real minute is an hour). The fake Slack (in this process)
 answers a share of ``chat.postMessage`` calls with a 429, with a 5xx before posting, and with
@@ -104,7 +105,7 @@ def build(engine: Engine, workspaces: int, people: int, sim_minutes: int) -> Non
             "is_draft": False, "position": 0, "created_at": CREATED, "updated_at": CREATED})
         for i in range(people):
             pid = base + i + 1
-            minute = 2 + i * max(sim_minutes - 60, 1) // people  # nudges need an hour more
+            minute = 2 + i * max(sim_minutes - 60, 1) // people  # the last hour settles
             at = f"{9 + minute // 60:02d}:{minute % 60:02d}"
             rows[Person].append({
                 "id": pid, "workspace_id": w, "slack_id": f"U{pid:07d}", "name": f"P {pid}",
@@ -127,7 +128,7 @@ def replica(url: str, api_url: str, t0: float, speed: float) -> None:
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: already running"
     settings = Settings(_env_file=None, SLACK_API_URL=api_url,  # type: ignore[call-arg]
                         SLACK_BOT_TOKEN="xoxb-soak", OKR_TICK_SECONDS=5,
-                        OKR_NUDGE_AFTER_HOURS=1, OKR_LEASE_SECONDS=int(20 * speed),
+                        OKR_LEASE_SECONDS=int(20 * speed),
                         OKR_LOG_LEVEL="WARNING")
     engine = make_engine(url)
     container = Container(settings=settings, engine=engine,
