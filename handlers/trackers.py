@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 subcommand = Subcommands()
 USAGE = "[list | remove <id or host>]"
 _FIELDS = {"provider": Block.TRACKER_PROVIDER, "host": Block.TRACKER_HOST,
-           "token": Block.TRACKER_TOKEN, "api_url": Block.TRACKER_API_URL}
+           "token": Block.TRACKER_TOKEN, "api_url": Block.TRACKER_API_URL,
+           "account": Block.TRACKER_ACCOUNT}
 
 
 def _rows(env: Env, workspace_id: int) -> list[Row]:
@@ -73,8 +74,10 @@ def on_add_submit(ack: Ack, view: dict[str, Any], env: Env, workspace_id: int,
         with env.session() as tx:
             added = connections.add(
                 session=tx, settings=env.settings, workspace_id=workspace_id,
-                provider=provider, host=_value(state, Block.TRACKER_HOST) or f"{provider}.com",
+                provider=provider,
+                host=_value(state, Block.TRACKER_HOST) or connections.default_host(provider),
                 token=_value(state, Block.TRACKER_TOKEN),
+                account=_value(state, Block.TRACKER_ACCOUNT),
                 api_url=_value(state, Block.TRACKER_API_URL), now=now,
                 actor_label=f"slack:{person.slack_id}")
     except OkrError as exc:

@@ -1,7 +1,8 @@
 """Each workspace's tracker connections: the token its links are fetched with and the secret
 its webhooks are verified with.
 
-A connection is stored per (workspace, provider, host), its token and webhook secret encrypted
+A connection is stored per (workspace, provider, host) (a Jira connection also keeps the
+account email its API token is used with), its token and webhook secret encrypted
 with :class:`~app.services.tenancy.secrets.TokenCipher` (``OKR_SECRET_KEY``); listings show the
 last four characters of a token only. Its webhooks arrive on
 ``/webhooks/<provider>/<hook_key>``, a random key naming the connection.
@@ -75,6 +76,12 @@ class Added:
 
 def webhook_path(provider: str, hook_key: str | None) -> str:
     return f"/webhooks/{provider}/{hook_key}" if hook_key else f"/webhooks/{provider}"
+
+
+def default_host(provider: str) -> str:
+    """The host a connection is for when none is given: the provider's public site; Jira has
+    none (every Cloud site is its own host), so its host is required."""
+    return {"gitlab": "gitlab.com", "github": "github.com"}.get(provider, "")
 
 
 def env_workspace_id(*, session: Session, settings: Settings) -> int | None:
@@ -170,6 +177,9 @@ def _host(provider: str, host: str, settings: Settings) -> str:
         name, port = split.hostname, split.port
     except ValueError as exc:
         raise InvalidValue(f"{host[:100]!r} is not a host name", field="host") from exc
+    if not text and provider == "jira":
+        raise InvalidValue("a Jira connection names its site, e.g. acme.atlassian.net",
+                           field="host")
     if not name or split.path != "/" or split.username or "@" in text or len(text) > 200:
         raise InvalidValue(f"{host[:100]!r} is not a host name (e.g. gitlab.example.com)",
                            field="host")
