@@ -52,7 +52,8 @@ def tracker_modal(rows: Sequence[Row]) -> dict[str, Any]:
             _text_input(Block.TRACKER_TOKEN, "Read-only API token",
                         "Empty for public projects only."),
             _text_input(Block.TRACKER_API_URL, "API URL",
-                        "Only when not the default (https://<host>/api/v4)."),
+                        "Only when not the default (GitLab: https://<host>/api/v4; Jira: "
+                        "https://<host>)."),
             _text_input(Block.TRACKER_ACCOUNT, "Account email (Jira Cloud)",
                         "The email of the Atlassian account the API token belongs to.",
                         max_length=200),

@@ -32,7 +32,8 @@ def _rows(env: Env, workspace_id: int) -> list[Row]:
     with env.session() as tx:
         listed = connections.listing(session=tx, settings=env.settings,
                                      workspace_id=workspace_id)
-    return [(str(r.id) if r.id is not None else "env", r.provider, r.host,
+    return [(str(r.id) if r.id is not None else "env", r.provider,
+             f"{r.host} ({r.account})" if r.account else r.host,
              r.token_hint or "none", r.webhook_path or "none") for r in listed]
 
 

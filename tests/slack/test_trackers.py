@@ -111,3 +111,6 @@ def test_an_admin_connects_a_jira_site_with_its_account_email(slack: Harness) ->
         row = s.scalars(select(TrackerConnection)).one()
         assert (row.provider, row.host, row.account) == ("jira", "acme.atlassian.net",
                                                          "ops@acme.com")
+    listed = json_body(slack.send(slack.req.command("U0DEE", "tracker list")))
+    assert "acme.atlassian.net (ops@acme.com)" in listed["text"]
+    assert "...9876" in listed["text"] and token not in listed["text"]
