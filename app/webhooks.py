@@ -2,7 +2,9 @@
 
 ``POST /webhooks/<provider>/<hook key>`` is one workspace's connection (``okr tracker add``):
 the event is verified with that connection's own secret and touches that workspace's links
-only, and only items on the connection's host. ``POST /webhooks/gitlab`` and
+only, and only items on the connection's host. Jira (``/webhooks/jira/<hook key>``) has no
+environment endpoint: it signs like GitHub (``X-Hub-Signature: sha256=<hmac>``) and names a
+delivery with ``X-Atlassian-Webhook-Identifier``. ``POST /webhooks/gitlab`` and
 ``/webhooks/github`` are the environment's (``OKR_*_WEBHOOK_SECRET``) and apply to the
 workspace the environment configures (the only one, or ``OKR_TRACKER_WORKSPACE``); with
 several workspaces and none named they refuse every event.
@@ -30,7 +32,7 @@ from app.api_errors import ApiError, install, json_response
 from app.bootstrap import Container, utcnow
 from app.db import unit_of_work
 from app.services.errors import NotAllowed
-from app.services.links import connections
+from app.services.links import connections, jira_events
 from app.services.links import webhooks as webhook_events
 from app.services.links.attach import ItemState
 from app.services.links.refs import ItemMove
@@ -114,6 +116,19 @@ def _github_event(secret: str) -> tuple[ItemState | ItemMove | None, str | None]
     return item, request.headers.get("X-GitHub-Delivery")
 
 
+def _jira_event(secret: str, host: str) -> tuple[ItemState | None, str | None]:
+    """A Jira delivery to the connection for ``host``: signed, then read (see jira_events)."""
+    raw = _body()
+    expected = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    if not _same(request.headers.get("X-Hub-Signature"), expected):
+        raise ApiError(401, "X-Hub-Signature does not match the body and secret")
+    try:
+        item = jira_events.jira_item(_decode(raw), host=host)
+    except webhook_events.BadPayload as exc:
+        raise ApiError(400, str(exc)) from exc
+    return item, request.headers.get("X-Atlassian-Webhook-Identifier")
+
+
 def _env_workspace(container: Container) -> int | None:
     """The workspace the environment's webhook secrets apply to (see the module doc)."""
     try:
@@ -154,7 +169,7 @@ def _count(response: Response) -> Response:
     error = body.get("error")
     outcome = str(error.get("code") if isinstance(error, dict) else body.get("status"))
     provider = (request.endpoint or "").rsplit(".", 1)[-1].split("_", 1)[0]
-    metrics.webhook(provider if provider in ("gitlab", "github") else "other",
+    metrics.webhook(provider if provider in connections.PROVIDERS else "other",
                     outcome if outcome in OUTCOMES else str(response.status_code))
     return response
 
@@ -203,5 +218,10 @@ def blueprint(container: Container, *, clock: Callable[[], datetime] = utcnow) -
     def github_connection(key: str) -> Response:
         workspace_id, host, secret = _connection(container, "github", key)
         return handled("github", _github_event(secret), workspace_id, host)
+
+    @bp.post("/jira/<key>")
+    def jira_connection(key: str) -> Response:
+        workspace_id, host, secret = _connection(container, "jira", key)
+        return handled("jira", _jira_event(secret, host), workspace_id, host)
 
     return bp

@@ -34,7 +34,8 @@ def tracker_modal(rows: Sequence[Row]) -> dict[str, Any]:
                 "element": {"type": "static_select", "action_id": str(Block.TRACKER_PROVIDER),
                             "initial_option": {"text": plain("GitLab"), "value": "gitlab"},
                             "options": [{"text": plain("GitLab"), "value": "gitlab"},
-                                        {"text": plain("GitHub"), "value": "github"}]}}
+                                        {"text": plain("GitHub"), "value": "github"},
+                                        {"text": plain("Jira"), "value": "jira"}]}}
     return {
         "type": "modal", "callback_id": str(Callback.TRACKER_ADD),
         "title": plain("Issue trackers", 24), "submit": plain("Add connection", 24),
@@ -46,12 +47,16 @@ def tracker_modal(rows: Sequence[Row]) -> dict[str, Any]:
             {"type": "divider"},
             provider,
             _text_input(Block.TRACKER_HOST, "Host", "GitLab: the host your links name, e.g. "
-                        "gitlab.example.com (empty: gitlab.com). GitHub: github.com.",
-                        max_length=200),
+                        "gitlab.example.com (empty: gitlab.com). GitHub: github.com. Jira: "
+                        "the site, e.g. acme.atlassian.net.", max_length=200),
             _text_input(Block.TRACKER_TOKEN, "Read-only API token",
                         "Empty for public projects only."),
             _text_input(Block.TRACKER_API_URL, "API URL",
-                        "Only when not the default (https://<host>/api/v4)."),
+                        "Only when not the default (GitLab: https://<host>/api/v4; Jira: "
+                        "https://<host>)."),
+            _text_input(Block.TRACKER_ACCOUNT, "Account email (Jira Cloud)",
+                        "The email of the Atlassian account the API token belongs to.",
+                        max_length=200),
         ],
     }
 

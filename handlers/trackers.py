@@ -24,14 +24,16 @@ log = logging.getLogger(__name__)
 subcommand = Subcommands()
 USAGE = "[list | remove <id or host>]"
 _FIELDS = {"provider": Block.TRACKER_PROVIDER, "host": Block.TRACKER_HOST,
-           "token": Block.TRACKER_TOKEN, "api_url": Block.TRACKER_API_URL}
+           "token": Block.TRACKER_TOKEN, "api_url": Block.TRACKER_API_URL,
+           "account": Block.TRACKER_ACCOUNT}
 
 
 def _rows(env: Env, workspace_id: int) -> list[Row]:
     with env.session() as tx:
         listed = connections.listing(session=tx, settings=env.settings,
                                      workspace_id=workspace_id)
-    return [(str(r.id) if r.id is not None else "env", r.provider, r.host,
+    return [(str(r.id) if r.id is not None else "env", r.provider,
+             f"{r.host} ({r.account})" if r.account else r.host,
              r.token_hint or "none", r.webhook_path or "none") for r in listed]
 
 
@@ -73,8 +75,10 @@ def on_add_submit(ack: Ack, view: dict[str, Any], env: Env, workspace_id: int,
         with env.session() as tx:
             added = connections.add(
                 session=tx, settings=env.settings, workspace_id=workspace_id,
-                provider=provider, host=_value(state, Block.TRACKER_HOST) or f"{provider}.com",
+                provider=provider,
+                host=_value(state, Block.TRACKER_HOST) or connections.default_host(provider),
                 token=_value(state, Block.TRACKER_TOKEN),
+                account=_value(state, Block.TRACKER_ACCOUNT),
                 api_url=_value(state, Block.TRACKER_API_URL), now=now,
                 actor_label=f"slack:{person.slack_id}")
     except OkrError as exc:

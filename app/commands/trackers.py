@@ -14,30 +14,33 @@ workspace_option = context.workspace_option()
 
 @click.group("tracker")
 def tracker() -> None:
-    """A workspace's GitLab and GitHub connections: the token its links are read with and
+    """A workspace's GitLab, GitHub and Jira connections: the token its links are read with and
     the secret its webhooks are checked with (both stored encrypted; OKR_SECRET_KEY)."""
 
 
 @tracker.command("add")
 @click.argument("provider", type=click.Choice(connections.PROVIDERS))
 @click.option("--host", default="", help="The GitLab host links name, e.g. gitlab.example.com "
-              "(GitHub: github.com).")
+              "(GitHub: github.com; Jira: the site, e.g. acme.atlassian.net).")
 @click.option("--api-url", default=None, help="API base when not the provider's default "
               "(https://<host>/api/v4; GitHub: OKR_GITHUB_API_URL).")
+@click.option("--email", "account", default=None,
+              help="Jira Cloud: the email of the Atlassian account the API token belongs to.")
 @click.option("--token", prompt="Read-only API token (empty for none)", hide_input=True,
               default="", show_default=False,
               help="Prompted for (hidden) when not given; empty for public projects only.")
 @workspace_option
 @pass_obj
-def tracker_add(obj: Obj, provider: str, host: str, api_url: str | None, token: str,
-                workspace_ref: str | None) -> None:
+def tracker_add(obj: Obj, provider: str, host: str, api_url: str | None, account: str | None,
+                token: str, workspace_ref: str | None) -> None:
     """Connect a workspace to a tracker; prints its webhook URL path and secret once."""
     now = utcnow()
     with opened(obj.container, workspace_ref, now) as c:
         added = connections.add(session=c.session, settings=c.settings, workspace_id=c.ws.id,
                                 provider=provider,
-                                host=host or f"{provider}.com",
-                                token=token, api_url=api_url, now=now, actor_label="cli")
+                                host=host or connections.default_host(provider),
+                                token=token, api_url=api_url, now=now, actor_label="cli",
+                                account=account)
         name = c.ws.name
     click.echo(f"tracker {added.id}: {added.provider} {added.host} for workspace {name!r}")
     click.echo(f"webhook URL: https://<this service>{added.webhook_path}")
@@ -58,8 +61,9 @@ def tracker_list(obj: Obj, workspace_ref: str | None) -> None:
         name = c.ws.name
     for r in rows:
         ident = f"{r.id:>4}" if r.id is not None else " env"
+        who = f" ({r.account})" if r.account else ""
         click.echo(f"{ident}  {r.provider:<6}  {r.host:<30}  {r.api_url}  "
-                   f"token {r.token_hint or 'none'}  webhook {r.webhook_path or 'none'}")
+                   f"token {r.token_hint or 'none'}{who}  webhook {r.webhook_path or 'none'}")
     if not rows:
         click.echo(f"no tracker connections in workspace {name!r} (okr tracker add gitlab "
                    "--host HOST)")

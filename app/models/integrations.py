@@ -29,7 +29,7 @@ class IssueLink(WorkspaceScoped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kr_id: Mapped[int] = mapped_column(ForeignKey("key_results.id", ondelete="CASCADE"), index=True)
     url: Mapped[str] = mapped_column(String(500))
-    provider: Mapped[str] = mapped_column(String(16))  # gitlab | github
+    provider: Mapped[str] = mapped_column(String(16))  # gitlab | github | jira
     host: Mapped[str] = mapped_column(String(200))
     project: Mapped[str] = mapped_column(String(300))  # group/sub/project or owner/repo
     kind: Mapped[str] = mapped_column(String(16))  # issue | merge_request | pull_request
@@ -58,9 +58,12 @@ class TrackerConnection(WorkspaceScoped, Base):
     __table_args__ = (UniqueConstraint("workspace_id", "provider", "host"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    provider: Mapped[str] = mapped_column(String(16))  # gitlab | github
+    provider: Mapped[str] = mapped_column(String(16))  # gitlab | github | jira
     host: Mapped[str] = mapped_column(String(200))  # as links name it: gitlab.example.com[:port]
     api_url: Mapped[str | None] = mapped_column(String(500))  # None: the provider's default
+    # Who the token belongs to, when the tracker authenticates a token with it (Jira Cloud:
+    # the Atlassian account's email, for Basic email:token).
+    account: Mapped[str | None] = mapped_column(String(200))
     token: Mapped[str | None] = mapped_column(String(2000))
     token_hint: Mapped[str | None] = mapped_column(String(16))  # the last 4 characters
     webhook_secret: Mapped[str] = mapped_column(String(2000))

@@ -149,3 +149,36 @@ objectives:
     assert code == 1, out + err
     assert "objectives[0].key_results[0].links[0]: 169.254.169.254 is neither github.com" in err
     assert "nothing was imported" in err
+
+
+JIRA_TOKEN = "ATATT3xFfGF0-jira-token-5678"
+
+
+def test_a_jira_connection_with_its_account_email(cli_env: Settings) -> None:
+    code, _, err = _run("tracker", "add", "jira", "--host", "acme.atlassian.net",
+                        "--workspace", "acme", input=JIRA_TOKEN + "\n")
+    assert code == 1 and "--email" in err and "Traceback" not in err
+    code, _, err = _run("tracker", "add", "jira", "--email", "someone@acme.com",
+                        "--workspace", "acme", input=JIRA_TOKEN + "\n")
+    assert code == 1 and "names its site" in err
+    code, out, err = _run("tracker", "add", "jira", "--host", "acme.atlassian.net", "--email",
+                          "someone@acme.com", "--workspace", "acme", input=JIRA_TOKEN + "\n")
+    assert code == 0, out + err
+    assert "jira acme.atlassian.net" in out and "/webhooks/jira/" in out
+    assert JIRA_TOKEN not in out + err
+    code, out, _ = _run("tracker", "list", "--workspace", "acme")
+    assert code == 0 and "jira" in out and "https://acme.atlassian.net" in out
+    assert "...5678 (someone@acme.com)" in out and JIRA_TOKEN not in out
+    bootstrapped = bootstrap(cli_env, migrate=False)
+    with unit_of_work(bootstrapped.session_factory) as s:
+        row = s.scalars(select(TrackerConnection)).one()
+        assert (row.provider, row.account) == ("jira", "someone@acme.com")
+        assert row.token and JIRA_TOKEN not in row.token
+    bootstrapped.close()
+    code, out, err = _run("link", "--no-fetch", "https://acme.atlassian.net/browse/PAY-7",
+                          "acme-bugs", "--workspace", "acme")
+    assert code == 0, out + err
+    # A malformed key is refused in one line, with the reason.
+    code, out, err = _run("link", "--no-fetch", "https://acme.atlassian.net/browse/7-PAY",
+                          "acme-bugs", "--workspace", "acme")
+    assert code == 1 and "not a Jira project key" in err and "Traceback" not in out + err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -34,7 +35,8 @@ def slack(fake_slack: FakeSlack, db_engine: Engine, rollback_factory: sessionmak
         harness.env.executor.shutdown(wait=True)
 
 
-def _values(provider: str, host: str, token: str = "") -> dict[str, dict[str, Any]]:
+def _values(provider: str, host: str, token: str = "",
+            account: str = "") -> dict[str, dict[str, Any]]:
     def text(block: Block, value: str) -> dict[str, Any]:
         return {str(block): {"type": "plain_text_input", "value": value or None}}
 
@@ -42,7 +44,8 @@ def _values(provider: str, host: str, token: str = "") -> dict[str, dict[str, An
                 "type": "static_select", "selected_option": {"value": provider}}},
             str(Block.TRACKER_HOST): text(Block.TRACKER_HOST, host),
             str(Block.TRACKER_TOKEN): text(Block.TRACKER_TOKEN, token),
-            str(Block.TRACKER_API_URL): text(Block.TRACKER_API_URL, "")}
+            str(Block.TRACKER_API_URL): text(Block.TRACKER_API_URL, ""),
+            str(Block.TRACKER_ACCOUNT): text(Block.TRACKER_ACCOUNT, account)}
 
 
 def test_an_admin_adds_a_connection_in_the_modal(slack: Harness) -> None:
@@ -85,3 +88,29 @@ def test_members_cannot_open_or_submit_it(slack: Harness) -> None:
     assert body["response_action"] == "errors"
     with slack.session() as s:
         assert s.scalars(select(TrackerConnection)).all() == []
+
+
+def test_an_admin_connects_a_jira_site_with_its_account_email(slack: Harness) -> None:
+    slack.send(slack.req.command("U0DEE", "tracker"))
+    view = slack.fake.last_view()
+    assert view is not None and '"value": "jira"' in json.dumps(view)
+    token = "ATATT3xFfGF0-modal-jira-9876"
+    # A Cloud token without its email: an inline error on the email field, nothing stored.
+    body = json_body(slack.send(slack.req.view_submission(
+        "U0DEE", view, _values("jira", "acme.atlassian.net", token))))
+    assert body["response_action"] == "errors" and str(Block.TRACKER_ACCOUNT) in body["errors"]
+    body = json_body(slack.send(slack.req.view_submission(
+        "U0DEE", view, _values("jira", "", token, "ops@acme.com"))))
+    assert body["response_action"] == "errors" and str(Block.TRACKER_HOST) in body["errors"]
+    body = json_body(slack.send(slack.req.view_submission(
+        "U0DEE", view, _values("jira", "acme.atlassian.net", token, "ops@acme.com"))))
+    assert body["response_action"] == "update", body
+    validate_view(body["view"])
+    assert "/webhooks/jira/" in str(body["view"]) and token not in str(body["view"])
+    with slack.session() as s:
+        row = s.scalars(select(TrackerConnection)).one()
+        assert (row.provider, row.host, row.account) == ("jira", "acme.atlassian.net",
+                                                         "ops@acme.com")
+    listed = json_body(slack.send(slack.req.command("U0DEE", "tracker list")))
+    assert "acme.atlassian.net (ops@acme.com)" in listed["text"]
+    assert "...9876" in listed["text"] and token not in listed["text"]

@@ -225,6 +225,7 @@ def upgrade() -> None:
     sa.Column('provider', sa.String(length=16), nullable=False),
     sa.Column('host', sa.String(length=200), nullable=False),
     sa.Column('api_url', sa.String(length=500), nullable=True),
+    sa.Column('account', sa.String(length=200), nullable=True),
     sa.Column('token', sa.String(length=2000), nullable=True),
     sa.Column('token_hint', sa.String(length=16), nullable=True),
     sa.Column('webhook_secret', sa.String(length=2000), nullable=False),

@@ -1,7 +1,8 @@
 """Each workspace's tracker connections: the token its links are fetched with and the secret
 its webhooks are verified with.
 
-A connection is stored per (workspace, provider, host), its token and webhook secret encrypted
+A connection is stored per (workspace, provider, host) (a Jira connection also keeps the
+account email its API token is used with), its token and webhook secret encrypted
 with :class:`~app.services.tenancy.secrets.TokenCipher` (``OKR_SECRET_KEY``); listings show the
 last four characters of a token only. Its webhooks arrive on
 ``/webhooks/<provider>/<hook_key>``, a random key naming the connection.
@@ -27,11 +28,13 @@ from app.config import Settings
 from app.models import TrackerConnection, Workspace
 from app.services import audit
 from app.services.errors import InvalidValue, NotAllowed, NotFound
+from app.services.links import jira_keys
 from app.services.links.hosts import allowed_private, literal_refused, normal_hosts
 from app.services.tenancy import workspaces
 from app.services.tenancy.secrets import TokenCipher
 
-PROVIDERS = ("gitlab", "github")
+PROVIDERS = ("gitlab", "github", "jira")
+MAX_ACCOUNT = 200
 MAX_SECRET = 500
 
 
@@ -47,6 +50,7 @@ class Connection:
     workspace_id: int | None = None
     source: str = "anonymous"  # stored | environment | anonymous
     id: int | None = None
+    account: str | None = None  # Jira Cloud: the email its API token belongs to
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +62,7 @@ class Listed:
     token_hint: str | None  # "...abcd"; never the token
     webhook_path: str | None
     source: str
+    account: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +76,12 @@ class Added:
 
 def webhook_path(provider: str, hook_key: str | None) -> str:
     return f"/webhooks/{provider}/{hook_key}" if hook_key else f"/webhooks/{provider}"
+
+
+def default_host(provider: str) -> str:
+    """The host a connection is for when none is given: the provider's public site; Jira has
+    none (every Cloud site is its own host), so its host is required."""
+    return {"gitlab": "gitlab.com", "github": "github.com"}.get(provider, "")
 
 
 def env_workspace_id(*, session: Session, settings: Settings) -> int | None:
@@ -99,6 +110,8 @@ def webhook_workspace(*, session: Session, settings: Settings) -> int | None:
 def default_api_url(settings: Settings, provider: str, host: str) -> str:
     if provider == "github":
         return settings.github_api_url.rstrip("/")
+    if provider == "jira":
+        return f"https://{host}"  # the site itself serves /rest/api/...
     return (settings.gitlab_api_url or f"https://{host}/api/v4").rstrip("/")
 
 
@@ -120,7 +133,7 @@ def _decrypted(row: TrackerConnection, settings: Settings) -> Connection:
     return Connection(row.provider, row.host,
                       row.api_url or default_api_url(settings, row.provider, row.host),
                       cipher.decrypt(row.token), cipher.decrypt(row.webhook_secret),
-                      row.workspace_id, "stored", row.id)
+                      row.workspace_id, "stored", row.id, row.account)
 
 
 def _stored(session: Session, workspace_id: int, provider: str,
@@ -164,6 +177,9 @@ def _host(provider: str, host: str, settings: Settings) -> str:
         name, port = split.hostname, split.port
     except ValueError as exc:
         raise InvalidValue(f"{host[:100]!r} is not a host name", field="host") from exc
+    if not text and provider == "jira":
+        raise InvalidValue("a Jira connection names its site, e.g. acme.atlassian.net",
+                           field="host")
     if not name or split.path != "/" or split.username or "@" in text or len(text) > 200:
         raise InvalidValue(f"{host[:100]!r} is not a host name (e.g. gitlab.example.com)",
                            field="host")
@@ -203,6 +219,25 @@ def _secret(value: str | None, field: str) -> str | None:
     return text or None
 
 
+def _account(provider: str, host: str, account: str | None, token: str | None) -> str | None:
+    """The email a Jira Cloud token is used with: needed there, meaningless elsewhere."""
+    text = (account or "").strip()
+    if provider != "jira":
+        if text:
+            raise InvalidValue("only Jira connections take an account email", field="account")
+        return None
+    if not text:
+        if jira_keys.is_cloud(host) and (token or "").strip():
+            raise InvalidValue("a Jira Cloud API token is used with the email of its Atlassian "
+                               "account: give it (--email)", field="account")
+        return None
+    local, at, domain = text.rpartition("@")
+    if (not at or not local or "." not in domain or len(text) > MAX_ACCOUNT
+            or any(c.isspace() or ord(c) < 32 for c in text)):
+        raise InvalidValue(f"{text[:100]!r} is not an email address", field="account")
+    return text
+
+
 def _hint(token: str | None) -> str | None:
     """The last four characters of a token long enough for them to give nothing away."""
     if not token:
@@ -212,15 +247,20 @@ def _hint(token: str | None) -> str | None:
 
 def add(*, session: Session, settings: Settings, workspace_id: int, provider: str, host: str,
         token: str | None, now: datetime, actor_label: str, api_url: str | None = None,
-        webhook_secret: str | None = None) -> Added:
+        webhook_secret: str | None = None, account: str | None = None) -> Added:
     """Store a connection (its webhook secret generated unless given); refused when one for
-    the same host exists, or when tokens cannot be encrypted (OKR_SECRET_KEY unset)."""
+    the same host exists, or when tokens cannot be encrypted (OKR_SECRET_KEY unset).
+
+    ``account`` is the email a Jira Cloud API token belongs to (Basic email:token); a Jira
+    connection without one sends its token as a bearer token (a Data Center personal access
+    token)."""
     cipher = TokenCipher.from_settings(settings)
     if not cipher.enabled:
         raise InvalidValue("set OKR_SECRET_KEY first: tracker tokens are stored encrypted")
     if provider not in PROVIDERS:
-        raise InvalidValue("the provider is gitlab or github", field="provider")
+        raise InvalidValue(f"the provider is one of {', '.join(PROVIDERS)}", field="provider")
     name = _host(provider, host, settings)
+    account = _account(provider, name, account, token)
     url = _api_url(api_url, settings)
     token = _secret(token, "token")
     secret = _secret(webhook_secret, "webhook_secret") or secrets.token_urlsafe(24)
@@ -228,7 +268,7 @@ def add(*, session: Session, settings: Settings, workspace_id: int, provider: st
         raise InvalidValue(f"this workspace already has a {provider} connection for {name} "
                            "(remove it first)", field="host")
     row = TrackerConnection(
-        workspace_id=workspace_id, provider=provider, host=name, api_url=url,
+        workspace_id=workspace_id, provider=provider, host=name, api_url=url, account=account,
         token=cipher.encrypt(token), token_hint=_hint(token),
         webhook_secret=cipher.encrypt(secret), hook_key=secrets.token_urlsafe(18),
         created_at=now, created_by=actor_label[:200])
@@ -237,7 +277,7 @@ def add(*, session: Session, settings: Settings, workspace_id: int, provider: st
     audit.record(session=session, workspace_id=workspace_id, actor_label=actor_label,
                  action="tracker.add", subject_type="tracker_connection",
                  subject_key=f"{provider}:{name}", now=now,
-                 after={"api_url": url, "token": bool(token)})
+                 after={"api_url": url, "token": bool(token), "account": account})
     return Added(row.id, provider, name, webhook_path(provider, row.hook_key), secret)
 
 
@@ -268,7 +308,7 @@ def listing(*, session: Session, settings: Settings, workspace_id: int) -> list[
     out = [Listed(r.id, r.provider, r.host,
                   r.api_url or default_api_url(settings, r.provider, r.host),
                   f"...{r.token_hint}" if r.token_hint else None,
-                  webhook_path(r.provider, r.hook_key), "stored") for r in rows]
+                  webhook_path(r.provider, r.hook_key), "stored", r.account) for r in rows]
     if env_workspace_id(session=session, settings=settings) != workspace_id:
         return out
     taken = {(r.provider, r.host) for r in rows}

@@ -4,7 +4,8 @@ Two checks, each in one place:
 
 * :func:`link_hosts` is the allow-list every link source uses (``/okr link``, ``okr link``,
   the import file): github.com, gitlab.com, the operator's ``OKR_GITLAB_HOSTS`` and the hosts
-  of the workspace's own GitLab connections. A link to any other host is refused when it is
+  of the workspace's own GitLab and Jira connections (Jira Cloud sites, ``*.atlassian.net``,
+  are always allowed). A link to any other host is refused when it is
   made, so reconciliation never calls it.
 * :func:`check_address` runs before every outbound tracker request (each redirect hop too): it
   resolves the host and refuses it when any address is loopback, link-local, private,
@@ -25,6 +26,8 @@ from app.config import Settings
 from app.models import TrackerConnection
 
 ALWAYS = ("gitlab.com",)
+# Providers whose connections' hosts links may name (GitHub has one host, github.com).
+LINK_HOST_PROVIDERS = ("gitlab", "jira")
 
 
 class BlockedAddress(ValueError):
@@ -37,10 +40,12 @@ def normal_hosts(hosts: Iterable[str]) -> set[str]:
 
 def link_hosts_for(*, session: Session, workspace_id: int,
                    gitlab_hosts: Iterable[str]) -> list[str]:
-    """The GitLab hosts links of this workspace may point at (github.com is always allowed):
-    gitlab.com, the operator's ``gitlab_hosts`` and the workspace's own GitLab connections."""
+    """The GitLab and Jira Server hosts links of this workspace may point at (github.com and
+    Jira Cloud sites are always allowed): gitlab.com, the operator's ``gitlab_hosts`` and the
+    workspace's own GitLab and Jira connections."""
     own = session.scalars(select(TrackerConnection.host).where(
-        TrackerConnection.workspace_id == workspace_id, TrackerConnection.provider == "gitlab"))
+        TrackerConnection.workspace_id == workspace_id,
+        TrackerConnection.provider.in_(LINK_HOST_PROVIDERS)))
     return sorted(normal_hosts([*ALWAYS, *gitlab_hosts, *own]))
 
 

@@ -66,7 +66,10 @@ def counts_as_closed(kind: str, state: str) -> bool:
 
 
 def short_ref(provider: str, project: str, kind: str, number: int) -> str:
-    """``acme/web#12`` for issues and GitHub pull requests, ``acme/web!12`` for GitLab MRs."""
+    """``acme/web#12`` for issues and GitHub pull requests, ``acme/web!12`` for GitLab MRs,
+    ``PAY-12`` for Jira issues."""
+    if provider == "jira":
+        return f"{project.upper()}-{number}"
     mark = "!" if provider == "gitlab" and kind == "merge_request" else "#"
     return f"{project}{mark}{number}"
 

@@ -1,8 +1,9 @@
-"""Reconciliation: ask GitLab and GitHub for the state of every linked item, so a webhook
+"""Reconciliation: ask GitLab, GitHub and Jira for the state of every linked item, so a webhook
 that never arrived heals itself (``okr sync-issues`` and a daily scheduler job).
 
 GitLab items are fetched in batches per project (``?iids[]=...``, 100 at a time); GitHub items
-one by one through the issues endpoint, which also answers for pull requests. Network calls
+one by one through the issues endpoint, which also answers for pull requests; Jira issues one
+by one (:mod:`app.services.links.jira`), only with a connection's token. Network calls
 happen outside any transaction; each item's state is then applied in its own short
 transaction through :func:`app.services.links.apply_state`, the same path webhooks take.
 
@@ -29,7 +30,7 @@ from app.config import Settings
 from app.db import unit_of_work
 from app.models import IssueLink, Workspace
 from app.services.links import attach as links
-from app.services.links import connections, hosts
+from app.services.links import connections, hosts, jira, jira_keys
 from app.services.links import state as link_state
 from app.services.links import webhooks as webhook_events
 from app.services.links.attach import ItemState
@@ -77,6 +78,8 @@ def default_client_factory(settings: Settings, **options: Any) -> ClientFactory:
                             "X-GitHub-Api-Version": "2022-11-28"})
             if conn.token:
                 headers["Authorization"] = f"Bearer {conn.token}"
+        elif conn.provider == "jira":
+            headers.update(jira.headers(conn))
         elif conn.token:
             headers["PRIVATE-TOKEN"] = conn.token
         return ForgeClient(provider=conn.provider, base_url=conn.api_url, headers=headers,
@@ -107,8 +110,8 @@ def _connection(session: Session, settings: Settings,
     """The group's connection; None when its host is not allowed for its workspace."""
     ws, provider, host = group
     allowed = (host == "github.com" if provider == "github"
-               else host in hosts.link_hosts(session=session, workspace_id=ws,
-                                             settings=settings))
+               else (provider == "jira" and jira_keys.is_cloud(host))
+               or host in hosts.link_hosts(session=session, workspace_id=ws, settings=settings))
     if not allowed:
         return None
     return connections.for_fetch(session=session, settings=settings, workspace_id=ws,
@@ -200,6 +203,11 @@ def run(
             report.errors.append(f"{provider} {host}: not an allowed tracker host for this "
                                  "workspace; not fetched")
             continue
+        if provider == "jira" and not conn.token:
+            # Jira answers 404 to a request it cannot authenticate: that is not "deleted".
+            report.errors.append(f"jira {host}: no connection with an API token "
+                                 "(okr tracker add jira); not fetched")
+            continue
         client = make(conn)
         try:
             _sync_group(client, provider, host, items, session_factory, now, ws, report,
@@ -253,10 +261,11 @@ def _sync_group(client: ForgeClient, provider: str, host: str, items: list[Ref],
                 _apply(factory, item, now, workspace_id, report)
             report.missing += [links.short_ref("gitlab", project, kind, n) for n in missing]
         return
-    for _p, _h, project, _kind, number in items:
-        fetched = _fetch_github(client, host, project, number)
+    fetch_one = jira.fetch_issue if provider == "jira" else _fetch_github
+    for _p, _h, project, kind, number in items:
+        fetched = fetch_one(client, host, project, number)
         if fetched is None:
-            report.missing.append(f"{project}#{number}")
+            report.missing.append(links.short_ref(provider, project, kind, number))
             continue
         report.checked += 1
         _apply(factory, fetched, now, workspace_id, report)

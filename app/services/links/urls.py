@@ -9,6 +9,9 @@ Pure (no I/O). Accepted shapes:
   the root stays part of the project path here, as it is in the instance's own web URLs.
   Its scheme is kept: an ``http://`` instance stays ``http://``.
 * GitHub: ``https://github.com/<owner>/<repo>/issues/<n>`` and ``.../pull/<n>``.
+* Jira: ``https://<site>.atlassian.net/browse/<KEY>-<n>`` (any Cloud site), and the same path
+  on a Jira Server / Data Center host in ``gitlab_hosts`` (the allow-list holds the
+  workspace's Jira connections too); see :mod:`app.services.links.jira_keys`.
 
 A trailing slash, sub-page (``/diffs``), query string or fragment (``#note_123``) is tolerated
 and dropped.
@@ -21,6 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from app.services.links import jira_keys
+
 GITLAB_KINDS = {"issues": "issue", "work_items": "issue", "merge_requests": "merge_request"}
 GITHUB_KINDS = {"issues": "issue", "pull": "pull_request"}
 
@@ -29,9 +34,9 @@ _SEGMENT = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.-]*$")
 
 @dataclass(frozen=True, slots=True)
 class IssueRef:
-    provider: str  # "gitlab" | "github"
+    provider: str  # "gitlab" | "github" | "jira"
     host: str
-    project: str  # "group/sub/project" or "owner/repo"
+    project: str  # "group/sub/project", "owner/repo" or a Jira project key ("PAY")
     kind: str  # "issue" | "merge_request" | "pull_request"
     number: int
     scheme: str = "https"  # a self-managed GitLab may serve plain http
@@ -44,6 +49,9 @@ class IssueRef:
         if self.provider == "github":
             part = "pull" if self.kind == "pull_request" else "issues"
             return f"https://{self.host}/{self.project}/{part}/{self.number}"
+        if self.provider == "jira":
+            key = jira_keys.key(self.project, self.number)
+            return f"{self.scheme}://{self.host}/browse/{key}"
         part = self.segment or ("merge_requests" if self.kind == "merge_request" else "issues")
         return f"{self.scheme}://{self.host}/{self.project}/-/{part}/{self.number}"
 
@@ -99,8 +107,15 @@ def parse_issue_url(url: str, *, gitlab_hosts: Iterable[str] | None = None) -> I
             )
         return IssueRef("github", "github.com", _project(parts[:2]), GITHUB_KINDS[parts[2]],
                         _number(parts[3]))
-    if gitlab_hosts is not None:
-        known = {h.strip().lower() for h in gitlab_hosts if h.strip()} | {"gitlab.com"}
+    known = None if gitlab_hosts is None else (
+        {h.strip().lower() for h in gitlab_hosts if h.strip()} | {"gitlab.com"})
+    if jira_keys.is_cloud(host) or (jira_keys.browse_path(parts) and host != "gitlab.com"
+                                    and (known is None or host in known)):
+        return _jira(host, parts, split.scheme)
+    if known is not None:
+        if host not in known and jira_keys.browse_path(parts):
+            raise HostNotAllowed(f"{host} is not a known Jira host (an admin adds it with "
+                                 "`okr tracker add jira --host ...`)")
         if host not in known:
             raise HostNotAllowed(
                 f"{host} is neither github.com nor a known GitLab host (an admin adds it "
@@ -120,3 +135,15 @@ def parse_issue_url(url: str, *, gitlab_hosts: Iterable[str] | None = None) -> I
     return IssueRef("gitlab", host, _project(parts[:dash]), GITLAB_KINDS[tail[0]],
                     _number(tail[1]), scheme="https" if host == "gitlab.com" else split.scheme,
                     segment="work_items" if tail[0] == "work_items" else None)
+
+
+def _jira(host: str, parts: list[str], scheme: str) -> IssueRef:
+    """A Jira link: ``/browse/<KEY>-<n>``; a Cloud site is always https."""
+    if not jira_keys.browse_path(parts):
+        raise IssueUrlError(jira_keys.USAGE)
+    try:
+        project, number = jira_keys.parse_key(parts[1])
+    except jira_keys.BadKey as exc:
+        raise IssueUrlError(f"{exc}; {jira_keys.USAGE}") from exc
+    return IssueRef("jira", host, project, "issue", number,
+                    scheme="https" if jira_keys.is_cloud(host) else scheme)
