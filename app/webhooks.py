@@ -2,7 +2,8 @@
 
 ``POST /webhooks/<provider>/<hook key>`` is one workspace's connection (``okr tracker add``):
 the event is verified with that connection's own secret and touches that workspace's links
-only, and only items on the connection's host. ``POST /webhooks/gitlab`` and
+only, and only items on the connection's host (Linear: ``/webhooks/linear/<hook key>`` only,
+see :mod:`app.webhooks_linear`). ``POST /webhooks/gitlab`` and
 ``/webhooks/github`` are the environment's (``OKR_*_WEBHOOK_SECRET``) and apply to the
 workspace the environment configures (the only one, or ``OKR_TRACKER_WORKSPACE``); with
 several workspaces and none named they refuse every event.
@@ -25,7 +26,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from app import metrics
+from app import metrics, webhooks_linear
 from app.api_errors import ApiError, install, json_response
 from app.bootstrap import Container, utcnow
 from app.db import unit_of_work
@@ -154,7 +155,7 @@ def _count(response: Response) -> Response:
     error = body.get("error")
     outcome = str(error.get("code") if isinstance(error, dict) else body.get("status"))
     provider = (request.endpoint or "").rsplit(".", 1)[-1].split("_", 1)[0]
-    metrics.webhook(provider if provider in ("gitlab", "github") else "other",
+    metrics.webhook(provider if provider in ("gitlab", "github", "linear") else "other",
                     outcome if outcome in OUTCOMES else str(response.status_code))
     return response
 
@@ -203,5 +204,11 @@ def blueprint(container: Container, *, clock: Callable[[], datetime] = utcnow) -
     def github_connection(key: str) -> Response:
         workspace_id, host, secret = _connection(container, "github", key)
         return handled("github", _github_event(secret), workspace_id, host)
+
+    @bp.post("/linear/<key>")
+    def linear_connection(key: str) -> Response:
+        workspace_id, host, event = webhooks_linear.event(container, key, _body(),
+                                                          request.headers, clock())
+        return handled("linear", event, workspace_id, host)
 
     return bp

@@ -10,11 +10,12 @@ from app.commands.context import Obj, opened, pass_obj
 from app.services.links import connections
 
 workspace_option = context.workspace_option()
+DEFAULT_HOSTS = {"linear": "linear.app"}
 
 
 @click.group("tracker")
 def tracker() -> None:
-    """A workspace's GitLab and GitHub connections: the token its links are read with and
+    """A workspace's GitLab, GitHub and Linear connections: the token its links are read with and
     the secret its webhooks are checked with (both stored encrypted; OKR_SECRET_KEY)."""
 
 
@@ -26,18 +27,22 @@ def tracker() -> None:
               "(https://<host>/api/v4; GitHub: OKR_GITHUB_API_URL).")
 @click.option("--token", prompt="Read-only API token (empty for none)", hide_input=True,
               default="", show_default=False,
-              help="Prompted for (hidden) when not given; empty for public projects only.")
+              help="Prompted for (hidden) when not given; empty for public projects only "
+              "(Linear: a personal API key, always needed).")
+@click.option("--canceled-counts-as-done", "canceled_done", is_flag=True, default=False,
+              help="Linear: an issue in a canceled state counts as done (default: not done).")
 @workspace_option
 @pass_obj
 def tracker_add(obj: Obj, provider: str, host: str, api_url: str | None, token: str,
-                workspace_ref: str | None) -> None:
+                canceled_done: bool, workspace_ref: str | None) -> None:
     """Connect a workspace to a tracker; prints its webhook URL path and secret once."""
     now = utcnow()
     with opened(obj.container, workspace_ref, now) as c:
         added = connections.add(session=c.session, settings=c.settings, workspace_id=c.ws.id,
                                 provider=provider,
-                                host=host or f"{provider}.com",
-                                token=token, api_url=api_url, now=now, actor_label="cli")
+                                host=host or DEFAULT_HOSTS.get(provider, f"{provider}.com"),
+                                token=token, api_url=api_url, now=now, actor_label="cli",
+                                canceled_done=canceled_done)
         name = c.ws.name
     click.echo(f"tracker {added.id}: {added.provider} {added.host} for workspace {name!r}")
     click.echo(f"webhook URL: https://<this service>{added.webhook_path}")
@@ -59,7 +64,9 @@ def tracker_list(obj: Obj, workspace_ref: str | None) -> None:
     for r in rows:
         ident = f"{r.id:>4}" if r.id is not None else " env"
         click.echo(f"{ident}  {r.provider:<6}  {r.host:<30}  {r.api_url}  "
-                   f"token {r.token_hint or 'none'}  webhook {r.webhook_path or 'none'}")
+                   f"token {r.token_hint or 'none'}  webhook {r.webhook_path or 'none'}"
+                   + ("" if r.canceled_done is None else
+                      f"  canceled counts as done: {'yes' if r.canceled_done else 'no'}"))
     if not rows:
         click.echo(f"no tracker connections in workspace {name!r} (okr tracker add gitlab "
                    "--host HOST)")

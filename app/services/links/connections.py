@@ -27,11 +27,13 @@ from app.config import Settings
 from app.models import TrackerConnection, Workspace
 from app.services import audit
 from app.services.errors import InvalidValue, NotAllowed, NotFound
+from app.services.links import linear_ids
 from app.services.links.hosts import allowed_private, literal_refused, normal_hosts
 from app.services.tenancy import workspaces
 from app.services.tenancy.secrets import TokenCipher
 
-PROVIDERS = ("gitlab", "github")
+PROVIDERS = ("gitlab", "github", linear_ids.PROVIDER)
+LINEAR_API = "https://api.linear.app"
 MAX_SECRET = 500
 
 
@@ -47,6 +49,7 @@ class Connection:
     workspace_id: int | None = None
     source: str = "anonymous"  # stored | environment | anonymous
     id: int | None = None
+    canceled_done: bool = False  # Linear: a canceled issue counts as done
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +61,7 @@ class Listed:
     token_hint: str | None  # "...abcd"; never the token
     webhook_path: str | None
     source: str
+    canceled_done: bool | None = None  # Linear connections only
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +103,8 @@ def webhook_workspace(*, session: Session, settings: Settings) -> int | None:
 def default_api_url(settings: Settings, provider: str, host: str) -> str:
     if provider == "github":
         return settings.github_api_url.rstrip("/")
+    if provider == linear_ids.PROVIDER:
+        return LINEAR_API
     return (settings.gitlab_api_url or f"https://{host}/api/v4").rstrip("/")
 
 
@@ -120,7 +126,7 @@ def _decrypted(row: TrackerConnection, settings: Settings) -> Connection:
     return Connection(row.provider, row.host,
                       row.api_url or default_api_url(settings, row.provider, row.host),
                       cipher.decrypt(row.token), cipher.decrypt(row.webhook_secret),
-                      row.workspace_id, "stored", row.id)
+                      row.workspace_id, "stored", row.id, bool(row.canceled_counts_as_done))
 
 
 def _stored(session: Session, workspace_id: int, provider: str,
@@ -159,6 +165,10 @@ def _host(provider: str, host: str, settings: Settings) -> str:
         if text not in ("", "github.com"):
             raise InvalidValue("GitHub connections are for github.com", field="host")
         return "github.com"
+    if provider == linear_ids.PROVIDER:
+        if text not in ("", linear_ids.HOST):
+            raise InvalidValue(f"Linear connections are for {linear_ids.HOST}", field="host")
+        return linear_ids.HOST
     try:
         split = urlsplit(f"https://{text}/")
         name, port = split.hostname, split.port
@@ -212,14 +222,18 @@ def _hint(token: str | None) -> str | None:
 
 def add(*, session: Session, settings: Settings, workspace_id: int, provider: str, host: str,
         token: str | None, now: datetime, actor_label: str, api_url: str | None = None,
-        webhook_secret: str | None = None) -> Added:
+        webhook_secret: str | None = None, canceled_done: bool = False) -> Added:
     """Store a connection (its webhook secret generated unless given); refused when one for
-    the same host exists, or when tokens cannot be encrypted (OKR_SECRET_KEY unset)."""
+    the same host exists, or when tokens cannot be encrypted (OKR_SECRET_KEY unset).
+    ``canceled_done``: whether a Linear issue in a canceled state counts as done."""
     cipher = TokenCipher.from_settings(settings)
     if not cipher.enabled:
         raise InvalidValue("set OKR_SECRET_KEY first: tracker tokens are stored encrypted")
     if provider not in PROVIDERS:
-        raise InvalidValue("the provider is gitlab or github", field="provider")
+        raise InvalidValue("the provider is " + ", ".join(PROVIDERS[:-1])
+                           + f" or {PROVIDERS[-1]}", field="provider")
+    if canceled_done and provider != linear_ids.PROVIDER:
+        raise InvalidValue("only Linear issues can be canceled", field="canceled_done")
     name = _host(provider, host, settings)
     url = _api_url(api_url, settings)
     token = _secret(token, "token")
@@ -231,13 +245,15 @@ def add(*, session: Session, settings: Settings, workspace_id: int, provider: st
         workspace_id=workspace_id, provider=provider, host=name, api_url=url,
         token=cipher.encrypt(token), token_hint=_hint(token),
         webhook_secret=cipher.encrypt(secret), hook_key=secrets.token_urlsafe(18),
-        created_at=now, created_by=actor_label[:200])
+        created_at=now, created_by=actor_label[:200], canceled_counts_as_done=canceled_done)
     session.add(row)
     session.flush()
     audit.record(session=session, workspace_id=workspace_id, actor_label=actor_label,
                  action="tracker.add", subject_type="tracker_connection",
                  subject_key=f"{provider}:{name}", now=now,
-                 after={"api_url": url, "token": bool(token)})
+                 after={"api_url": url, "token": bool(token),
+                        **({"canceled_done": canceled_done}
+                           if provider == linear_ids.PROVIDER else {})})
     return Added(row.id, provider, name, webhook_path(provider, row.hook_key), secret)
 
 
@@ -268,7 +284,9 @@ def listing(*, session: Session, settings: Settings, workspace_id: int) -> list[
     out = [Listed(r.id, r.provider, r.host,
                   r.api_url or default_api_url(settings, r.provider, r.host),
                   f"...{r.token_hint}" if r.token_hint else None,
-                  webhook_path(r.provider, r.hook_key), "stored") for r in rows]
+                  webhook_path(r.provider, r.hook_key), "stored",
+                  bool(r.canceled_counts_as_done) if r.provider == linear_ids.PROVIDER
+                  else None) for r in rows]
     if env_workspace_id(session=session, settings=settings) != workspace_id:
         return out
     taken = {(r.provider, r.host) for r in rows}

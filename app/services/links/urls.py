@@ -9,6 +9,8 @@ Pure (no I/O). Accepted shapes:
   the root stays part of the project path here, as it is in the instance's own web URLs.
   Its scheme is kept: an ``http://`` instance stays ``http://``.
 * GitHub: ``https://github.com/<owner>/<repo>/issues/<n>`` and ``.../pull/<n>``.
+* Linear: ``https://linear.app/<org>/issue/<TEAM>-<n>[/<title slug>]`` (see
+  :mod:`app.services.links.linear_ids`).
 
 A trailing slash, sub-page (``/diffs``), query string or fragment (``#note_123``) is tolerated
 and dropped.
@@ -21,6 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from app.services.links import linear_ids
+
 GITLAB_KINDS = {"issues": "issue", "work_items": "issue", "merge_requests": "merge_request"}
 GITHUB_KINDS = {"issues": "issue", "pull": "pull_request"}
 
@@ -29,9 +33,9 @@ _SEGMENT = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.-]*$")
 
 @dataclass(frozen=True, slots=True)
 class IssueRef:
-    provider: str  # "gitlab" | "github"
+    provider: str  # "gitlab" | "github" | "linear"
     host: str
-    project: str  # "group/sub/project" or "owner/repo"
+    project: str  # "group/sub/project", "owner/repo" or Linear's "org/TEAM"
     kind: str  # "issue" | "merge_request" | "pull_request"
     number: int
     scheme: str = "https"  # a self-managed GitLab may serve plain http
@@ -41,6 +45,8 @@ class IssueRef:
     @property
     def url(self) -> str:
         """The canonical URL for this reference."""
+        if self.provider == linear_ids.PROVIDER:
+            return linear_ids.url(self.project, self.number)
         if self.provider == "github":
             part = "pull" if self.kind == "pull_request" else "issues"
             return f"https://{self.host}/{self.project}/{part}/{self.number}"
@@ -99,6 +105,8 @@ def parse_issue_url(url: str, *, gitlab_hosts: Iterable[str] | None = None) -> I
             )
         return IssueRef("github", "github.com", _project(parts[:2]), GITHUB_KINDS[parts[2]],
                         _number(parts[3]))
+    if host == linear_ids.HOST:
+        return _linear(parts)
     if gitlab_hosts is not None:
         known = {h.strip().lower() for h in gitlab_hosts if h.strip()} | {"gitlab.com"}
         if host not in known:
@@ -120,3 +128,12 @@ def parse_issue_url(url: str, *, gitlab_hosts: Iterable[str] | None = None) -> I
     return IssueRef("gitlab", host, _project(parts[:dash]), GITLAB_KINDS[tail[0]],
                     _number(tail[1]), scheme="https" if host == "gitlab.com" else split.scheme,
                     segment="work_items" if tail[0] == "work_items" else None)
+
+
+def _linear(parts: list[str]) -> IssueRef:
+    try:
+        org, team, number = linear_ids.parse_path(parts)
+    except linear_ids.BadIdentifier as exc:
+        raise IssueUrlError(str(exc)) from exc
+    return IssueRef(linear_ids.PROVIDER, linear_ids.HOST, linear_ids.project(org, team),
+                    "issue", number)
