@@ -9,7 +9,8 @@ person would in Linear and, when a hook is registered, delivers the webhook Line
 the issue as it is now, the changed fields' old values in ``updatedFrom``, ``webhookTimestamp``
 from ``clock``, signed with ``hook_secret`` in ``Linear-Signature``, named by
 ``Linear-Delivery``. ``remove`` deletes one (the API then answers "Entity not found").
-``drop_hooks`` loses webhooks on the way.
+``drop_hooks`` loses webhooks on the way; ``redirect_to`` answers every request with a 307
+there, ``pad_bytes`` makes every answer that much larger.
 
 Rate limits: every answer carries ``X-RateLimit-Requests-Remaining`` / ``-Reset`` (Unix ms);
 ``inject_ratelimit`` refuses the next requests with ``Retry-After``, as HTTP 429 or as
@@ -80,6 +81,8 @@ class FakeLinear:
         self.drop_hooks = False
         self.delivered: list[tuple[str, int]] = []
         self.clock: Callable[[], float] = time.time  # what webhookTimestamp says
+        self.redirect_to: str | None = None  # answer every request with a 307 there
+        self.pad_bytes = 0  # make every answer that much larger
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -238,8 +241,11 @@ class FakeLinear:
                        "X-RateLimit-Requests-Reset": reset}
             if self._refuse_next:
                 self._refuse_next -= 1
+                # The bucket refills by the time Linear says to retry.
                 headers.update({"Retry-After": str(self._retry_after),
-                                "X-RateLimit-Requests-Remaining": "0"})
+                                "X-RateLimit-Requests-Remaining": "0",
+                                "X-RateLimit-Requests-Reset": str(
+                                    int((time.time() + self._retry_after) * 1000))})
                 if self._refuse_style == "429":
                     return 429, headers, {"errors": [{"message": "Too many requests"}]}
                 return 400, headers, {"errors": [{
@@ -259,6 +265,12 @@ class FakeLinear:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
                 auth = self.headers.get("Authorization")
+                if fake.redirect_to is not None:
+                    self.send_response(307)
+                    self.send_header("Location", fake.redirect_to + self.path)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 refused, headers, answer = fake._admit()
                 operation, variables = "other", {}
                 if refused:
@@ -274,6 +286,8 @@ class FakeLinear:
                         status, answer, operation, variables = fake._answer(body, auth)
                 with fake.lock:
                     fake.hits.append(Hit(time.time(), auth, operation, variables, status))
+                if fake.pad_bytes and isinstance(answer, dict):
+                    answer = {**answer, "extensions": {"pad": "x" * fake.pad_bytes}}
                 payload = json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
