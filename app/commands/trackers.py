@@ -10,7 +10,6 @@ from app.commands.context import Obj, opened, pass_obj
 from app.services.links import connections
 
 workspace_option = context.workspace_option()
-DEFAULT_HOSTS = {"linear": "linear.app"}
 
 
 @click.group("tracker")
@@ -40,7 +39,7 @@ def tracker_add(obj: Obj, provider: str, host: str, api_url: str | None, token: 
     with opened(obj.container, workspace_ref, now) as c:
         added = connections.add(session=c.session, settings=c.settings, workspace_id=c.ws.id,
                                 provider=provider,
-                                host=host or DEFAULT_HOSTS.get(provider, f"{provider}.com"),
+                                host=host or connections.default_host(provider),
                                 token=token, api_url=api_url, now=now, actor_label="cli",
                                 canceled_done=canceled_done)
         name = c.ws.name

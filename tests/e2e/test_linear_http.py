@@ -165,5 +165,3 @@ def test_linear_webhooks_and_reconciliation_reach_the_digest(
         latest = json.dumps(posts(fake_slack, "C0ENG")[-1]["blocks"], ensure_ascii=False)
         assert "Ship onboarding without bugs* · 100% · :arrow_up_small: +100 pts" in latest
         assert "ENG-1 closed" in latest
-
-

@@ -73,6 +73,11 @@ class Added:
     webhook_secret: str  # shown once
 
 
+def default_host(provider: str) -> str:
+    """The host a connection is for when none is given: github.com, gitlab.com, linear.app."""
+    return linear_ids.HOST if provider == linear_ids.PROVIDER else f"{provider}.com"
+
+
 def webhook_path(provider: str, hook_key: str | None) -> str:
     return f"/webhooks/{provider}/{hook_key}" if hook_key else f"/webhooks/{provider}"
 
