@@ -7,7 +7,7 @@ import click
 from app.bootstrap import utcnow
 from app.commands import context
 from app.commands.context import Obj, opened, pass_obj
-from app.services.links import connections
+from app.services.links import connection_settings, connections
 
 workspace_option = context.workspace_option()
 
@@ -69,6 +69,31 @@ def tracker_list(obj: Obj, workspace_ref: str | None) -> None:
     if not rows:
         click.echo(f"no tracker connections in workspace {name!r} (okr tracker add gitlab "
                    "--host HOST)")
+
+
+@tracker.command("set")
+@click.argument("ref")
+@click.option("--webhook-secret", "ask_secret", is_flag=True,
+              help="Prompt (hidden) for the tracker's own webhook signing secret: Linear "
+              "generates one when its webhook is created.")
+@click.option("--canceled-counts-as-done/--canceled-not-done", "canceled_done", default=None,
+              help="Linear: whether an issue in a canceled state counts as done.")
+@workspace_option
+@pass_obj
+def tracker_set(obj: Obj, ref: str, ask_secret: bool, canceled_done: bool | None,
+                workspace_ref: str | None) -> None:
+    """Change a stored connection (by id or host): its webhook secret, the canceled setting."""
+    secret = (click.prompt("Webhook signing secret", hide_input=True, err=True)
+              if ask_secret else None)
+    now = utcnow()
+    with opened(obj.container, workspace_ref, now) as c:
+        row = connection_settings.update(
+            session=c.session, settings=c.settings, workspace_id=c.ws.id, ref=ref, now=now,
+            actor_label="cli", webhook_secret=secret, canceled_done=canceled_done)
+        click.echo(f"updated tracker {row.id} ({row.provider} {row.host})"
+                   + ("" if row.provider != "linear" else
+                      f"; canceled counts as done: "
+                      f"{'yes' if row.canceled_counts_as_done else 'no'}"))
 
 
 @tracker.command("remove")

@@ -206,3 +206,37 @@ def test_add_linear_refuses_another_host_and_the_setting_elsewhere(cli_env: Sett
     code, _, err = _run("tracker", "add", "github", "--canceled-counts-as-done",
                         "--workspace", "acme", input=TOKEN + "\n")
     assert code == 1 and "only Linear issues can be canceled" in err
+
+
+def test_set_takes_linears_own_signing_secret_and_the_canceled_setting(
+        cli_env: Settings) -> None:
+    code, out, err = _run("tracker", "add", "linear", "--workspace", "acme",
+                          input=LINEAR_KEY + "\n")
+    assert code == 0, out + err
+    hook_key = out.split("/webhooks/linear/")[1].split()[0]
+    linears = "lin_wh_generated_by_linear_0123"
+    code, out, err = _run("tracker", "set", "linear.app", "--webhook-secret",
+                          "--canceled-counts-as-done", "--workspace", "acme",
+                          input=linears + "\n")
+    assert code == 0, out + err
+    assert "canceled counts as done: yes" in out and linears not in out + err
+    bootstrapped = bootstrap(cli_env, migrate=False)
+    with unit_of_work(bootstrapped.session_factory) as s:
+        conn = connections.by_hook_key(session=s, settings=cli_env, provider="linear",
+                                       key=hook_key)
+        assert conn is not None and (conn.webhook_secret, conn.canceled_done) == (linears, True)
+        raw = s.execute(text("SELECT webhook_secret FROM tracker_connections")).scalar_one()
+        assert raw.startswith("enc:v1:") and linears not in raw
+    bootstrapped.close()
+    code, out, _ = _run("tracker", "set", "linear.app", "--canceled-not-done",
+                        "--workspace", "acme")
+    assert code == 0 and "canceled counts as done: no" in out
+    # Nothing to change, another workspace's connection, the setting on GitHub: refused.
+    assert "nothing to change" in _run("tracker", "set", "linear.app",
+                                       "--workspace", "acme")[2]
+    assert "no tracker connection" in _run("tracker", "set", "linear.app", "--canceled-not-done",
+                                           "--workspace", "beta")[2]
+    _run("tracker", "add", "github", "--workspace", "acme", input=TOKEN + "\n")
+    code, _, err = _run("tracker", "set", "github.com", "--canceled-not-done",
+                        "--workspace", "acme")
+    assert code == 1 and "only Linear issues can be canceled" in err
