@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.bootstrap import Container
+from app.metrics import WEBHOOK_EVENTS
 from app.models import AuditEntry, Checkin, IssueLink, WebhookDelivery
 from app.services.links import attach, connections
 from tests.fakelinear import FakeLinear
@@ -293,3 +294,18 @@ def test_fuzzed_bodies_never_get_a_server_error(client: FlaskClient, org: Org,
             body["data"][key] = data.draw(_json)
     status, reply = _post(client, hook, *linear.sign(body))
     assert status in (200, 202, 400), reply
+
+
+def test_deliveries_are_counted_under_linear(client: FlaskClient, linear: FakeLinear,
+                                             org: Org, hook: str) -> None:
+    def counted(outcome: str) -> float:
+        return WEBHOOK_EVENTS.labels("linear", outcome)._value.get()
+
+    before = (counted("applied"), counted("unauthorized"), counted("ignored"))
+    linear.issues["ENG-123"].state = "completed"
+    _post(client, hook, *linear.hook("ENG-123"))
+    raw, headers = linear.hook("ENG-123")
+    _post(client, hook, raw, {**headers, "Linear-Signature": "0" * 64})
+    _post(client, hook, *linear.sign({**linear.payload("ENG-123"), "type": "Cycle"}))
+    assert (counted("applied"), counted("unauthorized"), counted("ignored")) == (
+        before[0] + 1, before[1] + 1, before[2] + 1)
