@@ -90,6 +90,10 @@ def _not_found(error: Mapping[str, Any]) -> bool:
 
 
 def _query(client: ForgeClient, query: str, variables: dict[str, Any]) -> Any:
+    if "Authorization" not in client.headers:
+        # Linear answers nothing without a key: say so once instead of asking per issue.
+        raise ForgeError("this workspace has no Linear connection with an API key "
+                         "(okr tracker add linear)")
     response = client.post("graphql", {"query": query, "variables": variables},
                            refused=rate_limited, answered=(400, 404))
     try:

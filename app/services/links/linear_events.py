@@ -8,7 +8,8 @@ the delivery: a redelivery is applied once.
 
 Only ``type: "Issue"`` events carry a state we use (``action`` create, update or remove);
 other types (Comment, Project, ...) and actions are answered and ignored. A removed issue is
-``deleted``: it leaves its KR's denominator. The issue is named by ``data.identifier``
+``deleted``: it leaves its KR's denominator (unless the payload says it was archived, not
+trashed: then its state applies as for an update). The issue is named by ``data.identifier``
 (``ENG-123``) in the organisation of the payload's ``url``; ``data.updatedAt`` orders events
 (an older one arriving late is ignored); ``updatedFrom`` (the previous values of an update)
 is not needed: the payload holds the issue as it is now.
@@ -84,7 +85,7 @@ def issue_item(payload: Any, *, canceled_done: bool = False) -> ItemState | None
     title = data.get("title")
     title = title if isinstance(title, str) else None
     project = linear_ids.project(org, team)
-    if action == "remove":
+    if action == "remove" and not _archived(data):
         # A removal is final: no later edit can come, so it is never a late delivery.
         return ItemState(linear_ids.PROVIDER, linear_ids.HOST, project, "issue", number,
                          DELETED, title=title)
@@ -96,3 +97,10 @@ def issue_item(payload: Any, *, canceled_done: bool = False) -> ItemState | None
                          "backlog, unstarted, started, completed, canceled)")
     return ItemState(linear_ids.PROVIDER, linear_ids.HOST, project, "issue", number, mapped,
                      parse_time(data.get("updatedAt")), title)
+
+
+def _archived(data: dict[str, Any]) -> bool:
+    """A ``remove`` that archives rather than deletes: ``archivedAt`` set and explicitly not
+    ``trashed`` (Linear archives done issues by itself after a while). The issue still
+    exists, so it keeps counting as its state says instead of leaving the denominator."""
+    return isinstance(data.get("archivedAt"), str) and data.get("trashed") is False

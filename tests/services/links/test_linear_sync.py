@@ -270,3 +270,17 @@ def test_a_post_follows_no_redirect_and_reads_within_limits(fake: FakeLinear) ->
     fake.pad_bytes = 0
     item = linear.fetch_issue(_client(fake), "linear.app", "acme/ENG", 1)
     assert item is not None and item.state == "closed"
+
+
+def test_without_a_connection_linear_is_not_asked(session: Session,
+                                                  session_factory: sessionmaker[Session],
+                                                  now: datetime, fake: FakeLinear,
+                                                  cfg: Settings) -> None:
+    org = seed(session, now)
+    for n in (1, 2):
+        _link(session, org, f"https://linear.app/acme/issue/ENG-{n}", now)
+    session.commit()
+    report = _sync(session_factory, cfg, now, org)
+    assert report.errors == ["linear linear.app: this workspace has no Linear connection with "
+                             "an API key (okr tracker add linear)"]
+    assert report.requests == 0 and fake.api_hits() == []

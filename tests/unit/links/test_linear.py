@@ -179,3 +179,13 @@ def test_a_missing_or_broken_timestamp_is_a_bad_payload(stamp: Any) -> None:
     body = {} if stamp is None else {"webhookTimestamp": stamp}
     with pytest.raises((BadPayload, linear_events.Unauthenticated)):
         linear_events.check_fresh(body, SENT)
+
+
+def test_an_archived_issue_that_is_not_trashed_keeps_its_state() -> None:
+    body = payload("linear_issue_remove.json")
+    body["data"]["trashed"] = False  # archived (Linear archives done issues), not deleted
+    item = linear_events.issue_item(body)
+    assert item is not None and item.state == "closed"
+    del body["data"]["trashed"]  # no word either way: a removal
+    item = linear_events.issue_item(body)
+    assert item is not None and item.state == "deleted"
