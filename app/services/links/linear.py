@@ -95,7 +95,7 @@ def _query(client: ForgeClient, query: str, variables: dict[str, Any]) -> Any:
         raise ForgeError("this workspace has no Linear connection with an API key "
                          "(okr tracker add linear)")
     response = client.post("graphql", {"query": query, "variables": variables},
-                           refused=rate_limited, answered=(400, 404))
+                           refused=rate_limited, answered=(400,))
     try:
         return response.json()
     except ValueError as exc:

@@ -284,3 +284,18 @@ def test_without_a_connection_linear_is_not_asked(session: Session,
     assert report.errors == ["linear linear.app: this workspace has no Linear connection with "
                              "an API key (okr tracker add linear)"]
     assert report.requests == 0 and fake.api_hits() == []
+
+
+def test_a_wrong_api_address_is_an_error_never_a_deletion(
+        session: Session, session_factory: sessionmaker[Session], now: datetime,
+        fake: FakeLinear, cfg: Settings) -> None:
+    org = seed(session, now)
+    connections.add(session=session, settings=cfg, workspace_id=org.workspace_id,
+                    provider="linear", host="linear.app", token=API_KEY,
+                    api_url=f"{fake.url}/v2", now=now, actor_label="t")
+    fake.add("ENG-1", "completed")
+    _link(session, org, "https://linear.app/acme/issue/ENG-1", now)
+    session.commit()
+    report = _sync(session_factory, cfg, now, org)
+    assert report.errors == ["linear linear.app: linear answered HTTP 404 for graphql"]
+    assert _links(session, org)[1][0] == "unknown"
