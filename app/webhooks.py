@@ -4,7 +4,8 @@
 the event is verified with that connection's own secret and touches that workspace's links
 only, and only items on the connection's host. Jira (``/webhooks/jira/<hook key>``) has no
 environment endpoint: it signs like GitHub (``X-Hub-Signature: sha256=<hmac>``) and names a
-delivery with ``X-Atlassian-Webhook-Identifier``. ``POST /webhooks/gitlab`` and
+delivery with ``X-Atlassian-Webhook-Identifier``. Linear: ``/webhooks/linear/<hook key>``
+only, see :mod:`app.webhooks_linear`. ``POST /webhooks/gitlab`` and
 ``/webhooks/github`` are the environment's (``OKR_*_WEBHOOK_SECRET``) and apply to the
 workspace the environment configures (the only one, or ``OKR_TRACKER_WORKSPACE``); with
 several workspaces and none named they refuse every event.
@@ -27,7 +28,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from app import metrics
+from app import metrics, webhooks_linear
 from app.api_errors import ApiError, install, json_response
 from app.bootstrap import Container, utcnow
 from app.db import unit_of_work
@@ -223,5 +224,10 @@ def blueprint(container: Container, *, clock: Callable[[], datetime] = utcnow) -
     def jira_connection(key: str) -> Response:
         workspace_id, host, secret = _connection(container, "jira", key)
         return handled("jira", _jira_event(secret, host), workspace_id, host)
+    @bp.post("/linear/<key>")
+    def linear_connection(key: str) -> Response:
+        workspace_id, host, event = webhooks_linear.event(container, key, _body(),
+                                                          request.headers, clock())
+        return handled("linear", event, workspace_id, host)
 
     return bp

@@ -133,6 +133,7 @@ class Block(Id):
     TRACKER_TOKEN = "tr_token"
     TRACKER_API_URL = "tr_api_url"
     TRACKER_ACCOUNT = "tr_account"
+    TRACKER_CANCELED = "tr_canceled"
     # End of cycle: per-KR inputs are f"{prefix}:{kr_key}" like the check-in modal's.
     REVIEW_KR = "rv_kr"
     REVIEW_SELF = "rv_self"

@@ -35,7 +35,13 @@ def tracker_modal(rows: Sequence[Row]) -> dict[str, Any]:
                             "initial_option": {"text": plain("GitLab"), "value": "gitlab"},
                             "options": [{"text": plain("GitLab"), "value": "gitlab"},
                                         {"text": plain("GitHub"), "value": "github"},
-                                        {"text": plain("Jira"), "value": "jira"}]}}
+                                        {"text": plain("Jira"), "value": "jira"},
+                                        {"text": plain("Linear"), "value": "linear"}]}}
+    canceled = {"type": "input", "block_id": str(Block.TRACKER_CANCELED), "optional": True,
+                "label": plain("Linear: canceled issues"),
+                "element": {"type": "checkboxes", "action_id": str(Block.TRACKER_CANCELED),
+                            "options": [{"text": plain("A canceled issue counts as done"),
+                                         "value": "done"}]}}
     return {
         "type": "modal", "callback_id": str(Callback.TRACKER_ADD),
         "title": plain("Issue trackers", 24), "submit": plain("Add connection", 24),
@@ -48,15 +54,17 @@ def tracker_modal(rows: Sequence[Row]) -> dict[str, Any]:
             provider,
             _text_input(Block.TRACKER_HOST, "Host", "GitLab: the host your links name, e.g. "
                         "gitlab.example.com (empty: gitlab.com). GitHub: github.com. Jira: "
-                        "the site, e.g. acme.atlassian.net.", max_length=200),
+                        "the site, e.g. acme.atlassian.net. Linear: linear.app.",
+                        max_length=200),
             _text_input(Block.TRACKER_TOKEN, "Read-only API token",
-                        "Empty for public projects only."),
+                        "Empty for public projects only. Linear: a personal API key."),
             _text_input(Block.TRACKER_API_URL, "API URL",
                         "Only when not the default (GitLab: https://<host>/api/v4; Jira: "
                         "https://<host>)."),
             _text_input(Block.TRACKER_ACCOUNT, "Account email (Jira Cloud)",
                         "The email of the Atlassian account the API token belongs to.",
                         max_length=200),
+            canceled,
         ],
     }
 

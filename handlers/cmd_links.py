@@ -76,8 +76,8 @@ def link(req: CommandRequest) -> Reply:
             client_factory=issue_sync.default_client_factory(
                 req.settings, max_wait=5.0, max_attempts=1, timeout=(3.0, 5.0)))
         if report.errors or report.missing:
-            note = ("\nI could not read its state yet, so it counts as open until GitLab or "
-                    "GitHub tells us otherwise.")
+            note = ("\nI could not read its state yet, so it counts as open until its "
+                    "tracker tells us otherwise.")
     except Exception as exc:  # the link is made; its state can wait for the next sync
         log.warning("attach.fetch_failed", extra={"error": type(exc).__name__})
     with req.session() as tx:

@@ -25,14 +25,14 @@ subcommand = Subcommands()
 USAGE = "[list | remove <id or host>]"
 _FIELDS = {"provider": Block.TRACKER_PROVIDER, "host": Block.TRACKER_HOST,
            "token": Block.TRACKER_TOKEN, "api_url": Block.TRACKER_API_URL,
-           "account": Block.TRACKER_ACCOUNT}
+           "account": Block.TRACKER_ACCOUNT, "canceled_done": Block.TRACKER_CANCELED}
 
 
 def _rows(env: Env, workspace_id: int) -> list[Row]:
     with env.session() as tx:
         listed = connections.listing(session=tx, settings=env.settings,
                                      workspace_id=workspace_id)
-    return [(str(r.id) if r.id is not None else "env", r.provider,
+    return [(str(r.id) if r.id is not None else "env", _provider(r),
              f"{r.host} ({r.account})" if r.account else r.host,
              r.token_hint or "none", r.webhook_path or "none") for r in listed]
 
@@ -53,6 +53,20 @@ def tracker(req: CommandRequest) -> Reply | None:
         return Reply(f"Usage: `/okr tracker {USAGE}`", error=True)
     req.open_modal(tracker_modal(_rows(req.env, req.workspace_id)))
     return None
+
+
+def _provider(row: connections.Listed) -> str:
+    if row.canceled_done is None:
+        return row.provider
+    return f"{row.provider} (canceled {'counts' if row.canceled_done else 'does not count'} " \
+        "as done)"
+
+
+def _checked(state: dict[str, Any], block: Block) -> bool:
+    entry = (state.get(str(block)) or {}).get(str(block)) or {}
+    options = entry.get("selected_options")
+    return isinstance(options, list) and any(
+        isinstance(o, dict) and o.get("value") == "done" for o in options)
 
 
 def _value(state: dict[str, Any], block: Block) -> str | None:
@@ -80,6 +94,7 @@ def on_add_submit(ack: Ack, view: dict[str, Any], env: Env, workspace_id: int,
                 token=_value(state, Block.TRACKER_TOKEN),
                 account=_value(state, Block.TRACKER_ACCOUNT),
                 api_url=_value(state, Block.TRACKER_API_URL), now=now,
+                canceled_done=_checked(state, Block.TRACKER_CANCELED),
                 actor_label=f"slack:{person.slack_id}")
     except OkrError as exc:
         field = getattr(exc, "field", None)

@@ -149,7 +149,8 @@ def unlink(obj: Obj, url: str, kr_key: str, workspace_ref: str | None) -> None:
 @workspace_option
 @pass_obj
 def sync_issues(obj: Obj, max_wait: float, workspace_ref: str | None) -> None:
-    """Ask GitLab, GitHub and Jira for the state of every linked item and apply what changed."""
+    """Ask GitLab, GitHub, Jira and Linear for the state of every linked item and apply what
+    changed."""
     container, now = obj.container, utcnow()
     workspace_id = None
     if workspace_ref:

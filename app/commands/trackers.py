@@ -7,15 +7,16 @@ import click
 from app.bootstrap import utcnow
 from app.commands import context
 from app.commands.context import Obj, opened, pass_obj
-from app.services.links import connections
+from app.services.links import connection_settings, connections
 
 workspace_option = context.workspace_option()
 
 
 @click.group("tracker")
 def tracker() -> None:
-    """A workspace's GitLab, GitHub and Jira connections: the token its links are read with and
-    the secret its webhooks are checked with (both stored encrypted; OKR_SECRET_KEY)."""
+    """A workspace's GitLab, GitHub, Jira and Linear connections: the token its links are
+    read with and the secret its webhooks are checked with (both stored encrypted;
+    OKR_SECRET_KEY)."""
 
 
 @tracker.command("add")
@@ -28,11 +29,14 @@ def tracker() -> None:
               help="Jira Cloud: the email of the Atlassian account the API token belongs to.")
 @click.option("--token", prompt="Read-only API token (empty for none)", hide_input=True,
               default="", show_default=False,
-              help="Prompted for (hidden) when not given; empty for public projects only.")
+              help="Prompted for (hidden) when not given; empty for public projects only "
+              "(Linear: a personal API key, always needed).")
+@click.option("--canceled-counts-as-done", "canceled_done", is_flag=True, default=False,
+              help="Linear: an issue in a canceled state counts as done (default: not done).")
 @workspace_option
 @pass_obj
 def tracker_add(obj: Obj, provider: str, host: str, api_url: str | None, account: str | None,
-                token: str, workspace_ref: str | None) -> None:
+                token: str, canceled_done: bool, workspace_ref: str | None) -> None:
     """Connect a workspace to a tracker; prints its webhook URL path and secret once."""
     now = utcnow()
     with opened(obj.container, workspace_ref, now) as c:
@@ -40,7 +44,7 @@ def tracker_add(obj: Obj, provider: str, host: str, api_url: str | None, account
                                 provider=provider,
                                 host=host or connections.default_host(provider),
                                 token=token, api_url=api_url, now=now, actor_label="cli",
-                                account=account)
+                                account=account, canceled_done=canceled_done)
         name = c.ws.name
     click.echo(f"tracker {added.id}: {added.provider} {added.host} for workspace {name!r}")
     click.echo(f"webhook URL: https://<this service>{added.webhook_path}")
@@ -63,10 +67,37 @@ def tracker_list(obj: Obj, workspace_ref: str | None) -> None:
         ident = f"{r.id:>4}" if r.id is not None else " env"
         who = f" ({r.account})" if r.account else ""
         click.echo(f"{ident}  {r.provider:<6}  {r.host:<30}  {r.api_url}  "
-                   f"token {r.token_hint or 'none'}{who}  webhook {r.webhook_path or 'none'}")
+                   f"token {r.token_hint or 'none'}{who}  webhook {r.webhook_path or 'none'}"
+                   + ("" if r.canceled_done is None else
+                      f"  canceled counts as done: {'yes' if r.canceled_done else 'no'}"))
     if not rows:
         click.echo(f"no tracker connections in workspace {name!r} (okr tracker add gitlab "
                    "--host HOST)")
+
+
+@tracker.command("set")
+@click.argument("ref")
+@click.option("--webhook-secret", "ask_secret", is_flag=True,
+              help="Prompt (hidden) for the tracker's own webhook signing secret: Linear "
+              "generates one when its webhook is created.")
+@click.option("--canceled-counts-as-done/--canceled-not-done", "canceled_done", default=None,
+              help="Linear: whether an issue in a canceled state counts as done.")
+@workspace_option
+@pass_obj
+def tracker_set(obj: Obj, ref: str, ask_secret: bool, canceled_done: bool | None,
+                workspace_ref: str | None) -> None:
+    """Change a stored connection (by id or host): its webhook secret, the canceled setting."""
+    secret = (click.prompt("Webhook signing secret", hide_input=True, err=True)
+              if ask_secret else None)
+    now = utcnow()
+    with opened(obj.container, workspace_ref, now) as c:
+        row = connection_settings.update(
+            session=c.session, settings=c.settings, workspace_id=c.ws.id, ref=ref, now=now,
+            actor_label="cli", webhook_secret=secret, canceled_done=canceled_done)
+        click.echo(f"updated tracker {row.id} ({row.provider} {row.host})"
+                   + ("" if row.provider != "linear" else
+                      f"; canceled counts as done: "
+                      f"{'yes' if row.canceled_counts_as_done else 'no'}"))
 
 
 @tracker.command("remove")

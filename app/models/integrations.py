@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, WorkspaceScoped
@@ -29,7 +29,7 @@ class IssueLink(WorkspaceScoped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kr_id: Mapped[int] = mapped_column(ForeignKey("key_results.id", ondelete="CASCADE"), index=True)
     url: Mapped[str] = mapped_column(String(500))
-    provider: Mapped[str] = mapped_column(String(16))  # gitlab | github | jira
+    provider: Mapped[str] = mapped_column(String(16))  # gitlab | github | jira | linear
     host: Mapped[str] = mapped_column(String(200))
     project: Mapped[str] = mapped_column(String(300))  # group/sub/project or owner/repo
     kind: Mapped[str] = mapped_column(String(16))  # issue | merge_request | pull_request
@@ -58,7 +58,7 @@ class TrackerConnection(WorkspaceScoped, Base):
     __table_args__ = (UniqueConstraint("workspace_id", "provider", "host"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    provider: Mapped[str] = mapped_column(String(16))  # gitlab | github | jira
+    provider: Mapped[str] = mapped_column(String(16))  # gitlab | github | jira | linear
     host: Mapped[str] = mapped_column(String(200))  # as links name it: gitlab.example.com[:port]
     api_url: Mapped[str | None] = mapped_column(String(500))  # None: the provider's default
     # Who the token belongs to, when the tracker authenticates a token with it (Jira Cloud:
@@ -70,6 +70,9 @@ class TrackerConnection(WorkspaceScoped, Base):
     hook_key: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column()
     created_by: Mapped[str] = mapped_column(String(200))
+    # Linear: whether an issue in a "canceled" state counts as done (else as not done).
+    canceled_counts_as_done: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                          server_default=false())
 
 
 class WebhookDelivery(Base):

@@ -182,3 +182,94 @@ def test_a_jira_connection_with_its_account_email(cli_env: Settings) -> None:
     code, out, err = _run("link", "--no-fetch", "https://acme.atlassian.net/browse/7-PAY",
                           "acme-bugs", "--workspace", "acme")
     assert code == 1 and "not a Jira project key" in err and "Traceback" not in out + err
+
+
+LINEAR_KEY = "lin_api_abcdefghijklmnop9876"
+
+
+def test_add_linear_with_the_canceled_setting_and_list_it(cli_env: Settings) -> None:
+    code, out, err = _run("tracker", "add", "linear", "--canceled-counts-as-done",
+                          "--workspace", "acme", input=LINEAR_KEY + "\n")
+    assert code == 0, out + err
+    assert "linear linear.app for workspace 'acme'" in out
+    assert "webhook URL: https://<this service>/webhooks/linear/" in out
+    assert LINEAR_KEY not in out + err
+    code, out, err = _run("tracker", "add", "linear", "--workspace", "beta",
+                          input=LINEAR_KEY + "\n")
+    assert code == 0, out + err
+
+    bootstrapped = bootstrap(cli_env, migrate=False)
+    with unit_of_work(bootstrapped.session_factory) as s:
+        rows = s.scalars(select(TrackerConnection).order_by(TrackerConnection.id)).all()
+        assert [(r.provider, r.host, r.canceled_counts_as_done) for r in rows] == [
+            ("linear", "linear.app", True), ("linear", "linear.app", False)]
+        raw = s.execute(text("SELECT token FROM tracker_connections")).scalars().all()
+        assert all(v.startswith("enc:v1:") and LINEAR_KEY not in v for v in raw)
+        conn = connections.for_fetch(session=s, settings=cli_env,
+                                     workspace_id=rows[0].workspace_id, provider="linear",
+                                     host="linear.app")
+        assert (conn.token, conn.api_url, conn.canceled_done) == (
+            LINEAR_KEY, "https://api.linear.app", True)
+    bootstrapped.close()
+
+    code, out, _ = _run("tracker", "list", "--workspace", "acme")
+    assert code == 0 and "linear" in out and "...9876" in out
+    assert "canceled counts as done: yes" in out and LINEAR_KEY not in out
+    assert "canceled counts as done: no" in _run("tracker", "list", "--workspace", "beta")[1]
+
+    # Linear links need no allow-list entry; a malformed one is refused with the reason.
+    code, out, err = _run("link", "--no-fetch", "https://linear.app/acme/issue/ENG-12/a-title",
+                          "acme-bugs", "--workspace", "acme")
+    assert code == 0, out + err
+    code, out, err = _run("link", "--no-fetch", "https://linear.app/acme/issue/ENG-x",
+                          "acme-bugs", "--workspace", "acme")
+    assert code == 1 and "does not end in an issue number" in err and "Traceback" not in err
+    bootstrapped = bootstrap(cli_env, migrate=False)
+    with unit_of_work(bootstrapped.session_factory) as s:
+        link = s.scalars(select(IssueLink)).one()
+        assert (link.provider, link.project, link.number, link.url) == (
+            "linear", "acme/ENG", 12, "https://linear.app/acme/issue/ENG-12")
+    bootstrapped.close()
+
+
+def test_add_linear_refuses_another_host_and_the_setting_elsewhere(cli_env: Settings) -> None:
+    code, _, err = _run("tracker", "add", "linear", "--host", "linear.example.com",
+                        "--workspace", "acme", input=LINEAR_KEY + "\n")
+    assert code == 1 and "Linear connections are for linear.app" in err
+    code, _, err = _run("tracker", "add", "github", "--canceled-counts-as-done",
+                        "--workspace", "acme", input=TOKEN + "\n")
+    assert code == 1 and "only Linear issues can be canceled" in err
+
+
+def test_set_takes_linears_own_signing_secret_and_the_canceled_setting(
+        cli_env: Settings) -> None:
+    code, out, err = _run("tracker", "add", "linear", "--workspace", "acme",
+                          input=LINEAR_KEY + "\n")
+    assert code == 0, out + err
+    hook_key = out.split("/webhooks/linear/")[1].split()[0]
+    linears = "lin_wh_generated_by_linear_0123"
+    code, out, err = _run("tracker", "set", "linear.app", "--webhook-secret",
+                          "--canceled-counts-as-done", "--workspace", "acme",
+                          input=linears + "\n")
+    assert code == 0, out + err
+    assert "canceled counts as done: yes" in out and linears not in out + err
+    bootstrapped = bootstrap(cli_env, migrate=False)
+    with unit_of_work(bootstrapped.session_factory) as s:
+        conn = connections.by_hook_key(session=s, settings=cli_env, provider="linear",
+                                       key=hook_key)
+        assert conn is not None and (conn.webhook_secret, conn.canceled_done) == (linears, True)
+        raw = s.execute(text("SELECT webhook_secret FROM tracker_connections")).scalar_one()
+        assert raw.startswith("enc:v1:") and linears not in raw
+    bootstrapped.close()
+    code, out, _ = _run("tracker", "set", "linear.app", "--canceled-not-done",
+                        "--workspace", "acme")
+    assert code == 0 and "canceled counts as done: no" in out
+    # Nothing to change, another workspace's connection, the setting on GitHub: refused.
+    assert "nothing to change" in _run("tracker", "set", "linear.app",
+                                       "--workspace", "acme")[2]
+    assert "no tracker connection" in _run("tracker", "set", "linear.app", "--canceled-not-done",
+                                           "--workspace", "beta")[2]
+    _run("tracker", "add", "github", "--workspace", "acme", input=TOKEN + "\n")
+    code, _, err = _run("tracker", "set", "github.com", "--canceled-not-done",
+                        "--workspace", "acme")
+    assert code == 1 and "only Linear issues can be canceled" in err

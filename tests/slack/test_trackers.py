@@ -114,3 +114,28 @@ def test_an_admin_connects_a_jira_site_with_its_account_email(slack: Harness) ->
     listed = json_body(slack.send(slack.req.command("U0DEE", "tracker list")))
     assert "acme.atlassian.net (ops@acme.com)" in listed["text"]
     assert "...9876" in listed["text"] and token not in listed["text"]
+
+
+def test_an_admin_adds_a_linear_connection_with_the_canceled_setting(slack: Harness) -> None:
+    slack.send(slack.req.command("U0DEE", "tracker"))
+    view = slack.fake.last_view()
+    assert view is not None and '"linear"' in json.dumps(view)
+    values = _values("linear", "", "lin_api_modal_key_0000abcd")
+    values[str(Block.TRACKER_CANCELED)] = {str(Block.TRACKER_CANCELED): {
+        "type": "checkboxes", "selected_options": [{"value": "done"}]}}
+    body = json_body(slack.send(slack.req.view_submission("U0DEE", view, values)))
+    assert body["response_action"] == "update", body
+    assert "/webhooks/linear/" in str(body["view"])
+    with slack.session() as s:
+        row = s.scalars(select(TrackerConnection)).one()
+        assert (row.provider, row.host, row.canceled_counts_as_done) == (
+            "linear", "linear.app", True)
+    listed = json_body(slack.send(slack.req.command("U0DEE", "tracker list")))
+    assert "linear (canceled counts as done)" in listed["text"]
+    # Not ticked: a canceled issue does not count as done.
+    slack.send(slack.req.command("U0DEE", "tracker remove linear.app"))
+    body = json_body(slack.send(slack.req.view_submission(
+        "U0DEE", view, _values("linear", "", "lin_api_modal_key_0000abcd"))))
+    assert body["response_action"] == "update"
+    with slack.session() as s:
+        assert s.scalars(select(TrackerConnection)).one().canceled_counts_as_done is False

@@ -232,6 +232,7 @@ def upgrade() -> None:
     sa.Column('hook_key', sa.String(length=64), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('created_by', sa.String(length=200), nullable=False),
+    sa.Column('canceled_counts_as_done', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('workspace_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_tracker_connections_workspace_id_workspaces'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tracker_connections')),

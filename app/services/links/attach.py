@@ -36,6 +36,7 @@ from app.services.links.refs import (
     kr_score_of,
     parse,
     short_ref,
+    stored_project,
 )
 from app.services.links.state import apply_state
 from app.services.okrs.writable import require_open_kr
@@ -135,7 +136,7 @@ def add(
         return existing, False
     link = IssueLink(
         workspace_id=workspace_id, kr_id=kr.id, url=ref.url, provider=ref.provider,
-        host=ref.host, project=ref.project.lower(), kind=ref.kind, number=ref.number,
+        host=ref.host, project=stored_project(ref), kind=ref.kind, number=ref.number,
         weight=weight if weight is not None else 1.0, closed=False, state="unknown",
         created_at=now,
     )

@@ -28,13 +28,14 @@ from app.config import Settings
 from app.models import TrackerConnection, Workspace
 from app.services import audit
 from app.services.errors import InvalidValue, NotAllowed, NotFound
-from app.services.links import jira_keys
+from app.services.links import jira_keys, linear_ids
 from app.services.links.hosts import allowed_private, literal_refused, normal_hosts
 from app.services.tenancy import workspaces
 from app.services.tenancy.secrets import TokenCipher
 
-PROVIDERS = ("gitlab", "github", "jira")
+PROVIDERS = ("gitlab", "github", "jira", linear_ids.PROVIDER)
 MAX_ACCOUNT = 200
+LINEAR_API = "https://api.linear.app"
 MAX_SECRET = 500
 
 
@@ -51,6 +52,7 @@ class Connection:
     source: str = "anonymous"  # stored | environment | anonymous
     id: int | None = None
     account: str | None = None  # Jira Cloud: the email its API token belongs to
+    canceled_done: bool = False  # Linear: a canceled issue counts as done
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,7 @@ class Listed:
     webhook_path: str | None
     source: str
     account: str | None = None
+    canceled_done: bool | None = None  # Linear connections only
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +82,11 @@ def webhook_path(provider: str, hook_key: str | None) -> str:
 
 
 def default_host(provider: str) -> str:
-    """The host a connection is for when none is given: the provider's public site; Jira has
-    none (every Cloud site is its own host), so its host is required."""
-    return {"gitlab": "gitlab.com", "github": "github.com"}.get(provider, "")
+    """The host a connection is for when none is given: the provider's public site
+    (github.com, gitlab.com, linear.app); Jira has none (every Cloud site is its own host),
+    so its host is required."""
+    return {"gitlab": "gitlab.com", "github": "github.com",
+            linear_ids.PROVIDER: linear_ids.HOST}.get(provider, "")
 
 
 def env_workspace_id(*, session: Session, settings: Settings) -> int | None:
@@ -112,6 +117,8 @@ def default_api_url(settings: Settings, provider: str, host: str) -> str:
         return settings.github_api_url.rstrip("/")
     if provider == "jira":
         return f"https://{host}"  # the site itself serves /rest/api/...
+    if provider == linear_ids.PROVIDER:
+        return LINEAR_API
     return (settings.gitlab_api_url or f"https://{host}/api/v4").rstrip("/")
 
 
@@ -133,7 +140,8 @@ def _decrypted(row: TrackerConnection, settings: Settings) -> Connection:
     return Connection(row.provider, row.host,
                       row.api_url or default_api_url(settings, row.provider, row.host),
                       cipher.decrypt(row.token), cipher.decrypt(row.webhook_secret),
-                      row.workspace_id, "stored", row.id, row.account)
+                      row.workspace_id, "stored", row.id, account=row.account,
+                      canceled_done=bool(row.canceled_counts_as_done))
 
 
 def _stored(session: Session, workspace_id: int, provider: str,
@@ -172,6 +180,10 @@ def _host(provider: str, host: str, settings: Settings) -> str:
         if text not in ("", "github.com"):
             raise InvalidValue("GitHub connections are for github.com", field="host")
         return "github.com"
+    if provider == linear_ids.PROVIDER:
+        if text not in ("", linear_ids.HOST):
+            raise InvalidValue(f"Linear connections are for {linear_ids.HOST}", field="host")
+        return linear_ids.HOST
     try:
         split = urlsplit(f"https://{text}/")
         name, port = split.hostname, split.port
@@ -247,18 +259,22 @@ def _hint(token: str | None) -> str | None:
 
 def add(*, session: Session, settings: Settings, workspace_id: int, provider: str, host: str,
         token: str | None, now: datetime, actor_label: str, api_url: str | None = None,
-        webhook_secret: str | None = None, account: str | None = None) -> Added:
+        webhook_secret: str | None = None, account: str | None = None,
+        canceled_done: bool = False) -> Added:
     """Store a connection (its webhook secret generated unless given); refused when one for
     the same host exists, or when tokens cannot be encrypted (OKR_SECRET_KEY unset).
 
     ``account`` is the email a Jira Cloud API token belongs to (Basic email:token); a Jira
     connection without one sends its token as a bearer token (a Data Center personal access
-    token)."""
+    token). ``canceled_done``: whether a Linear issue in a canceled state counts as done."""
     cipher = TokenCipher.from_settings(settings)
     if not cipher.enabled:
         raise InvalidValue("set OKR_SECRET_KEY first: tracker tokens are stored encrypted")
     if provider not in PROVIDERS:
-        raise InvalidValue(f"the provider is one of {', '.join(PROVIDERS)}", field="provider")
+        raise InvalidValue("the provider is " + ", ".join(PROVIDERS[:-1])
+                           + f" or {PROVIDERS[-1]}", field="provider")
+    if canceled_done and provider != linear_ids.PROVIDER:
+        raise InvalidValue("only Linear issues can be canceled", field="canceled_done")
     name = _host(provider, host, settings)
     account = _account(provider, name, account, token)
     url = _api_url(api_url, settings)
@@ -271,13 +287,15 @@ def add(*, session: Session, settings: Settings, workspace_id: int, provider: st
         workspace_id=workspace_id, provider=provider, host=name, api_url=url, account=account,
         token=cipher.encrypt(token), token_hint=_hint(token),
         webhook_secret=cipher.encrypt(secret), hook_key=secrets.token_urlsafe(18),
-        created_at=now, created_by=actor_label[:200])
+        created_at=now, created_by=actor_label[:200], canceled_counts_as_done=canceled_done)
     session.add(row)
     session.flush()
     audit.record(session=session, workspace_id=workspace_id, actor_label=actor_label,
                  action="tracker.add", subject_type="tracker_connection",
                  subject_key=f"{provider}:{name}", now=now,
-                 after={"api_url": url, "token": bool(token), "account": account})
+                 after={"api_url": url, "token": bool(token), "account": account,
+                        **({"canceled_done": canceled_done}
+                           if provider == linear_ids.PROVIDER else {})})
     return Added(row.id, provider, name, webhook_path(provider, row.hook_key), secret)
 
 
@@ -308,7 +326,9 @@ def listing(*, session: Session, settings: Settings, workspace_id: int) -> list[
     out = [Listed(r.id, r.provider, r.host,
                   r.api_url or default_api_url(settings, r.provider, r.host),
                   f"...{r.token_hint}" if r.token_hint else None,
-                  webhook_path(r.provider, r.hook_key), "stored", r.account) for r in rows]
+                  webhook_path(r.provider, r.hook_key), "stored", account=r.account,
+                  canceled_done=bool(r.canceled_counts_as_done)
+                  if r.provider == linear_ids.PROVIDER else None) for r in rows]
     if env_workspace_id(session=session, settings=settings) != workspace_id:
         return out
     taken = {(r.provider, r.host) for r in rows}

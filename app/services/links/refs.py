@@ -15,6 +15,7 @@ import scoring
 from app.domain import IssueFact, KRFacts, KRType
 from app.models import IssueLink
 from app.services.errors import InvalidValue
+from app.services.links import linear_ids
 from app.services.links.urls import IssueRef, IssueUrlError, parse_issue_url
 
 STATES = ("open", "closed", "merged", "deleted", "unknown")
@@ -67,11 +68,19 @@ def counts_as_closed(kind: str, state: str) -> bool:
 
 def short_ref(provider: str, project: str, kind: str, number: int) -> str:
     """``acme/web#12`` for issues and GitHub pull requests, ``acme/web!12`` for GitLab MRs,
-    ``PAY-12`` for Jira issues."""
+    ``PAY-12`` for Jira issues, ``ENG-12`` for a Linear issue."""
     if provider == "jira":
         return f"{project.upper()}-{number}"
+    if provider == linear_ids.PROVIDER:
+        return linear_ids.identifier(project, number)
     mark = "!" if provider == "gitlab" and kind == "merge_request" else "#"
     return f"{project}{mark}{number}"
+
+
+def stored_project(ref: IssueRef) -> str:
+    """A new link's project as stored: lowercased (GitLab and GitHub paths are
+    case-insensitive), except Linear's ``org/TEAM``, already normalised by its parser."""
+    return ref.project if ref.provider == linear_ids.PROVIDER else ref.project.lower()
 
 
 def parse(url: str, *, gitlab_hosts: Iterable[str] | None) -> IssueRef:

@@ -1,9 +1,10 @@
-"""Reconciliation: ask GitLab, GitHub and Jira for the state of every linked item, so a webhook
-that never arrived heals itself (``okr sync-issues`` and a daily scheduler job).
+"""Reconciliation: ask GitLab, GitHub, Jira and Linear for the state of every linked item, so
+a webhook that never arrived heals itself (``okr sync-issues`` and a daily scheduler job).
 
 GitLab items are fetched in batches per project (``?iids[]=...``, 100 at a time); GitHub items
 one by one through the issues endpoint, which also answers for pull requests; Jira issues one
-by one (:mod:`app.services.links.jira`), only with a connection's token. Network calls
+by one (:mod:`app.services.links.jira`), only with a connection's token; Linear issues one by
+one by identifier (:mod:`app.services.links.linear`). Network calls
 happen outside any transaction; each item's state is then applied in its own short
 transaction through :func:`app.services.links.apply_state`, the same path webhooks take.
 
@@ -20,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -30,7 +32,7 @@ from app.config import Settings
 from app.db import unit_of_work
 from app.models import IssueLink, Workspace
 from app.services.links import attach as links
-from app.services.links import connections, hosts, jira, jira_keys
+from app.services.links import connections, hosts, jira, jira_keys, linear, linear_ids
 from app.services.links import state as link_state
 from app.services.links import webhooks as webhook_events
 from app.services.links.attach import ItemState
@@ -72,6 +74,8 @@ def default_client_factory(settings: Settings, **options: Any) -> ClientFactory:
     options.setdefault("allow_private", settings.allow_private_hosts)
 
     def make(conn: connections.Connection) -> ForgeClient:
+        if conn.provider == linear_ids.PROVIDER:
+            return linear.client(conn, **options)
         headers = {"User-Agent": "okr-checkin"}
         if conn.provider == "github":
             headers.update({"Accept": "application/vnd.github+json",
@@ -109,7 +113,8 @@ def _connection(session: Session, settings: Settings,
                 group: Group) -> connections.Connection | None:
     """The group's connection; None when its host is not allowed for its workspace."""
     ws, provider, host = group
-    allowed = (host == "github.com" if provider == "github"
+    fixed = {"github": "github.com", linear_ids.PROVIDER: linear_ids.HOST}
+    allowed = (host == fixed[provider] if provider in fixed
                else (provider == "jira" and jira_keys.is_cloud(host))
                or host in hosts.link_hosts(session=session, workspace_id=ws, settings=settings))
     if not allowed:
@@ -211,7 +216,7 @@ def run(
         client = make(conn)
         try:
             _sync_group(client, provider, host, items, session_factory, now, ws, report,
-                        url_root(conn.api_url))
+                        url_root(conn.api_url), conn.canceled_done)
         except ForgeError as exc:
             # One tracker down or out of budget must not stop the others.
             report.errors.append(f"{provider} {host}: {exc}")
@@ -249,7 +254,7 @@ def run_new(*, session_factory: sessionmaker[Session], settings: Settings, now: 
 
 def _sync_group(client: ForgeClient, provider: str, host: str, items: list[Ref],
                 factory: sessionmaker[Session], now: datetime, workspace_id: int,
-                report: SyncReport, root: str = "") -> None:
+                report: SyncReport, root: str = "", canceled_done: bool = False) -> None:
     if provider == "gitlab":
         by_project: dict[tuple[str, str], list[int]] = defaultdict(list)
         for _p, _h, project, kind, number in items:
@@ -261,11 +266,13 @@ def _sync_group(client: ForgeClient, provider: str, host: str, items: list[Ref],
                 _apply(factory, item, now, workspace_id, report)
             report.missing += [links.short_ref("gitlab", project, kind, n) for n in missing]
         return
-    fetch_one = jira.fetch_issue if provider == "jira" else _fetch_github
-    for _p, _h, project, kind, number in items:
-        fetched = fetch_one(client, host, project, number)
+    fetch = (partial(linear.fetch_issue, canceled_done=canceled_done)
+             if provider == linear_ids.PROVIDER
+             else jira.fetch_issue if provider == "jira" else _fetch_github)
+    for _p, _h, project, _kind, number in items:
+        fetched = fetch(client, host, project, number)
         if fetched is None:
-            report.missing.append(links.short_ref(provider, project, kind, number))
+            report.missing.append(links.short_ref(provider, project, "issue", number))
             continue
         report.checked += 1
         _apply(factory, fetched, now, workspace_id, report)

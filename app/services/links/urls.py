@@ -12,6 +12,8 @@ Pure (no I/O). Accepted shapes:
 * Jira: ``https://<site>.atlassian.net/browse/<KEY>-<n>`` (any Cloud site), and the same path
   on a Jira Server / Data Center host in ``gitlab_hosts`` (the allow-list holds the
   workspace's Jira connections too); see :mod:`app.services.links.jira_keys`.
+* Linear: ``https://linear.app/<org>/issue/<TEAM>-<n>[/<title slug>]`` (see
+  :mod:`app.services.links.linear_ids`).
 
 A trailing slash, sub-page (``/diffs``), query string or fragment (``#note_123``) is tolerated
 and dropped.
@@ -24,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from app.services.links import jira_keys
+from app.services.links import jira_keys, linear_ids
 
 GITLAB_KINDS = {"issues": "issue", "work_items": "issue", "merge_requests": "merge_request"}
 GITHUB_KINDS = {"issues": "issue", "pull": "pull_request"}
@@ -34,9 +36,9 @@ _SEGMENT = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.-]*$")
 
 @dataclass(frozen=True, slots=True)
 class IssueRef:
-    provider: str  # "gitlab" | "github" | "jira"
+    provider: str  # "gitlab" | "github" | "jira" | "linear"
     host: str
-    project: str  # "group/sub/project", "owner/repo" or a Jira project key ("PAY")
+    project: str  # "group/sub/project", "owner/repo", a Jira project key ("PAY") or "org/TEAM"
     kind: str  # "issue" | "merge_request" | "pull_request"
     number: int
     scheme: str = "https"  # a self-managed GitLab may serve plain http
@@ -46,6 +48,8 @@ class IssueRef:
     @property
     def url(self) -> str:
         """The canonical URL for this reference."""
+        if self.provider == linear_ids.PROVIDER:
+            return linear_ids.url(self.project, self.number)
         if self.provider == "github":
             part = "pull" if self.kind == "pull_request" else "issues"
             return f"https://{self.host}/{self.project}/{part}/{self.number}"
@@ -107,6 +111,8 @@ def parse_issue_url(url: str, *, gitlab_hosts: Iterable[str] | None = None) -> I
             )
         return IssueRef("github", "github.com", _project(parts[:2]), GITHUB_KINDS[parts[2]],
                         _number(parts[3]))
+    if host == linear_ids.HOST:
+        return _linear(parts)
     known = None if gitlab_hosts is None else (
         {h.strip().lower() for h in gitlab_hosts if h.strip()} | {"gitlab.com"})
     if jira_keys.is_cloud(host) or (jira_keys.browse_path(parts) and host != "gitlab.com"
@@ -147,3 +153,12 @@ def _jira(host: str, parts: list[str], scheme: str) -> IssueRef:
         raise IssueUrlError(f"{exc}; {jira_keys.USAGE}") from exc
     return IssueRef("jira", host, project, "issue", number,
                     scheme="https" if jira_keys.is_cloud(host) else scheme)
+
+
+def _linear(parts: list[str]) -> IssueRef:
+    try:
+        org, team, number = linear_ids.parse_path(parts)
+    except linear_ids.BadIdentifier as exc:
+        raise IssueUrlError(str(exc)) from exc
+    return IssueRef(linear_ids.PROVIDER, linear_ids.HOST, linear_ids.project(org, team),
+                    "issue", number)
