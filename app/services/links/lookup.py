@@ -39,7 +39,7 @@ def krs_linking(*, session: Session, workspace_id: int, url: str,
 
 def progress(links: Sequence[IssueLink]) -> tuple[int, int, float]:
     """(closed count, total count, score) of a KR's links; deleted items count in neither."""
-    counted = [lk for lk in links if counts(lk.state)]
+    counted = [lk for lk in links if counts(lk.state, lk.left_at)]
     return sum(1 for lk in counted if lk.closed), len(counted), kr_score(counted)
 
 
