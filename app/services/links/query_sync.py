@@ -183,10 +183,11 @@ class _Job:
 
 
 def _jobs(session: Session, settings: Settings, workspace_id: int | None,
-          kr_ids: list[int] | None) -> list[_Job]:
+          kr_ids: list[int] | None, new_only: bool) -> list[_Job]:
     out: list[_Job] = []
     for row in queries.pending(session=session, workspace_id=workspace_id):
-        if kr_ids is not None and row.kr_id not in kr_ids:
+        if (kr_ids is not None and row.kr_id not in kr_ids) or (
+                new_only and row.refreshed_at is not None):
             continue
         spec = stored(row.spec)
         allowed = spec.provider != "gitlab" or spec.host in hosts.link_hosts(
@@ -200,10 +201,12 @@ def _jobs(session: Session, settings: Settings, workspace_id: int | None,
 
 def refresh(*, session_factory: sessionmaker[Session], settings: Settings, now: datetime,
             client_factory: ClientFactory, workspace_id: int | None = None,
-            kr_ids: list[int] | None = None, limit: int = LIMIT) -> QueryReport:
-    """Run every saved search (of one workspace, or of some KRs) and reconcile its items."""
+            kr_ids: list[int] | None = None, limit: int = LIMIT,
+            new_only: bool = False) -> QueryReport:
+    """Run every saved search (of one workspace, of some KRs, or ``new_only`` those never
+    run yet) and reconcile its items."""
     with unit_of_work(session_factory) as session:
-        jobs = _jobs(session, settings, workspace_id, kr_ids)
+        jobs = _jobs(session, settings, workspace_id, kr_ids, new_only)
     report = QueryReport()
     for job in jobs:
         report.searches += 1
