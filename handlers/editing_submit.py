@@ -19,6 +19,7 @@ from slack_sdk import WebClient
 from app.config import Settings
 from app.domain import Saved
 from app.services.errors import InvalidValue, OkrError
+from app.services.links import kr_search
 from app.services.okrs import editing
 from app.services.okrs.editing import KRDraft, ObjectiveDraft
 from app.services.tenancy import slack_events
@@ -39,7 +40,7 @@ OBJ_FIELDS = {"title": Block.OBJ_TITLE, "cycle": Block.OBJ_CYCLE, "team": Block.
 KR_FIELDS = {"title": Block.KR_TITLE, "type": Block.KR_TYPE, "start": Block.KR_START,
              "target": Block.KR_TARGET, "unit": Block.KR_UNIT, "weight": Block.KR_WEIGHT,
              "owner": Block.KR_OWNER, "state": Block.KR_STATE, "due": Block.KR_DUE,
-             "targets": Block.KR_TARGETS, "reason": Block.KR_REASON}
+             "targets": Block.KR_TARGETS, "reason": Block.KR_REASON, "query": Block.KR_QUERY}
 _SLOT_FIELD = re.compile(r"^kr(\d+)\.(\w+)$")
 
 
@@ -80,6 +81,11 @@ class Reader:
                                  strict=True).id
         except InvalidValue as exc:
             raise InvalidValue(exc.message, field=fld) from None
+
+    def query(self, slot: int | None) -> tuple[str | None, bool]:
+        """A KR slot's saved-search line, and whether the form had that input."""
+        block = ui.kr_block_id(Block.KR_QUERY, slot)
+        return ui.read_text(self.values, block), block in self.values
 
     def objective(self) -> ObjectiveDraft:
         v = self.values
@@ -165,9 +171,12 @@ def _key(meta: str | None) -> str:
 
 
 def _create(r: Reader, person: Actor, meta: str | None) -> Saved:
-    return editing.create_objective(
+    slots = range(ui.slot_count(meta))
+    return kr_search.create_objective(
         session=r.tx, workspace_id=r.ws, actor=person, actor_label=f"slack:{person.slack_id}",
-        objective=r.objective(), krs=[r.kr(i) for i in range(ui.slot_count(meta))], now=r.now)
+        objective=r.objective(), krs=[r.kr(i) for i in slots],
+        lines=[r.query(i)[0] for i in slots], now=r.now,
+        gitlab_hosts=r.settings.gitlab_hosts)
 
 
 def _edit_objective(r: Reader, person: Actor, meta: str | None) -> Saved:
@@ -177,9 +186,11 @@ def _edit_objective(r: Reader, person: Actor, meta: str | None) -> Saved:
 
 
 def _edit_kr(r: Reader, person: Actor, meta: str | None) -> Saved:
-    return editing.edit_kr(session=r.tx, workspace_id=r.ws, actor=person,
-                           actor_label=f"slack:{person.slack_id}", key=_key(meta),
-                           draft=r.kr(None), now=r.now)
+    line, given = r.query(None)
+    return kr_search.edit_kr(session=r.tx, workspace_id=r.ws, actor=person,
+                             actor_label=f"slack:{person.slack_id}", key=_key(meta),
+                             draft=r.kr(None), line=line, line_given=given, now=r.now,
+                             gitlab_hosts=r.settings.gitlab_hosts)
 
 
 def _created_message(saved: Saved) -> str:
