@@ -105,11 +105,12 @@ def set_query(*, session: Session, workspace_id: int, kr: KeyResult, spec: Query
         _clear(session, kr, row, now, actor_label)
     elif spec is not None and row is None:
         session.add(KRQuery(workspace_id=workspace_id, kr_id=kr.id, provider=spec.provider,
-                            host=spec.host, project=spec.match_project, spec=new,
+                            host=spec.host, project=spec.match_project, spec=spec.as_dict(),
                             created_at=now, updated_at=now))
     elif spec is not None and row is not None:
         row.provider, row.host, row.project = spec.provider, spec.host, spec.match_project
-        row.spec, row.updated_at, row.refreshed_at, row.last_error = new, now, None, None
+        row.spec, row.updated_at, row.refreshed_at, row.last_error = (
+            spec.as_dict(), now, None, None)
     audit.record(session=session, workspace_id=workspace_id, actor_id=actor_id,
                  actor_label=actor_label, action="query.set" if spec else "query.clear",
                  subject_type="key_result", subject_key=kr.key, now=now,
