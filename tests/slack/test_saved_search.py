@@ -4,15 +4,48 @@ through the real Bolt app against the fake Slack."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.models import AuditEntry, IssueLink, KeyResult, KRQuery, Objective
-from tests.fixtures.slack import Harness
+from tests.fakeforge import FakeGitHub, FakeGitLab, running
+from tests.fakeslack import FakeSlack, fake_slack
+from tests.fixtures.slack import Harness, build_harness
 from tests.slack.blockkit import validate_view
 from tests.slack.test_editing import VALID_NEW, open_new, submit
+
+__all__ = ["fake_slack"]
+
+
+@pytest.fixture()
+def github() -> Iterator[FakeGitHub]:
+    with running(FakeGitHub()) as forge:
+        assert isinstance(forge, FakeGitHub)
+        forge.add("acme/api", "issue", 1, "closed", labels=["okr"], milestone="Q1 2026")
+        forge.add("acme/api", "issue", 2, "open", labels=["okr"], milestone="Q1 2026")
+        forge.add("acme/api", "issue", 3, "open", labels=["okr"])
+        yield forge
+
+
+@pytest.fixture()
+def slack(fake_slack: FakeSlack, db_engine: Engine, session_factory: sessionmaker[Session],
+          now: datetime, github: FakeGitHub) -> Iterator[Harness]:
+    # Searches set in a modal run after the ack, in the app's own sessions and threads.
+    with running(FakeGitLab()) as gitlab:
+        harness = build_harness(fake_slack, db_engine, session_factory, now,
+                                OKR_GITLAB_API_URL=f"{gitlab.url}/api/v4",
+                                OKR_GITHUB_API_URL=github.url,
+                                OKR_ALLOW_PRIVATE_HOSTS="127.0.0.1")
+        try:
+            yield harness
+        finally:
+            harness.env.drain()
+            harness.env.executor.shutdown(wait=True)
 
 ISSUES_NEW = {**VALID_NEW, "kr_type:0": "issues", "kr_start:0": None, "kr_target:0": None,
               "kr_unit:0": None, "kr_query:0": "gitlab acme/web labels=okr-q1,bug"}
@@ -55,22 +88,22 @@ def test_new_objective_with_a_saved_search_then_edit_and_clear_it(slack: Harness
     assert body["response_action"] == "update", body
     assert _query(slack, "sign-10-customers") == {
         "provider": "github", "repo": "acme/api", "milestone": "Q1 2026"}
-    # An emptied line clears it; the items it brought stop counting.
+    # The search ran right after the save: the milestone's issues are the KR's items.
     with slack.session() as s:
-        kr = s.scalars(select(KeyResult).where(KeyResult.key == "sign-10-customers")).one()
-        row = s.scalars(select(KRQuery).where(KRQuery.kr_id == kr.id)).one()
-        s.add(IssueLink(workspace_id=kr.workspace_id, kr_id=kr.id, query_id=row.id,
-                        url="https://github.com/acme/api/issues/3", provider="github",
-                        host="github.com", project="acme/api", kind="issue", number=3,
-                        weight=1.0, closed=True, state="closed", created_at=slack.now))
-        s.commit()
+        links = s.scalars(select(IssueLink).where(IssueLink.url.like("%acme/api%"))
+                          .order_by(IssueLink.number)).all()
+        assert [(lk.number, lk.state, lk.query_id is not None) for lk in links] == [
+            (1, "closed", True), (2, "open", True)]
+    # An emptied line clears it; the items it brought stop counting.
     body = submit(slack, "U0BOB", _open_edit(slack, "sign-10-customers"), {"kr_query": None})
     assert body["response_action"] == "update", body
     assert _query(slack, "sign-10-customers") is None
     assert len(_audits(slack, "query.clear")) == 1
     with slack.session() as s:
-        link = s.scalars(select(IssueLink).where(IssueLink.number == 3)).one()
-        assert link.left_at is not None and link.query_id is None
+        links = s.scalars(select(IssueLink).where(IssueLink.url.like("%acme/api%"))).all()
+        assert len(links) == 2
+        assert all(lk.left_at is not None and lk.query_id is None for lk in links)
+    assert slack.checkins("sign-10-customers")[-1].note == "saved search cleared"
 
 
 @pytest.mark.parametrize(("line", "words"), [

@@ -45,13 +45,14 @@ def check_line(line: str | None, kr_type: str | None, field: str) -> QuerySpec |
 
 def _set(session: Session, workspace_id: int, kr: KeyResult, spec: QuerySpec | None,
          actor: Principal, actor_label: str, now: datetime, gitlab_hosts: Sequence[str],
-         field: str) -> None:
+         field: str, changed: list[int]) -> None:
     allowed = hosts.link_hosts_for(session=session, workspace_id=workspace_id,
                                    gitlab_hosts=gitlab_hosts)
     try:
-        queries.set_query(session=session, workspace_id=workspace_id, kr=kr, spec=spec,
-                          now=now, actor_label=actor_label, actor_id=actor.id,
-                          gitlab_hosts=allowed)
+        if queries.set_query(session=session, workspace_id=workspace_id, kr=kr, spec=spec,
+                             now=now, actor_label=actor_label, actor_id=actor.id,
+                             gitlab_hosts=allowed) and spec is not None:
+            changed.append(kr.id)
     except InvalidValue as exc:
         raise InvalidValue(exc.message, field=field) from None
 
@@ -59,8 +60,11 @@ def _set(session: Session, workspace_id: int, kr: KeyResult, spec: QuerySpec | N
 def create_objective(*, session: Session, workspace_id: int, actor: Principal,
                      actor_label: str, objective: ObjectiveDraft, krs: Sequence[KRDraft],
                      lines: Sequence[str | None], now: datetime,
-                     gitlab_hosts: Sequence[str] = ()) -> Saved:
-    """:func:`editing.create_objective`, then the searches ``lines[i]`` of KR slot ``i``."""
+                     gitlab_hosts: Sequence[str] = (),
+                     changed: list[int] | None = None) -> Saved:
+    """:func:`editing.create_objective`, then the searches ``lines[i]`` of KR slot ``i``;
+    the ids of KRs with a new search are appended to ``changed`` (to run them now)."""
+    changed = [] if changed is None else changed
     specs = {i: check_line(lines[i] if i < len(lines) else None, d.kr_type, f"kr{i}.query")
              for i, d in enumerate(krs)}
     saved = editing.create_objective(session=session, workspace_id=workspace_id, actor=actor,
@@ -75,22 +79,24 @@ def create_objective(*, session: Session, workspace_id: int, actor: Principal,
     for slot, kr in zip(slots, made, strict=False):
         if specs.get(slot) is not None:
             _set(session, workspace_id, kr, specs[slot], actor, actor_label, now,
-                 gitlab_hosts, f"kr{slot}.query")
+                 gitlab_hosts, f"kr{slot}.query", changed)
     return saved
 
 
 def edit_kr(*, session: Session, workspace_id: int, actor: Principal, actor_label: str,
             key: str, draft: KRDraft, line: str | None, line_given: bool, now: datetime,
-            gitlab_hosts: Sequence[str] = ()) -> Saved:
+            gitlab_hosts: Sequence[str] = (), changed: list[int] | None = None) -> Saved:
     """:func:`editing.edit_kr`, then the search: set, changed, or cleared by an empty line
-    (``line_given``: the form had the input)."""
+    (``line_given``: the form had the input); ``changed`` as for :func:`create_objective`."""
+    changed = [] if changed is None else changed
     spec = check_line(line, draft.kr_type, "query") if line_given else None
     saved = editing.edit_kr(session=session, workspace_id=workspace_id, actor=actor,
                             actor_label=actor_label, key=key, draft=draft, now=now)
     if line_given:
         kr = session.scalars(select(KeyResult).where(KeyResult.workspace_id == workspace_id,
                                                      KeyResult.key == saved.key)).one()
-        _set(session, workspace_id, kr, spec, actor, actor_label, now, gitlab_hosts, "query")
+        _set(session, workspace_id, kr, spec, actor, actor_label, now, gitlab_hosts, "query",
+             changed)
     return saved
 
 
