@@ -155,6 +155,27 @@ def github_search(client: Client, spec: QuerySpec, limit: int) -> list[ItemState
     return out[:limit]
 
 
+def via_jql(search_jql: Callable[..., list[ItemState]]) -> Searcher:
+    """A Jira searcher from ``search_jql(client, jql, *, host, limit)``."""
+
+    def search(client: Client, spec: QuerySpec, limit: int) -> list[ItemState]:
+        return search_jql(client, spec.jql, host=spec.host, limit=limit)
+
+    return search
+
+
+def via_project(project_issues: Callable[..., list[ItemState]]) -> Searcher:
+    """A Linear searcher from ``project_issues(client, project, *, org, limit)``."""
+
+    def search(client: Client, spec: QuerySpec, limit: int) -> list[ItemState]:
+        return project_issues(client, spec.project, org=spec.org, limit=limit)
+
+    return search
+
+
+# Jira and Linear register here, with their items' URLs in queries.ITEM_URLS:
+#   SEARCHERS["jira"] = via_jql(jira.search_jql)
+#   SEARCHERS["linear"] = via_project(linear.project_issues)
 SEARCHERS.update(gitlab=gitlab_search, github=github_search)
 
 

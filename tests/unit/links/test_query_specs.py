@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.services.links import webhooks
+from app.services.links import query_sync, webhooks
 from app.services.links.queries import matches
 from app.services.links.query_specs import (
     QuerySpec,
@@ -122,3 +122,25 @@ def test_gitlab_names_a_milestone_by_id_only_in_older_payloads() -> None:
                                      "labels": []}}
     item = webhooks.gitlab_item(payload)
     assert item is not None and (item.labels, item.milestone) == ((), None)
+
+
+def test_jira_and_linear_searchers_plug_in_with_their_own_signatures() -> None:
+
+
+    seen: list[tuple[object, ...]] = []
+
+    def search_jql(client: object, jql: str, *, host: str, limit: int = 1000) -> list[ItemState]:
+        seen.append((client, jql, host, limit))
+        return []
+
+    def project_issues(client: object, project: str, *, org: str,
+                       limit: int = 1000) -> list[ItemState]:
+        seen.append((client, project, org, limit))
+        return []
+
+    jira = from_mapping({"provider": "jira", "host": "acme.atlassian.net", "jql": "x = 1"})
+    linear = from_mapping({"provider": "linear", "org": "acme", "project": "Onboarding"})
+    query_sync.via_jql(search_jql)("c", jira, 5)  # type: ignore[arg-type]
+    query_sync.via_project(project_issues)("c", linear, 7)  # type: ignore[arg-type]
+    assert seen == [("c", "x = 1", "acme.atlassian.net", 5), ("c", "Onboarding", "acme", 7)]
+    assert {"gitlab", "github"} <= set(query_sync.SEARCHERS)
