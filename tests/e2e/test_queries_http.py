@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.bootstrap import Container, utcnow
 from app.db import unit_of_work
 from app.models import AuditEntry, Checkin, Cycle, IssueLink, KeyResult
-from app.services.links import attach, queries, sync
+from app.services.links import attach, queries, query_sync, sync
 from app.services.links.query_specs import from_mapping
 from app.services.okrs import report as okrs
 from tests.fakeforge import FakeGitHub, FakeGitLab, running
@@ -157,8 +157,9 @@ def test_a_github_milestone_search_skips_pull_requests_and_follows_webhooks(
 
 
 def test_a_search_without_a_searcher_is_reported_and_keeps_its_items(
-        served: tuple[str, Container]) -> None:
+        served: tuple[str, Container], monkeypatch: pytest.MonkeyPatch) -> None:
     _base, container = served
+    monkeypatch.delitem(query_sync.SEARCHERS, "jira", raising=False)
     with unit_of_work(container.session_factory) as s:
         a = seed(s, NOW)
         _follow(s, a, {"provider": "jira", "host": "acme.atlassian.net",

@@ -208,7 +208,6 @@ def run(
     report = SyncReport(searches=found)
     if found is not None:
         report.errors += found.errors
-        report.checkins += found.checkins
     for (ws, provider, host), (items, conn) in groups.items():
         if conn is None:
             report.errors.append(f"{provider} {host}: not an allowed tracker host for this "
