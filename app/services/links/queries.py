@@ -272,15 +272,22 @@ def follow(*, session: Session, item: ItemState, workspace_id: int, now: datetim
     rows = session.execute(select(KRQuery.id, KRQuery.kr_id, KRQuery.spec).where(
         KRQuery.workspace_id == workspace_id, KRQuery.provider == item.provider,
         KRQuery.host == item.host.lower(), KRQuery.project == item.project.lower())).all()
-    if not rows:
+    # Decided on the item's own link first: the common event (a state change of an item
+    # already in, or never in) locks nothing here and reads no other link.
+    candidates = []
+    for query_id, kr_id, spec in rows:
+        verdict = matches(stored(spec), item)
+        if verdict is not None and _may_move(session, workspace_id, kr_id, query_id, item,
+                                             verdict):
+            candidates.append((query_id, kr_id, verdict))
+    if not candidates:
         return total
     linking = select(IssueLink.kr_id).where(*item_filter(item, workspace_id))
     krs = {kr.id: kr for kr in _open_krs(session, workspace_id, [
-        *(r.kr_id for r in rows), *session.scalars(linking)])}
-    for query_id, kr_id, spec in rows:
+        *(kr_id for _q, kr_id, _v in candidates), *session.scalars(linking)])}
+    for query_id, kr_id, verdict in candidates:
         kr = krs.get(kr_id)
-        verdict = matches(stored(spec), item)
-        if kr is None or verdict is None:
+        if kr is None:
             continue
         links = list(session.scalars(select(IssueLink).where(
             IssueLink.workspace_id == workspace_id, IssueLink.kr_id == kr.id)
@@ -297,6 +304,20 @@ def follow(*, session: Session, item: ItemState, workspace_id: int, now: datetim
         total.left += moved.left
         total.checkins += moved.checkins
     return total
+
+
+def _may_move(session: Session, workspace_id: int, kr_id: int, query_id: int,
+              item: ItemState, verdict: bool) -> bool:
+    """Whether the item's membership of a KR's search may change, from the item's own link
+    (:func:`_enter` and :func:`_leave` decide again once the KR is locked)."""
+    row = session.execute(select(IssueLink.query_id, IssueLink.left_at).where(
+        IssueLink.kr_id == kr_id, *item_filter(item, workspace_id)).limit(1)).first()
+    if row is None:
+        return verdict
+    hand_made = row.query_id is None and row.left_at is None
+    if verdict:
+        return not hand_made and row.left_at is not None
+    return row.query_id == query_id and row.left_at is None
 
 
 def reconcile(*, session: Session, workspace_id: int, query_id: int,
