@@ -60,6 +60,7 @@ class KRForm:
     state: str | None = None
     due: date | None = None
     targets: str = ""  # one "YYYY-MM-DD value" per line
+    query: str = ""  # the saved search, one line (app.services.links.query_specs)
 
 
 def _id(block: Block, slot: int | None) -> str:
@@ -173,6 +174,12 @@ def kr_blocks(form: KRForm, slot: int | None, *, required: bool) -> list[dict[st
                optional=True, hint="Relative importance within the objective (1 is normal)."),
         _input(_id(Block.KR_OWNER, slot), "KR owner", _users(form.owner_slack_id),
                optional=True),
+        _input(_id(Block.KR_QUERY, slot), "Saved search",
+               _text(form.query, max_length=2300,
+                     placeholder="gitlab acme/web labels=okr-q1"), optional=True,
+               hint="Linked issues: follow a search instead of (or besides) fixed links, e.g. "
+                    "gitlab group/project labels=a,b milestone=Q1 · github owner/repo "
+                    "labels=a · jira host JQL · linear org project. Empty: none."),
     ]
 
 

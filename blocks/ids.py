@@ -107,6 +107,7 @@ class Block(Id):
     KR_DUE = "kr_due"
     KR_TARGETS = "kr_targets"
     KR_REASON = "kr_reason"
+    KR_QUERY = "kr_query"
     AWAY_UNTIL = "away_until"
     # Settings modals; schedules are f"{prefix}_{cadence|day|time}" (see blocks/settings.py).
     SET_NAME = "set_name"

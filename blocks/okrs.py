@@ -125,14 +125,16 @@ def _item_line(item: LinkedItem) -> str:
     weight = f" · weight {item.weight:g}" if item.weight != 1.0 else ""
     if item.state == "deleted":
         return f"• ~{ref}~{title}: deleted in the tracker, no longer counts"
+    if item.left:
+        return f"• ~{ref}~{title}: left the saved search, no longer counts"
     mark = ":white_check_mark:" if item.done else "•"
     return f"{mark} {ref}{title}: {_ITEM_STATES.get(item.state, item.state)}{weight}"
 
 
 def linked_items_section(items: Sequence[LinkedItem]) -> dict[str, Any]:
     """The KR's linked work, open first; deleted items said so."""
-    done = sum(1 for i in items if i.done and i.state != "deleted")
-    counted = sum(1 for i in items if i.state != "deleted")
+    done = sum(1 for i in items if i.done and i.state != "deleted" and not i.left)
+    counted = sum(1 for i in items if i.state != "deleted" and not i.left)
     text = f"*Linked work* ({done} of {counted} done)"
     for shown, item in enumerate(items):
         line = _item_line(item)
@@ -143,15 +145,27 @@ def linked_items_section(items: Sequence[LinkedItem]) -> dict[str, Any]:
     return section(text)
 
 
+def search_context(search: tuple[str, str | None]) -> dict[str, Any]:
+    """The saved search a KR follows (as typed in Slack), and why its last run failed."""
+    line, error = search
+    text = f":mag: Follows the saved search {escape(clip(line, 500))}"
+    if error:
+        text += f"\n:warning: Its last run failed: {escape(clip(error, 300))}"
+    return context(text)
+
+
 def kr_detail(kr: KRView, o: ObjectiveView, history: Sequence[tuple[str, str]] = (),
-              items: Sequence[LinkedItem] = ()) -> tuple[str, list[dict[str, Any]]]:
-    """A KR with its objective, its linked work (``items``) and recent check-ins
-    (``history`` as (when, line) pairs)."""
+              items: Sequence[LinkedItem] = (),
+              search: tuple[str, str | None] | None = None) -> tuple[str, list[dict[str, Any]]]:
+    """A KR with its objective, its saved search, its linked work (``items``) and recent
+    check-ins (``history`` as (when, line) pairs)."""
     blocks: list[dict[str, Any]] = [header(clip(kr.title, 150)), section(kr_line(kr)),
                                     context(f"Key result of *{escape(clip(o.title, 200))}* "
                                             f"`{o.key}`")]
     if kr.mismatch:
         blocks.append(context(f":grey_question: {escape(kr.mismatch)}"))
+    if search is not None:
+        blocks.append(search_context(search))
     if items:
         blocks.append(linked_items_section(items))
     if history:

@@ -102,8 +102,10 @@ def show(req: CommandRequest) -> Reply:
                     items = (lookup.linked_items(session=tx, workspace_id=req.workspace_id,
                                                  kr_key=kr.key)
                              if kr.kr_type == KRType.ISSUES else [])
+                    search = lookup.search_of(session=tx, workspace_id=req.workspace_id,
+                                              kr_key=kr.key)
                     text, blocks = ui.kr_detail(kr, o, [_history_line(h, kr, req)
-                                                        for h in history], items)
+                                                        for h in history], items, search)
                     return Reply(text, blocks)
     matches = listing.search(seen, req.text)
     if len(matches) == 1:

@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 
 from app.domain import FormChoices, KREdit
 from app.services.errors import OkrError
+from app.services.links import kr_search
 from app.services.okrs import alignment, edit_forms, plans
 from blocks import editing as ui
 from blocks.ids import Action
@@ -49,11 +50,14 @@ def edit_form(env: Env, workspace_id: int, person: Actor, key: str,
     with env.session() as tx:
         found = edit_forms.edit(session=tx, workspace_id=workspace_id, actor=person, key=key,
                                 now=now)
+        line = kr_search.line_for(session=tx, workspace_id=workspace_id, kr_key=found.key) \
+            if isinstance(found, KREdit) else ""
     if isinstance(found, KREdit):
         kform = ui.KRForm(title=found.title, kr_type=found.kr_type, start=found.start,
                           target=found.target, unit=found.unit, weight=found.weight,
                           owner_slack_id=found.owner_slack_id, state=found.state,
-                          due=found.due, targets=plans.targets_text(found.targets))
+                          due=found.due, targets=plans.targets_text(found.targets),
+                          query=line)
         return ui.edit_kr_modal(found.key, found.objective_title, kform)
     cycle_choices, team_choices = _choices(found.choices)
     form = ui.ObjectiveForm(

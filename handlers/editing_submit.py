@@ -19,6 +19,8 @@ from slack_sdk import WebClient
 from app.config import Settings
 from app.domain import Saved
 from app.services.errors import InvalidValue, OkrError
+from app.services.links import kr_search, query_sync
+from app.services.links import sync as issue_sync
 from app.services.okrs import editing
 from app.services.okrs.editing import KRDraft, ObjectiveDraft
 from app.services.tenancy import slack_events
@@ -39,7 +41,7 @@ OBJ_FIELDS = {"title": Block.OBJ_TITLE, "cycle": Block.OBJ_CYCLE, "team": Block.
 KR_FIELDS = {"title": Block.KR_TITLE, "type": Block.KR_TYPE, "start": Block.KR_START,
              "target": Block.KR_TARGET, "unit": Block.KR_UNIT, "weight": Block.KR_WEIGHT,
              "owner": Block.KR_OWNER, "state": Block.KR_STATE, "due": Block.KR_DUE,
-             "targets": Block.KR_TARGETS, "reason": Block.KR_REASON}
+             "targets": Block.KR_TARGETS, "reason": Block.KR_REASON, "query": Block.KR_QUERY}
 _SLOT_FIELD = re.compile(r"^kr(\d+)\.(\w+)$")
 
 
@@ -68,6 +70,7 @@ class Reader:
                  settings: Settings, values: Mapping[str, Any]) -> None:
         self.tx, self.client, self.ws, self.now = tx, client, workspace_id, now
         self.settings, self.values = settings, values
+        self.searches: list[int] = []  # KRs whose saved search is new: run after the ack
 
     def person_id(self, block_id: str, fld: str) -> int | None:
         user = ui.read_user(self.values, block_id)
@@ -80,6 +83,11 @@ class Reader:
                                  strict=True).id
         except InvalidValue as exc:
             raise InvalidValue(exc.message, field=fld) from None
+
+    def query(self, slot: int | None) -> tuple[str | None, bool]:
+        """A KR slot's saved-search line, and whether the form had that input."""
+        block = ui.kr_block_id(Block.KR_QUERY, slot)
+        return ui.read_text(self.values, block), block in self.values
 
     def objective(self) -> ObjectiveDraft:
         v = self.values
@@ -125,13 +133,16 @@ def _save(ack: Ack, view: dict[str, Any], client: WebClient, env: Env, workspace
     """Run ``work`` in one transaction; ack with inline errors or a confirmation view."""
     values = (view.get("state") or {}).get("values") or {}
     present = _present(view)
+    searches: list[int] = []
     try:
         with env.session() as tx:
             dedupe = f"view:{view.get('id')}"
             if view.get("id") and slack_events.already_processed(session=tx, key=dedupe):
                 ack(response_action="update", view=_done_view("Already saved."))
                 return
-            message = work(Reader(tx, client, workspace_id, now, env.settings, values))
+            reader = Reader(tx, client, workspace_id, now, env.settings, values)
+            message = work(reader)
+            searches = reader.searches
             if view.get("id"):
                 slack_events.mark_processed(session=tx, key=dedupe, now=now)
     except InvalidValue as exc:
@@ -147,7 +158,18 @@ def _save(ack: Ack, view: dict[str, Any], client: WebClient, env: Env, workspace
         ack(response_action="errors", errors={target: text[:150]})
         return
     ack(response_action="update", view=_done_view(message))
+    if searches:
+        env.later(_run_searches, env, workspace_id, searches)
     refresh_later(env, client, workspace_id, person.id)
+
+
+def _run_searches(env: Env, workspace_id: int, kr_ids: list[int]) -> None:
+    """A search just set runs at once (briefly: the daily sync runs it otherwise)."""
+    query_sync.refresh(
+        session_factory=env.session_factory, settings=env.settings, now=env.clock(),
+        workspace_id=workspace_id, kr_ids=kr_ids,
+        client_factory=issue_sync.default_client_factory(
+            env.settings, max_wait=5.0, max_attempts=1, timeout=(3.0, 5.0)))
 
 
 def _done_view(message: str) -> dict[str, Any]:
@@ -165,9 +187,12 @@ def _key(meta: str | None) -> str:
 
 
 def _create(r: Reader, person: Actor, meta: str | None) -> Saved:
-    return editing.create_objective(
+    slots = range(ui.slot_count(meta))
+    return kr_search.create_objective(
         session=r.tx, workspace_id=r.ws, actor=person, actor_label=f"slack:{person.slack_id}",
-        objective=r.objective(), krs=[r.kr(i) for i in range(ui.slot_count(meta))], now=r.now)
+        objective=r.objective(), krs=[r.kr(i) for i in slots],
+        lines=[r.query(i)[0] for i in slots], now=r.now,
+        gitlab_hosts=r.settings.gitlab_hosts, changed=r.searches)
 
 
 def _edit_objective(r: Reader, person: Actor, meta: str | None) -> Saved:
@@ -177,9 +202,11 @@ def _edit_objective(r: Reader, person: Actor, meta: str | None) -> Saved:
 
 
 def _edit_kr(r: Reader, person: Actor, meta: str | None) -> Saved:
-    return editing.edit_kr(session=r.tx, workspace_id=r.ws, actor=person,
-                           actor_label=f"slack:{person.slack_id}", key=_key(meta),
-                           draft=r.kr(None), now=r.now)
+    line, given = r.query(None)
+    return kr_search.edit_kr(session=r.tx, workspace_id=r.ws, actor=person,
+                             actor_label=f"slack:{person.slack_id}", key=_key(meta),
+                             draft=r.kr(None), line=line, line_given=given, now=r.now,
+                             gitlab_hosts=r.settings.gitlab_hosts, changed=r.searches)
 
 
 def _created_message(saved: Saved) -> str:

@@ -2,7 +2,11 @@
 
 Each fake runs an HTTP server on a free loopback port. Items live in memory; ``set_state``
 changes one like a person would on the real site and, when a hook is registered, delivers
-the webhook the real service would send (headers, secret or signature, payload shape).
+the webhook the real service would send (headers, secret or signature, payload shape);
+``set_labels`` does the same for an issue's labels and milestone. The issue searches saved
+searches run (GitLab ``/projects/:id/issues?labels=&milestone=``, GitHub
+``/repos/:o/:r/issues?labels=&milestone=<number>`` and ``/repos/:o/:r/milestones``) answer
+page by page (``per_page``, ``page``).
 ``drop_hooks`` simulates webhooks lost on the way. Rate limits: every answer carries the
 service's rate-limit headers; ``budget`` requests are allowed per window, ``inject_429``
 refuses the next requests with ``Retry-After``.
@@ -38,6 +42,8 @@ class Item:
     title: str = "item"
     merged: bool = False
     updated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    labels: list[str] = field(default_factory=list)
+    milestone: str | None = None
 
 
 @dataclass
@@ -197,9 +203,46 @@ class FakeForge:
 
     # --- changes and webhooks -------------------------------------------------------------
 
-    def add(self, project: str, kind: str, number: int, state: str, title: str = "item") -> None:
+    def add(self, project: str, kind: str, number: int, state: str, title: str = "item",
+            *, labels: list[str] | None = None, milestone: str | None = None) -> None:
         with self.lock:
-            self.items[(project, kind, number)] = Item(state=state, title=title)
+            self.items[(project, kind, number)] = Item(state=state, title=title,
+                                                       labels=list(labels or []),
+                                                       milestone=milestone)
+
+    def set_labels(self, project: str, kind: str, number: int, labels: list[str],
+                   milestone: str | None = None) -> requests.Response | None:
+        """Relabel an item (and set its milestone) as a person would; the webhook follows."""
+        with self.lock:
+            item = self.items[(project, kind, number)]
+            item.labels, item.milestone = list(labels), milestone
+            item.updated_at = datetime.now(UTC)
+        return self._deliver(project, kind, number, action="labeled")
+
+    def _deliver(self, project: str, kind: str, number: int,
+                 action: str | None = None) -> requests.Response | None:
+        if self.hook_url is None or self.drop_hooks:
+            return None
+        body, headers = self.hook(project, kind, number, action=action)
+        response = requests.post(self.hook_url, data=body, headers=headers, timeout=10)
+        self.delivered.append((headers.get("X-GitHub-Delivery")
+                               or headers.get("X-Gitlab-Event-UUID", ""), response.status_code))
+        return response
+
+    def _search(self, project: str, kind: str, query: dict[str, list[str]],
+                milestone: str | None) -> list[tuple[str, str, int]]:
+        """Items of a project with every label in ``labels`` (and the milestone)."""
+        wanted = [lb for lb in ",".join(query.get("labels", [])).split(",") if lb]
+        return [key for key, item in sorted(self.items.items())
+                if key[0] == project and key[1] == kind
+                and all(w.lower() in {x.lower() for x in item.labels} for w in wanted)
+                and (milestone is None or item.milestone == milestone)]
+
+    @staticmethod
+    def _paged(rows: list[Any], query: dict[str, list[str]]) -> list[Any]:
+        size = int(query.get("per_page", ["20"])[0])
+        page = int(query.get("page", ["1"])[0])
+        return rows[(page - 1) * size:page * size]
 
     def set_state(self, project: str, kind: str, number: int, state: str,
                   *, merged: bool = False) -> requests.Response | None:
@@ -207,16 +250,12 @@ class FakeForge:
             item = self.items[(project, kind, number)]
             item.state, item.merged = state, merged
             item.updated_at = datetime.now(UTC)
-        if self.hook_url is None or self.drop_hooks:
-            return None
-        body, headers = self.hook(project, kind, number)
-        response = requests.post(self.hook_url, data=body, headers=headers, timeout=10)
-        self.delivered.append((headers.get("X-GitHub-Delivery")
-                               or headers.get("X-Gitlab-Event-UUID", ""), response.status_code))
-        return response
+        return self._deliver(project, kind, number)
 
-    def hook(self, project: str, kind: str, number: int,
-             delivery: str | None = None) -> tuple[bytes, dict[str, str]]:
+    def hook(self, project: str, kind: str, number: int, delivery: str | None = None,
+             action: str | None = None) -> tuple[bytes, dict[str, str]]:
+        """The webhook for the item's current state; ``action`` "labeled" for a label or
+        milestone change (GitLab says ``update``)."""
         raise NotImplementedError
 
 
@@ -249,7 +288,9 @@ class FakeGitLab(FakeForge):
         part = "merge_requests" if kind == "merge_request" else "issues"
         return {"iid": number, "id": 1000 + number, "title": item.title, "state": item.state,
                 "updated_at": _iso(item.updated_at),
-                "web_url": f"https://{self.host}/{project}/-/{part}/{number}"}
+                "web_url": f"https://{self.host}/{project}/-/{part}/{number}",
+                "labels": list(item.labels),
+                "milestone": {"title": item.milestone} if item.milestone else None}
 
     # A self-managed instance under a relative URL root serves /<root>/api/v4/...
     root = ""
@@ -270,20 +311,32 @@ class FakeGitLab(FakeForge):
         if len(parts) == 7:
             key = (project, kind, int(parts[6]))
             return (200, self._payload(*key)) if key in self.items else (404, {})
+        if "iids[]" not in query:  # a search: labels, milestone, page by page
+            milestone = query.get("milestone", [None])[0]
+            found = self._search(project, kind, query, milestone)
+            return 200, [self._payload(*key) for key in self._paged(found, query)]
         wanted = [int(v) for v in query.get("iids[]", [])]
         return 200, [self._payload(project, kind, n) for n in wanted
                      if (project, kind, n) in self.items]
 
-    def hook(self, project: str, kind: str, number: int,
-             delivery: str | None = None) -> tuple[bytes, dict[str, str]]:
+    def hook(self, project: str, kind: str, number: int, delivery: str | None = None,
+             action: str | None = None) -> tuple[bytes, dict[str, str]]:
         with self.lock:
             attrs = self._payload(project, kind, number)
         attrs["url"] = attrs.pop("web_url")
-        attrs["action"] = {"closed": "close", "merged": "merge"}.get(attrs["state"], "reopen")
+        attrs["action"] = "update" if action else {"closed": "close", "merged": "merge"}.get(
+            attrs["state"], "reopen")
+        # Like GitLab: label objects at the top and in the attributes, the milestone's id.
+        labels = [{"id": 1 + n, "title": lb} for n, lb in enumerate(attrs.pop("labels"))]
+        milestone = attrs.pop("milestone")
+        attrs["labels"] = labels
+        attrs["milestone_id"] = 7 if milestone else None
         body = {"object_kind": kind, "event_type": kind,
                 "project": {"path_with_namespace": project,
                             "web_url": f"https://{self.host}/{project}"},
-                "object_attributes": attrs}
+                "object_attributes": attrs, "labels": labels}
+        if milestone:
+            body["milestone"] = milestone
         event = "Issue Hook" if kind == "issue" else "Merge Request Hook"
         return json.dumps(body).encode(), {
             "Content-Type": "application/json", "X-Gitlab-Event": event,
@@ -325,14 +378,42 @@ class FakeGitHub(FakeForge):
         item = self.items[(project, kind, number)]
         body: dict[str, Any] = {"number": number, "title": item.title, "state": item.state,
                                 "updated_at": _iso(item.updated_at),
-                                "html_url": f"https://github.com/{project}/issues/{number}"}
+                                "html_url": f"https://github.com/{project}/issues/{number}",
+                                "labels": [{"name": lb} for lb in item.labels],
+                                "milestone": {"title": item.milestone,
+                                              "number": self._milestone_number(item.milestone)}
+                                if item.milestone else None}
         if kind == "pull_request":
             body["pull_request"] = {
                 "merged_at": _iso(item.updated_at) if item.merged else None}
         return body
 
+    def _milestone_number(self, title: str) -> int:
+        titles = sorted({i.milestone for i in self.items.values() if i.milestone})
+        return titles.index(title) + 1
+
+    def _list(self, project: str, what: str, query: dict[str, list[str]]) -> tuple[int, Any]:
+        """The issues list (a search: pull requests included, like GitHub) or milestones."""
+        if what == "milestones":
+            titles = sorted({i.milestone for (p, _k, _n), i in self.items.items()
+                             if p == project and i.milestone})
+            rows = [{"title": t, "number": self._milestone_number(t)} for t in titles]
+            return 200, self._paged(rows, query)
+        raw = query.get("milestone", [None])[0]
+        title = None
+        if raw is not None:
+            numbers = {self._milestone_number(i.milestone): i.milestone
+                       for i in self.items.values() if i.milestone}
+            title = numbers.get(int(raw), "\0no such milestone")
+        found = sorted(self._search(project, "issue", query, title)
+                       + self._search(project, "pull_request", query, title),
+                       key=lambda key: key[2])
+        return 200, [self._payload(*key) for key in self._paged(found, query)]
+
     def _route(self, path: str, query: dict[str, list[str]]) -> tuple[int, Any]:
         parts = path.split("/")
+        if len(parts) == 5 and parts[1] == "repos" and parts[4] in ("issues", "milestones"):
+            return self._list(f"{parts[2]}/{parts[3]}", parts[4], query)
         # /repos/<owner>/<repo>/issues/<n>: answers for pull requests too, like GitHub
         if len(parts) != 6 or parts[1] != "repos" or parts[4] != "issues":
             return 404, {"message": "Not Found"}
@@ -344,8 +425,8 @@ class FakeGitHub(FakeForge):
                 return 200, self._payload(project, kind, number)
         return 404, {"message": "Not Found"}
 
-    def hook(self, project: str, kind: str, number: int,
-             delivery: str | None = None) -> tuple[bytes, dict[str, str]]:
+    def hook(self, project: str, kind: str, number: int, delivery: str | None = None,
+             action: str | None = None) -> tuple[bytes, dict[str, str]]:
         with self.lock:
             item = self.items[(project, kind, number)]
             obj = self._payload(project, kind, number)
@@ -354,7 +435,10 @@ class FakeGitHub(FakeForge):
             obj.pop("pull_request")
             obj["merged"] = item.merged
             obj["merged_at"] = _iso(item.updated_at) if item.merged else None
-        action = "closed" if item.state == "closed" else "reopened"
+        action = action or ("closed" if item.state == "closed" else "reopened")
+        if kind == "pull_request":
+            obj.pop("labels", None)
+            obj.pop("milestone", None)
         body = {"action": action, ("issue" if kind == "issue" else "pull_request"): obj,
                 "repository": {"full_name": project, "html_url": f"https://github.com/{project}"}}
         raw = json.dumps(body).encode()

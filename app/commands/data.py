@@ -16,6 +16,7 @@ from app.demo.phases import team_lines
 from app.demo.tree import Style, render_tree
 from app.services.data import export as exports
 from app.services.data.imports import load
+from app.services.links import query_sync
 from app.services.links import sync as issue_sync
 from app.services.okrs import report as okrs
 from app.services.tenancy import binding
@@ -84,9 +85,18 @@ def import_(obj: Obj, file: Path, workspace_ref: str | None, dry_run: bool) -> N
 
 
 def _read_new_links(obj: Obj, workspace_id: int) -> None:
-    """New links on a tracker the workspace has a token for take its state at once (briefly:
-    a webhook or the daily reconciliation fills in what this misses)."""
+    """Saved searches never run yet are run, and new links on a tracker the workspace has a
+    token for take its state, at once (briefly: a webhook or the daily reconciliation fills
+    in what this misses)."""
     settings = obj.container.settings
+    searches = query_sync.refresh(
+        session_factory=obj.container.session_factory, settings=settings, now=utcnow(),
+        workspace_id=workspace_id, new_only=True,
+        client_factory=issue_sync.default_client_factory(
+            settings, max_wait=5.0, max_attempts=1, timeout=(3.0, 5.0)))
+    if searches.searches:
+        click.echo(f"  searches: {searches.summary()}"
+                   + (f" ({len(searches.errors)} not run yet)" if searches.errors else ""))
     report = issue_sync.run_new(
         session_factory=obj.container.session_factory, settings=settings, now=utcnow(),
         workspace_id=workspace_id, client_factory=issue_sync.default_client_factory(

@@ -149,8 +149,8 @@ def unlink(obj: Obj, url: str, kr_key: str, workspace_ref: str | None) -> None:
 @workspace_option
 @pass_obj
 def sync_issues(obj: Obj, max_wait: float, workspace_ref: str | None) -> None:
-    """Ask GitLab, GitHub, Jira and Linear for the state of every linked item and apply what
-    changed."""
+    """Run the saved searches, then ask GitLab, GitHub, Jira and Linear for the state of every
+    linked item and apply what changed."""
     container, now = obj.container, utcnow()
     workspace_id = None
     if workspace_ref:
@@ -158,7 +158,7 @@ def sync_issues(obj: Obj, max_wait: float, workspace_ref: str | None) -> None:
             workspace_id = c.ws.id
     report = issue_sync.run(
         session_factory=container.session_factory, settings=container.settings, now=now,
-        workspace_id=workspace_id,
+        workspace_id=workspace_id, searches=True,
         client_factory=issue_sync.default_client_factory(container.settings, max_wait=max_wait))
     click.echo(report.summary())
     for ref in report.missing:

@@ -111,6 +111,8 @@ class LinkedItem:
     state: str  # open | closed | merged | deleted | unknown
     done: bool
     weight: float = 1.0
+    from_query: bool = False  # brought in by the KR's saved search
+    left: bool = False  # no longer matches the saved search: no longer counts
 
 
 @dataclass(frozen=True, slots=True)

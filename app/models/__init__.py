@@ -14,7 +14,13 @@ from app.models.core import (
     TeamMember,
     Workspace,
 )
-from app.models.integrations import ApiToken, IssueLink, TrackerConnection, WebhookDelivery
+from app.models.integrations import (
+    ApiToken,
+    IssueLink,
+    KRQuery,
+    TrackerConnection,
+    WebhookDelivery,
+)
 from app.models.reviews import KRRevision, ReviewRound
 from app.models.scheduling import (
     Delivery,
@@ -34,6 +40,7 @@ __all__ = [
     "Delivery",
     "DigestSnapshot",
     "IssueLink",
+    "KRQuery",
     "KRRevision",
     "KeyResult",
     "Objective",

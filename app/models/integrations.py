@@ -1,14 +1,15 @@
-"""Links to issue trackers, each workspace's tracker connections, their webhook deliveries,
-and API tokens."""
+"""Links to issue trackers, the saved searches that keep some of them, each workspace's
+tracker connections, their webhook deliveries, and API tokens."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Boolean, Float, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, WorkspaceScoped
+from app.models.base import Base, JSONType, WorkspaceScoped
 
 
 class IssueLink(WorkspaceScoped, Base):
@@ -17,6 +18,10 @@ class IssueLink(WorkspaceScoped, Base):
     ``state`` is the tracker's word (open, closed, merged); ``closed`` is what scoring counts
     (see app.services.links.counts_as_closed). ``source_updated_at`` is the tracker's own
     update time of the last state we applied: older events arriving late are ignored.
+
+    ``query_id`` is set on links a saved search (:class:`KRQuery`) brought in; NULL on links
+    people made. ``left_at`` is when such an item stopped matching its search: it is kept as
+    a trace but no longer counts (nor does it when the search is cleared).
     """
 
     __tablename__ = "issue_links"
@@ -42,6 +47,37 @@ class IssueLink(WorkspaceScoped, Base):
     source_updated_at: Mapped[datetime | None] = mapped_column()
     state_updated_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column()
+    query_id: Mapped[int | None] = mapped_column(
+        ForeignKey("kr_queries.id", ondelete="SET NULL"), index=True)
+    left_at: Mapped[datetime | None] = mapped_column()
+
+
+class KRQuery(WorkspaceScoped, Base):
+    """A saved search an ``issues`` KR follows: its items are the KR's links.
+
+    ``spec`` is the search as the import file spells it (``{provider: gitlab, project:
+    acme/web, labels: [okr-q1]}``); ``provider``, ``host`` and ``project`` are copied out of
+    it (lowercased) so a webhook finds the searches its item may enter or leave.
+    ``refreshed_at`` / ``last_error`` say how the last run over the tracker's API went.
+    """
+
+    __tablename__ = "kr_queries"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "kr_id"),
+        Index("ix_kr_queries_where", "workspace_id", "provider", "host", "project"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kr_id: Mapped[int] = mapped_column(ForeignKey("key_results.id", ondelete="CASCADE"),
+                                       index=True)
+    provider: Mapped[str] = mapped_column(String(16))  # gitlab | github | jira | linear
+    host: Mapped[str] = mapped_column(String(200))
+    project: Mapped[str] = mapped_column(String(300))  # "" when the search names none (jql)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+    refreshed_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(String(500))
 
 
 class TrackerConnection(WorkspaceScoped, Base):

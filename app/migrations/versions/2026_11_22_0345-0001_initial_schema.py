@@ -503,32 +503,27 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_checkins_supersedes_id'), ['supersedes_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_checkins_workspace_id'), ['workspace_id'], unique=False)
 
-    op.create_table('issue_links',
+    op.create_table('kr_queries',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kr_id', sa.Integer(), nullable=False),
-    sa.Column('url', sa.String(length=500), nullable=False),
     sa.Column('provider', sa.String(length=16), nullable=False),
     sa.Column('host', sa.String(length=200), nullable=False),
     sa.Column('project', sa.String(length=300), nullable=False),
-    sa.Column('kind', sa.String(length=16), nullable=False),
-    sa.Column('number', sa.Integer(), nullable=False),
-    sa.Column('weight', sa.Float(), nullable=False),
-    sa.Column('closed', sa.Boolean(), nullable=False),
-    sa.Column('state', sa.String(length=16), nullable=False),
-    sa.Column('title', sa.String(length=300), nullable=True),
-    sa.Column('source_updated_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('state_updated_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('spec', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('refreshed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sa.String(length=500), nullable=True),
     sa.Column('workspace_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['kr_id'], ['key_results.id'], name=op.f('fk_issue_links_kr_id_key_results'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_issue_links_workspace_id_workspaces'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_issue_links')),
-    sa.UniqueConstraint('workspace_id', 'kr_id', 'url', name=op.f('uq_issue_links_workspace_id_kr_id_url'))
+    sa.ForeignKeyConstraint(['kr_id'], ['key_results.id'], name=op.f('fk_kr_queries_kr_id_key_results'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_kr_queries_workspace_id_workspaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_kr_queries')),
+    sa.UniqueConstraint('workspace_id', 'kr_id', name=op.f('uq_kr_queries_workspace_id_kr_id'))
     )
-    with op.batch_alter_table('issue_links', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_issue_links_kr_id'), ['kr_id'], unique=False)
-        batch_op.create_index('ix_issue_links_ref', ['provider', 'host', 'project', 'number'], unique=False)
-        batch_op.create_index(batch_op.f('ix_issue_links_workspace_id'), ['workspace_id'], unique=False)
+    with op.batch_alter_table('kr_queries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_kr_queries_kr_id'), ['kr_id'], unique=False)
+        batch_op.create_index('ix_kr_queries_where', ['workspace_id', 'provider', 'host', 'project'], unique=False)
+        batch_op.create_index(batch_op.f('ix_kr_queries_workspace_id'), ['workspace_id'], unique=False)
 
     op.create_table('kr_revisions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -573,6 +568,37 @@ def upgrade() -> None:
         batch_op.create_index('ix_reviews_kr_kind', ['kr_id', 'kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_reviews_workspace_id'), ['workspace_id'], unique=False)
 
+    op.create_table('issue_links',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kr_id', sa.Integer(), nullable=False),
+    sa.Column('url', sa.String(length=500), nullable=False),
+    sa.Column('provider', sa.String(length=16), nullable=False),
+    sa.Column('host', sa.String(length=200), nullable=False),
+    sa.Column('project', sa.String(length=300), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('weight', sa.Float(), nullable=False),
+    sa.Column('closed', sa.Boolean(), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('title', sa.String(length=300), nullable=True),
+    sa.Column('source_updated_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('state_updated_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('query_id', sa.Integer(), nullable=True),
+    sa.Column('left_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('workspace_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['kr_id'], ['key_results.id'], name=op.f('fk_issue_links_kr_id_key_results'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['query_id'], ['kr_queries.id'], name=op.f('fk_issue_links_query_id_kr_queries'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], name=op.f('fk_issue_links_workspace_id_workspaces'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_issue_links')),
+    sa.UniqueConstraint('workspace_id', 'kr_id', 'url', name=op.f('uq_issue_links_workspace_id_kr_id_url'))
+    )
+    with op.batch_alter_table('issue_links', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_issue_links_kr_id'), ['kr_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_issue_links_query_id'), ['query_id'], unique=False)
+        batch_op.create_index('ix_issue_links_ref', ['provider', 'host', 'project', 'number'], unique=False)
+        batch_op.create_index(batch_op.f('ix_issue_links_workspace_id'), ['workspace_id'], unique=False)
+
     with op.batch_alter_table('objectives', schema=None) as batch_op:
         batch_op.create_foreign_key(batch_op.f('fk_objectives_aligned_kr_id_key_results'), 'key_results', ['aligned_kr_id'], ['id'], ondelete='SET NULL', use_alter=True)
 
@@ -584,6 +610,13 @@ def downgrade() -> None:
     with op.batch_alter_table('objectives', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_objectives_aligned_kr_id_key_results'), type_='foreignkey')
 
+    with op.batch_alter_table('issue_links', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_issue_links_workspace_id'))
+        batch_op.drop_index('ix_issue_links_ref')
+        batch_op.drop_index(batch_op.f('ix_issue_links_query_id'))
+        batch_op.drop_index(batch_op.f('ix_issue_links_kr_id'))
+
+    op.drop_table('issue_links')
     with op.batch_alter_table('reviews', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_reviews_workspace_id'))
         batch_op.drop_index('ix_reviews_kr_kind')
@@ -596,12 +629,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_kr_revisions_cycle_id'))
 
     op.drop_table('kr_revisions')
-    with op.batch_alter_table('issue_links', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_issue_links_workspace_id'))
-        batch_op.drop_index('ix_issue_links_ref')
-        batch_op.drop_index(batch_op.f('ix_issue_links_kr_id'))
+    with op.batch_alter_table('kr_queries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_kr_queries_workspace_id'))
+        batch_op.drop_index('ix_kr_queries_where')
+        batch_op.drop_index(batch_op.f('ix_kr_queries_kr_id'))
 
-    op.drop_table('issue_links')
+    op.drop_table('kr_queries')
     with op.batch_alter_table('checkins', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_checkins_workspace_id'))
         batch_op.drop_index(batch_op.f('ix_checkins_supersedes_id'))

@@ -12,7 +12,8 @@ One gathering step (:func:`gather`, built on ``okrs.cycle_report``) feeds three 
 A KR's ``status`` is its traffic light (the owner's declaration, else the suggestion from
 pace), or ``paused`` / ``done`` when the KR is in that state; ``light`` is what people are
 shown (``outdated`` when ``stale``, ``pending`` before the first check-in, the grade after the
-cycle's end). ``due`` and ``targets`` are spelled as the import file spells them.
+cycle's end). ``due``, ``targets`` and a KR's saved search (``query``) are spelled as the
+import file spells them.
 """
 
 from __future__ import annotations
@@ -30,7 +31,17 @@ from sqlalchemy.orm import Session
 
 from app.config import ScoringSettings
 from app.domain import KRState, KRView, ObjectiveView
-from app.models import Checkin, Cycle, IssueLink, KeyResult, Objective, Person, Team, Workspace
+from app.models import (
+    Checkin,
+    Cycle,
+    IssueLink,
+    KeyResult,
+    KRQuery,
+    Objective,
+    Person,
+    Team,
+    Workspace,
+)
 from app.services.data.csv_cells import csv_cell
 from app.services.okrs import cycles as cycles_service
 from app.services.okrs import report as okrs
@@ -44,6 +55,7 @@ class ExportData:
     reports: list[CycleReport]
     checkins: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     links: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    queries: dict[str, dict[str, Any]] = field(default_factory=dict)
     descriptions: dict[str, str | None] = field(default_factory=dict)
     people: list[dict[str, Any]] = field(default_factory=list)
     teams: list[dict[str, Any]] = field(default_factory=list)
@@ -92,6 +104,9 @@ def gather(*, session: Session, workspace: Workspace, now: datetime, settings: S
         select(KeyResult.id, KeyResult.key).where(KeyResult.id.in_(krs_in_cycles)))}
     data.checkins = _checkins(session, ws_id, krs_in_cycles, kr_key, people)
     data.links = _links(session, ws_id, krs_in_cycles, kr_key)
+    data.queries = {kr_key[kr_id]: spec for kr_id, spec in session.execute(
+        select(KRQuery.kr_id, KRQuery.spec).where(KRQuery.workspace_id == ws_id,
+                                                  KRQuery.kr_id.in_(krs_in_cycles)))}
     return data
 
 
@@ -158,7 +173,9 @@ def _links(session: Session, ws_id: int, krs: Select[tuple[int]],
             .order_by(IssueLink.id)):
         links[kr_key[link.kr_id]].append({
             "url": link.url, "provider": link.provider, "kind": link.kind,
-            "number": link.number, "weight": link.weight, "closed": link.closed})
+            "number": link.number, "weight": link.weight, "closed": link.closed,
+            "from_query": link.query_id is not None,
+            "left_at": link.left_at.isoformat() if link.left_at else None})
     return dict(links)
 
 
@@ -176,6 +193,7 @@ def _kr_json(kr: KRView, data: ExportData) -> dict[str, Any]:
         "targets": [{"on": t.on.isoformat(), "value": t.value} for t in kr.targets],
         "last_checkin_at": kr.last_checkin_at.isoformat() if kr.last_checkin_at else None,
         "blockers": kr.last_blockers, "links": data.links.get(kr.key, []),
+        "query": data.queries.get(kr.key),
         "checkins": data.checkins.get(kr.key, []),
     }
 

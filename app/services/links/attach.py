@@ -124,6 +124,9 @@ def add(
     before = kr_score(links)
     label = short_ref(ref.provider, ref.project, ref.kind, ref.number)
     existing = next((lk for lk in links if lk.url.lower() == ref.url.lower()), None)
+    if existing is not None and (existing.query_id is not None or existing.left_at is not None):
+        return _adopt(session, kr, links, existing, weight, label, actor_label, actor_id,
+                      now), True
     if existing is not None:
         if weight is None or existing.weight == weight:
             return existing, False
@@ -148,6 +151,23 @@ def add(
     return link, True
 
 
+def _adopt(session: Session, kr: KeyResult, links: list[IssueLink], link: IssueLink,
+           weight: float | None, label: str, actor_label: str, actor_id: int | None,
+           now: datetime) -> IssueLink:
+    """A person links an item the KR's saved search brought in (or one that left it): the
+    link is theirs from now on, counted, and no search removes it."""
+    before = kr_score(links)
+    link.query_id, link.left_at = None, None
+    if weight is not None:
+        link.weight = weight
+    _note_score(session, kr, before, kr_score(links), f"linked {label}",
+                actor_label=actor_label, now=now)
+    _audit(session, kr, "link.add", actor_label, actor_id, now, url=link.url,
+           weight=link.weight)
+    session.flush()
+    return link
+
+
 def remove(
     *, session: Session, workspace_id: int, kr: KeyResult, url: str, now: datetime,
     actor_label: str, gitlab_hosts: Iterable[str] | None, actor_id: int | None = None,
@@ -161,6 +181,11 @@ def remove(
     link = next((lk for lk in links if lk.url.lower() == ref.url.lower()), None)
     if link is None:
         raise NotFound(f"{ref.url} is not linked to {kr.key}")
+    if link.query_id is not None and link.left_at is None:
+        raise InvalidValue(f"{ref.url} counts because it matches the saved search of "
+                           f"{kr.key}: it leaves when it no longer matches (change its labels "
+                           f"or milestone), or change the search with `/okr edit {kr.key}`",
+                           field="url")
     before = kr_score(links)
     rest = [lk for lk in links if lk.id != link.id]
     session.delete(link)

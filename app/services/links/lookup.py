@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.domain import KRType, LinkedItem
-from app.models import Cycle, IssueLink, KeyResult, Objective
+from app.models import Cycle, IssueLink, KeyResult, KRQuery, Objective
+from app.services.links.query_specs import describe, stored
 from app.services.links.refs import ItemState, counts, find, kr_score, parse, short_ref
 
 
@@ -39,17 +40,28 @@ def krs_linking(*, session: Session, workspace_id: int, url: str,
 
 def progress(links: Sequence[IssueLink]) -> tuple[int, int, float]:
     """(closed count, total count, score) of a KR's links; deleted items count in neither."""
-    counted = [lk for lk in links if counts(lk.state)]
+    counted = [lk for lk in links if counts(lk.state, lk.left_at)]
     return sum(1 for lk in counted if lk.closed), len(counted), kr_score(counted)
 
 
 def linked_items(*, session: Session, workspace_id: int, kr_key: str) -> list[LinkedItem]:
-    """A KR's linked items: open first, then done, then those deleted in the tracker."""
+    """A KR's linked items: open first, then done, then those that left its saved search or
+    were deleted in the tracker."""
     links = session.scalars(select(IssueLink).join(
         KeyResult, KeyResult.id == IssueLink.kr_id).where(
         IssueLink.workspace_id == workspace_id, KeyResult.workspace_id == workspace_id,
         KeyResult.key == kr_key)).all()
     items = [LinkedItem(url=lk.url, ref=short_ref(lk.provider, lk.project, lk.kind, lk.number),
-                        title=lk.title, state=lk.state, done=lk.closed, weight=lk.weight)
+                        title=lk.title, state=lk.state, done=lk.closed, weight=lk.weight,
+                        from_query=lk.query_id is not None, left=lk.left_at is not None)
              for lk in links]
-    return sorted(items, key=lambda i: (not counts(i.state), i.done, i.ref))
+    return sorted(items, key=lambda i: (not counts(i.state) or i.left, i.done, i.ref))
+
+
+def search_of(*, session: Session, workspace_id: int, kr_key: str) -> tuple[str, str | None] | None:
+    """A KR's saved search as one line (as Slack takes it) and its last error, if any."""
+    row = session.execute(select(KRQuery.spec, KRQuery.last_error).join(
+        KeyResult, KeyResult.id == KRQuery.kr_id).where(
+        KRQuery.workspace_id == workspace_id, KeyResult.workspace_id == workspace_id,
+        KeyResult.key == kr_key)).first()
+    return None if row is None else (describe(stored(row.spec)), row.last_error)

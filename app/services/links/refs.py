@@ -36,6 +36,10 @@ class ItemState:
     state: str  # open | closed | merged | deleted
     updated_at: datetime | None = None
     title: str | None = None
+    # What saved searches match on, when the source says (a webhook, a search): the item's
+    # labels, and its milestone's title ("" for none). None: not known from this source.
+    labels: tuple[str, ...] | None = None
+    milestone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +59,10 @@ class ApplyResult:
     checkins: int = 0  # KRs whose score moved (one check-in each)
 
 
-def counts(state: str) -> bool:
-    """Whether a link in this state counts toward its KR at all (a deleted item does not)."""
-    return state != DELETED
+def counts(state: str, left_at: datetime | None = None) -> bool:
+    """Whether a link counts toward its KR at all: a deleted item does not, nor one that
+    left the KR's saved search (``left_at``)."""
+    return state != DELETED and left_at is None
 
 
 def counts_as_closed(kind: str, state: str) -> bool:
@@ -108,7 +113,7 @@ def kr_score_of(pairs: Iterable[tuple[bool, float]]) -> float:
 
 
 def kr_score(links: Sequence[IssueLink]) -> float:
-    return kr_score_of((lk.closed, lk.weight) for lk in links if counts(lk.state))
+    return kr_score_of((lk.closed, lk.weight) for lk in links if counts(lk.state, lk.left_at))
 
 
 class LinkRef(NamedTuple):

@@ -64,6 +64,7 @@ class _Link:
     title: str | None
     state_updated_at: datetime | None
     matches: bool  # points at the item being applied
+    left_at: datetime | None = None  # left the KR's saved search: does not count
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def _links(session: Session, item: ItemState, krs: Sequence[LockedKR],
     rows = session.connection().execute(
         select(_LINK.c.kr_id, _LINK.c.id, _LINK.c.kind, _LINK.c.state, _LINK.c.closed,
                _LINK.c.weight, _LINK.c.source_updated_at, _LINK.c.title,
-               _LINK.c.state_updated_at, matches.label("matches"))
+               _LINK.c.state_updated_at, matches.label("matches"), _LINK.c.left_at)
         .where(_LINK.c.kr_id.in_([kr.id for kr in krs]))
         .order_by(_LINK.c.kr_id, _LINK.c.id)
     ).all()
@@ -111,12 +112,13 @@ def _links(session: Session, item: ItemState, krs: Sequence[LockedKR],
     for r in rows:
         out.setdefault(r.kr_id, []).append(_Link(
             r.id, r.kind, r.state, r.closed, r.weight, r.source_updated_at, r.title,
-            r.state_updated_at, matches=bool(r.matches)))
+            r.state_updated_at, matches=bool(r.matches), left_at=r.left_at))
     return out
 
 
 def _score(links: Sequence[_Link]) -> float:
-    return kr_score_of((lk.closed, lk.weight) for lk in links if counts(lk.state))
+    return kr_score_of((lk.closed, lk.weight) for lk in links
+                       if counts(lk.state, lk.left_at))
 
 
 def apply_state(

@@ -12,6 +12,10 @@ Links are grouped by workspace: each workspace's links are fetched with that wor
 connection for the host (:func:`app.services.links.connections.for_fetch`) and what comes back
 (state, title) is written to that workspace's links only. A link whose host is no longer
 allowed for its workspace (:func:`app.services.links.hosts.link_hosts`) is not fetched.
+
+With ``searches=True`` (the daily run, ``okr sync-issues``) the saved searches run first
+(:mod:`app.services.links.query_sync`): their items are added or leave, then every link is
+checked as usual.
 """
 
 from __future__ import annotations
@@ -32,7 +36,15 @@ from app.config import Settings
 from app.db import unit_of_work
 from app.models import IssueLink, Workspace
 from app.services.links import attach as links
-from app.services.links import connections, hosts, jira, jira_keys, linear, linear_ids
+from app.services.links import (
+    connections,
+    hosts,
+    jira,
+    jira_keys,
+    linear,
+    linear_ids,
+    query_sync,
+)
 from app.services.links import state as link_state
 from app.services.links import webhooks as webhook_events
 from app.services.links.attach import ItemState
@@ -55,12 +67,15 @@ class SyncReport:
     errors: list[str] = field(default_factory=list)
     requests: int = 0
     waited_seconds: float = 0.0
+    searches: query_sync.QueryReport | None = None  # the saved searches run first, if any
 
     def summary(self) -> str:
         text = (f"checked {self.checked} linked item(s): {self.changed} changed state, "
                 f"{self.checkins} key result(s) moved; {self.requests} API request(s)")
         if self.waited_seconds:
             text += f", waited {self.waited_seconds:.1f}s for rate limits"
+        if self.searches is not None and self.searches.searches:
+            text = f"{self.searches.summary()}; {text}"
         return text
 
 
@@ -195,14 +210,20 @@ def _apply(factory: sessionmaker[Session], item: ItemState, now: datetime,
 def run(
     *, session_factory: sessionmaker[Session], settings: Settings, now: datetime,
     workspace_id: int | None = None, link_ids: Iterable[int] | None = None,
-    client_factory: ClientFactory | None = None, prune: bool = True,
+    client_factory: ClientFactory | None = None, prune: bool = True, searches: bool = False,
 ) -> SyncReport:
-    """Check every linked item (or those of one workspace, or some links) and apply changes."""
+    """Check every linked item (or those of one workspace, or some links) and apply changes;
+    with ``searches``, run the saved searches first."""
     make = client_factory or default_client_factory(settings)
+    found = query_sync.refresh(session_factory=session_factory, settings=settings, now=now,
+                               client_factory=make, workspace_id=workspace_id) \
+        if searches else None
     with unit_of_work(session_factory) as session:
         groups = {group: (items, _connection(session, settings, group))
                   for group, items in _refs(session, workspace_id, link_ids).items()}
-    report = SyncReport()
+    report = SyncReport(searches=found)
+    if found is not None:
+        report.errors += found.errors
     for (ws, provider, host), (items, conn) in groups.items():
         if conn is None:
             report.errors.append(f"{provider} {host}: not an allowed tracker host for this "
@@ -294,7 +315,7 @@ def run_daily(*, session_factory: sessionmaker[Session], settings: Settings, now
     if not first:
         return None
     return run(session_factory=session_factory, settings=settings, now=now,
-               client_factory=client_factory)
+               client_factory=client_factory, searches=True)
 
 
 def daily_job(session_factory: sessionmaker[Session], settings: Settings,

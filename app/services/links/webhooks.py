@@ -22,7 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.models import WebhookDelivery
-from app.services.links import moves
+from app.services.links import moves, queries
 from app.services.links import state as link_state
 from app.services.links.attach import ApplyResult, ItemState
 from app.services.links.refs import DELETED, ItemMove
@@ -114,6 +114,7 @@ def gitlab_item(payload: Any) -> ItemState | None:
     if state is None:
         raise BadPayload("object_attributes.state is not a known state")
     title = attrs.get("title")
+    labels = payload.get("labels", attrs.get("labels"))
     return ItemState(
         provider="gitlab",
         host=_host(_str(project, "web_url", "project."), "project.web_url"),
@@ -122,7 +123,34 @@ def gitlab_item(payload: Any) -> ItemState | None:
         number=_int(attrs, "iid", "object_attributes."),
         state=state, updated_at=parse_time(attrs.get("updated_at")),
         title=title if isinstance(title, str) else None,
+        labels=_labels(labels, "title"), milestone=_gitlab_milestone(payload, attrs),
     )
+
+
+def _labels(value: Any, key: str) -> tuple[str, ...] | None:
+    """Label names from a payload's list of label objects; None when it has no such list
+    (saved searches then cannot tell whether the item matches)."""
+    if not isinstance(value, list):
+        return None
+    names = [lb.get(key) for lb in value if isinstance(lb, dict)]
+    return tuple(n[:255] for n in names if isinstance(n, str) and n.strip())[:100]
+
+
+def _milestone_title(value: Any) -> str | None:
+    title = value.get("title") if isinstance(value, dict) else None
+    return title[:255] if isinstance(title, str) else None
+
+
+def _gitlab_milestone(payload: dict[str, Any], attrs: dict[str, Any]) -> str | None:
+    """The milestone's title ("" for none); None when the event names a milestone only by
+    id (older GitLab versions): the daily search decides then."""
+    for found in (attrs.get("milestone"), payload.get("milestone")):
+        title = _milestone_title(found)
+        if title is not None:
+            return title
+    if "milestone_id" in attrs and attrs["milestone_id"] is None:
+        return ""
+    return None
 
 
 def github_item(event: str, payload: Any) -> ItemState | ItemMove | None:
@@ -155,6 +183,9 @@ def github_item(event: str, payload: Any) -> ItemState | ItemMove | None:
         number=_int(item, "number", f"{key}."),
         state="merged" if merged else raw, updated_at=parse_time(item.get("updated_at")),
         title=title if isinstance(title, str) else None,
+        labels=_labels(item.get("labels"), "name"),
+        milestone=(_milestone_title(item["milestone"]) or "") if "milestone" in item
+        else None,
     )
 
 
@@ -216,6 +247,10 @@ def handle(*, session: Session, provider: str, item: ItemState | ItemMove,
     """Apply one event to the links of one workspace: ("unlinked" | "duplicate" | "applied",
     result). Nothing is stored for an item no link of that workspace points at. Delivery
     ids are remembered per workspace. A move points the links at the new item first."""
+    if isinstance(item, ItemState) and item.labels is not None:
+        # The item may enter or leave saved searches first: then its state applies to them.
+        queries.follow(session=session, item=item, workspace_id=workspace_id, now=now,
+                       actor_label=f"webhook:{provider}")
     krs = link_state.lock_for_item(session, item.old if isinstance(item, ItemMove) else item,
                                    workspace_id)
     if not krs:

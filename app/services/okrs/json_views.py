@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.config import ScoringSettings
 from app.domain import CheckinSource, KRView, ObjectiveView, Visibility
-from app.models import Checkin, Cycle, IssueLink, KeyResult, Objective, Workspace
+from app.models import Checkin, Cycle, IssueLink, KeyResult, KRQuery, Objective, Workspace
 from app.services.errors import NotFound
 from app.services.okrs import cycles
 from app.services.okrs import report as okrs
@@ -73,7 +73,8 @@ def _kr_summary(view: KRView) -> dict[str, Any]:
 def key_result(*, session: Session, workspace_id: int, key: str, now: datetime,
                settings: ScoringSettings, history: int = HISTORY,
                private: bool = False) -> dict[str, Any]:
-    """A KR with its score, status, the latest check-ins (newest first) and its links."""
+    """A KR with its score, status, the latest check-ins (newest first), its links and its
+    saved search."""
     kr = okrs.kr_by_key(session=session, workspace_id=workspace_id, key=key)
     if kr is None or _hidden(kr.objective, private):
         raise NotFound(f"no key result {key!r} in this workspace")
@@ -89,12 +90,23 @@ def key_result(*, session: Session, workspace_id: int, key: str, now: datetime,
     )]
     out["links"] = [
         {"url": lk.url, "state": lk.state, "closed": lk.closed, "weight": lk.weight,
-         "title": lk.title}
+         "title": lk.title, "from_query": lk.query_id is not None, "left_at": _iso(lk.left_at)}
         for lk in session.scalars(
             select(IssueLink).where(IssueLink.workspace_id == workspace_id,
                                     IssueLink.kr_id == kr.id).order_by(IssueLink.id))
     ]
+    out["query"] = _query(session, workspace_id, kr.id)
     return out
+
+
+def _query(session: Session, workspace_id: int, kr_id: int) -> dict[str, Any] | None:
+    """The KR's saved search as the import file spells it, and how its last run went."""
+    row = session.scalars(select(KRQuery).where(KRQuery.workspace_id == workspace_id,
+                                                KRQuery.kr_id == kr_id)).first()
+    if row is None:
+        return None
+    return {"search": row.spec, "refreshed_at": _iso(row.refreshed_at),
+            "error": row.last_error}
 
 
 def objective(*, session: Session, workspace_id: int, key: str, now: datetime,

@@ -158,6 +158,7 @@ def _issues(db: Connection, workspace_id: int,
         select(IssueLink.kr_id, IssueLink.closed, IssueLink.weight).where(
             IssueLink.workspace_id == workspace_id,
             IssueLink.state != "deleted",  # a deleted item leaves the denominator
+            IssueLink.left_at.is_(None),  # so does one that left the KR's saved search
             IssueLink.kr_id.in_(select(KeyResult.id).where(
                 KeyResult.workspace_id == workspace_id, in_cycle,
                 KeyResult.kr_type == KRType.ISSUES.value)),

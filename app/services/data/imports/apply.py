@@ -38,10 +38,11 @@ class ImportSummary:
     counts: dict[str, Counts] = field(default_factory=lambda: {k: Counts() for k in KINDS})
     checkins: int = 0
     settings_updated: bool = False
+    queries: int = 0  # saved searches set, changed or cleared
 
     @property
     def changed(self) -> bool:
-        return self.settings_updated or self.checkins > 0 or any(
+        return self.settings_updated or self.checkins > 0 or self.queries > 0 or any(
             c.created or c.updated for c in self.counts.values()
         )
 
@@ -49,6 +50,8 @@ class ImportSummary:
         out = [f"{kind.replace('_', ' '):<12} {c.created:>6} created {c.updated:>6} updated "
                f"{c.unchanged:>6} unchanged" for kind, c in self.counts.items()]
         out.append(f"{'check-ins':<12} {self.checkins:>6} recorded")
+        if self.queries:
+            out.append(f"{'searches':<12} {self.queries:>6} set or cleared")
         if self.settings_updated:
             out.append("settings     updated")
         return out

@@ -12,6 +12,7 @@ from app.services.checkins import record as checkins
 from app.services.data.imports.checks import Document, Problem
 from app.services.data.imports.schema import KeyResultIn
 from app.services.errors import InvalidValue
+from app.services.links.query_specs import QuerySpecError, check_host, from_mapping
 from app.services.links.urls import HostNotAllowed, IssueUrlError, parse_issue_url
 
 _NO_START_TARGET = ("percent", "milestone", "manual", "issues", "children")
@@ -116,6 +117,36 @@ def link_host_rules(doc: Document, gitlab_hosts: Iterable[str]) -> list[Problem]
                 out.append(Problem(f"objectives[{i}].key_results[{j}].links[{n}]", str(exc)))
             except IssueUrlError:
                 continue
+    return out
+
+
+def query_rules(kr: KeyResultIn, path: str) -> list[Problem]:
+    """A KR's ``query``: a search we can follow, on an ``issues`` KR."""
+    if kr.query is None:
+        return []
+    if kr.resolved_type() != "issues":
+        return [Problem(f"{path}.query", f"only issues KRs follow a search (this is "
+                                         f"{kr.resolved_type()})")]
+    try:
+        from_mapping(kr.query)
+    except QuerySpecError as exc:
+        return [Problem(f"{path}.query.{exc.key}" if exc.key else f"{path}.query", exc.message)]
+    return []
+
+
+def query_host_rules(doc: Document, gitlab_hosts: Iterable[str]) -> list[Problem]:
+    """GitLab searches on a host the workspace may not link to (the links' allow-list)."""
+    hosts = list(gitlab_hosts)
+    out: list[Problem] = []
+    for i, j, kr in doc.key_results:
+        if kr.query is None:
+            continue
+        try:
+            check_host(from_mapping(kr.query), hosts)
+        except QuerySpecError as exc:
+            if exc.key == "host":
+                out.append(Problem(f"objectives[{i}].key_results[{j}].query.host",
+                                   exc.message))
     return out
 
 

@@ -26,7 +26,7 @@ from app.models import Workspace
 from app.services.data.imports import refs
 from app.services.data.imports.apply import Context, ImportSummary
 from app.services.data.imports.checks import Document, Problem, duplicates, shape
-from app.services.data.imports.kr_rules import link_host_rules
+from app.services.data.imports.kr_rules import link_host_rules, query_host_rules
 from app.services.data.imports.okrs import apply_okrs
 from app.services.data.imports.org import (
     apply_cycles,
@@ -172,6 +172,7 @@ def import_text(*, session: Session, workspace: Workspace, text: str, now: datet
     allowed = link_hosts.link_hosts_for(session=session, workspace_id=workspace.id,
                                         gitlab_hosts=gitlab_hosts)
     problems += link_host_rules(doc, allowed)
+    problems += query_host_rules(doc, allowed)
     problems += slack_team_problems(session, workspace, doc)
     if problems:
         raise ImportInvalid(_in_file_order(problems))

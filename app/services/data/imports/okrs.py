@@ -23,6 +23,7 @@ from app.services.data.imports.apply import (
     write_deferred,
 )
 from app.services.data.imports.checks import Document
+from app.services.data.imports.kr_queries import apply_queries
 from app.services.data.imports.schema import KeyResultIn, ObjectiveIn
 from app.services.links.urls import parse_issue_url
 
@@ -69,7 +70,7 @@ def _kr_entry(objective: str, position: int, kr: KeyResultIn) -> Entry:
         "targets": [{"on": t.on.isoformat(), "value": t.value} for t in kr.targets]
         if kr.targets else None,
     }
-    given = (kr.model_fields_set - {"id", "links", "current", "score", "status"}) | {
+    given = (kr.model_fields_set - {"id", "links", "query", "current", "score", "status"}) | {
         "objective"}
     return Entry(kr.id, values, frozenset(given))
 
@@ -119,6 +120,7 @@ def apply_okrs(ctx: Context, doc: Document) -> None:
 
     write_deferred(ctx, OBJECTIVE, objectives, resolve)
     _apply_links(ctx, doc)
+    ctx.summary.queries += len(apply_queries(ctx, doc))
     _apply_checkins(ctx, doc)
 
 

@@ -17,6 +17,7 @@ from app.services.data.imports.kr_rules import (
     cycle_rules,
     key_result_rules,
     link_rules,
+    query_rules,
     value_rules,
 )
 
@@ -164,6 +165,7 @@ def entry_rules(doc: Document) -> list[Problem]:
         path = f"objectives[{i}].key_results[{j}]"
         out += key_result_rules(kr, path)
         out += link_rules(kr, path)
+        out += query_rules(kr, path)
         out += value_rules(kr, path)
     return out
 

@@ -260,6 +260,8 @@ class KeyResultIn(Strict):
     score: Annotated[Number, Field(ge=0, le=1)] | None = None
     status: Literal["green", "yellow", "red"] | None = None
     links: list[Annotated[LinkIn, BeforeValidator(_link)]] | None = None
+    # A saved search (app.services.links.query_specs): checked by kr_rules.query_rules.
+    query: dict[str, Any] | None = None
     due: date | None = None
     targets: Annotated[list[Annotated[TargetIn, BeforeValidator(_target)]],
                        Field(max_length=24)] | None = None
@@ -274,12 +276,12 @@ class KeyResultIn(Strict):
 
     def resolved_type(self) -> str:
         """The KR type: as given, else increase/decrease from start and target, else issues
-        when links are given, else milestone."""
+        when links or a query are given, else milestone."""
         if self.type is not None:
             return self.type
         if self.start is not None and self.target is not None:
             return "decrease" if self.target < self.start else "increase"
-        if self.links:
+        if self.links or self.query:
             return "issues"
         return "milestone"
 
