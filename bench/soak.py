@@ -13,7 +13,9 @@ a 5xx after posting (the ambiguous send that reconciliation must find). For the 
 Reports duplicates (a delivery part posted more than once), losses (a row due before the end
 that was not sent, skipped or failed for a reason; a row recorded sent with no post), the rows
 by state, the 429s and 5xx injected, and each replica's memory (RSS) after its first minute,
-at the end, and at its peak. Expected: 0, 0, flat.
+at the end, and at its peak, with its live Python objects and SQLAlchemy statement cache
+entries each minute (growth there would be a leak; the cache fills up to its bound of 500 and
+stays). Expected: 0, 0, flat.
 
     .venv/bin/python bench/soak.py --minutes 10 [--workspaces 4] [--people 300] [--speed 60]
 """
@@ -21,6 +23,7 @@ at the end, and at its peak. Expected: 0, 0, flat.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -138,9 +141,12 @@ def replica(url: str, api_url: str, t0: float, speed: float) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop_event.set())
     stop = runner.start(container, client_for=lambda _ws: client, clock=lambda: START + (
         timedelta(seconds=(time.time() - t0) * speed)))
-    stop_event.wait()
+    samples: list[tuple[int, int]] = []  # each minute: live Python objects, cached statements
+    while not stop_event.wait(60):
+        samples.append((len(gc.get_objects()), len(getattr(engine, "_compiled_cache", ()))))
     stop()
-    print(json.dumps({"ticks": stop.loop.ticks, "failures": stop.loop.failures}), flush=True)
+    print(json.dumps({"ticks": stop.loop.ticks, "failures": stop.loop.failures,
+                      "samples": samples}), flush=True)
 
 
 def rss_kb(pid: int) -> int:
@@ -219,6 +225,12 @@ def report(engine: Engine, fake: FlakySlack, end_sim: datetime, args: argparse.N
               f"{first[i] / 1024:.1f} MB after 1 min, {rss[i][-1] / 1024:.1f} MB at the end, "
               f"peak {max(rss[i]) / 1024:.1f} MB; each minute: "
               + ", ".join(f"{kb / 1024:.1f}" for kb in rss[i][11::12]))
+        samples = s.get("samples") or []
+        if samples:
+            print("    live Python objects each minute: "
+                  + ", ".join(f"{n:,}" for n, _ in samples)
+                  + "; SQLAlchemy's statement cache (at most 500): "
+                  + ", ".join(str(c) for _, c in samples))
     calls = sum(1 for c in fake.calls if c.method == "chat.postMessage")
     print(f"injected: {dict(fake.injected)}; chat.postMessage calls {calls:,}, messages "
           f"posted {sum(stored.values()):,}")
