@@ -135,7 +135,7 @@ def plain_rows(db: Connection, stmt: Select[Any]) -> list[tuple[Any, ...]]:
     procs = [(i, proc) for i, (col, desc) in enumerate(zip(stmt.selected_columns,
                                                             cursor.description, strict=True))
              if (proc := col.type.dialect_impl(dialect).result_processor(
-                 dialect, desc.type_code)) is not None]
+                 dialect, desc[1])) is not None]  # desc[1]: the DB-API type code
     rows = cursor.fetchall()
     result.close()
     if not procs:
