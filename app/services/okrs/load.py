@@ -136,7 +136,7 @@ def plain_rows(db: Connection, stmt: Select[Any]) -> list[tuple[Any, ...]]:
                                                             cursor.description, strict=True))
              if (proc := col.type.dialect_impl(dialect).result_processor(
                  dialect, desc[1])) is not None]  # desc[1]: the DB-API type code
-    rows = cursor.fetchall()
+    rows = list(cursor.fetchall())
     result.close()
     if not procs:
         return rows
