@@ -271,19 +271,16 @@ def last_checkins(session: Session, kr_ids: list[int],
         ~exists().where(later.supersedes_id == Checkin.id),
     ).subquery()
     session.flush()  # a Core statement below: make pending check-ins visible to it
-    rows = session.connection().execute(
-        select(inner.c.kr_id, inner.c.score, inner.c.note, inner.c.blockers, inner.c.rn).where(
-            inner.c.rn <= 2
-        )
-    ).all()
-    out: dict[int, LastCheckins] = {}
-    wanted = set(kr_ids)
+    rows = plain_rows(session.connection(), select(
+        inner.c.kr_id, inner.c.score, inner.c.note, inner.c.blockers, inner.c.rn,
+    ).where(inner.c.rn <= 2))
+    latest: dict[int, tuple[float | None, str | None, str | None]] = {}
+    previous: dict[int, float | None] = {}
     for kr_id, score, note, blockers, n in rows:
-        if kr_id not in wanted:
-            continue
-        prev = out.get(kr_id, LastCheckins())
         if n == 1:
-            out[kr_id] = LastCheckins(score, prev.previous_score, note, blockers)
+            latest[kr_id] = (score, note, blockers)
         else:
-            out[kr_id] = LastCheckins(prev.score, score, prev.note, prev.blockers)
-    return out
+            previous[kr_id] = score
+    wanted = set(kr_ids)
+    return {kr_id: LastCheckins(score, previous.get(kr_id), note, blockers)
+            for kr_id, (score, note, blockers) in latest.items() if kr_id in wanted}
