@@ -115,7 +115,8 @@ def _cached_report(session: Session, workspace_id: int, now: datetime,
 
     def build() -> CycleReport:
         cycle = session.get(Cycle, cycle_id)
-        assert cycle is not None  # the stamp says the cycles are as the cache saw them
+        if cycle is None:  # deleted by another transaction since the stamp was read
+            raise NotFound("that cycle no longer exists")
         return okrs.cycle_report(session=session, workspace_id=workspace_id, cycle=cycle,
                                  today=today, now=now, settings=settings)
 
