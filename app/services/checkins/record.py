@@ -33,7 +33,7 @@ from app.domain import (
 from app.models import Checkin, KeyResult
 from app.services import audit
 from app.services.errors import InvalidValue
-from app.services.okrs.writable import require_open_kr
+from app.services.okrs.writable import require_open_krs
 from app.services.text import text_problem
 
 MAX_TEXT = 3000
@@ -189,8 +189,7 @@ def _write(*, session: Session, workspace_id: int, entries: Sequence[_Entry],
     new row move the KR's projection and audit the change. Returns what was written."""
     if not entries:
         return []
-    for e in entries:
-        require_open_kr(session, e.kr)  # a closed cycle is read-only (CycleClosed)
+    require_open_krs(session, [e.kr for e in entries])  # a closed cycle is read-only
     rows = [{"workspace_id": workspace_id, "kr_id": e.kr.id, "author_id": author_id,
              "at": now, "value": e.value, "score": e.score, "status": e.data.status,
              "confidence": e.data.confidence, "note": e.data.note or None,

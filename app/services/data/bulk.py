@@ -1,7 +1,9 @@
 """Bulk writes for set-based services (the import): many rows, few round trips.
 
 On PostgreSQL new rows go in with ``COPY`` (several times faster than even a pipelined
-executemany); elsewhere with batched INSERTs. Updates are batched by primary key.
+executemany), and updates are one ``UPDATE ... FROM unnest(arrays)`` per set of changed
+columns (one statement instead of one per row: 10,000 rows in a few tens of milliseconds);
+elsewhere rows go in with batched INSERTs and updates are batched by primary key.
 Rows are plain dicts keyed by column name; these helpers bypass ORM events and the identity
 map, so callers expire what they loaded afterwards.
 """
@@ -12,7 +14,7 @@ import json
 from typing import Any
 
 from psycopg import sql
-from sqlalchemy import JSON, insert, null, update
+from sqlalchemy import JSON, insert, null, text, update
 from sqlalchemy.orm import Session
 
 
@@ -56,8 +58,12 @@ def bulk_update(session: Session, model: type[Any], rows: list[dict[str, Any]]) 
         row = {k: v for k, v in row.items() if k not in to_null or v is not None}
         if len(row) > 1:
             groups.setdefault(tuple(sorted(row)), []).append(row)
-    for group in groups.values():
-        session.execute(update(model), group)
+    postgres = session.connection().dialect.name == "postgresql"
+    for columns, group in groups.items():
+        if postgres and not json_cols & set(columns):
+            _update_from_arrays(session, model, columns, group)
+        else:
+            session.execute(update(model), group)
     table = model.__table__
     for col, ids in to_null.items():
         session.execute(update(table).where(table.c.id.in_(ids)).values({col: null()}))
@@ -88,3 +94,52 @@ def _copy(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> Non
                 values = [json.dumps(v) if v is not None and k in json_cols else v
                           for k, v in zip(keys, values, strict=True)]
             copy.write_row(values)
+
+
+def _update_from_arrays(session: Session, model: type[Any], columns: tuple[str, ...],
+                        rows: list[dict[str, Any]]) -> None:
+    """One UPDATE for every row: the new values travel as one typed array per column.
+
+    Values go through each column type's bind processing, as ORM updates would (UTC
+    datetimes are checked and converted). Bypasses ORM events, like the rest of this module.
+    """
+    session.flush()
+    dialect = session.connection().dialect
+    quote = dialect.identifier_preparer.quote
+    table = model.__table__
+    params: dict[str, list[Any]] = {}
+    arrays = []
+    for n, key in enumerate(columns):
+        col = table.columns[key]
+        proc = col.type.bind_processor(dialect)
+        values = [row[key] for row in rows]
+        params[f"a{n}"] = [proc(v) for v in values] if proc else values
+        arrays.append(f"CAST(:a{n} AS {col.type.compile(dialect=dialect)}[])")
+    names = [quote(table.columns[key].name) for key in columns]
+    target = quote(table.name)
+    sets = ", ".join(f"{name} = v.{name}" for key, name in zip(columns, names, strict=True)
+                     if key != "id")
+    session.execute(text(
+        f"UPDATE {target} SET {sets} FROM unnest({', '.join(arrays)}) AS v({', '.join(names)}) "
+        f"WHERE {target}.id = v.id"), params)
+
+
+# Below this many new rows the planner's statistics stay close enough; autovacuum catches up.
+ANALYZE_AFTER_ROWS = 1000
+
+
+def refresh_statistics(session: Session, models: list[type[Any]], new_rows: int) -> None:
+    """``ANALYZE`` the given tables on PostgreSQL after a bulk write of ``new_rows`` rows.
+
+    Tables filled by one big import look empty to the planner until autovacuum analyses
+    them (up to a minute later, or never for a quiet database): reads that follow at once
+    (``okr export``, the first digest) then get nested loops over what it takes for one row
+    each, and ran 40 s instead of 1 s. ``ANALYZE`` in the writing transaction samples its
+    own new rows and takes only a lock that lets reads and writes through.
+    """
+    if new_rows < ANALYZE_AFTER_ROWS or session.connection().dialect.name != "postgresql":
+        return
+    session.flush()
+    names = ", ".join(session.connection().dialect.identifier_preparer.quote(m.__tablename__)
+                      for m in models)
+    session.execute(text(f"ANALYZE {names}"))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -14,7 +16,11 @@ from app.services.errors import NotFound
 
 
 def org_today(ws: Workspace, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(ws.timezone or "UTC")).date()
+    return zone_today(ws.timezone, now)
+
+
+def zone_today(timezone: str | None, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(timezone or "UTC")).date()
 
 
 def window(cycle: Cycle) -> CycleWindow:
@@ -35,6 +41,22 @@ def current(*, session: Session, workspace_id: int, today: date) -> Cycle | None
     cycles = session.scalars(
         select(Cycle).where(Cycle.workspace_id == workspace_id).order_by(Cycle.start_date)
     ).all()
+    return pick_current(cycles, today)
+
+
+class Dated(Protocol):
+    @property
+    def start_date(self) -> date: ...
+
+    @property
+    def end_date(self) -> date: ...
+
+
+D = TypeVar("D", bound=Dated)
+
+
+def pick_current(cycles: Sequence[D], today: date) -> D | None:
+    """:func:`current` among ``cycles`` (ordered by start date)."""
     containing = [c for c in cycles if c.start_date <= today <= c.end_date]
     if containing:
         return containing[-1]

@@ -122,8 +122,35 @@ def cycle_rows(session: Session, workspace_id: int, cycle: Cycle) -> CycleRows:
                      cadence_days=_cadence_days(session, workspace_id))
 
 
+def plain_rows(db: Connection, stmt: Select[Any]) -> list[tuple[Any, ...]]:
+    """A Core select's rows as plain tuples, straight from the driver's ``fetchall``.
+
+    SQLAlchemy's ``Row`` objects cost about 2 us each to build; only the columns whose type
+    has a result processor (here: UTC datetimes) are converted, exactly as SQLAlchemy would.
+    """
+    result = db.execute(stmt)
+    cursor = result.cursor
+    assert cursor is not None and cursor.description is not None  # a select returns rows
+    dialect = db.dialect
+    procs = [(i, proc) for i, (col, desc) in enumerate(zip(stmt.selected_columns,
+                                                            cursor.description, strict=True))
+             if (proc := col.type.dialect_impl(dialect).result_processor(
+                 dialect, desc[1])) is not None]  # desc[1]: the DB-API type code
+    rows = list(cursor.fetchall())
+    result.close()
+    if not procs:
+        return rows
+    out = []
+    for row in rows:
+        values = list(row)
+        for i, proc in procs:
+            values[i] = proc(values[i])
+        out.append(tuple(values))
+    return out
+
+
 def _objectives(db: Connection, workspace_id: int, cycle: Cycle) -> list[ObjRow]:
-    return [ObjRow._make(row) for row in db.execute(
+    return [ObjRow._make(row) for row in plain_rows(db,
         select(
             Objective.id, Objective.key, Objective.title, Objective.team_id, Objective.owner_id,
             Objective.aligned_objective_id, Objective.aligned_kr_id, Objective.visibility,
@@ -137,7 +164,7 @@ def _objectives(db: Connection, workspace_id: int, cycle: Cycle) -> list[ObjRow]
 
 def _key_results(db: Connection, workspace_id: int,
                  in_cycle: ColumnElement[bool]) -> list[KRRow]:
-    return [KRRow._make(row) for row in db.execute(
+    return [KRRow._make(row) for row in plain_rows(db,
         select(
             KeyResult.id, KeyResult.key, KeyResult.objective_id, KeyResult.title,
             KeyResult.kr_type, KeyResult.start_value, KeyResult.target_value,
@@ -245,19 +272,16 @@ def last_checkins(session: Session, kr_ids: list[int],
         ~exists().where(later.supersedes_id == Checkin.id),
     ).subquery()
     session.flush()  # a Core statement below: make pending check-ins visible to it
-    rows = session.connection().execute(
-        select(inner.c.kr_id, inner.c.score, inner.c.note, inner.c.blockers, inner.c.rn).where(
-            inner.c.rn <= 2
-        )
-    ).all()
-    out: dict[int, LastCheckins] = {}
-    wanted = set(kr_ids)
+    rows = plain_rows(session.connection(), select(
+        inner.c.kr_id, inner.c.score, inner.c.note, inner.c.blockers, inner.c.rn,
+    ).where(inner.c.rn <= 2))
+    latest: dict[int, tuple[float | None, str | None, str | None]] = {}
+    previous: dict[int, float | None] = {}
     for kr_id, score, note, blockers, n in rows:
-        if kr_id not in wanted:
-            continue
-        prev = out.get(kr_id, LastCheckins())
         if n == 1:
-            out[kr_id] = LastCheckins(score, prev.previous_score, note, blockers)
+            latest[kr_id] = (score, note, blockers)
         else:
-            out[kr_id] = LastCheckins(prev.score, score, prev.note, prev.blockers)
-    return out
+            previous[kr_id] = score
+    wanted = set(kr_ids)
+    return {kr_id: LastCheckins(score, previous.get(kr_id), note, blockers)
+            for kr_id, (score, note, blockers) in latest.items() if kr_id in wanted}

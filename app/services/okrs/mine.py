@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,12 +19,12 @@ from app.domain import (
     ObjectiveView,
     TeamOverview,
 )
-from app.models import Person, Team, TeamMember, Workspace
+from app.models import Cycle, Person, Team, TeamMember, Workspace
 from app.services import access
-from app.services.errors import CycleClosed
+from app.services.errors import CycleClosed, NotFound
 from app.services.okrs import cycles
 from app.services.okrs import report as okrs
-from app.services.okrs.cache import ReportCache
+from app.services.okrs.cache import ReportCache, data_stamp
 from app.services.okrs.report import CycleReport
 
 
@@ -48,6 +49,15 @@ def current_report(*, session: Session, workspace_id: int, now: datetime,
 
     With a ``cache``, an unchanged cycle is not scored again (see report_cache).
     """
+    stamp = data_stamp(session, workspace_id) if cache is not None else None
+    return _report(session, workspace_id, now, settings, cycle_name, cache, stamp)
+
+
+def _report(session: Session, workspace_id: int, now: datetime, settings: ScoringSettings,
+            cycle_name: str | None, cache: ReportCache | None,
+            stamp: str | None) -> CycleReport | None:
+    if cache is not None and stamp is not None:
+        return _cached_report(session, workspace_id, now, settings, cycle_name, cache, stamp)
     today = today_for(session, workspace_id, now)
     found = cycles.named_or_current(session=session, workspace_id=workspace_id, today=today,
                                     name=cycle_name or None)
@@ -64,10 +74,70 @@ def current_report(*, session: Session, workspace_id: int, now: datetime,
     return cache.get(session, workspace_id, cycle.id, today, now, build)
 
 
-def visible(session: Session, workspace_id: int, report: CycleReport,
-            scope: Scope) -> list[ObjectiveView]:
-    led = set() if scope.is_admin else access.led_team_keys(
-        session=session, workspace_id=workspace_id, person_id=scope.person_id)
+class _Calendar(NamedTuple):
+    timezone: str | None
+    cycles: tuple[tuple[int, str, date, date], ...]  # id, name, start, end; by start date
+
+
+def _calendar(session: Session, workspace_id: int) -> _Calendar:
+    tz = session.scalar(select(Workspace.timezone).where(Workspace.id == workspace_id))
+    rows = session.execute(select(Cycle.id, Cycle.name, Cycle.start_date, Cycle.end_date)
+                           .where(Cycle.workspace_id == workspace_id)
+                           .order_by(Cycle.start_date)).all()
+    return _Calendar(tz, tuple((r[0], r[1], r[2], r[3]) for r in rows))
+
+
+class _Dates(NamedTuple):
+    id: int
+    name: str
+    start_date: date
+    end_date: date
+
+
+def _cached_report(session: Session, workspace_id: int, now: datetime,
+                   settings: ScoringSettings, cycle_name: str | None, cache: ReportCache,
+                   stamp: str) -> CycleReport | None:
+    """:func:`current_report` when nothing changed since the cache saw the workspace: the
+    stamp is the only query (the time zone and cycles are kept under it too)."""
+    cal = cache.memo(workspace_id, ("calendar",), stamp,
+                     lambda: _calendar(session, workspace_id))
+    today = cycles.zone_today(cal.timezone, now)
+    dated = [_Dates(*c) for c in cal.cycles]
+    if cycle_name:
+        found = next((c for c in dated if c.name == cycle_name), None)
+        if found is None:
+            raise NotFound(f"no cycle named {cycle_name!r}")
+    else:
+        found = cycles.pick_current(dated, today)
+    if found is None:
+        return None
+    cycle_id = found.id
+
+    def build() -> CycleReport:
+        cycle = session.get(Cycle, cycle_id)
+        if cycle is None:  # deleted by another transaction since the stamp was read
+            raise NotFound("that cycle no longer exists")
+        return okrs.cycle_report(session=session, workspace_id=workspace_id, cycle=cycle,
+                                 today=today, now=now, settings=settings)
+
+    return cache.get(session, workspace_id, cycle_id, today, now, build, stamp=stamp)
+
+
+def visible(session: Session, workspace_id: int, report: CycleReport, scope: Scope,
+            cache: ReportCache | None = None, stamp: str | None = None) -> list[ObjectiveView]:
+    """The objectives ``scope`` may see; with a ``cache`` and this transaction's ``stamp``,
+    the teams they lead are read once per change."""
+
+    def led_keys() -> set[str]:
+        return access.led_team_keys(session=session, workspace_id=workspace_id,
+                                    person_id=scope.person_id)
+
+    if scope.is_admin:
+        led: set[str] = set()
+    elif cache is not None and stamp is not None:  # the teams table is in the stamp
+        led = cache.memo(workspace_id, ("led", scope.person_id), stamp, led_keys)
+    else:
+        led = led_keys()
     return access.visible_views(report.objectives, slack_id=scope.slack_id,
                                is_admin=scope.is_admin, led_keys=led)
 
@@ -115,11 +185,11 @@ def seen_report(*, session: Session, workspace_id: int, now: datetime,
                 settings: ScoringSettings, scope: Scope, cycle_name: str | None = None,
                 cache: ReportCache | None = None) -> Seen | None:
     """:func:`current_report` narrowed to what ``scope`` may see; None without cycles."""
-    report = current_report(session=session, workspace_id=workspace_id, now=now,
-                            settings=settings, cycle_name=cycle_name, cache=cache)
+    stamp = data_stamp(session, workspace_id) if cache is not None else None
+    report = _report(session, workspace_id, now, settings, cycle_name, cache, stamp)
     if report is None:
         return None
-    return Seen(report, visible(session, workspace_id, report, scope))
+    return Seen(report, visible(session, workspace_id, report, scope, cache, stamp))
 
 
 def cycle_overview(*, session: Session, workspace_id: int, now: datetime,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from app.config import ScoringSettings
 from app.domain import CycleView, KRView, ObjectiveView, ScoreCard
 from app.models import Cycle, KeyResult, Objective
+from app.services.gcpause import paused_gc
 from app.services.okrs import cycles, facts, load, score, views
 from app.services.okrs.views import STALE_AFTER, tree_order
 
@@ -68,7 +69,13 @@ class CycleReport:
 def cycle_report(
     *, include_private: bool = True, include_drafts: bool = True, **read: Unpack[ReadArgs],
 ) -> CycleReport:
-    """Score a whole cycle: load -> facts -> score -> views."""
+    """Score a whole cycle: load -> facts -> score -> views (the collector paused: see
+    :mod:`~app.services.gcpause`)."""
+    with paused_gc():
+        return _cycle_report(include_private, include_drafts, read)
+
+
+def _cycle_report(include_private: bool, include_drafts: bool, read: ReadArgs) -> CycleReport:
     cycle, settings = read["cycle"], read["settings"]
     rows = load.cycle_rows(read["session"], read["workspace_id"], cycle)
     links = facts.alignment(rows.objectives, rows.key_results)

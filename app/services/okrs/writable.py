@@ -11,6 +11,9 @@ moved).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.domain import CyclePhase
@@ -34,3 +37,13 @@ def require_open_objective(session: Session, objective: Objective) -> None:
 
 def require_open_kr(session: Session, kr: KeyResult) -> None:
     require_open_objective(session, kr.objective)
+
+
+def require_open_krs(session: Session, krs: Iterable[KeyResult]) -> None:
+    """:func:`require_open_kr` for many KRs with one query for their cycles (the session's
+    identity map holds rows only while referenced: one ``get`` per KR re-read the cycle)."""
+    ids = {kr.objective.cycle_id for kr in krs}
+    if not ids:
+        return
+    for cycle in session.scalars(select(Cycle).where(Cycle.id.in_(ids)).order_by(Cycle.id)):
+        require_open(cycle)

@@ -19,10 +19,19 @@ from typing import Any
 
 import yaml
 from sqlalchemy.orm import Session
-from yaml.constructor import ConstructorError, SafeConstructor
-from yaml.nodes import ScalarNode
+from yaml.constructor import ConstructorError
 
-from app.models import Workspace
+from app.models import (
+    Checkin,
+    IssueLink,
+    KeyResult,
+    Objective,
+    Person,
+    Team,
+    TeamMember,
+    Workspace,
+)
+from app.services.data.bulk import refresh_statistics
 from app.services.data.imports import refs
 from app.services.data.imports.apply import Context, ImportSummary
 from app.services.data.imports.checks import Document, Problem, duplicates, shape
@@ -36,61 +45,12 @@ from app.services.data.imports.org import (
     slack_team_problems,
 )
 from app.services.data.imports.schema import TOP_LEVEL
+from app.services.data.imports.yamlload import Loader
 from app.services.errors import OkrError
+from app.services.gcpause import paused_gc
 from app.services.links import hosts as link_hosts
-from app.services.text import text_problem
 
 log = logging.getLogger(__name__)
-
-# libyaml's loader is ~4x faster than the pure-Python one on large files.
-_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _checked(construct: Any, what: str) -> Any:
-    """A scalar constructor whose ValueError (an impossible date such as 2026-13-45 written
-    unquoted, an integer of thousands of digits) is a YAML error at the value's line."""
-
-    def constructor(loader: Any, node: Any) -> Any:
-        try:
-            value = construct(loader, node)
-        except (ValueError, OverflowError) as exc:
-            why = str(exc).split(";")[0]
-            raise ConstructorError(None, None, f"{str(node.value)[:40]!r} is not {what} ({why})",
-                                   node.start_mark) from None
-        if isinstance(value, str) and (problem := text_problem(value)) is not None:
-            raise ConstructorError(None, None, f"a text {problem}", node.start_mark)
-        return value
-
-    return constructor
-
-
-class Loader(_BaseLoader):  # type: ignore[valid-type,misc]
-    """The safe loader with plain-scalar tag resolution memoised per document.
-
-    Resolving a plain scalar's tag runs a list of regexes; keys (``id``, ``title``...) and
-    many values repeat thousands of times in a large file, so a per-load cache cuts load
-    time by about a third. The tag of a plain scalar depends only on its text.
-    """
-
-    yaml_constructors = {
-        **_BaseLoader.yaml_constructors,
-        "tag:yaml.org,2002:timestamp": _checked(SafeConstructor.construct_yaml_timestamp,
-                                                "a real date"),
-        "tag:yaml.org,2002:int": _checked(SafeConstructor.construct_yaml_int, "a usable number"),
-        "tag:yaml.org,2002:str": _checked(SafeConstructor.construct_yaml_str, "text"),
-    }
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._tags: dict[str, str] = {}
-
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is ScalarNode and implicit[0]:
-            tag = self._tags.get(value)
-            if tag is None:
-                tag = self._tags[value] = super().resolve(kind, value, implicit)
-            return tag
-        return super().resolve(kind, value, implicit)
 
 __all__ = ["ImportInvalid", "ImportSummary", "ParsedFile", "import_text", "named_team", "parse"]
 
@@ -150,10 +110,11 @@ def named_team(parsed: ParsedFile) -> str | None:
 
 def _check_file(text: str) -> tuple[ParsedFile, list[Problem]]:
     started = time.perf_counter()
-    raw = load_yaml(text)
-    doc, problems = shape(raw)
-    problems += duplicates(doc)
-    problems += refs.entry_rules(doc)
+    with paused_gc():  # half a million nodes and values, all kept: see app.services.gcpause
+        raw = load_yaml(text)
+        doc, problems = shape(raw)
+        problems += duplicates(doc)
+        problems += refs.entry_rules(doc)
     return ParsedFile(doc, time.perf_counter() - started), problems
 
 
@@ -164,6 +125,12 @@ def import_text(*, session: Session, workspace: Workspace, text: str, now: datet
 
     Links must be on a host the workspace may link to: gitlab.com, github.com, the hosts of
     its own tracker connections and ``gitlab_hosts`` (the operator's OKR_GITLAB_HOSTS)."""
+    with paused_gc():
+        return _import(session, workspace, text, now, parsed, gitlab_hosts)
+
+
+def _import(session: Session, workspace: Workspace, text: str, now: datetime,
+            parsed: ParsedFile | None, gitlab_hosts: Iterable[str]) -> ImportSummary:
     problems: list[Problem] = []
     if parsed is None:
         parsed, problems = _check_file(text)
@@ -184,6 +151,9 @@ def import_text(*, session: Session, workspace: Workspace, text: str, now: datet
     apply_okrs(ctx, doc)
     ctx.flush_audit()
     session.flush()
+    created = sum(c.created for c in ctx.summary.counts.values()) + ctx.summary.checkins
+    refresh_statistics(session, [Person, Team, TeamMember, Objective, KeyResult, IssueLink,
+                                 Checkin], created)
     # Bulk statements bypass the identity map: make loaded objects re-read their rows.
     session.expire_all()
     log.info("import.applied", extra={"workspace_id": workspace.id,
