@@ -100,13 +100,21 @@ def checkin_plans(*, session: Session, ws: Workspace,
     if person_ids is not None:
         query = query.where(Person.id.in_(list(person_ids)))
     people = session.execute(query).all()
-    teams: dict[int, list[tuple[int, int, str, Mapping[str, Any]]]] = defaultdict(list)
     rows = session.execute(
         select(TeamMember.person_id, Team.id, Team.kind, Team.key, Team.checkin_schedule)
         .join(Team, Team.id == TeamMember.team_id)
         .where(TeamMember.workspace_id == ws.id, Team.checkin_schedule.isnot(None))
     ).all()
-    for pid, tid, kind, key, sched in rows:
+    return plans_from(ws, people, rows)
+
+
+def plans_from(ws: Workspace, people: Iterable[tuple[int, str, str | None, Any]],
+               memberships: Iterable[tuple[int, int, str, str, Any]]) -> list[PersonPlan]:
+    """The plans of ``people`` (id, Slack id, zone, own schedule; active ones, in order) given
+    their memberships of teams with a schedule (person, team id, kind, key, schedule): what
+    :func:`checkin_plans` reads, for a tick that reads many workspaces at once."""
+    teams: dict[int, list[tuple[int, int, str, Mapping[str, Any]]]] = defaultdict(list)
+    for pid, tid, kind, key, sched in memberships:
         teams[pid].append((_KIND_RANK.get(kind, 0), tid, key, sched))
     out = []
     for pid, slack_id, tz, own in people:
