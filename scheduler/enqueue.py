@@ -27,7 +27,7 @@ from app.db import unit_of_work
 from app.domain import CyclePhase, Due
 from app.models import Cycle, SchedulerState, Workspace
 from app.services.scheduling import schedules
-from app.services.scheduling.schedules import PersonPlan, insert_ignore
+from app.services.scheduling.schedules import PersonPlan, in_ids, insert_ignore
 from app.services.scheduling.tick_facts import TickFacts, WorkspaceFacts
 from scheduler import review_jobs
 from scheduler.due import insert_many, window_start
@@ -39,27 +39,37 @@ log = logging.getLogger(__name__)
 BATCH = 500  # workspaces read, computed and inserted together, in one transaction
 
 
+DEFAULT_WEEK = WorkWeek()
+
+
 def due_prompts(plans: Iterable[PersonPlan], cycles: Sequence[Cycle],
                 owners: Callable[[int], set[int]], start: datetime,
-                now: datetime, weeks: Mapping[int, WorkWeek] | None = None) -> list[Due]:
+                now: datetime, weeks: Mapping[int, WorkWeek] | None = None, *,
+                memo: dict[tuple[Any, ...], list[placement.Placed]] | None = None) -> list[Due]:
     """Check-in prompts due in ``(start, now]`` for people owning KRs in a running cycle.
 
     Each occurrence is placed in its person's working week (``weeks``; default Monday to
     Friday): off non-working days, into working hours. What cannot be sent (two landing on one
     instant, no working day in reach) is due as skipped, with its reason. The remaining rules
     (away, skipped week, recent check-in, all KRs paused or done) are decided at send time.
+
+    Placing is pure, and thousands of people share a handful of (schedule, zone, week): the
+    placements are kept in ``memo`` (for one tick: the week objects must stay alive) and
+    found again for the next person, or workspace, with the same ones.
     """
     anchor = schedules.anchor_for(cycles)
+    dates = tuple((c.start_date, c.end_date) for c in cycles)
+    memo = {} if memo is None else memo
     out: list[Due] = []
-    zones: dict[str, Any] = {}
-    default = WorkWeek()
     for plan in plans:
-        tz = zones.get(plan.tz)
-        if tz is None:
-            tz = zones[plan.tz] = schedules.zone(plan.tz)
-        week = weeks.get(plan.person_id, default) if weeks is not None else default
-        for placed in placement.placed_occurrences(plan.schedule, tz, week, start, now,
-                                                   anchor=anchor):
+        tz = schedules.zone(plan.tz)
+        week = weeks.get(plan.person_id, DEFAULT_WEEK) if weeks is not None else DEFAULT_WEEK
+        key = (plan.schedule, plan.tz, id(week), start, now, dates)
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = placement.placed_occurrences(plan.schedule, tz, week, start,
+                                                             now, anchor=anchor)
+        for placed in found:
             day = placed.occurrence.local_date
             cycle = schedules.cycle_on(cycles, day)
             if cycle is None or schedules.phase_on(cycle, day) != CyclePhase.ACTIVE:
@@ -104,7 +114,8 @@ def _due_now(session: Session, facts: WorkspaceFacts, settings: Settings,
     if not facts.cycles:
         return [], None
     start, cycles, weeks = facts.start, facts.cycles, facts.weeks()
-    rows = due_prompts(facts.plans(), cycles, facts.kr_owners, start, now, weeks)
+    rows = due_prompts(facts.plans(), cycles, facts.kr_owners, start, now, weeks,
+                       memo=facts.batch.placements)
     rows += due_digests(facts, start, now)
     rows += due_reminders(session, facts.ws, cycles, start, now, weeks, facts=facts)
     rows += review_jobs.due(session, facts.ws, now, settings, cycles)
@@ -149,7 +160,8 @@ def _advance(session: Session, done: Sequence[WorkspaceFacts], now: datetime) ->
     known = [wf.id for wf in done if wf.has_state]
     if any(wf.last_tick_at is None or wf.last_tick_at < now for wf in done if wf.has_state):
         session.execute(update(SchedulerState).where(
-            SchedulerState.workspace_id.in_(known), SchedulerState.last_tick_at < now)
+            in_ids(session, SchedulerState.workspace_id, known),
+            SchedulerState.last_tick_at < now)
             .values(last_tick_at=now))
     new = [{"workspace_id": wf.id, "last_tick_at": now} for wf in done if not wf.has_state]
     if new:
@@ -165,24 +177,19 @@ def enqueue_workspace(session: Session, ws: Workspace, settings: Settings,
 def enqueue(factory: sessionmaker[Session], settings: Settings, now: datetime, *,
             only: Collection[int] | None = None) -> Counter[str]:
     """Enqueue for every enabled workspace (or those in ``only``: the ones this process holds
-    the lease of), :data:`BATCH` at a time, each batch in its own transaction."""
+    the lease of), :data:`BATCH` at a time, each batch in its own transaction: one broken
+    workspace, or batch, does not stop the others."""
     total: Counter[str] = Counter()
-    wanted = None if only is None else sorted(only)
-    after = 0
-    while True:
-        # A disabled workspace (the app was uninstalled) gets nothing new.
-        query = select(Workspace).where(Workspace.disabled_at.is_(None)).order_by(Workspace.id)
-        if wanted is None:
-            query = query.where(Workspace.id > after).limit(BATCH)
-        else:
-            chunk, wanted = wanted[:BATCH], wanted[BATCH:]
-            if not chunk:
-                break
-            query = query.where(Workspace.id.in_(chunk))
+    left = None if only is None else sorted(only)
+    after = 0  # without ``only``: the batches follow each other by id
+    while left is None or left:
+        chunk = None
+        if left is not None:
+            chunk, left = left[:BATCH], left[BATCH:]
         batch: list[Workspace] = []
         try:
             with unit_of_work(factory) as session:
-                batch = list(session.scalars(query))
+                batch = _workspaces(session, chunk, after)
                 if batch:
                     total += enqueue_batch(session, batch, settings, now)
         except DBAPIError:
@@ -190,10 +197,19 @@ def enqueue(factory: sessionmaker[Session], settings: Settings, now: datetime, *
         except Exception:
             log.exception("scheduler.enqueue_failed",
                           extra={"workspace_ids": [ws.id for ws in batch]})
-            if not batch:
-                break
-        if wanted is None:
+        if chunk is None:
             if len(batch) < BATCH:
                 break
             after = batch[-1].id
     return total
+
+
+def _workspaces(session: Session, ids: list[int] | None, after: int) -> list[Workspace]:
+    """The enabled workspaces among ``ids``, or the next :data:`BATCH` after ``after``: a
+    disabled workspace (the app was uninstalled) gets nothing new."""
+    query = select(Workspace).where(Workspace.disabled_at.is_(None)).order_by(Workspace.id)
+    if ids is None:
+        query = query.where(Workspace.id > after).limit(BATCH)
+    else:
+        query = query.where(in_ids(session, Workspace.id, ids))
+    return list(session.scalars(query))

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from app.config import ScoringSettings, Settings
 from app.domain import CyclePhase, Due
@@ -149,10 +149,10 @@ def due(*, session: Session, ws: Workspace, now: datetime,
         if cycle.end_date + RETRO_WINDOW < today:
             continue
         teams = session.scalars(
-            select(Team).where(Team.workspace_id == ws.id, Team.channel_id.isnot(None),
-                               Team.id.in_(select(Objective.team_id).where(
-                                   Objective.cycle_id == cycle.id,
-                                   Objective.is_draft.is_(False))))
+            select(Team).options(lazyload(Team.members))
+            .where(Team.workspace_id == ws.id, Team.channel_id.isnot(None),
+                   Team.id.in_(select(Objective.team_id).where(
+                       Objective.cycle_id == cycle.id, Objective.is_draft.is_(False))))
             .order_by(Team.id)).all()
         items += [Due(kind=RETRO, target=str(t.channel_id),
                       occurrence=f"{cycle.name}:{t.key}"[:100], due_at=now, team_id=t.id,

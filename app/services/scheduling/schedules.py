@@ -20,7 +20,8 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Integer, any_, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -130,7 +131,11 @@ def digest_schedule(team: Team, ws: Workspace) -> Schedule:
     return schedule
 
 
+@lru_cache(maxsize=1024)
 def zone(name: str | None) -> ZoneInfo:
+    """The IANA zone ``name`` (UTC when unknown). Kept: ``ZoneInfo`` only keeps a few zones
+    that nothing holds on to, and a tick over many workspaces would read the same files from
+    disk again and again."""
     try:
         return ZoneInfo(name or "UTC")
     except (ValueError, KeyError):
@@ -209,6 +214,16 @@ def anchor_for(cycles: Sequence[Cycle]) -> Callable[[date], date | None]:
         return cycle.start_date if cycle else None
 
     return anchor
+
+
+def in_ids(session: Session, column: Any, ids: Iterable[int]) -> Any:
+    """``column IN (ids)``; on PostgreSQL ``column = ANY(:ids)``, one array parameter: a tick
+    over thousands of workspaces would otherwise send (and have the driver parse) a
+    placeholder per id in every statement."""
+    values = list(ids)
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(values, ARRAY(Integer)))
+    return column.in_(values)
 
 
 def insert_ignore(session: Session, model: type[Any]) -> Any:

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from app.calendar.workweek import WorkWeek
 from app.models import (
@@ -37,7 +37,7 @@ from app.models import (
 from app.services.okrs.cycles import org_today
 from app.services.scheduling import ladder, schedules, skips, workweeks
 from app.services.scheduling.ladder import OpenKR, PromptRun, TeamNode
-from app.services.scheduling.schedules import PersonPlan
+from app.services.scheduling.schedules import PersonPlan, in_ids
 
 # Per-cycle facts are read, on first need, for every cycle of the batch this close to today
 # (a reminder may fire for a cycle starting or ending up to about two months away).
@@ -96,11 +96,12 @@ class TickFacts:
         ids = self.ids
         states = dict(session.execute(select(
             SchedulerState.workspace_id, SchedulerState.last_tick_at).where(
-            SchedulerState.workspace_id.in_(ids))).tuples().all()) if ids else {}
+            in_ids(session, SchedulerState.workspace_id, ids))).tuples().all()) if ids else {}
         by_ws: dict[str, dict[int, list[Any]]] = {k: defaultdict(list) for k in (
             "cycles", "people", "teams", "members", "rules")}
         if ids:
-            for c in session.scalars(select(Cycle).where(Cycle.workspace_id.in_(ids)).order_by(
+            for c in session.scalars(select(Cycle).where(
+                    in_ids(session, Cycle.workspace_id, ids)).order_by(
                     Cycle.workspace_id, Cycle.start_date, Cycle.id)):
                 by_ws["cycles"][c.workspace_id].append(c)
         self._load_people(ids, by_ws)
@@ -110,6 +111,7 @@ class TickFacts:
             by_ws["teams"].get(ws.id, []), by_ws["members"].get(ws.id, []),
             by_ws["rules"].get(ws.id, [])) for ws in workspaces}
         self.shared_weeks: dict[tuple[Any, ...], WorkWeek] = {}
+        self.placements: dict[tuple[Any, ...], Any] = {}  # scheduler.enqueue.due_prompts'
         self.owners = _PerCycle(self, _owners)
         self.team_okrs = _PerCycle(self, _team_okrs)
         self.objective_owners = _PerCycle(self, _objective_owners)
@@ -125,17 +127,18 @@ class TickFacts:
                 Person.workspace_id, Person.id, Person.slack_id, Person.name, Person.tz,
                 Person.active, Person.nudges, Person.checkin_schedule, Person.work_days,
                 Person.work_hours, Person.holiday_calendar).where(
-                Person.workspace_id.in_(ids)).order_by(Person.workspace_id, Person.id)):
+                in_ids(s, Person.workspace_id, ids)).order_by(Person.workspace_id, Person.id)):
             by_ws["people"][ws_id].append(PersonFacts(*rest))
-        for team in s.scalars(select(Team).where(Team.workspace_id.in_(ids)).order_by(
-                Team.workspace_id, Team.id)):
+        # Members come as plain rows below, not as each team's collection.
+        for team in s.scalars(select(Team).options(lazyload(Team.members)).where(
+                in_ids(s, Team.workspace_id, ids)).order_by(Team.workspace_id, Team.id)):
             by_ws["teams"][team.workspace_id].append(team)
         for ws_id, pid, tid in s.execute(select(
                 TeamMember.workspace_id, TeamMember.person_id, TeamMember.team_id).where(
-                TeamMember.workspace_id.in_(ids))):
+                in_ids(s, TeamMember.workspace_id, ids))):
             by_ws["members"][ws_id].append((pid, tid))
         for rule in s.scalars(select(TimelineRule).where(
-                TimelineRule.workspace_id.in_(ids), TimelineRule.enabled.is_(True)).order_by(
+                in_ids(s, TimelineRule.workspace_id, ids), TimelineRule.enabled.is_(True)).order_by(
                 TimelineRule.workspace_id, TimelineRule.key)):
             by_ws["rules"][rule.workspace_id].append(rule)
 
@@ -181,6 +184,7 @@ class WorkspaceFacts:
         self.members = members
         self.person = {p.id: p for p in people}
         self._weeks: dict[int, WorkWeek] | None = None
+        self._owners: dict[int, set[int]] = {}
 
     def plans(self) -> list[PersonPlan]:
         """``schedules.checkin_plans``: the active people's effective schedules."""
@@ -207,7 +211,11 @@ class WorkspaceFacts:
 
     def kr_owners(self, cycle_id: int) -> set[int]:
         """``schedules.kr_owner_ids``."""
-        return {owner for ws_id, owner in self.batch.owners.get(cycle_id) if ws_id == self.id}
+        found = self._owners.get(cycle_id)
+        if found is None:
+            found = self._owners[cycle_id] = {
+                owner for ws_id, owner in self.batch.owners.get(cycle_id) if ws_id == self.id}
+        return found
 
     def teams_with_okrs(self, cycle_id: int) -> set[int]:
         return {team for ws_id, team in self.batch.team_okrs.get(cycle_id) if ws_id == self.id}
@@ -243,21 +251,28 @@ class WorkspaceFacts:
 
 def _delivery_rows(session: Session, kind: str, ids: list[int], since: datetime,
                    until: datetime | None) -> dict[int, list[Any]]:
+    """The rows the ladder reads, with only the payload's keys it reads (a sent row's
+    payload holds its whole rendered message: decoding it is most of a quiet tick)."""
+    base = Delivery.payload["base"].as_string()
     if kind == "prompt":
-        query = select(Delivery.workspace_id, Delivery.target, Delivery.occurrence,
-                       Delivery.payload, Delivery.state, Delivery.due_at, Delivery.sent_at,
-                       Delivery.person_id, Delivery.cycle_id, Delivery.tz, Delivery.due_at
+        query = select(Delivery.workspace_id, Delivery.target, Delivery.occurrence, base,
+                       Delivery.state, Delivery.due_at, Delivery.sent_at, Delivery.person_id,
+                       Delivery.cycle_id, Delivery.tz, Delivery.due_at
                        ).where(Delivery.state.in_(ladder.LIVE))
     else:
-        query = select(Delivery.workspace_id, Delivery.target, Delivery.occurrence,
-                       Delivery.payload, Delivery.due_at)
-    query = query.where(Delivery.workspace_id.in_(ids), Delivery.kind == kind,
+        query = select(Delivery.workspace_id, Delivery.target, Delivery.occurrence, base,
+                       Delivery.payload["step"].as_integer(), Delivery.due_at)
+    query = query.where(in_ids(session, Delivery.workspace_id, ids), Delivery.kind == kind,
                         Delivery.due_at > since)
     if until is not None:
         query = query.where(Delivery.due_at <= until)
     out: dict[int, list[Any]] = defaultdict(list)
-    for ws_id, *rest in session.execute(query.order_by(Delivery.id)):
-        out[ws_id].append(tuple(rest))
+    for ws_id, target, occ, got, *rest in session.execute(query.order_by(Delivery.id)):
+        if kind == "prompt":  # the payload as ladder.runs_from reads it
+            payload: Any = None if got is None else {"base": got}
+        else:
+            payload, rest = {"base": got, "step": rest[0]}, rest[1:]
+        out[ws_id].append((target, occ, payload, *rest))
     return out
 
 
@@ -265,20 +280,21 @@ def _owners(session: Session, cycle_ids: list[int]) -> Iterable[tuple[Any, ...]]
     return session.execute(
         select(Objective.cycle_id, KeyResult.workspace_id, KeyResult.owner_id).distinct()
         .join(Objective, Objective.id == KeyResult.objective_id)
-        .where(Objective.cycle_id.in_(cycle_ids), Objective.is_draft.is_(False),
+        .where(in_ids(session, Objective.cycle_id, cycle_ids), Objective.is_draft.is_(False),
                KeyResult.owner_id.isnot(None))).tuples()
 
 
 def _team_okrs(session: Session, cycle_ids: list[int]) -> Iterable[tuple[Any, ...]]:
     return session.execute(
         select(Objective.cycle_id, Objective.workspace_id, Objective.team_id).distinct().where(
-            Objective.cycle_id.in_(cycle_ids), Objective.team_id.isnot(None))).tuples()
+            in_ids(session, Objective.cycle_id, cycle_ids), Objective.team_id.isnot(None))).tuples()
 
 
 def _objective_owners(session: Session, cycle_ids: list[int]) -> Iterable[tuple[Any, ...]]:
     return session.execute(
         select(Objective.cycle_id, Objective.workspace_id, Objective.owner_id).where(
-            Objective.cycle_id.in_(cycle_ids), Objective.owner_id.isnot(None))).tuples()
+            in_ids(session, Objective.cycle_id, cycle_ids),
+            Objective.owner_id.isnot(None))).tuples()
 
 
 def _open_krs(session: Session, cycle_ids: list[int]) -> Iterable[tuple[Any, ...]]:
@@ -286,7 +302,7 @@ def _open_krs(session: Session, cycle_ids: list[int]) -> Iterable[tuple[Any, ...
         select(Objective.cycle_id, KeyResult.workspace_id, KeyResult.key, KeyResult.title,
                KeyResult.owner_id, Objective.team_id, KeyResult.last_checkin_at)
         .join(Objective, Objective.id == KeyResult.objective_id)
-        .where(Objective.cycle_id.in_(cycle_ids), Objective.is_draft.is_(False),
+        .where(in_ids(session, Objective.cycle_id, cycle_ids), Objective.is_draft.is_(False),
                Objective.visibility == "public",
                KeyResult.state == "active", KeyResult.owner_id.isnot(None),
                KeyResult.kr_type.notin_(sorted(skips.AUTO_SCORED)))
