@@ -50,7 +50,7 @@ def insert_many(session: Session, rows: Mapping[int, Sequence[Due]], now: dateti
     # Rows due "now" (a retrospective) keep the instant of the tick that first enqueued them:
     # those are looked up by their key.
     timed = [d for _, d in items if d.due_at != now]
-    found = [Delivery.kind.in_(sorted({d.kind for _, d in items if d.due_at == now})) &
+    found: list[Any] = [Delivery.kind.in_(sorted({d.kind for _, d in items if d.due_at == now})) &
              Delivery.occurrence.in_(sorted({d.occurrence for _, d in items
                                              if d.due_at == now}))] if len(timed) < len(items) \
         else []

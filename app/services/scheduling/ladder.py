@@ -8,7 +8,7 @@ Read by the scheduler (what is due, and the lead's "waiting on" DM at send time)
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -55,11 +55,7 @@ def prompt_runs(session: Session, ws_id: int, *, since: datetime, until: datetim
     return runs_from(session.execute(query).tuples())
 
 
-PromptRow = tuple[str, str, Any, str, datetime, "datetime | None", "int | None", "int | None",
-                  "str | None"]
-
-
-def runs_from(rows: Iterable[PromptRow]) -> dict[str, list[PromptRun]]:
+def runs_from(rows: Iterable[Sequence[Any]]) -> dict[str, list[PromptRun]]:
     """:func:`prompt_runs` from its rows (target, occurrence, payload, state, due, sent,
     person, cycle, zone): what a tick reading many workspaces at once groups per workspace."""
     grouped: dict[tuple[str, str], list[_Row]] = defaultdict(list)
@@ -67,16 +63,16 @@ def runs_from(rows: Iterable[PromptRow]) -> dict[str, list[PromptRun]]:
         base = str((payload or {}).get("base") or occ.split("#", 1)[0])
         grouped[(target, base)].append(_Row(state, due_at, sent_at, pid, cid, tz))
     out: dict[str, list[PromptRun]] = defaultdict(list)
-    for (target, base), rows in sorted(grouped.items()):
-        sent = sorted((r for r in rows if r.state == "sent" and r.sent_at is not None),
+    for (target, base), group in sorted(grouped.items()):
+        sent = sorted((r for r in group if r.state == "sent" and r.sent_at is not None),
                       key=lambda r: (r.sent_at, r.due_at))
-        one = rows[0]
+        one = group[0]
         out[target].append(PromptRun(
             target=target, base=base, person_id=one.person_id, cycle_id=one.cycle_id,
-            tz=one.tz or "UTC", first_due=min(r.due_at for r in rows),
+            tz=one.tz or "UTC", first_due=min(r.due_at for r in group),
             first_sent=sent[0].sent_at if sent else None,
             last_due=sent[-1].due_at if sent else None,
-            snooze_pending=any(r.state != "sent" for r in rows)))
+            snooze_pending=any(r.state != "sent" for r in group)))
     return out
 
 

@@ -109,8 +109,8 @@ def checkin_plans(*, session: Session, ws: Workspace,
     return plans_from(ws, people, rows)
 
 
-def plans_from(ws: Workspace, people: Iterable[tuple[int, str, str | None, Any]],
-               memberships: Iterable[tuple[int, int, str, str, Any]]) -> list[PersonPlan]:
+def plans_from(ws: Workspace, people: Iterable[Sequence[Any]],
+               memberships: Iterable[Sequence[Any]]) -> list[PersonPlan]:
     """The plans of ``people`` (id, Slack id, zone, own schedule; active ones, in order) given
     their memberships of teams with a schedule (person, team id, kind, key, schedule): what
     :func:`checkin_plans` reads, for a tick that reads many workspaces at once."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -64,7 +64,7 @@ def _team_levels(session: Session, ws: Workspace,
     return team_levels(session.execute(query).all())
 
 
-def team_levels(rows: Iterable[tuple[int, str, int, Any, Any, Any]]) -> dict[int, list[_Level]]:
+def team_levels(rows: Iterable[Sequence[Any]]) -> dict[int, list[_Level]]:
     """Each person's team levels, most specific first, from (person, team kind, team id,
     work days, work hours, holiday calendar) of the teams that set any of them."""
     ranked: dict[int, list[tuple[int, int, _Level]]] = defaultdict(list)
@@ -94,7 +94,7 @@ def weeks_for(session: Session, ws: Workspace,
     return weeks_from(ws, session.execute(query).all(), teams)
 
 
-def weeks_from(ws: Workspace, people: Iterable[tuple[int, Any, Any, Any]],
+def weeks_from(ws: Workspace, people: Iterable[Sequence[Any]],
                teams: Mapping[int, list[_Level]],
                shared: dict[tuple[Any, ...], WorkWeek] | None = None) -> dict[int, WorkWeek]:
     """The working weeks of ``people`` (id, work days, work hours, holiday calendar) of
