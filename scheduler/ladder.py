@@ -17,6 +17,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from app.calendar import ladder as timing
 from app.calendar.workweek import WorkWeek
@@ -74,8 +77,8 @@ def _nudges(facts: WorkspaceFacts, settings: Settings, runs: dict[str, list[Prom
                     or not wants.get(pid, True):
                 continue
             tz = zone(run.tz)
-            for step in timing.nudge_steps(run.last_due, tz, weeks[pid],
-                                           settings.nudge_after_days):
+            for step in nudge_steps(run.last_due, tz, weeks[pid],
+                                    tuple(settings.nudge_after_days)):
                 if not start < step.at <= now or (target, run.base, step.rank) in done \
                         or ladder.superseded(person_runs, run, step.at):
                     continue
@@ -101,7 +104,7 @@ def _escalations(facts: WorkspaceFacts, after_days: int, runs: dict[str, list[Pr
         for run in person_runs:
             if run.last_due is None or run.person_id not in weeks or run.cycle_id is None:
                 continue
-            at = timing.step_at(run.last_due, zone(run.tz), weeks[run.person_id], after_days)
+            at = step_at(run.last_due, zone(run.tz), weeks[run.person_id], after_days)
             if at is not None and start - LEAD_DELAY < at <= now:
                 ripe[run.cycle_id][run.person_id] = (run, at)
     out: dict[tuple[str, str], Due] = {}
@@ -125,3 +128,39 @@ def _escalations(facts: WorkspaceFacts, after_days: int, runs: dict[str, list[Pr
                                    cycle_id=cycle_id, tz=lead.tz,
                                    payload={"after_days": after_days})
     return list(out.values())
+
+
+# Every tick works out the steps of every recent prompt again, and they are the same each
+# time: the timing is pure, so each is kept once computed (per process, bounded), keyed by
+# everything it depends on (a working week by its values).
+
+
+def _week_key(week: WorkWeek) -> tuple[Any, ...]:
+    return (week.days, week.hours, week.calendar, tuple(sorted(week.extra.items())))
+
+
+def step_at(prompted: datetime, tz: ZoneInfo, week: WorkWeek, days: int) -> datetime | None:
+    """``app.calendar.ladder.step_at``, kept."""
+    return _step_at(prompted, tz.key, _week_key(week), days)
+
+
+def nudge_steps(prompted: datetime, tz: ZoneInfo, week: WorkWeek,
+                after_days: tuple[int, ...]) -> tuple[timing.Step, ...]:
+    """``app.calendar.ladder.nudge_steps``, kept."""
+    return _nudge_steps(prompted, tz.key, _week_key(week), after_days)
+
+
+def _week(key: tuple[Any, ...]) -> WorkWeek:
+    days, hours, calendar, extra = key
+    return WorkWeek(days=days, hours=hours, calendar=calendar, extra=dict(extra))
+
+
+@lru_cache(maxsize=1 << 16)
+def _step_at(prompted: datetime, tz: str, week: tuple[Any, ...], days: int) -> datetime | None:
+    return timing.step_at(prompted, zone(tz), _week(week), days)
+
+
+@lru_cache(maxsize=1 << 16)
+def _nudge_steps(prompted: datetime, tz: str, week: tuple[Any, ...],
+                 after_days: tuple[int, ...]) -> tuple[timing.Step, ...]:
+    return tuple(timing.nudge_steps(prompted, zone(tz), _week(week), after_days))
