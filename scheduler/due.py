@@ -109,6 +109,7 @@ _UNNEST = text(
 
 def _columns(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {name: [r[name] for r in rows] for name, _ in _COLUMNS}
-    out["payload"] = [None if p is None else json.dumps(p) for p in out["payload"]]
+    # As the JSON column stores it: no payload is JSON null, not SQL NULL.
+    out["payload"] = [json.dumps(p) for p in out["payload"]]
     out["created_at"] = rows[0]["created_at"]
     return out
