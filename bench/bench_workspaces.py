@@ -12,8 +12,18 @@ prompts are due, it times, each in a process of its own (as replicas are):
   time of their three passes together at most 1.3x the one replica's (every workspace's due
   computation is done once, not three times).
 
-Database time is the server's: ``pg_stat_database.active_time`` of the benchmark's database
-(time its sessions spent executing statements) over the pass. Also shown: the statements each
+Database time is the server's, measured two ways: ``pg_stat_database.active_time`` of the
+benchmark's database (time its sessions spent executing statements) over the pass, and, when
+the server runs on this machine, the CPU time of each replica's server process over its pass
+(``/proc/<pid>/schedstat``). The target is judged on the CPU time when it is known: on a
+shared two-core machine, ``active_time`` also counts the time a backend was ready to run and
+waited for a CPU, which grows with the number of processes running at once (three replicas,
+their three backends) rather than with the work done (schedstat shows that wait apart). Both
+runs start from the same
+database (vacuumed and analysed after the build and after the reset between them), and each
+replica's connection is warmed first as a running replica's is (one batch's statements on a
+few workspaces, rolled back): a new connection's first statements read the catalogue and
+plan, once per process, which is not the pass's cost. Also shown: the statements each
 replica sent and the time it spent waiting in the driver's ``execute`` (on a busy machine
 that includes waiting for a CPU, on either side).
 
@@ -36,6 +46,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import Engine, delete, event, func, insert, select, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.db import make_engine, make_session_factory
@@ -52,6 +63,7 @@ from app.models import (
 )
 from app.models.scheduling import SchedulerWorker, WorkLease
 from bench.bench_tick import CREATED, ZONES, database
+from scheduler.enqueue import enqueue_batch
 from scheduler.jobs import tick
 from scheduler.leases import WorkLeases, lease_seconds
 
@@ -101,12 +113,53 @@ def reset(engine: Engine) -> None:
     with engine.begin() as conn:
         for model in (Delivery, SchedulerState, WorkLease, SchedulerWorker):
             conn.execute(delete(model))
+    settle(engine)
+
+
+def settle(engine: Engine) -> None:
+    """Vacuum and analyse, so each run starts from the same database: planner statistics of
+    the rows just built, no dead rows left by the run before (the second run would otherwise
+    scan what the first deleted)."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+
+
+def warm(factory: sessionmaker[Session], settings: Settings) -> None:
+    """Run one batch's statements on a few workspaces and roll them back: a running replica's
+    connection has long read the catalogue and planned these statements, a new process's has
+    not, and that start-up cost (paid once per process, three times with three replicas) is
+    not the pass's."""
+    with factory() as session:
+        few = list(session.scalars(select(Workspace).order_by(Workspace.id).limit(5)))
+        enqueue_batch(session, few, settings, NOW)
+        session.rollback()
+
+
+def backend_cpu(pids: set[int]) -> tuple[float, float] | None:
+    """(seconds on a CPU, seconds waiting for one) of these server processes so far, from
+    Linux's ``/proc/<pid>/schedstat``; None when the server is not a process of this machine
+    (or the kernel keeps no such figures)."""
+    cpu = wait = 0.0
+    for pid in pids:
+        try:
+            on, queued, _ = Path(f"/proc/{pid}/schedstat").read_text().split()
+        except (OSError, ValueError):
+            return None
+        cpu, wait = cpu + int(on) / 1e9, wait + int(queued) / 1e9
+    return cpu, wait
 
 
 def replica(url: str, name: str) -> None:
     """One replica: counted live, then (on a line on stdin) one enqueue pass; prints JSON."""
     engine = make_engine(url)
     spent = [0.0, 0]
+    pids: set[int] = set()
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        with dbapi_conn.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            pids.add(int(cur.fetchone()[0]))
 
     @event.listens_for(engine, "before_cursor_execute")
     def _before(conn: Any, *_: Any) -> None:
@@ -121,15 +174,20 @@ def replica(url: str, name: str) -> None:
     factory = make_session_factory(engine)
     leases = WorkLeases(factory, name, ttl_seconds=lease_seconds(settings.tick_seconds))
     leases.register()
+    warm(factory, settings)
     print("ready", flush=True)
     sys.stdin.readline()
     spent[:] = [0.0, 0]
+    before = backend_cpu(pids)
     started = time.perf_counter()
     result = tick(factory, settings, NOW, client_for=lambda _ws: None, deliver=False,
                   worker_id=name, leases=leases)
     wall = time.perf_counter() - started
+    after = backend_cpu(pids)  # a connection opened during the pass counts from its start
+    cpu = None if before is None or after is None else \
+        [after[0] - before[0], after[1] - before[1]]
     print(json.dumps({"name": name, "wall": wall, "db": spent[0], "statements": spent[1],
-                      "workspaces": leases.total - result.elsewhere,
+                      "workspaces": leases.total - result.elsewhere, "server_cpu": cpu,
                       "enqueued": sum(result.enqueued.values())}), flush=True)
     engine.dispose()
 
@@ -166,9 +224,19 @@ def run(engine: Engine, n: int) -> tuple[list[dict[str, Any]], float]:
 
 def show(label: str, results: list[dict[str, Any]]) -> None:
     for r in results:
+        cpu = r["server_cpu"]
+        server = f"; its server process {cpu[0]:.2f} s on a CPU, {cpu[1]:.2f} s waiting " \
+            "for one" if cpu else ""
         print(f"  {label} {r['name']}: {r['workspaces']:,} workspaces, {r['enqueued']:,} rows "
               f"enqueued, {r['wall']:.2f} s; {r['statements']:,} statements, "
-              f"{r['db']:.2f} s waiting in execute")
+              f"{r['db']:.2f} s waiting in execute{server}")
+
+
+def server_cpu(results: list[dict[str, Any]]) -> float | None:
+    """The replicas' server processes' CPU time over the pass, added up (None: unknown)."""
+    if any(r["server_cpu"] is None for r in results):
+        return None
+    return sum(r["server_cpu"][0] for r in results)
 
 
 def main() -> int:
@@ -188,6 +256,7 @@ def main() -> int:
     with database(False) as engine:
         t0 = time.perf_counter()
         build(engine, args.workspaces, args.people)
+        settle(engine)
         print(f"built {args.workspaces:,} workspaces x {args.people} people in "
               f"{time.perf_counter() - t0:.1f} s; load {os.getloadavg()[0]:.2f}")
         one, db_one = run(engine, 1)
@@ -202,12 +271,20 @@ def main() -> int:
     st_one, st_many = one[0]["statements"], sum(r["statements"] for r in many)
     covered = sum(r["workspaces"] for r in many)
     print(f"one replica's tick: {one[0]['wall']:.2f} s (target < {TARGET_SECONDS:g} s)")
+    cpu_one, cpu_many = server_cpu(one), server_cpu(many)
     print(f"{args.replicas} replicas: {covered:,} workspaces between them (of "
-          f"{args.workspaces:,}); database time {db_many:.2f} s = {db_many / db_one:.2f}x one "
-          f"replica's {db_one:.2f} s (target <= {TARGET_RATIO:g}x); statements {st_many:,} = "
+          f"{args.workspaces:,}); database time (active_time) {db_many:.2f} s = "
+          f"{db_many / db_one:.2f}x one replica's {db_one:.2f} s; statements {st_many:,} = "
           f"{st_many / st_one:.2f}x; rows {rows_many:,} (one replica: {rows_one:,}); "
           f"load {os.getloadavg()[0]:.2f}")
-    good = one[0]["wall"] < TARGET_SECONDS and db_many <= TARGET_RATIO * db_one \
+    ratio = db_many / db_one
+    if cpu_one and cpu_many is not None:
+        ratio = cpu_many / cpu_one
+        print(f"{args.replicas} replicas: server CPU time {cpu_many:.2f} s = {ratio:.2f}x one "
+              f"replica's {cpu_one:.2f} s (target <= {TARGET_RATIO:g}x)")
+    else:
+        print(f"(server CPU time unknown: target <= {TARGET_RATIO:g}x on active_time)")
+    good = one[0]["wall"] < TARGET_SECONDS and ratio <= TARGET_RATIO \
         and covered == args.workspaces and rows_many == rows_one
     return 0 if good else 1
 

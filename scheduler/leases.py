@@ -90,33 +90,34 @@ class WorkLeases:
     def acquire(self) -> frozenset[int]:
         """At a pass's start: renew, release beyond the fair share, take free leases."""
         now = self.clock()
+        # Two transactions: what there is (workspaces, live processes, leases), then this
+        # process's claims and what it holds after them.
         with unit_of_work(self.factory) as s:
             ids = set(s.scalars(select(Workspace.id).where(Workspace.disabled_at.is_(None))))
             self._ensure_rows(s)
             live = self._beat(s, now) if self.shared else 1
-        quota = math.ceil(len(ids) / live) if ids else 0
-        with unit_of_work(self.factory) as s:
             before = {r.workspace_id: (r.lease_owner, r.lease_until) for r in s.execute(
                 select(WorkLease.workspace_id, WorkLease.lease_owner, WorkLease.lease_until))}
+        quota = math.ceil(len(ids) / live) if ids else 0
         # Ours, the ones still running first (a released one is only taken back if the
         # share allows), so a workspace in the middle of a fan-out stays where it is.
         mine = sorted((w for w, (owner, _) in before.items() if owner == self.me and w in ids),
                       key=lambda w: (not (before[w][1] or now) > now, w))
         keep, extra = mine[:quota], mine[quota:]
+        want = quota - len(keep)
         with unit_of_work(self.factory) as s:
-            self._take(s, now, [WorkLease.lease_owner == self.me,
-                                WorkLease.workspace_id.in_(keep)], None)
+            if keep:
+                self._take(s, now, [WorkLease.lease_owner == self.me,
+                                    WorkLease.workspace_id.in_(keep)], None)
             if extra:
                 s.execute(update(WorkLease).where(WorkLease.lease_owner == self.me,
                                                   WorkLease.workspace_id.in_(extra))
                           .values(lease_until=now))
-        want = quota - len(keep)
-        if want > 0:
-            with unit_of_work(self.factory) as s:
+            if want > 0:
                 self._take(s, now, [or_(WorkLease.lease_until.is_(None),
                                         WorkLease.lease_until < now),
                                     WorkLease.workspace_id.in_(ids)], want)
-        held = self._read(now)
+            held = self._read_in(s, now)
         self.holds = {w: secs for w in held if (secs := self._handover(before.get(w), now)) > 0}
         self.total = len(ids)
         self._renewed = time.monotonic()
@@ -196,8 +197,11 @@ class WorkLeases:
 
     def _read(self, now: datetime) -> frozenset[int]:
         with unit_of_work(self.factory) as s:
-            rows = s.execute(select(WorkLease.workspace_id, WorkLease.lease_until).where(
-                WorkLease.lease_owner == self.me, WorkLease.lease_until > now)).all()
+            return self._read_in(s, now)
+
+    def _read_in(self, s: Session, now: datetime) -> frozenset[int]:
+        rows = s.execute(select(WorkLease.workspace_id, WorkLease.lease_until).where(
+            WorkLease.lease_owner == self.me, WorkLease.lease_until > now)).all()
         with self._lock:
             self._until = {w: u for w, u in rows if u is not None}
             return frozenset(self._until)

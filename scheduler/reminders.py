@@ -14,22 +14,24 @@ from app.calendar.cadence import Occurrence
 from app.calendar.timeline import Rule
 from app.calendar.workweek import MAX_SEARCH_DAYS, WorkWeek
 from app.domain import Due
-from app.models import Cycle, Objective, Person, Team, TimelineRule, Workspace
+from app.models import Cycle, Team, TimelineRule, Workspace
 from app.services.okrs import cycles as cycles_service
 from app.services.scheduling import schedules, workweeks
+from app.services.scheduling.tick_facts import TickFacts, WorkspaceFacts
 
 
 def custom_rules(session: Session, ws_id: int, *, enabled_only: bool = True) -> list[Rule]:
     query = select(TimelineRule).where(TimelineRule.workspace_id == ws_id)
     if enabled_only:
         query = query.where(TimelineRule.enabled.is_(True))
-    out = []
-    for row in session.scalars(query.order_by(TimelineRule.key)):
-        hh, mm = (row.at or "10:00").split(":")
-        out.append(Rule(key=row.key, anchor=row.anchor, offset_days=row.offset_days,
-                        audience=row.audience, text=row.text, at=time(int(hh), int(mm)),
-                        channel=row.channel, usergroup=row.usergroup))
-    return out
+    return [rule_from(row) for row in session.scalars(query.order_by(TimelineRule.key))]
+
+
+def rule_from(row: TimelineRule) -> Rule:
+    hh, mm = (row.at or "10:00").split(":")
+    return Rule(key=row.key, anchor=row.anchor, offset_days=row.offset_days,
+                audience=row.audience, text=row.text, at=time(int(hh), int(mm)),
+                channel=row.channel, usergroup=row.usergroup)
 
 
 def rules_for(session: Session, ws: Workspace) -> list[Rule]:
@@ -41,47 +43,32 @@ def rule_by_key(session: Session, ws: Workspace, key: str) -> Rule | None:
     return next((r for r in rules_for(session, ws) if r.key == key), None)
 
 
-def default_channels(session: Session, ws_id: int) -> list[str]:
+def default_channels(teams: Iterable[Team]) -> list[str]:
     """Where channel reminders go without a channel of their own: the top-level teams'
-    channels, or every team channel when no top-level team has one."""
-    rows = session.execute(select(Team.parent_id, Team.channel_id).where(
-        Team.workspace_id == ws_id, Team.channel_id.isnot(None)).order_by(Team.id)).all()
+    channels, or every team channel when no top-level team has one (``teams`` by id)."""
+    rows = [(t.parent_id, t.channel_id) for t in teams if t.channel_id is not None]
     top = [str(ch) for parent, ch in rows if parent is None]
     return list(dict.fromkeys(top or [str(ch) for _, ch in rows]))
 
 
-def _active(session: Session, ws_id: int, ids: set[int]) -> list[tuple[int, str, str]]:
-    if not ids:
-        return []
-    return [(pid, sid, tz or "UTC") for pid, sid, tz in session.execute(
-        select(Person.id, Person.slack_id, Person.tz).where(
-            Person.workspace_id == ws_id, Person.id.in_(ids), Person.active.is_(True))
-        .order_by(Person.id))]
-
-
-def audience(session: Session, ws: Workspace, rule: Rule, cycle: Cycle,
+def audience(facts: WorkspaceFacts, rule: Rule, cycle: Cycle,
              cycles: Sequence[Cycle]) -> list[tuple[str, str, int | None]]:
     """(target, zone, person id) for each recipient of a rule in a cycle."""
     if rule.audience in ("channel", "usergroup"):
-        channels = [rule.channel] if rule.channel else default_channels(session, ws.id)
-        return [(ch, ws.timezone or "UTC", None) for ch in channels]
-    owners = schedules.kr_owner_ids(session=session, workspace_id=ws.id, cycle_id=cycle.id)
+        channels = [rule.channel] if rule.channel else default_channels(facts.teams)
+        return [(ch, facts.ws.timezone or "UTC", None) for ch in channels]
     if rule.audience == "kr_owners":
-        ids = owners
+        ids = facts.kr_owners(cycle.id)
     elif rule.audience == "team_leads":
-        ids = {i for i in session.scalars(select(Team.lead_id).where(
-            Team.workspace_id == ws.id, Team.lead_id.isnot(None))) if i is not None}
+        ids = {t.lead_id for t in facts.teams if t.lead_id is not None}
     else:  # owners_without_krs: expected to enter KRs (objective owners now, KR owners last
         # cycle) but owning none in this cycle yet.
-        expected = {i for i in session.scalars(select(Objective.owner_id).where(
-            Objective.workspace_id == ws.id, Objective.cycle_id == cycle.id,
-            Objective.owner_id.isnot(None))) if i is not None}
+        expected = facts.objective_owners(cycle.id)
         earlier = [c for c in cycles if c.start_date < cycle.start_date]
         if earlier:
-            expected |= schedules.kr_owner_ids(session=session, workspace_id=ws.id,
-                                               cycle_id=earlier[-1].id)
-        ids = expected - owners
-    return [(sid, tz, pid) for pid, sid, tz in _active(session, ws.id, ids)]
+            expected |= facts.kr_owners(earlier[-1].id)
+        ids = expected - facts.kr_owners(cycle.id)
+    return [(sid, tz, pid) for pid, sid, tz in facts.active(ids)]
 
 
 def _placed(rule: Rule, day: date, tz: ZoneInfo, week: WorkWeek,
@@ -124,11 +111,15 @@ def _latest_day(day: date, weeks: Iterable[WorkWeek]) -> date:
 
 
 def due_reminders(session: Session, ws: Workspace, cycles: Sequence[Cycle], start: datetime,
-                  now: datetime, weeks: Mapping[int, WorkWeek] | None = None) -> list[Due]:
+                  now: datetime, weeks: Mapping[int, WorkWeek] | None = None, *,
+                  facts: WorkspaceFacts | None = None) -> list[Due]:
     """Reminders whose (moved) instant, in each recipient's zone, falls in ``(start, now]``.
 
-    ``weeks``: each person's working week (loaded here when not given)."""
-    rules = rules_for(session, ws)
+    ``weeks``: each person's working week (loaded here when not given); ``facts``: the
+    workspace's facts when the tick has read them (else read here)."""
+    if facts is None:
+        facts = TickFacts(session, [ws], now, lambda _last: start)[ws.id]
+    rules = [*timeline.preset(ws.timeline_preset), *(rule_from(r) for r in facts.rules)]
     if not rules:
         return []
     # Local dates differ across zones by at most a day either way; a reminder may move back
@@ -150,12 +141,12 @@ def due_reminders(session: Session, ws: Workspace, cycles: Sequence[Cycle], star
             if day > today_last:
                 continue  # DMs only move forward
             if weeks is None:
-                weeks = workweeks.weeks_for(session, ws)
+                weeks = facts.weeks()
             distinct = {id(w): w for w in (org, *weeks.values())}.values()
             if _latest_day(day, distinct) < today_first:
                 continue
         cycle = next(by_id[i] for i, w in windows.items() if w is window)
-        for target, tz, person_id in audience(session, ws, rule, cycle, cycles):
+        for target, tz, person_id in audience(facts, rule, cycle, cycles):
             week = org if person_id is None or weeks is None else weeks.get(person_id, org)
             at, payload = _placed(rule, day, schedules.zone(tz), week, person_id is None)
             if start < at <= now:

@@ -14,6 +14,7 @@ who scored in between gets nothing); ``scheduler/review_jobs.py`` renders them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -21,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from app.config import ScoringSettings, Settings
 from app.domain import CyclePhase, Due
@@ -98,16 +99,32 @@ def auto_open(*, session: Session, ws: Workspace, now: datetime,
     return opened
 
 
+def _may_open(ws: Workspace, known: Sequence[Cycle], now: datetime) -> bool:
+    """Whether :func:`auto_open` can find a cycle to open among the workspace's cycles."""
+    if (ws.timeline_preset or "none") == "none":
+        return False
+    today = cycles.org_today(ws, now)
+    return any(c.phase == CyclePhase.ACTIVE.value and today - AUTO_OPEN_WITHIN <= c.end_date
+               < today for c in known)
+
+
 def due(*, session: Session, ws: Workspace, now: datetime,
-        settings: ScoringSettings | None = None) -> list[Due]:
+        settings: ScoringSettings | None = None,
+        known: Sequence[Cycle] | None = None) -> list[Due]:
     """Reminders and retrospectives due at ``now`` (inserting them twice changes nothing).
 
-    With ``settings``, the timeline rule :func:`auto_open` runs first.
+    With ``settings``, the timeline rule :func:`auto_open` runs first. ``known``: all the
+    workspace's cycles when the caller has read them; the queries that cannot find anything
+    among them (no cycle to open, in review or closed) are then left out.
     """
-    if settings is not None:
-        auto_open(session=session, ws=ws, now=now, settings=settings)
+    opened: list[Cycle] = []
+    if settings is not None and (known is None or _may_open(ws, known, now)):
+        opened = auto_open(session=session, ws=ws, now=now, settings=settings)
+    phases = None if known is None or opened else {c.phase for c in known}
     items: list[Due] = []
-    for cycle, rnd in _rounds(session, ws, CyclePhase.REVIEW):
+    in_review = [] if phases is not None and CyclePhase.REVIEW.value not in phases \
+        else _rounds(session, ws, CyclePhase.REVIEW)
+    for cycle, rnd in in_review:
         pending = scores.pending_scorers(session=session, workspace_id=ws.id, cycle=cycle)
         weeks = workweeks.weeks_for(session, ws, [p.person_id for p in pending])
         for p in pending:
@@ -126,14 +143,16 @@ def due(*, session: Session, ws: Workspace, now: datetime,
                              due_at=at, person_id=p.person_id, cycle_id=cycle.id, tz=p.tz,
                              payload={"cycle": cycle.name}))
     today = cycles.org_today(ws, now)
-    for cycle, _rnd in _rounds(session, ws, CyclePhase.CLOSED):
+    closed = [] if phases is not None and CyclePhase.CLOSED.value not in phases \
+        else _rounds(session, ws, CyclePhase.CLOSED)
+    for cycle, _rnd in closed:
         if cycle.end_date + RETRO_WINDOW < today:
             continue
         teams = session.scalars(
-            select(Team).where(Team.workspace_id == ws.id, Team.channel_id.isnot(None),
-                               Team.id.in_(select(Objective.team_id).where(
-                                   Objective.cycle_id == cycle.id,
-                                   Objective.is_draft.is_(False))))
+            select(Team).options(lazyload(Team.members))
+            .where(Team.workspace_id == ws.id, Team.channel_id.isnot(None),
+                   Team.id.in_(select(Objective.team_id).where(
+                       Objective.cycle_id == cycle.id, Objective.is_draft.is_(False))))
             .order_by(Team.id)).all()
         items += [Due(kind=RETRO, target=str(t.channel_id),
                       occurrence=f"{cycle.name}:{t.key}"[:100], due_at=now, team_id=t.id,

@@ -8,10 +8,10 @@ Read by the scheduler (what is due, and the lead's "waiting on" DM at send time)
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -52,21 +52,27 @@ def prompt_runs(session: Session, ws_id: int, *, since: datetime, until: datetim
         Delivery.due_at > since, Delivery.due_at <= until)
     if person_ids is not None:
         query = query.where(Delivery.person_id.in_(list(person_ids)))
+    return runs_from(session.execute(query).tuples())
+
+
+def runs_from(rows: Iterable[Sequence[Any]]) -> dict[str, list[PromptRun]]:
+    """:func:`prompt_runs` from its rows (target, occurrence, payload, state, due, sent,
+    person, cycle, zone): what a tick reading many workspaces at once groups per workspace."""
     grouped: dict[tuple[str, str], list[_Row]] = defaultdict(list)
-    for target, occ, payload, state, due_at, sent_at, pid, cid, tz in session.execute(query):
+    for target, occ, payload, state, due_at, sent_at, pid, cid, tz in rows:
         base = str((payload or {}).get("base") or occ.split("#", 1)[0])
         grouped[(target, base)].append(_Row(state, due_at, sent_at, pid, cid, tz))
     out: dict[str, list[PromptRun]] = defaultdict(list)
-    for (target, base), rows in sorted(grouped.items()):
-        sent = sorted((r for r in rows if r.state == "sent" and r.sent_at is not None),
+    for (target, base), group in sorted(grouped.items()):
+        sent = sorted((r for r in group if r.state == "sent" and r.sent_at is not None),
                       key=lambda r: (r.sent_at, r.due_at))
-        one = rows[0]
+        one = group[0]
         out[target].append(PromptRun(
             target=target, base=base, person_id=one.person_id, cycle_id=one.cycle_id,
-            tz=one.tz or "UTC", first_due=min(r.due_at for r in rows),
+            tz=one.tz or "UTC", first_due=min(r.due_at for r in group),
             first_sent=sent[0].sent_at if sent else None,
             last_due=sent[-1].due_at if sent else None,
-            snooze_pending=any(r.state != "sent" for r in rows)))
+            snooze_pending=any(r.state != "sent" for r in group)))
     return out
 
 
@@ -201,9 +207,18 @@ def leads_waiting(*, session: Session, ws_id: int, cycle_id: int,
                   runs: Mapping[int, PromptRun]) -> dict[int, set[int]]:
     """For each owner in ``runs`` (person id -> the prompt reaching its escalation now): the
     leads of their KRs not updated since that prompt."""
-    teams, active = teams_of(session, ws_id), active_ids(session, ws_id)
+    return leads_from(teams_of(session, ws_id), active_ids(session, ws_id),
+                      open_krs(session, ws_id, cycle_id, owner_ids=runs), runs)
+
+
+def leads_from(teams: Mapping[int, TeamNode], active: set[int], krs: Iterable[OpenKR],
+               runs: Mapping[int, PromptRun]) -> dict[int, set[int]]:
+    """:func:`leads_waiting` from the workspace's teams, active people and the cycle's open
+    KRs (those of owners not in ``runs`` are passed over)."""
     out: dict[int, set[int]] = defaultdict(set)
-    for kr in open_krs(session, ws_id, cycle_id, owner_ids=runs):
+    for kr in krs:
+        if kr.owner_id not in runs:
+            continue
         run = runs[kr.owner_id]
         if run.first_sent is None or skips.updated_since(kr.last_checkin_at, run.first_sent):
             continue

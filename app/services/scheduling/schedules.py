@@ -20,7 +20,8 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Integer, any_, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -100,13 +101,21 @@ def checkin_plans(*, session: Session, ws: Workspace,
     if person_ids is not None:
         query = query.where(Person.id.in_(list(person_ids)))
     people = session.execute(query).all()
-    teams: dict[int, list[tuple[int, int, str, Mapping[str, Any]]]] = defaultdict(list)
     rows = session.execute(
         select(TeamMember.person_id, Team.id, Team.kind, Team.key, Team.checkin_schedule)
         .join(Team, Team.id == TeamMember.team_id)
         .where(TeamMember.workspace_id == ws.id, Team.checkin_schedule.isnot(None))
     ).all()
-    for pid, tid, kind, key, sched in rows:
+    return plans_from(ws, people, rows)
+
+
+def plans_from(ws: Workspace, people: Iterable[Sequence[Any]],
+               memberships: Iterable[Sequence[Any]]) -> list[PersonPlan]:
+    """The plans of ``people`` (id, Slack id, zone, own schedule; active ones, in order) given
+    their memberships of teams with a schedule (person, team id, kind, key, schedule): what
+    :func:`checkin_plans` reads, for a tick that reads many workspaces at once."""
+    teams: dict[int, list[tuple[int, int, str, Mapping[str, Any]]]] = defaultdict(list)
+    for pid, tid, kind, key, sched in memberships:
         teams[pid].append((_KIND_RANK.get(kind, 0), tid, key, sched))
     out = []
     for pid, slack_id, tz, own in people:
@@ -122,7 +131,11 @@ def digest_schedule(team: Team, ws: Workspace) -> Schedule:
     return schedule
 
 
+@lru_cache(maxsize=1024)
 def zone(name: str | None) -> ZoneInfo:
+    """The IANA zone ``name`` (UTC when unknown). Kept: ``ZoneInfo`` only keeps a few zones
+    that nothing holds on to, and a tick over many workspaces would read the same files from
+    disk again and again."""
     try:
         return ZoneInfo(name or "UTC")
     except (ValueError, KeyError):
@@ -201,6 +214,16 @@ def anchor_for(cycles: Sequence[Cycle]) -> Callable[[date], date | None]:
         return cycle.start_date if cycle else None
 
     return anchor
+
+
+def in_ids(session: Session, column: Any, ids: Iterable[int]) -> Any:
+    """``column IN (ids)``; on PostgreSQL ``column = ANY(:ids)``, one array parameter: a tick
+    over thousands of workspaces would otherwise send (and have the driver parse) a
+    placeholder per id in every statement."""
+    values = list(ids)
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(values, ARRAY(Integer)))
+    return column.in_(values)
 
 
 def insert_ignore(session: Session, model: type[Any]) -> Any:

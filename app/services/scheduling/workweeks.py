@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -61,8 +61,14 @@ def _team_levels(session: Session, ws: Workspace,
                         Team.holiday_calendar.isnot(None))))
     if person_ids is not None:
         query = query.where(TeamMember.person_id.in_(person_ids))
+    return team_levels(session.execute(query).all())
+
+
+def team_levels(rows: Iterable[Sequence[Any]]) -> dict[int, list[_Level]]:
+    """Each person's team levels, most specific first, from (person, team kind, team id,
+    work days, work hours, holiday calendar) of the teams that set any of them."""
     ranked: dict[int, list[tuple[int, int, _Level]]] = defaultdict(list)
-    for pid, kind, tid, days, hours, calendar in session.execute(query).all():
+    for pid, kind, tid, days, hours, calendar in rows:
         ranked[pid].append((_KIND_RANK.get(kind, 0), tid,
                             {"work_days": days, "work_hours": hours, "holidays": calendar}))
     return {pid: [level for _, _, level in sorted(items, key=lambda i: (i[0], i[1]))]
@@ -85,14 +91,24 @@ def weeks_for(session: Session, ws: Workspace,
             return {}
         query = query.where(Person.id.in_(ids))
     teams = _team_levels(session, ws, ids)
+    return weeks_from(ws, session.execute(query).all(), teams)
+
+
+def weeks_from(ws: Workspace, people: Iterable[Sequence[Any]],
+               teams: Mapping[int, list[_Level]],
+               shared: dict[tuple[Any, ...], WorkWeek] | None = None) -> dict[int, WorkWeek]:
+    """The working weeks of ``people`` (id, work days, work hours, holiday calendar) of
+    ``ws``, given their team levels (:func:`team_levels`). ``shared``: weeks already resolved
+    (a tick reading many workspaces resolves each distinct combination once)."""
     org = _org_level(ws)
     extra = org_days_off(ws)
-    shared: dict[tuple[Any, ...], WorkWeek] = {}
+    days_off = tuple(sorted(extra.items()))
+    shared = {} if shared is None else shared
     out: dict[int, WorkWeek] = {}
-    for pid, days, hours, calendar in session.execute(query).all():
+    for pid, days, hours, calendar in people:
         levels = [{"work_days": days, "work_hours": hours, "holidays": calendar},
                   *teams.get(pid, []), org]
-        key = _key(levels)
+        key = (_key(levels), days_off)
         if key not in shared:
             shared[key] = workweek.resolve(levels, extra=extra)
         out[pid] = shared[key]
