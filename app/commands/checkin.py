@@ -15,9 +15,11 @@ from app.commands import correct as corrections_cli
 from app.commands.context import Ctx, Obj, opened, parse_instant, pass_obj
 from app.demo.tree import kr_value
 from app.domain import CheckinAnswer, CheckinSource, KRState, KRType, KRView, ObjectiveView
-from app.models import Checkin, Cycle, IssueLink, Person
+from app.models import Checkin, Cycle, Person
 from app.services.checkins import record as checkins
 from app.services.errors import InvalidValue
+from app.services.links import lookup
+from app.services.links.refs import counts
 from app.services.okrs import report as okrs
 from app.services.okrs.report import CycleReport
 from app.services.tenancy import people
@@ -249,6 +251,24 @@ def _objective_lines(o: ObjectiveView, report: CycleReport) -> list[str]:
     return lines
 
 
+def _linked_lines(ctx: Ctx, kr_key: str) -> list[str]:
+    """An issues KR's saved search (with its last error) and its items: open first, then
+    done, then those that left the search or were deleted in the tracker."""
+    lines: list[str] = []
+    search = lookup.search_of(session=ctx.session, workspace_id=ctx.ws.id, kr_key=kr_key)
+    if search is not None:
+        line, error = search
+        lines.append(f"  search      {line}" + (f" (last run: {error})" if error else ""))
+    for item in lookup.linked_items(session=ctx.session, workspace_id=ctx.ws.id, kr_key=kr_key):
+        state = ("left the search" if item.left else "deleted in the tracker"
+                 if not counts(item.state) else "done" if item.done
+                 else "not read yet" if item.state == "unknown" else item.state)
+        origin = ", from the search" if item.from_query and not item.left else ""
+        lines.append(f"  link        {item.ref} {state}{origin}, weight {item.weight:g}: "
+                     f"{item.url}" + (f" ({item.title})" if item.title else ""))
+    return lines
+
+
 def _kr_lines(ctx: Ctx, kr: KRView, kr_id: int, report: CycleReport) -> list[str]:
     unit = f" {kr.unit}" if kr.unit else ""
     target = {KRType.INCREASE: f"{kr.start:g} → {kr.target:g}{unit}" if kr.start is not None
@@ -274,10 +294,7 @@ def _kr_lines(ctx: Ctx, kr: KRView, kr_id: int, report: CycleReport) -> list[str
         lines.append("  ! stale: no check-in for two weeks or more")
     if kr.mismatch:
         lines.append(f"  ! {kr.mismatch}")
-    links = ctx.session.scalars(select(IssueLink).where(
-        IssueLink.workspace_id == ctx.ws.id, IssueLink.kr_id == kr_id).order_by(IssueLink.id))
-    lines += [f"  link        {link.url} ({'closed' if link.closed else 'open'}, weight "
-              f"{link.weight:g})" for link in links]
+    lines += _linked_lines(ctx, kr.key)
     rows = list(ctx.session.execute(
         select(Checkin, Person.name).outerjoin(Person, Person.id == Checkin.author_id)
         .where(Checkin.workspace_id == ctx.ws.id, Checkin.kr_id == kr_id)

@@ -14,7 +14,9 @@ from app.bootstrap import Container, bootstrap
 from app.cli import main
 from app.config import Settings
 from app.db import unit_of_work
-from app.models import ApiToken, Checkin, IssueLink
+from app.models import ApiToken, Checkin, IssueLink, KeyResult
+from app.services.links import queries
+from app.services.links.query_specs import from_mapping
 from app.services.tenancy import tokens
 from tests.fakeforge import FakeGitLab, running
 from tests.fixtures.web import seed
@@ -139,3 +141,40 @@ objectives:
         assert states == {"gitlab.com": ("closed", True), "github.com": ("unknown", False)}
         again = CliRunner().invoke(main, ["import", str(example)])
         assert "links: read" not in again.stdout  # nothing new: no tracker call
+
+
+def test_show_lists_a_kr_s_search_and_items_open_first(cli_env: Container,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """``okr show KR`` of an issues KR: its saved search, then its items (open, done, left)."""
+    with running(FakeGitLab()) as forge:
+        assert isinstance(forge, FakeGitLab)
+        forge.add("acme/web", "issue", 1, "closed", labels=["okr"])
+        forge.add("acme/web", "issue", 2, "opened", labels=["okr"])
+        monkeypatch.setenv("OKR_GITLAB_API_URL", f"{forge.url}/api/v4")
+        monkeypatch.setenv("OKR_ALLOW_PRIVATE_HOSTS", "127.0.0.1")
+        runner = CliRunner()
+        with unit_of_work(cli_env.session_factory) as s:
+            kr = s.scalars(select(KeyResult).where(KeyResult.key == "acme-bugs")).one()
+            queries.set_query(session=s, workspace_id=kr.workspace_id, kr=kr,
+                              spec=from_mapping({"provider": "gitlab", "project": "acme/web",
+                                                 "labels": ["okr"]}),
+                              now=kr.created_at, actor_label="t", gitlab_hosts=["gitlab.com"])
+        assert runner.invoke(main, ["sync-issues"]).exit_code == 0
+        forge.set_labels("acme/web", "issue", 2, [])  # leaves the search
+        forge.add("acme/web", "issue", 3, "opened", labels=["okr"])
+        assert runner.invoke(main, ["sync-issues"]).exit_code == 0
+        runner.invoke(main, ["link", "--no-fetch", "https://gitlab.com/acme/web/-/issues/9",
+                             "acme-bugs"])
+        shown = runner.invoke(main, ["show", "acme-bugs"])
+    assert shown.exit_code == 0, shown.output
+    lines = [ln for ln in shown.stdout.splitlines() if ln.startswith(("  search", "  link"))]
+    assert lines == [
+        "  search      gitlab acme/web labels=okr",
+        "  link        acme/web#3 open, from the search, weight 1: "
+        "https://gitlab.com/acme/web/-/issues/3 (item)",
+        "  link        acme/web#9 not read yet, weight 1: https://gitlab.com/acme/web/-/issues/9",
+        "  link        acme/web#1 done, from the search, weight 1: "
+        "https://gitlab.com/acme/web/-/issues/1 (item)",
+        "  link        acme/web#2 left the search, weight 1: "
+        "https://gitlab.com/acme/web/-/issues/2 (item)",
+    ]
