@@ -33,6 +33,7 @@ import subprocess
 import sys
 import threading
 import time
+import tracemalloc
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -126,8 +127,11 @@ def build(engine: Engine, workspaces: int, people: int, sim_minutes: int) -> Non
             conn.execute(insert(model.__table__), values)
 
 
-def replica(url: str, api_url: str, t0: float, speed: float) -> None:
-    """One replica, as ``okr worker`` runs (APScheduler and all), until SIGTERM."""
+def replica(url: str, api_url: str, t0: float, speed: float, trace: bool = False) -> None:
+    """One replica, as ``okr worker`` runs (APScheduler and all), until SIGTERM. With
+    ``trace``, what Python allocated and kept since its first minute, by line, at the end."""
+    if trace:
+        tracemalloc.start()
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: already running"
     settings = Settings(_env_file=None, SLACK_API_URL=api_url,  # type: ignore[call-arg]
                         SLACK_BOT_TOKEN="xoxb-soak", OKR_TICK_SECONDS=5,
@@ -142,11 +146,17 @@ def replica(url: str, api_url: str, t0: float, speed: float) -> None:
     stop = runner.start(container, client_for=lambda _ws: client, clock=lambda: START + (
         timedelta(seconds=(time.time() - t0) * speed)))
     samples: list[tuple[int, int]] = []  # each minute: live Python objects, cached statements
+    first: tracemalloc.Snapshot | None = None
     while not stop_event.wait(60):
         samples.append((len(gc.get_objects()), len(getattr(engine, "_compiled_cache", ()))))
+        if trace and first is None:
+            first = tracemalloc.take_snapshot()
     stop()
+    grown = [] if first is None else [
+        f"{st.size_diff / 1024:+.0f} KiB {st.traceback}" for st in
+        tracemalloc.take_snapshot().compare_to(first, "lineno")[:8]]
     print(json.dumps({"ticks": stop.loop.ticks, "failures": stop.loop.failures,
-                      "samples": samples}), flush=True)
+                      "samples": samples, "grown": grown}), flush=True)
 
 
 def rss_kb(pid: int) -> int:
@@ -166,12 +176,14 @@ def main() -> int:
     parser.add_argument("--p429", type=float, default=0.03, help="share of posts answered 429")
     parser.add_argument("--p5xx", type=float, default=0.02, help="share answered 5xx")
     parser.add_argument("--drain", type=float, default=30.0, help="last seconds without faults")
+    parser.add_argument("--trace", action="store_true",
+                        help="report where each replica's Python memory grew (slower)")
     parser.add_argument("--replica", help=argparse.SUPPRESS)
     parser.add_argument("--api-url", help=argparse.SUPPRESS)
     parser.add_argument("--t0", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.replica:
-        replica(args.replica, args.api_url, args.t0, args.speed)
+        replica(args.replica, args.api_url, args.t0, args.speed, args.trace)
         return 0
     seconds = args.minutes * 60
     with FlakySlack(args.p429, args.p5xx) as fake, database(False) as engine:
@@ -180,7 +192,8 @@ def main() -> int:
         t0 = time.time()
         procs = [subprocess.Popen(
             [sys.executable, __file__, "--replica", url, "--api-url", fake.api_url, "--t0",
-             repr(t0), "--speed", str(args.speed)], stdout=subprocess.PIPE, text=True)
+             repr(t0), "--speed", str(args.speed), *(["--trace"] if args.trace else [])],
+            stdout=subprocess.PIPE, text=True)
             for _ in range(2)]
         rss: list[list[int]] = [[] for _ in procs]
         first: list[int] = [0, 0]
@@ -227,6 +240,8 @@ def report(engine: Engine, fake: FlakySlack, end_sim: datetime, args: argparse.N
               + ", ".join(f"{kb / 1024:.1f}" for kb in rss[i][11::12]))
         samples = s.get("samples") or []
         if samples:
+            for line in s.get("grown") or []:
+                print(f"    grew since minute 1: {line}")
             print("    live Python objects each minute: "
                   + ", ".join(f"{n:,}" for n, _ in samples)
                   + "; SQLAlchemy's statement cache (at most 500): "
