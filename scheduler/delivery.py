@@ -231,24 +231,28 @@ class Deliverer:
                     return
                 token, done = str(row.token), int((row.payload or {}).get("done", 0))
             # Paced right before the call, so the pace Slack sees is the pace we keep.
-            if not self._pace(ws_id, target, deadline):
+            started = self._pace(ws_id, target, deadline)
+            if started is None:
                 self.more = True
                 self._unmark(row_id)
                 return
             part, thread = marked
-            outcome = sender.post(client, channel=target, text=part["text"],
-                                  blocks=part["blocks"], meta=sender.metadata(row_id, token, done),
-                                  thread_ts=thread)
+            try:
+                outcome = sender.post(client, channel=target, text=part["text"],
+                                      blocks=part["blocks"],
+                                      meta=sender.metadata(row_id, token, done), thread_ts=thread)
+            finally:
+                self.pacer.answered(ws_id, target, started)
             if not self._record(row_id, ws_id, target, outcome):
                 return
 
-    def _pace(self, ws_id: int, target: str, deadline: float) -> bool:
-        """Wait for the pace; False when the pass's deadline, or the end of this process's
-        lease on the workspace, comes first."""
+    def _pace(self, ws_id: int, target: str, deadline: float) -> float | None:
+        """Wait for the pace: the pacer's instant for the send, or None when the pass's
+        deadline, or the end of this process's lease on the workspace, comes first."""
         if self.leases is not None:
             deadline = self.leases.send_deadline(ws_id, deadline)
             if deadline <= time.monotonic():
-                return False
+                return None
         return self.pacer.acquire(ws_id, target, deadline=deadline)
 
     def _unmark(self, row_id: int) -> None:

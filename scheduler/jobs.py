@@ -14,7 +14,8 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -75,9 +76,7 @@ def tick(factory: sessionmaker[Session], settings: Settings, now: datetime, *,
     try:
         held = work.acquire()
         retention.purge_due(factory, now)  # uninstalled workspaces past OKR_RETENTION_DAYS
-        enqueued = enqueue(factory, settings, now, only=held)
-        delivered: Counter[str] = Counter()
-        more = False
+        deliverer = None
         if deliver and held:
             pacer = pacer or Pacer(settings.workspace_send_rate_per_second,
                                    settings.send_rate_per_second)
@@ -86,10 +85,9 @@ def tick(factory: sessionmaker[Session], settings: Settings, now: datetime, *,
             deliverer = Deliverer(factory, settings, client_for, pacer=pacer,
                                   worker_id=worker_id, clock=clock, threads=threads,
                                   leases=work)
-            budget = budget_seconds if budget_seconds is not None \
-                else settings.tick_seconds * 0.8
-            delivered = deliverer.run(budget)
-            more = deliverer.more
+        budget = budget_seconds if budget_seconds is not None else settings.tick_seconds * 0.8
+        enqueued, delivered, more = enqueue_and_deliver(
+            lambda: enqueue(factory, settings, now, only=held), deliverer, budget)
         synced = directory.sync_due(factory, now, client_for)  # users.list, once a day
         if synced:
             refresh_teams(factory, client_for, now, synced)
@@ -107,6 +105,30 @@ def tick(factory: sessionmaker[Session], settings: Settings, now: datetime, *,
             extra={"at": now.isoformat(), "enqueued": dict(enqueued),
                    "delivered": dict(delivered)})
     return result
+
+
+def enqueue_and_deliver(enqueue_due: Callable[[], Counter[str]], deliverer: Deliverer | None,
+                        budget: float) -> tuple[Counter[str], Counter[str], bool]:
+    """Enqueue what fell due, and deliver for up to ``budget`` seconds.
+
+    With sender threads (PostgreSQL), the rows already due (a fan-out the last pass did not
+    finish) keep going out while this pass works out what else fell due, and the new rows
+    join them as they are inserted: a long fan-out does not stop for every pass's enqueueing.
+    One sender thread (SQLite, which serialises writers) enqueues first, then delivers."""
+    if deliverer is None:
+        return enqueue_due(), Counter(), False
+    if deliverer.threads <= 1:
+        enqueued = enqueue_due()
+        return enqueued, deliverer.run(budget), deliverer.more
+    deadline = time.monotonic() + budget
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="okr-deliver-due") as pool:
+        early = pool.submit(deliverer.run, budget)
+        enqueued = enqueue_due()
+        early.result()
+    left = deadline - time.monotonic()
+    if left > 0:  # (the early run may have ended before the new rows were in)
+        deliverer.run(left)
+    return enqueued, deliverer.counts, deliverer.more
 
 
 def refresh_teams(factory: sessionmaker[Session], client_for: ClientFor, now: datetime,

@@ -2,14 +2,29 @@
 
 A limiter per workspace (``chat.postMessage`` is limited per workspace) and one per channel
 (about one message per second per channel): at most ``rate`` sends in any one-second window,
-or, for rates under one a second, a token bucket with a burst of one. A 429 pauses the
-channel it hit for its ``Retry-After``; 429s from ``STORM`` different channels within a
-second mean the workspace-wide limit, and pause the whole workspace for ``Retry-After``.
-Time comes from an injected monotonic clock.
+or, for rates under one a second, a token bucket with a burst of one. Time comes from an
+injected monotonic clock.
+
+- **A send holds its place until Slack may have counted it.** Slack counts a request when it
+  arrives, somewhere between our call and its answer, so a window stamped at the call alone
+  lets network jitter put ``rate + 1`` arrivals in one of Slack's seconds. Once answered, a
+  send is stamped again at its answer less the quickest round trip seen (the network's fixed
+  delay, not queueing): it leaves the window a second after the latest moment it can have
+  been counted. So ``rate`` can be Slack's limit itself, and the cost is the jitter, not the
+  round trip.
+- **429s.** One pauses the channel it hit for its ``Retry-After``. 429s from ``STORM``
+  different channels within a second mean the workspace-wide limit: Slack's window is full.
+  With a ``Retry-After`` of up to a second (the window's own length) the workspace's window
+  is taken to be full as well: the room it thought it had is closed for ``Retry-After``, and
+  the sends already in it leave it as usual, so the workspace goes on at the pace its window
+  allows, a send at a time as the oldest age out, instead of every send stopping for a whole
+  second. A storm again within ``STORM_AGAIN`` seconds of the last one, or a longer
+  ``Retry-After``, is not the window's edge: then the whole workspace waits ``Retry-After``.
 """
 
 from __future__ import annotations
 
+import bisect
 import threading
 import time
 from collections import deque
@@ -18,6 +33,7 @@ from dataclasses import dataclass, field
 
 MIN_WAIT = 1e-6  # seconds; shorter waits are rounding, not rate limiting
 STORM = 3  # 429s from this many channels within a second: the workspace limit
+STORM_AGAIN = 5.0  # seconds: a storm this soon after the last one pauses the workspace
 
 
 @dataclass
@@ -56,25 +72,46 @@ class SlidingWindow:
 
     Unlike a token bucket with a burst of one, a stall (a slow database answer, a busy CPU)
     is caught up at once as long as the last second stays under the limit: the limit is used
-    to the full without ever being crossed.
+    to the full without ever being crossed. ``sent`` holds each send's stamp, in order: its
+    call, then (``restamp``) the latest moment Slack can have counted it.
     """
 
     rate: float
-    sent: deque[float] = field(default_factory=deque)
+    sent: list[float] = field(default_factory=list)
     paused_until: float = 0.0
 
+    def _prune(self, now: float) -> None:
+        old = bisect.bisect_right(self.sent, now - 1.0)
+        if old:
+            del self.sent[:old]
+
     def wait_time(self, now: float) -> float:
-        while self.sent and now - self.sent[0] >= 1.0:
-            self.sent.popleft()
+        self._prune(now)
         pause = max(self.paused_until - now, 0.0)
-        full = self.sent[0] + 1.0 - now if len(self.sent) >= int(self.rate) else 0.0
+        full = self.sent[-int(self.rate)] + 1.0 - now \
+            if len(self.sent) >= int(self.rate) else 0.0
         return max(pause, full)
 
     def take(self, now: float) -> None:
-        self.sent.append(now)
+        bisect.insort(self.sent, now)
+
+    def restamp(self, started: float, counted: float) -> None:
+        """The send taken at ``started`` may have been counted as late as ``counted``."""
+        at = bisect.bisect_left(self.sent, started)
+        if at < len(self.sent) and self.sent[at] == started:
+            del self.sent[at]
+        bisect.insort(self.sent, max(counted, started))
 
     def pause(self, now: float, seconds: float) -> None:
         self.paused_until = max(self.paused_until, now + seconds)
+
+    def fill(self, now: float, seconds: float) -> None:
+        """The window is full as far as Slack is concerned: its free room opens in
+        ``seconds`` (at most one), the sends already in it leave it as usual."""
+        self._prune(now)
+        room = int(self.rate) - len(self.sent)
+        for _ in range(max(room, 0)):
+            bisect.insort(self.sent, now + seconds - 1.0)
 
 
 Limiter = TokenBucket | SlidingWindow
@@ -95,6 +132,8 @@ class Pacer:
     _workspaces: dict[int, Limiter] = field(default_factory=dict)
     _channels: dict[tuple[int, str], Limiter] = field(default_factory=dict)
     _recent_429: dict[int, deque[tuple[float, str]]] = field(default_factory=dict)
+    _storms: dict[int, float] = field(default_factory=dict)  # workspace -> its last storm
+    _fastest: float = float("inf")  # the quickest round trip seen (seconds)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _buckets(self, ws: int, channel: str) -> tuple[Limiter, Limiter]:
@@ -116,8 +155,10 @@ class Pacer:
             now = self.clock()
             return max(wb.wait_time(now), cb.wait_time(now))
 
-    def acquire(self, ws: int, channel: str, *, deadline: float | None = None) -> bool:
-        """Wait for both buckets and take a token from each; False if ``deadline`` comes first."""
+    def acquire(self, ws: int, channel: str, *,
+                deadline: float | None = None) -> float | None:
+        """Wait for both limiters and take a place in each: the instant taken (pass it to
+        ``answered``), or None if ``deadline`` comes first."""
         while True:
             with self._lock:
                 wb, cb = self._buckets(ws, channel)
@@ -128,10 +169,21 @@ class Pacer:
                 if wait <= MIN_WAIT:
                     wb.take(now)
                     cb.take(now)
-                    return True
+                    return now
             if deadline is not None and self.clock() + wait > deadline:
-                return False
+                return None
             self.sleep(min(max(wait, 0.001), 0.5))
+
+    def answered(self, ws: int, channel: str, started: float) -> None:
+        """Slack answered the send let go at ``started`` (whatever the answer): it may have
+        been counted up to the answer less the quickest round trip seen."""
+        with self._lock:
+            now = self.clock()
+            self._fastest = min(self._fastest, now - started)
+            counted = now - self._fastest
+            for limiter_ in (self._workspaces.get(ws), self._channels.get((ws, channel))):
+                if isinstance(limiter_, SlidingWindow):
+                    limiter_.restamp(started, counted)
 
     def hold(self, ws: int, seconds: float) -> None:
         """Send nothing to ``ws`` for ``seconds`` (its sending was just handed over from
@@ -154,5 +206,11 @@ class Pacer:
             while recent and now - recent[0][0] >= 1.0:
                 recent.popleft()
             if len({ch for _, ch in recent}) >= STORM:
-                wb.pause(now, retry_after)  # several channels at once: the workspace limit
+                # Several channels at once: the workspace limit (see the module docstring).
                 recent.clear()
+                last, self._storms[ws] = self._storms.get(ws), now
+                if isinstance(wb, SlidingWindow) and retry_after <= 1.0 and \
+                        (last is None or now - last > STORM_AGAIN):
+                    wb.fill(now, retry_after)
+                else:
+                    wb.pause(now, retry_after)
