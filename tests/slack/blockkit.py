@@ -1,4 +1,4 @@
-"""Block Kit limits from /work/shared/slack-facts.md, as a validator for payloads we build.
+"""Block Kit limits from Slack's Block Kit reference, as a validator for payloads we build.
 
 ``validate_message(payload)``, ``validate_view(view)`` and ``validate_options(body)`` return a
 list of human-readable violations (empty when the payload is fine). The fake Slack server runs
