@@ -20,7 +20,7 @@ membership change itself is audited (actor ``webhook:<provider>`` or ``sync``).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -39,20 +39,18 @@ from app.services.links.refs import (
     item_filter,
     kr_score,
     short_ref,
+    stored_project,
 )
 from app.services.links.urls import IssueRef
 from app.services.okrs.writable import require_open_kr
 
-# provider -> the canonical URL of an item a search found. Jira and Linear register theirs
-# next to their searchers (see app.services.links.query_sync.SEARCHERS).
-ITEM_URLS: dict[str, Callable[[ItemState], str]] = {
-    "gitlab": lambda i: IssueRef("gitlab", i.host, i.project, i.kind, i.number).url,
-    "github": lambda i: IssueRef("github", i.host, i.project, i.kind, i.number).url,
-    "jira": lambda i: IssueRef("jira", i.host, i.project, "issue", i.number).url,
-    "linear": lambda i: IssueRef("linear", i.host, i.project, "issue", i.number).url,
-}
-# Jira keys and Linear team keys keep their case (PAY-12, acme/ENG); forge paths are lowered.
-_KEEP_CASE = ("jira", "linear")
+# The trackers whose items a search may bring in (each has a searcher in query_sync).
+PROVIDERS = ("gitlab", "github", "jira", "linear")
+
+
+def _item_ref(item: ItemState) -> IssueRef:
+    """The link an item a search found becomes, as a hand-made link to it would be."""
+    return IssueRef(item.provider, item.host, item.project, item.kind, item.number)
 
 
 @dataclass
@@ -187,9 +185,9 @@ def _enter(session: Session, kr: KeyResult, query_id: int, links: list[IssueLink
     if link is not None and _stale(link, item):
         return False
     if link is None:
-        link = IssueLink(workspace_id=kr.workspace_id, kr_id=kr.id, url=ITEM_URLS[
-            item.provider](item), provider=item.provider, host=item.host.lower(),
-            project=item.project if item.provider in _KEEP_CASE else item.project.lower(),
+        ref = _item_ref(item)
+        link = IssueLink(workspace_id=kr.workspace_id, kr_id=kr.id, url=ref.url,
+            provider=item.provider, host=item.host.lower(), project=stored_project(ref),
             kind=item.kind, number=item.number, weight=1.0,
             created_at=now)
         session.add(link)
@@ -343,7 +341,7 @@ def reconcile(*, session: Session, workspace_id: int, query_id: int,
         .order_by(IssueLink.id).execution_options(populate_existing=True)))
     before = kr_score(links)
     moved = Moved()
-    found = [i for i in items if i.provider in ITEM_URLS]
+    found = [i for i in items if i.provider in PROVIDERS]
     for item in found:
         if _enter(session, kr, row.id, links, item, now):
             moved.added.append(_ref(item))

@@ -13,18 +13,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
-from app.models import Checkin, IssueLink, KeyResult, KRQuery
-from app.services.links import connections, queries
+from app.models import Checkin, IssueLink, KRQuery
+from app.services.links import connections
 from app.services.links import sync as issue_sync
-from app.services.links.query_specs import from_mapping
 from tests.fakejira import FakeJira
 from tests.fakelinear import FakeLinear, running
 from tests.fixtures.web import Org, seed, settings
+from tests.services.links.test_jira_sync import EMAIL, SITE, TOKEN, site
+from tests.services.links.test_query_sync import _follow
 
 pytestmark = pytest.mark.parametrize("db_engine", ["postgresql"], indirect=True)
 
-SITE, EMAIL, JIRA_TOKEN = "acme.atlassian.net", "okr-bot@acme.example", "ATATT3x-jira-1234"
 LINEAR_KEY = "lin_api_search_key_0000"
+__all__ = ["site"]
 
 
 @pytest.fixture()
@@ -33,30 +34,10 @@ def cfg() -> Settings:
 
 
 @pytest.fixture()
-def site() -> Iterator[FakeJira]:
-    fake = FakeJira(SITE)
-    fake.email, fake.token = EMAIL, JIRA_TOKEN
-    fake.start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
-
-
-@pytest.fixture()
 def linear() -> Iterator[FakeLinear]:
     with running(FakeLinear()) as server:
         server.token = LINEAR_KEY
         yield server
-
-
-def _follow(session: Session, org: Org, spec: dict[str, object]) -> None:
-    kr = session.get(KeyResult, org.krs["bugs"].id)
-    assert kr is not None
-    queries.set_query(session=session, workspace_id=org.workspace_id, kr=kr,
-                      spec=from_mapping(spec), now=kr.created_at, actor_label="t",
-                      gitlab_hosts=["gitlab.com"])
-    session.commit()
 
 
 def _daily(factory: sessionmaker[Session], cfg: Settings, now: datetime,
@@ -92,7 +73,7 @@ def test_a_jql_search_follows_the_issues_it_finds(
         report.searches.errors[0]
     assert site.api_hits() == [] and _items(session, org) == {}
     connections.add(session=session, settings=cfg, workspace_id=org.workspace_id,
-                    provider="jira", host=SITE, api_url=site.url, token=JIRA_TOKEN,
+                    provider="jira", host=SITE, api_url=site.url, token=TOKEN,
                     account=EMAIL, now=now, actor_label="t")
     session.commit()
     site.add_issue("PAY-1", "Done")
@@ -114,7 +95,7 @@ def test_a_jql_search_follows_the_issues_it_finds(
     assert _score(session, org) == pytest.approx(1.0)
     with session_factory() as s:
         links = s.scalars(select(IssueLink).where(IssueLink.kr_id == org.krs["bugs"].id))
-        assert {lk.project for lk in links} == {"PAY"}  # the key keeps its case
+        assert {lk.project for lk in links} == {"pay"}  # stored as a hand-made link is
 
 
 def test_a_linear_project_search_follows_its_issues(
