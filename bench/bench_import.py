@@ -13,6 +13,7 @@ Targets: the first import under 5 s, the export under 2 s.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import random
 import sys
@@ -144,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"file: {path.stat().st_size / 1e6:.1f} MB, {len(doc['objectives'])} objectives, "
               f"{krs} KRs, {len(doc['people'])} people, {len(doc['teams'])} teams "
               f"(generated in {time.perf_counter() - t0:.1f} s)")
+        # `okr import` starts with the file, not with a generator's objects: freed here, they
+        # would leave the heap fragmented and the parse a third slower than the CLI's.
+        del doc
+        gc.collect()
         text = path.read_text()
         with fresh_database("sqlite" if args.sqlite else "postgresql", Path(tmp)) as url:
             engine = make_engine(url)

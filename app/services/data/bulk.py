@@ -69,6 +69,22 @@ def bulk_update(session: Session, model: type[Any], rows: list[dict[str, Any]]) 
         session.execute(update(table).where(table.c.id.in_(ids)).values({col: null()}))
 
 
+def reserve_ids(session: Session, model: type[Any], count: int) -> list[int] | None:
+    """``count`` new primary keys, ascending, from the table's sequence on PostgreSQL (one
+    query; the rows may then reference each other in one COPY). None elsewhere: SQLite
+    assigns ids as rows go in."""
+    if session.connection().dialect.name != "postgresql":
+        return None
+    if count == 0:
+        return []
+    table = model.__table__
+    ids = session.execute(
+        text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+             "FROM generate_series(1, :count)"),
+        {"table": table.name, "count": count}).scalars().all()
+    return sorted(ids)
+
+
 def _copy(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
     """COPY rows into the model's table on the session's own connection and transaction.
 

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import AuditEntry, Workspace
-from app.services.data.bulk import bulk_insert, bulk_update
+from app.services.data.bulk import bulk_insert, bulk_update, reserve_ids
 
 ACTOR = "import"
 KINDS = ("cycles", "people", "teams", "objectives", "key_results", "links")
@@ -139,6 +139,8 @@ class Upserted:
     created: list[Entry] = field(default_factory=list)
     # (row id, entry, changed file-level values) for rows that changed.
     updated: list[tuple[int, Entry, dict[str, Any]]] = field(default_factory=list)
+    # Keys of created rows whose deferred references went in with the row itself.
+    resolved: set[str] = field(default_factory=set)
 
 
 def load_existing(ctx: Context, spec: Spec) -> dict[str, dict[str, Any]]:
@@ -172,18 +174,24 @@ def _to_columns(ctx: Context, spec: Spec, values: Mapping[str, Any]) -> dict[str
 
 
 def upsert(ctx: Context, spec: Spec, entries: Iterable[Entry],
-           existing: Mapping[str, dict[str, Any]]) -> Upserted:
+           existing: Mapping[str, dict[str, Any]], *,
+           early: Callable[[str, Any], dict[str, Any] | None] | None = None,
+           extra: Mapping[str, dict[str, Any]] | None = None) -> Upserted:
+    """Create and update one table's rows from the file's entries.
+
+    On PostgreSQL new rows get their ids from the table's sequence before they are built,
+    so ``ctx.ids`` knows them up front and ``early(name, value)`` may resolve a deferred
+    reference into the new row itself (columns, or None to leave it to
+    :func:`write_deferred`): a self-reference in one COPY is checked at its end. ``extra``
+    adds columns to the new row of an entry key (values the file implies, such as a KR's
+    projection of its first check-in), saving an UPDATE of the rows just written.
+    """
     result = Upserted()
-    creates: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     counts = ctx.summary.counts[spec.kind]
     for entry in entries:
         stored = existing.get(entry.key)
         if stored is None:
-            row = {"workspace_id": ctx.workspace.id, spec.key_column: entry.key,
-                   **_to_columns(ctx, spec, entry.values)}
-            row.update({stamp: ctx.now for stamp in spec.stamps})
-            creates.append(row)
             result.created.append(entry)
             ctx.audit("import.create", spec.subject, entry.key, None, entry.values)
             counts.created += 1
@@ -201,12 +209,45 @@ def upsert(ctx: Context, spec: Spec, entries: Iterable[Entry],
             updates.append({"id": stored["id"], **changed})
         ctx.audit("import.update", spec.subject, entry.key, before, after)
         counts.updated += 1
-    if creates:
-        bulk_insert(ctx.session, spec.model, creates)
+    reserved = reserve_ids(ctx.session, spec.model, len(result.created))
+    if reserved is not None or spec.kind not in ctx.ids:
+        ids = ctx.ids[spec.kind] = {key: values["id"] for key, values in existing.items()}
+        ids.update(zip((entry.key for entry in result.created), reserved or (), strict=False))
+    if result.created:
+        rows = [_new_row(ctx, spec, entry, result, early if reserved is not None else None,
+                         extra) for entry in result.created]
+        if reserved is not None:
+            for row, row_id in zip(rows, reserved, strict=True):
+                row["id"] = row_id
+        if extra:  # one column set: rows go in as one batch, in file order, everywhere
+            for key in set().union(*extra.values()):
+                for row in rows:
+                    row.setdefault(key, None)
+        bulk_insert(ctx.session, spec.model, rows)
     bulk_update(ctx.session, spec.model, updates)
-    if creates or spec.kind not in ctx.ids:
+    if result.created and reserved is None:
         ctx.ids[spec.kind] = key_ids(ctx, spec.model, spec.key_column)
     return result
+
+
+def _new_row(ctx: Context, spec: Spec, entry: Entry, result: Upserted,
+             early: Callable[[str, Any], dict[str, Any] | None] | None,
+             extra: Mapping[str, dict[str, Any]] | None) -> dict[str, Any]:
+    row = {"workspace_id": ctx.workspace.id, spec.key_column: entry.key,
+           **_to_columns(ctx, spec, entry.values)}
+    row.update({stamp: ctx.now for stamp in spec.stamps})
+    if early is not None:
+        for name in spec.deferred:
+            value = entry.values.get(name)
+            cols = early(name, value) if value is not None else {}
+            if cols is None:
+                break
+            row.update(cols)
+        else:
+            result.resolved.add(entry.key)
+    if extra is not None and entry.key in extra:
+        row.update(extra[entry.key])
+    return row
 
 
 def key_ids(ctx: Context, model: type[Any], key_column: str) -> dict[str, int]:
@@ -223,6 +264,8 @@ def write_deferred(ctx: Context, spec: Spec, result: Upserted,
     rows: list[dict[str, Any]] = []
     ids = ctx.ids[spec.kind]
     for entry in result.created:
+        if entry.key in result.resolved:
+            continue
         cols: dict[str, Any] = {}
         for name in spec.deferred:
             if entry.values.get(name) is not None:

@@ -9,10 +9,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.domain import CheckinAnswer, CheckinSource, KRState, KRType
-from app.models import Checkin, IssueLink, KeyResult, Objective
-from app.services.checkins import record as checkins
+from app.models import IssueLink, KeyResult, Objective
 from app.services.data.bulk import bulk_insert, bulk_update
+from app.services.data.imports import kr_checkins
 from app.services.data.imports.apply import (
     Context,
     Entry,
@@ -102,11 +101,18 @@ def apply_okrs(ctx: Context, doc: Document) -> None:
     existing = load_existing(ctx, OBJECTIVE)
     for values in existing.values():
         values["aligned_to"] = alignment.get(values["id"])
+    def aligned_early(_name: str, ref: Any) -> dict[str, Any] | None:
+        obj, _, kr = str(ref).partition("/")
+        return None if kr else {"aligned_objective_id": ctx.ids["objectives"][obj]}
+
     objectives = upsert(ctx, OBJECTIVE, (_objective_entry(i, o, default_cycle)
-                                         for i, o in doc.objectives), existing)
+                                         for i, o in doc.objectives), existing,
+                        early=aligned_early)
     kr_entries = [_kr_entry(o.id, j, kr) for _, o in doc.objectives
                   for j, kr in enumerate(o.key_results)]
-    upsert(ctx, KEY_RESULT, kr_entries, load_existing(ctx, KEY_RESULT))
+    kr_existing = load_existing(ctx, KEY_RESULT)
+    first = kr_checkins.for_new_krs(ctx, doc, kr_entries, kr_existing)
+    upsert(ctx, KEY_RESULT, kr_entries, kr_existing, extra=first.projections)
 
     obj_ids, kr_ids = ctx.ids["objectives"], ctx.ids["key_results"]
 
@@ -121,7 +127,7 @@ def apply_okrs(ctx: Context, doc: Document) -> None:
     write_deferred(ctx, OBJECTIVE, objectives, resolve)
     _apply_links(ctx, doc)
     ctx.summary.queries += len(apply_queries(ctx, doc))
-    _apply_checkins(ctx, doc)
+    kr_checkins.apply(ctx, doc, first)
 
 
 def _apply_links(ctx: Context, doc: Document) -> None:
@@ -162,58 +168,3 @@ def _apply_links(ctx: Context, doc: Document) -> None:
     if creates:
         bulk_insert(ctx.session, IssueLink, creates)
     bulk_update(ctx.session, IssueLink, updates)
-
-
-def _apply_checkins(ctx: Context, doc: Document) -> None:
-    """``current`` / ``score`` / ``status`` in the file become a check-in (source ``import``)
-    only when they differ from the KR's current state, so re-importing records nothing."""
-    given = [kr for _, o in doc.objectives for kr in o.key_results
-             if kr.current is not None or kr.score is not None or kr.status is not None]
-    if not given:
-        return
-    kr_ids = ctx.ids["key_results"]
-    wanted_ids = {kr_ids[kr.id] for kr in given}
-    rows = {r.id: r for r in ctx.session.execute(
-        select(KeyResult.id, KeyResult.kr_type, KeyResult.start_value, KeyResult.target_value,
-               KeyResult.current_value, KeyResult.manual_score, KeyResult.declared_status,
-               KeyResult.state, KeyResult.weight).where(
-            KeyResult.workspace_id == ctx.workspace.id)) if r.id in wanted_ids}
-    new_rows: list[dict[str, Any]] = []
-    projections: list[dict[str, Any]] = []
-    for kr in given:
-        row = rows[kr_ids[kr.id]]
-        if not ((kr.current is not None and kr.current != row.current_value)
-                or (kr.score is not None and kr.score != row.manual_score)
-                or (kr.status is not None and kr.status != row.declared_status)):
-            continue
-        model = KeyResult(key=kr.id, kr_type=row.kr_type, start_value=row.start_value,
-                          target_value=row.target_value, current_value=row.current_value,
-                          manual_score=row.manual_score, weight=row.weight)
-        data = CheckinAnswer(kr_key=kr.id, value=kr.current, score=kr.score, status=kr.status,
-                            no_change=kr.current is None and kr.score is None)
-        value, manual = checkins.validate(model, data)
-        score = checkins.score_after(model, value, manual)
-        new_rows.append({
-            "workspace_id": ctx.workspace.id, "kr_id": row.id, "author_id": None, "at": ctx.now,
-            "value": value, "score": score, "status": kr.status, "confidence": None,
-            "note": None, "blockers": None, "source": CheckinSource.IMPORT.value,
-            "idempotency_key": None,
-        })
-        projection: dict[str, Any] = {"id": row.id, "current_value": value,
-                                      "manual_score": manual, "last_checkin_at": ctx.now,
-                                      "updated_at": ctx.now}
-        if kr.status is not None:
-            projection["declared_status"] = kr.status
-        if (row.kr_type == KRType.MILESTONE.value and value == 1.0 and kr.state is None
-                and row.state == KRState.ACTIVE.value):
-            projection["state"] = KRState.DONE.value
-        projections.append(projection)
-        ctx.audit("checkin", "key_result", kr.id,
-                  {"current": row.current_value, "manual_score": row.manual_score,
-                   "declared_status": row.declared_status},
-                  {"current": value, "manual_score": manual, "status": kr.status,
-                   "score": score})
-    if new_rows:
-        bulk_insert(ctx.session, Checkin, new_rows)
-    bulk_update(ctx.session, KeyResult, projections)
-    ctx.summary.checkins += len(new_rows)
