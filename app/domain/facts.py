@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from app.domain.enums import Commitment, KRState, KRType, RollupMode, TrafficLight
+from app.domain.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class IssueFact:
     """A linked issue or merge request as scoring sees it."""
 
@@ -24,7 +25,7 @@ class PhasedTarget:
     value: float
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class KRFacts:
     """Everything scoring needs about one key result.
 
@@ -50,7 +51,7 @@ class KRFacts:
     targets: tuple[PhasedTarget, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ObjectiveFacts:
     """An objective with its KRs and the ids of objectives aligned directly to it."""
 

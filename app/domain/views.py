@@ -17,9 +17,10 @@ from app.domain.enums import (
     Visibility,
 )
 from app.domain.facts import PhasedTarget
+from app.domain.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class KRView:
     """A key result as people see it: values, score, status and how it is moving.
 
@@ -80,7 +81,7 @@ class KRView:
         return "flat"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ObjectiveView:
     key: str
     title: str

@@ -1,8 +1,9 @@
 """The read model's queries: one cycle's rows, read with a handful of set-based statements.
 
-Column-only selects run as Core statements on the session's connection: the ORM's per-row
-processing adds nothing here and costs about a second per 100,000 rows. Core statements do
-not autoflush, so pending changes are flushed first.
+Column-only selects run as Core statements on the session's connection, read as plain rows
+(:mod:`~app.services.okrs.rows`): the ORM's per-row processing adds nothing here and costs
+about a second per 100,000 rows. Core statements do not autoflush, so pending changes are
+flushed first.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Connection, Select, exists, false, func, select
+from sqlalchemy import ColumnElement, Select, exists, false, func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.calendar import cadence
 from app.calendar.cadence import ScheduleError
 from app.domain import IssueFact, KRType
+from app.domain.records import record
 from app.models import (
     Checkin,
     Cycle,
@@ -30,6 +32,7 @@ from app.models import (
     TeamMember,
     Workspace,
 )
+from app.services.okrs.rows import rows_many, rows_of
 
 # A schedule's period in days, for "two of the owner's cadences" (monthly counts as 31).
 _PERIOD_DAYS = {**{name: 7 * weeks for name, weeks in cadence.WEEKS.items()}, "monthly": 31}
@@ -77,7 +80,7 @@ class KRRow(NamedTuple):
     targets: list[dict[str, Any]] | None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class LastCheckins:
     score: float | None = None
     previous_score: float | None = None
@@ -105,53 +108,27 @@ class CycleRows:
 def cycle_rows(session: Session, workspace_id: int, cycle: Cycle) -> CycleRows:
     """The objectives and KRs of a cycle (in position order), with what scoring and views need."""
     session.flush()
-    db = session.connection()
-    objs = _objectives(db, workspace_id, cycle)
     in_cycle = KeyResult.objective_id.in_(
         select(Objective.id).where(
             Objective.workspace_id == workspace_id, Objective.cycle_id == cycle.id
         )
     )
-    krs = _key_results(db, workspace_id, in_cycle) if objs else []
-    has_issues = any(k.kr_type == KRType.ISSUES.value for k in krs)
-    issues = _issues(db, workspace_id, in_cycle) if has_issues else {}
-    last = last_checkins(session, [k.id for k in krs], select(KeyResult.id).where(
-        KeyResult.workspace_id == workspace_id, in_cycle))
-    return CycleRows(objectives=objs, key_results=krs, issues=issues, last=last,
+    cycle_krs = select(KeyResult.id).where(KeyResult.workspace_id == workspace_id, in_cycle)
+    obj_rows, kr_rows, issue_rows, last_rows = rows_many(session.connection(), [
+        _objectives_query(workspace_id, cycle), _key_results_query(workspace_id, in_cycle),
+        _issues_query(workspace_id, in_cycle), _last_checkins_query(cycle_krs)])
+    krs = [KRRow._make(row) for row in kr_rows]
+    issues: dict[int, list[IssueFact]] = defaultdict(list)
+    for kr_id, closed, weight in issue_rows:
+        issues[kr_id].append(IssueFact(closed=bool(closed), weight=float(weight)))
+    return CycleRows(objectives=[ObjRow._make(row) for row in obj_rows], key_results=krs,
+                     issues=issues, last=_last_by_kr(last_rows, {k.id for k in krs}),
                      people=_people(session, workspace_id), teams=_teams(session, workspace_id),
                      cadence_days=_cadence_days(session, workspace_id))
 
 
-def plain_rows(db: Connection, stmt: Select[Any]) -> list[tuple[Any, ...]]:
-    """A Core select's rows as plain tuples, straight from the driver's ``fetchall``.
-
-    SQLAlchemy's ``Row`` objects cost about 2 us each to build; only the columns whose type
-    has a result processor (here: UTC datetimes) are converted, exactly as SQLAlchemy would.
-    """
-    result = db.execute(stmt)
-    cursor = result.cursor
-    assert cursor is not None and cursor.description is not None  # a select returns rows
-    dialect = db.dialect
-    procs = [(i, proc) for i, (col, desc) in enumerate(zip(stmt.selected_columns,
-                                                            cursor.description, strict=True))
-             if (proc := col.type.dialect_impl(dialect).result_processor(
-                 dialect, desc[1])) is not None]  # desc[1]: the DB-API type code
-    rows = list(cursor.fetchall())
-    result.close()
-    if not procs:
-        return rows
-    out = []
-    for row in rows:
-        values = list(row)
-        for i, proc in procs:
-            values[i] = proc(values[i])
-        out.append(tuple(values))
-    return out
-
-
-def _objectives(db: Connection, workspace_id: int, cycle: Cycle) -> list[ObjRow]:
-    return [ObjRow._make(row) for row in plain_rows(db,
-        select(
+def _objectives_query(workspace_id: int, cycle: Cycle) -> Select[Any]:
+    return (select(
             Objective.id, Objective.key, Objective.title, Objective.team_id, Objective.owner_id,
             Objective.aligned_objective_id, Objective.aligned_kr_id, Objective.visibility,
             Objective.commitment, Objective.rollup_mode, Objective.is_development,
@@ -159,13 +136,11 @@ def _objectives(db: Connection, workspace_id: int, cycle: Cycle) -> list[ObjRow]
         )
         .where(Objective.workspace_id == workspace_id, Objective.cycle_id == cycle.id)
         .order_by(Objective.position, Objective.id)
-    )]
+    )
 
 
-def _key_results(db: Connection, workspace_id: int,
-                 in_cycle: ColumnElement[bool]) -> list[KRRow]:
-    return [KRRow._make(row) for row in plain_rows(db,
-        select(
+def _key_results_query(workspace_id: int, in_cycle: ColumnElement[bool]) -> Select[Any]:
+    return (select(
             KeyResult.id, KeyResult.key, KeyResult.objective_id, KeyResult.title,
             KeyResult.kr_type, KeyResult.start_value, KeyResult.target_value,
             KeyResult.current_value, KeyResult.manual_score, KeyResult.unit,
@@ -175,24 +150,19 @@ def _key_results(db: Connection, workspace_id: int,
         )
         .where(KeyResult.workspace_id == workspace_id, in_cycle)
         .order_by(KeyResult.position, KeyResult.id)
-    )]
+    )
 
 
-def _issues(db: Connection, workspace_id: int,
-            in_cycle: ColumnElement[bool]) -> dict[int, list[IssueFact]]:
-    issues: dict[int, list[IssueFact]] = defaultdict(list)
-    for kr_id, closed, weight in db.execute(
-        select(IssueLink.kr_id, IssueLink.closed, IssueLink.weight).where(
-            IssueLink.workspace_id == workspace_id,
-            IssueLink.state != "deleted",  # a deleted item leaves the denominator
-            IssueLink.left_at.is_(None),  # so does one that left the KR's saved search
-            IssueLink.kr_id.in_(select(KeyResult.id).where(
-                KeyResult.workspace_id == workspace_id, in_cycle,
-                KeyResult.kr_type == KRType.ISSUES.value)),
-        )
-    ):
-        issues[kr_id].append(IssueFact(closed=bool(closed), weight=float(weight)))
-    return issues
+def _issues_query(workspace_id: int, in_cycle: ColumnElement[bool]) -> Select[Any]:
+    """The linked issues that count towards the cycle's ``issues`` KRs."""
+    return select(IssueLink.kr_id, IssueLink.closed, IssueLink.weight).where(
+        IssueLink.workspace_id == workspace_id,
+        IssueLink.state != "deleted",  # a deleted item leaves the denominator
+        IssueLink.left_at.is_(None),  # so does one that left the KR's saved search
+        IssueLink.kr_id.in_(select(KeyResult.id).where(
+            KeyResult.workspace_id == workspace_id, in_cycle,
+            KeyResult.kr_type == KRType.ISSUES.value)),
+    )
 
 
 def _people(session: Session, workspace_id: int) -> dict[int, tuple[str, str]]:
@@ -260,6 +230,13 @@ def last_checkins(session: Session, kr_ids: list[int],
     """
     if not kr_ids:
         return {}
+    session.flush()  # a Core statement below: make pending check-ins visible to it
+    rows = rows_of(session.connection(), _last_checkins_query(
+        kr_query if kr_query is not None else kr_ids))
+    return _last_by_kr(rows, set(kr_ids))
+
+
+def _last_checkins_query(krs: Select[tuple[int]] | list[int]) -> Select[Any]:
     rn = (
         func.row_number()
         .over(partition_by=Checkin.kr_id, order_by=(Checkin.at.desc(), Checkin.id.desc()))
@@ -267,14 +244,15 @@ def last_checkins(session: Session, kr_ids: list[int],
     )
     later = aliased(Checkin)
     inner = select(Checkin.kr_id, Checkin.score, Checkin.note, Checkin.blockers, rn).where(
-        Checkin.kr_id.in_(kr_query if kr_query is not None else kr_ids),
+        Checkin.kr_id.in_(krs),
         Checkin.undone == false(),
         ~exists().where(later.supersedes_id == Checkin.id),
     ).subquery()
-    session.flush()  # a Core statement below: make pending check-ins visible to it
-    rows = plain_rows(session.connection(), select(
-        inner.c.kr_id, inner.c.score, inner.c.note, inner.c.blockers, inner.c.rn,
-    ).where(inner.c.rn <= 2))
+    return select(inner.c.kr_id, inner.c.score, inner.c.note, inner.c.blockers,
+                  inner.c.rn).where(inner.c.rn <= 2)
+
+
+def _last_by_kr(rows: list[tuple[Any, ...]], wanted: set[int]) -> dict[int, LastCheckins]:
     latest: dict[int, tuple[float | None, str | None, str | None]] = {}
     previous: dict[int, float | None] = {}
     for kr_id, score, note, blockers, n in rows:
@@ -282,6 +260,5 @@ def last_checkins(session: Session, kr_ids: list[int],
             latest[kr_id] = (score, note, blockers)
         else:
             previous[kr_id] = score
-    wanted = set(kr_ids)
     return {kr_id: LastCheckins(score, previous.get(kr_id), note, blockers)
             for kr_id, (score, note, blockers) in latest.items() if kr_id in wanted}

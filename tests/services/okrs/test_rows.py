@@ -1,0 +1,66 @@
+"""Plain rows for the read model: the same values SQLAlchemy gives, one pipeline on PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.models import Cycle, KeyResult, Objective, Workspace
+from app.services.okrs import rows
+
+
+def _seed(session: Session) -> None:
+    ws = Workspace(name="acme", created_at=datetime(2026, 1, 1, tzinfo=UTC))
+    session.add(ws)
+    session.flush()
+    cycle = Cycle(workspace_id=ws.id, name="Q1", start_date=date(2026, 2, 1),
+                  end_date=date(2026, 4, 30))
+    session.add(cycle)
+    session.flush()
+    obj = Objective(workspace_id=ws.id, key="o", cycle_id=cycle.id, title="O",
+                    created_at=datetime(2026, 1, 1, tzinfo=UTC),
+                    updated_at=datetime(2026, 1, 1, tzinfo=UTC))
+    session.add(obj)
+    session.flush()
+    session.add_all([KeyResult(
+        workspace_id=ws.id, key=f"k{n}", objective_id=obj.id, title=f"KR {n}",
+        start_value=0.5 * n, target_value=None if n else 10.0, due_date=date(2026, 3, n + 1),
+        targets=[{"on": "2026-03-01", "value": n}] if n else None,
+        last_checkin_at=datetime(2026, 3, 2, 9, n, tzinfo=UTC) if n else None,
+        created_at=datetime(2026, 1, 1, tzinfo=UTC), updated_at=datetime(2026, 1, 1, tzinfo=UTC),
+    ) for n in range(3)])
+    session.flush()  # not committed: the reads below must see this transaction's rows
+
+
+def test_plain_rows_are_what_sqlalchemy_returns(session: Session) -> None:
+    _seed(session)
+    stmt = select(KeyResult.key, KeyResult.start_value, KeyResult.target_value,
+                  KeyResult.due_date, KeyResult.targets, KeyResult.last_checkin_at,
+                  KeyResult.state).order_by(KeyResult.key)
+    expected = [tuple(r) for r in session.execute(stmt)]
+    got = rows.rows_of(session.connection(), stmt)
+    assert got == expected
+    assert [type(v) for v in got[1]] == [type(v) for v in expected[1]]
+    assert got[1][5].tzinfo is UTC  # aware UTC datetimes, as the column type hands them out
+
+
+def test_the_selects_of_one_read_come_back_in_order(session: Session) -> None:
+    _seed(session)
+    keys = select(KeyResult.key).order_by(KeyResult.key.desc())
+    count = select(func.count()).select_from(KeyResult)
+    nothing = select(KeyResult.key).where(KeyResult.key == "none")
+    assert rows.rows_many(session.connection(), [keys, count, nothing]) == [
+        [("k2",), ("k1",), ("k0",)], [(3,)], []]
+    # The connection is usable as before (no pipeline left open).
+    assert session.scalar(select(func.count()).select_from(Objective)) == 1
+
+
+def test_a_failing_select_raises_and_reads_nothing(session: Session) -> None:
+    _seed(session)
+    bad = select(func.sqrt(-1.0) if session.get_bind().dialect.name == "postgresql"
+                 else func.no_such_function())
+    with pytest.raises(Exception):  # noqa: B017 - the driver's own error class
+        rows.rows_many(session.connection(), [select(KeyResult.key), bad])
