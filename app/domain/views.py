@@ -19,6 +19,10 @@ from app.domain.enums import (
 from app.domain.facts import PhasedTarget
 from app.domain.records import record
 
+# The light of a grade or traffic light, by its text (members are str): calling the enum
+# class costs a few microseconds, and an export asks every KR and objective.
+_LIGHT: dict[str, Light] = {m.value: m for m in Light}
+
 
 @record(frozen=True, slots=True)
 class KRView:
@@ -62,12 +66,12 @@ class KRView:
     @property
     def light(self) -> Light:
         if self.grade is not None:
-            return Light(self.grade.value)
+            return _LIGHT[self.grade]
         if self.pending:
             return Light.PENDING
         if self.stale:
             return Light.OUTDATED
-        return Light(self.status.value)
+        return _LIGHT[self.status]
 
     @property
     def trend(self) -> str:
@@ -107,7 +111,7 @@ class ObjectiveView:
     @property
     def light(self) -> Light:
         """The grade after the cycle's end, else the traffic light."""
-        return Light(self.grade.value) if self.grade is not None else Light(self.status.value)
+        return _LIGHT[self.grade] if self.grade is not None else _LIGHT[self.status]
 
 
 @dataclass(frozen=True, slots=True)

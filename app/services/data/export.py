@@ -187,15 +187,18 @@ def _links(session: Session, ws_id: int, krs: Select[tuple[int]],
 
 
 def _kr_json(kr: KRView, data: ExportData) -> dict[str, Any]:
+    # Enum members go in as they are (StrEnum: the JSON writer writes their text), as
+    # ``.value`` costs about half a microsecond each in Python 3.11.
     return {
         "id": kr.key, "title": kr.title, "owner": kr.owner_slack_id, "owner_name": kr.owner_name,
-        "type": kr.kr_type.value, "start": kr.start, "target": kr.target,
+        "type": kr.kr_type, "start": kr.start, "target": kr.target,
         "current": kr.current, "unit": kr.unit, "weight": kr.weight,
-        "progress": _r(kr.progress), "score": _r(kr.score), "status": kr_status(kr),
-        "declared_status": kr.declared_status.value if kr.declared_status else None,
-        "suggested_status": kr.suggested_status.value, "state": kr.state.value,
+        "progress": _r(kr.progress), "score": _r(kr.score),
+        "status": kr.state if kr.state != KRState.ACTIVE else kr.status,
+        "declared_status": kr.declared_status,
+        "suggested_status": kr.suggested_status, "state": kr.state,
         "trend": kr.trend, "stale": kr.stale, "mismatch": kr.mismatch,
-        "light": kr.light.value, "grade": kr.grade.value if kr.grade else None,
+        "light": kr.light, "grade": kr.grade,
         "due": kr.due.isoformat() if kr.due else None,
         "targets": [{"on": t.on.isoformat(), "value": t.value} for t in kr.targets],
         "last_checkin_at": kr.last_checkin_at.isoformat() if kr.last_checkin_at else None,
@@ -210,10 +213,10 @@ def _objective_json(o: ObjectiveView, data: ExportData) -> dict[str, Any]:
     return {
         "id": o.key, "title": o.title, "cycle": o.cycle, "team": o.team_key,
         "team_name": o.team_name, "owner": o.owner_slack_id, "owner_name": o.owner_name,
-        "score": _r(o.score), "status": o.status.value, "light": o.light.value,
-        "grade": o.grade.value if o.grade else None, "aligned_to": aligned,
-        "depth": o.depth, "visibility": o.visibility.value, "commitment": o.commitment.value,
-        "development": o.is_development, "draft": o.is_draft, "rollup": o.rollup_mode.value,
+        "score": _r(o.score), "status": o.status, "light": o.light,
+        "grade": o.grade, "aligned_to": aligned,
+        "depth": o.depth, "visibility": o.visibility, "commitment": o.commitment,
+        "development": o.is_development, "draft": o.is_draft, "rollup": o.rollup_mode,
         "description": data.descriptions.get(o.key),
         "key_results": [_kr_json(kr, data) for kr in o.key_results],
     }

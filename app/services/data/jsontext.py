@@ -3,8 +3,9 @@
 With ``indent`` set, the standard library leaves its C encoder for a generator-based Python
 one: a 35 MB export (30,000 KRs with their history) took about 3 s to write. This builds
 the same text with one list of pieces and the C string escaper, in about a third of that.
-Anything but dicts, lists, strings, numbers, booleans and None (tuples, subclasses of
-those) goes to ``json.dumps`` itself, so the text stays the same in every case.
+Anything but dicts, lists, strings (``StrEnum`` members among them), numbers, booleans and
+None (tuples, subclasses of those) goes to ``json.dumps`` itself, so the text stays the
+same in every case.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ def _scalar(value: Any) -> str | None:
         return int.__repr__(value)
     if kind is float:
         return _float(value)
+    if isinstance(value, str):
+        return str(encode_basestring(value))  # a StrEnum member: its text, as json.dumps
     return None
 
 

@@ -16,6 +16,7 @@ from app.domain import (
     PhasedTarget,
     RollupMode,
     TrafficLight,
+    Visibility,
 )
 from app.services.okrs.load import CycleRows, KRRow, ObjRow
 
@@ -24,6 +25,8 @@ KR_TYPE = {m.value: m for m in KRType}
 LIGHT = {m.value: m for m in TrafficLight}
 KR_STATE = {m.value: m for m in KRState}
 COMMITMENT = {m.value: m for m in Commitment}
+ROLLUP = {m.value: m for m in RollupMode}
+VISIBILITY = {m.value: m for m in Visibility}
 
 
 def phased_targets(stored: list[dict[str, Any]] | None) -> tuple[PhasedTarget, ...]:
@@ -87,7 +90,7 @@ def objective_facts(rows: CycleRows, links: Alignment) -> list[ObjectiveFacts]:
         ObjectiveFacts(
             id=o.key, key_results=tuple(kr_facts.get(o.id, ())),
             children=tuple(links.children_of_obj.get(o.id, ())),
-            rollup_mode=RollupMode(o.rollup_mode),
+            rollup_mode=ROLLUP[o.rollup_mode],
             commitment=COMMITMENT.get(o.commitment, Commitment.COMMITTED),
         )
         for o in rows.objectives

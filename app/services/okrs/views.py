@@ -18,19 +18,26 @@ from datetime import date, datetime, timedelta
 import scoring
 from app.config import ScoringSettings
 from app.domain import (
-    Commitment,
     KRState,
     KRType,
     KRView,
     ObjectiveFacts,
     ObjectiveView,
-    RollupMode,
     ScoreCard,
     TrafficLight,
     Visibility,
 )
 from app.models import Cycle
-from app.services.okrs.facts import KR_STATE, KR_TYPE, LIGHT, Alignment, phased_targets
+from app.services.okrs.facts import (
+    COMMITMENT,
+    KR_STATE,
+    KR_TYPE,
+    LIGHT,
+    ROLLUP,
+    VISIBILITY,
+    Alignment,
+    phased_targets,
+)
 from app.services.okrs.load import CycleRows, LastCheckins, ObjRow
 from app.services.okrs.score import Pace
 
@@ -124,13 +131,13 @@ def objective_views(
                 team_key=team[0] if team else None, team_name=team[1] if team else None,
                 owner_slack_id=owner[0] if owner else None, owner_name=owner[1] if owner else None,
                 score=score, status=status, expected=expected, grade=grade,
-                visibility=Visibility(o.visibility),
-                commitment=Commitment(o.commitment), key_results=krv,
+                visibility=VISIBILITY[o.visibility],
+                commitment=COMMITMENT[o.commitment], key_results=krv,
                 aligned_to=obj_key.get(o.aligned_objective_id) if o.aligned_objective_id
                 else (obj_key.get(kr_obj[o.aligned_kr_id]) if o.aligned_kr_id in kr_obj else None),
                 aligned_to_kr=kr_key.get(o.aligned_kr_id) if o.aligned_kr_id else None,
                 depth=depth.get(o.id, 0), is_development=o.is_development, is_draft=o.is_draft,
-                rollup_mode=RollupMode(o.rollup_mode),
+                rollup_mode=ROLLUP[o.rollup_mode],
             )
         )
     return views
