@@ -11,6 +11,7 @@ map, so callers expire what they loaded afterwards.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from psycopg import sql
@@ -22,18 +23,23 @@ def _json_columns(model: type[Any]) -> frozenset[str]:
     return frozenset(c.key for c in model.__table__.columns if isinstance(c.type, JSON))
 
 
-def bulk_insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
+def bulk_insert(session: Session, model: type[Any], rows: Iterable[dict[str, Any]], *,
+                columns: Collection[str] | None = None) -> None:
     """INSERT many rows: COPY on PostgreSQL, batched INSERTs elsewhere.
 
-    ``render_nulls`` keeps NULL columns in the statement so rows share one column set and
-    batch together. JSON columns are the exception: a None there would be stored as JSON
-    ``null``, so those keys are dropped and the column stays SQL NULL, as ORM inserts leave it.
+    ``rows`` may be a generator when ``columns`` names every key its rows have: on
+    PostgreSQL each row is then built as COPY sends the ones before it. ``render_nulls``
+    keeps NULL columns in the statement so rows share one column set and batch together.
+    JSON columns are the exception: a None there would be stored as JSON ``null``, so those
+    keys are dropped and the column stays SQL NULL, as ORM inserts leave it.
     """
-    if not rows:
-        return
     if session.connection().dialect.name == "postgresql":
-        session.flush()
-        _copy(session, model, rows)
+        if columns is None:
+            rows = list(rows)
+            columns = set().union(*(row.keys() for row in rows))
+        if columns:
+            session.flush()
+            _copy(session, model, rows, columns)
         return
     json_cols = _json_columns(model)
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
@@ -85,14 +91,14 @@ def reserve_ids(session: Session, model: type[Any], count: int) -> list[int] | N
     return sorted(ids)
 
 
-def _copy(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
+def _copy(session: Session, model: type[Any], rows: Iterable[dict[str, Any]],
+          given: Collection[str]) -> None:
     """COPY rows into the model's table on the session's own connection and transaction.
 
     Columns missing from a row take their scalar Python-side default (as an ORM insert
     would); JSON values are sent as JSON text, None as SQL NULL.
     """
     table = model.__table__
-    given = set().union(*(row.keys() for row in rows))
     columns = [c for c in table.columns if c.key in given or (
         c.default is not None and c.default.is_scalar)]
     defaults = {c.key: c.default.arg for c in columns
@@ -100,16 +106,19 @@ def _copy(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> Non
     json_cols = _json_columns(model)
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(c.name) for c in columns))
-    keys = [c.key for c in columns]
+    pairs = [(c.key, defaults.get(c.key)) for c in columns]
+    json_at = [i for i, c in enumerate(columns) if c.key in json_cols]
+    dumps = json.dumps
     driver = session.connection().connection.driver_connection
     assert driver is not None  # an open connection always has one
     with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        write = copy.write_row
         for row in rows:
-            values = [row.get(k, defaults.get(k)) for k in keys]
-            if json_cols:
-                values = [json.dumps(v) if v is not None and k in json_cols else v
-                          for k, v in zip(keys, values, strict=True)]
-            copy.write_row(values)
+            values = [row.get(k, default) for k, default in pairs]
+            for i in json_at:
+                if values[i] is not None:
+                    values[i] = dumps(values[i])
+            write(values)
 
 
 def _update_from_arrays(session: Session, model: type[Any], columns: tuple[str, ...],
