@@ -15,10 +15,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, contains_eager
 
 from app.domain import CheckinAnswer, CheckinSource, KRType
-from app.models import Checkin, KeyResult
+from app.models import Checkin, Cycle, KeyResult, Objective
 from app.services import access
 from app.services.access import Principal
 from app.services.checkins import record as checkins
@@ -83,6 +83,18 @@ def measured(kr: KeyResult, a: CheckinAnswer) -> CheckinAnswer:
     return base
 
 
+def _krs(session: Session, workspace_id: int,
+         keys: list[str]) -> tuple[dict[str, KeyResult], list[Cycle]]:
+    """The answers' KRs by key, with their objectives, and their cycles, in one query."""
+    rows = session.execute(
+        select(KeyResult, Cycle)
+        .join(Objective, Objective.id == KeyResult.objective_id)
+        .join(Cycle, Cycle.id == Objective.cycle_id)
+        .options(contains_eager(KeyResult.objective))
+        .where(KeyResult.workspace_id == workspace_id, KeyResult.key.in_(keys))).all()
+    return {kr.key: kr for kr, _ in rows}, [c for _, c in rows]
+
+
 def _field_of(exc: InvalidValue) -> str:
     return "value" if exc.field in ("value", "score", None) else str(exc.field)
 
@@ -98,10 +110,9 @@ def submit(*, session: Session, workspace_id: int, actor: Principal, actor_label
     if len(answers) > MAX_ANSWERS:
         out.errors[("", "kr")] = "too many key results in one submission"
         return out
-    keys = [a.kr_key for a in answers]
-    krs = {kr.key: kr for kr in session.scalars(
-        select(KeyResult).options(joinedload(KeyResult.objective))
-        .where(KeyResult.workspace_id == workspace_id, KeyResult.key.in_(keys)))}
+    # ``_cycles`` stays referenced until the write: the writer's closed-cycle guard finds them
+    # in the session's identity map (which keeps rows only while they are referenced).
+    krs, _cycles = _krs(session, workspace_id, [a.kr_key for a in answers])
     led: set[int] | None = None  # teams the actor leads, read only if needed
     inputs: list[tuple[KeyResult, CheckinAnswer]] = []
     for a in answers:
