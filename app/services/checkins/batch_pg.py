@@ -42,7 +42,7 @@ WITH v AS (
            v.note, v.blockers, :source, v.idempotency_key, NULL, false
     FROM v ORDER BY v.ord
     ON CONFLICT (workspace_id, idempotency_key) DO NOTHING
-    RETURNING kr_id, idempotency_key
+    RETURNING id, kr_id, idempotency_key
 ), fresh AS (
     SELECT v.* FROM v JOIN ins ON ins.kr_id = v.kr_id
                               AND ins.idempotency_key = v.idempotency_key
@@ -60,7 +60,7 @@ WITH v AS (
            f.subject_key, f.before, f.after
     FROM fresh AS f ORDER BY f.ord
 )
-SELECT kr_id, idempotency_key FROM ins
+SELECT id, kr_id, idempotency_key FROM ins
 """).bindparams(bindparam("at", type_=UTCDateTime()))
 
 
@@ -84,9 +84,9 @@ class NewCheckin:
 
 def write(*, session: Session, workspace_id: int, items: Sequence[NewCheckin],
           author_id: int | None, actor_label: str, source: str,
-          now: datetime) -> list[NewCheckin]:
+          now: datetime) -> list[tuple[NewCheckin, int]]:
     """Insert ``items`` (their idempotency keys unique among them); returns those inserted
-    now, in order."""
+    now, in order, with their rows' ids."""
     session.flush()  # pending changes first: the statement below is not the unit of work's
     rows = [{"ord": i, "kr_id": c.kr.id, "value": c.value, "score": c.score,
              "status": c.status, "confidence": c.confidence, "note": c.note,
@@ -94,11 +94,11 @@ def write(*, session: Session, workspace_id: int, items: Sequence[NewCheckin],
              "project": c.projection is not None, **(c.projection or {}),
              "subject_key": c.kr.key, "before": c.before, "after": c.after}
             for i, c in enumerate(items)]
-    inserted = {(kr_id, key) for kr_id, key in session.execute(_WRITE, {
+    inserted = {(kr_id, key): row_id for row_id, kr_id, key in session.execute(_WRITE, {
         "rows": json.dumps(rows), "workspace_id": workspace_id, "author_id": author_id,
         "at": now, "source": source, "actor_label": actor_label})}
-    written = [c for c in items if (c.kr.id, c.key) in inserted]
-    for c in written:
+    written = [(c, inserted[(c.kr.id, c.key)]) for c in items if (c.kr.id, c.key) in inserted]
+    for c, _ in written:
         if c.projection is not None:
             for name, value in {**c.projection, "last_checkin_at": now,
                                 "updated_at": now}.items():

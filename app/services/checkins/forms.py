@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager
 
-from app.domain import CheckinAnswer, CheckinSource, KRType
+from app.domain import CheckinAnswer, CheckinEntry, CheckinSource, KRType
 from app.models import Checkin, Cycle, KeyResult, Objective
 from app.services import access
 from app.services.access import Principal
@@ -31,6 +31,10 @@ MAX_ANSWERS = 100
 class FormOutcome:
     recorded: list[str] = field(default_factory=list)  # KR keys (new or already recorded)
     errors: dict[tuple[str, str], str] = field(default_factory=dict)
+    # Every answer as history now holds it, when all were recorded by this submission and
+    # none needs more than the form knows (an issues KR's score comes from its links);
+    # empty otherwise: read them back with :func:`corrections.recorded`.
+    entries: list[CheckinEntry] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -133,10 +137,13 @@ def submit(*, session: Session, workspace_id: int, actor: Principal, actor_label
         inputs.append((kr, data))
     if out.errors:
         return out
-    checkins.record_batch(session=session, workspace_id=workspace_id, items=inputs,
-                          author_id=actor.id, actor_label=actor_label, source=source, now=now,
-                          key_prefix=key_prefix)
+    fresh = checkins.batch_entries(session=session, workspace_id=workspace_id, items=inputs,
+                                   author_id=actor.id, actor_label=actor_label, source=source,
+                                   now=now, key_prefix=key_prefix)
     out.recorded = [kr.key for kr, _ in inputs]
+    if len(fresh) == len(inputs) and not any(
+            kr.kr_type == KRType.ISSUES.value for kr, _ in inputs):
+        out.entries = fresh
     return out
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 import scoring
 from app.domain import (
     CheckinAnswer,
+    CheckinEntry,
     CheckinSource,
     Confidence,
     Correction,
@@ -181,6 +182,16 @@ def record_batch(*, session: Session, workspace_id: int,
     On PostgreSQL the rows, the KRs' projections and the audit entries are one statement
     (:mod:`~app.services.checkins.batch_pg`), with the same values as ``_write``'s.
     """
+    return [e.kr_key for e in batch_entries(
+        session=session, workspace_id=workspace_id, items=items, author_id=author_id,
+        actor_label=actor_label, source=source, now=now, key_prefix=key_prefix)]
+
+
+def batch_entries(*, session: Session, workspace_id: int,
+                  items: Sequence[tuple[KeyResult, CheckinAnswer]], author_id: int | None,
+                  actor_label: str, source: CheckinSource,
+                  now: datetime, key_prefix: str) -> list[CheckinEntry]:
+    """:func:`record_batch`, returning the check-ins recorded now as history holds them."""
     entries = [_entry(kr, data, workspace_id=workspace_id, key=f"{key_prefix}:{kr.key}"[:200])
                for kr, data in items]
     keys = [e.key for e in entries]
@@ -189,10 +200,18 @@ def record_batch(*, session: Session, workspace_id: int,
         fresh = batch_pg.write(session=session, workspace_id=workspace_id,
                                items=[_new(e, now) for e in entries], author_id=author_id,
                                actor_label=actor_label, source=source.value, now=now)
-        return [c.kr.key for c in fresh]
+        by_key = {e.key: e for e in entries}
+        return [_history(by_key[c.key], row_id, now) for c, row_id in fresh]
     written = _write(session=session, workspace_id=workspace_id, entries=entries,
                      author_id=author_id, actor_label=actor_label, source=source, now=now)
-    return [e.kr.key for e, _ in written]
+    return [_history(e, row.id, now) for e, row in written]
+
+
+def _history(e: _Entry, checkin_id: int, now: datetime) -> CheckinEntry:
+    return CheckinEntry(id=checkin_id, kr_key=e.kr.key, kr_title=e.kr.title, at=now,
+                        value=e.value, score=e.score, status=e.data.status,
+                        confidence=e.data.confidence, note=e.data.note or None,
+                        blockers=e.data.blockers or None, can_undo=True)
 
 
 def _new(e: _Entry, now: datetime) -> batch_pg.NewCheckin:
