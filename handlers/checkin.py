@@ -8,6 +8,7 @@ after the ack: chat.update the DM prompt to a summary, refresh the App Home.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,7 +17,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from app.domain import KRView
+from app.domain import CheckinEntry, KRView
 from app.services.checkins import corrections
 from app.services.checkins import forms as checkin_forms
 from app.services.okrs import mine
@@ -159,7 +160,8 @@ def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClie
         ack()
     log.info("checkin.recorded", extra={"user": person.slack_id, "krs": len(keys)})
     env.later(after_checkin, env, client, workspace_id, person, meta, keys,
-              key_prefix=f"slack:{view.get('id')}:{meta.page}", last_page=next_view is None)
+              key_prefix=f"slack:{view.get('id')}:{meta.page}", last_page=next_view is None,
+              entries=outcome.entries)
 
 
 def _next_page(env: Env, workspace_id: int, person: Actor, now: datetime,
@@ -177,13 +179,16 @@ def _next_page(env: Env, workspace_id: int, person: Actor, now: datetime,
 
 def after_checkin(env: Env, client: WebClient, workspace_id: int, person: Actor,
                   meta: ui.CheckinMeta, keys: list[str], *, key_prefix: str,
-                  last_page: bool = True) -> None:
-    """After the ack: turn the DM prompt into a summary and refresh the Home tab."""
+                  last_page: bool = True, entries: Sequence[CheckinEntry] = ()) -> None:
+    """After the ack: turn the DM prompt into a summary and refresh the Home tab.
+
+    ``entries``: the submission's check-ins as it recorded them (else they are read back)."""
     if meta.channel and meta.ts and last_page:
-        with env.session() as tx:
-            entries = corrections.recorded(session=tx, workspace_id=workspace_id,
-                                           key_prefix=key_prefix, kr_keys=keys,
-                                           now=env.clock())
+        if not entries:
+            with env.session() as tx:
+                entries = corrections.recorded(session=tx, workspace_id=workspace_id,
+                                               key_prefix=key_prefix, kr_keys=keys,
+                                               now=env.clock())
         done = [ui.CheckedIn.of(e) for e in entries]  # with Edit and Undo
         when = local_datetime(env.clock().astimezone(ZoneInfo(person.tz)))
         # On a paginated check-in, earlier pages count too (listed only on their own pages).

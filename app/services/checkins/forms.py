@@ -15,10 +15,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, contains_eager
 
-from app.domain import CheckinAnswer, CheckinSource, KRType
-from app.models import Checkin, KeyResult
+from app.domain import CheckinAnswer, CheckinEntry, CheckinSource, KRType
+from app.models import Checkin, Cycle, KeyResult, Objective
 from app.services import access
 from app.services.access import Principal
 from app.services.checkins import record as checkins
@@ -31,6 +31,10 @@ MAX_ANSWERS = 100
 class FormOutcome:
     recorded: list[str] = field(default_factory=list)  # KR keys (new or already recorded)
     errors: dict[tuple[str, str], str] = field(default_factory=dict)
+    # Every answer as history now holds it, when all were recorded by this submission and
+    # none needs more than the form knows (an issues KR's score comes from its links);
+    # empty otherwise: read them back with :func:`corrections.recorded`.
+    entries: list[CheckinEntry] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -83,6 +87,18 @@ def measured(kr: KeyResult, a: CheckinAnswer) -> CheckinAnswer:
     return base
 
 
+def _krs(session: Session, workspace_id: int,
+         keys: list[str]) -> tuple[dict[str, KeyResult], list[Cycle]]:
+    """The answers' KRs by key, with their objectives, and their cycles, in one query."""
+    rows = session.execute(
+        select(KeyResult, Cycle)
+        .join(Objective, Objective.id == KeyResult.objective_id)
+        .join(Cycle, Cycle.id == Objective.cycle_id)
+        .options(contains_eager(KeyResult.objective))
+        .where(KeyResult.workspace_id == workspace_id, KeyResult.key.in_(keys))).all()
+    return {kr.key: kr for kr, _ in rows}, [c for _, c in rows]
+
+
 def _field_of(exc: InvalidValue) -> str:
     return "value" if exc.field in ("value", "score", None) else str(exc.field)
 
@@ -98,10 +114,9 @@ def submit(*, session: Session, workspace_id: int, actor: Principal, actor_label
     if len(answers) > MAX_ANSWERS:
         out.errors[("", "kr")] = "too many key results in one submission"
         return out
-    keys = [a.kr_key for a in answers]
-    krs = {kr.key: kr for kr in session.scalars(
-        select(KeyResult).options(joinedload(KeyResult.objective))
-        .where(KeyResult.workspace_id == workspace_id, KeyResult.key.in_(keys)))}
+    # ``_cycles`` stays referenced until the write: the writer's closed-cycle guard finds them
+    # in the session's identity map (which keeps rows only while they are referenced).
+    krs, _cycles = _krs(session, workspace_id, [a.kr_key for a in answers])
     led: set[int] | None = None  # teams the actor leads, read only if needed
     inputs: list[tuple[KeyResult, CheckinAnswer]] = []
     for a in answers:
@@ -122,10 +137,13 @@ def submit(*, session: Session, workspace_id: int, actor: Principal, actor_label
         inputs.append((kr, data))
     if out.errors:
         return out
-    checkins.record_batch(session=session, workspace_id=workspace_id, items=inputs,
-                          author_id=actor.id, actor_label=actor_label, source=source, now=now,
-                          key_prefix=key_prefix)
+    fresh = checkins.batch_entries(session=session, workspace_id=workspace_id, items=inputs,
+                                   author_id=actor.id, actor_label=actor_label, source=source,
+                                   now=now, key_prefix=key_prefix)
     out.recorded = [kr.key for kr, _ in inputs]
+    if len(fresh) == len(inputs) and not any(
+            kr.kr_type == KRType.ISSUES.value for kr, _ in inputs):
+        out.entries = fresh
     return out
 
 

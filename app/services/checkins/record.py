@@ -2,9 +2,11 @@
 
 One writer for every door: :func:`record` (one answer: the CLI, the API, imports, the demo)
 is a batch of one of :func:`record_batch` (a Slack form's answers), and both go through
-``_write``. A correction (an edit or an undo, see ``checkins/corrections.py``) is a batch of
-one with a :class:`~app.domain.Correction`: its row names the entry it supersedes, and the
-KR's projection is rebuilt from the entries still in force.
+``_write`` (on PostgreSQL a batch of plain check-ins takes ``batch_pg``'s one statement
+instead, storing the same values). A correction (an edit or an undo, see
+``checkins/corrections.py``) is a batch of one with a :class:`~app.domain.Correction`: its
+row names the entry it supersedes, and the KR's projection is rebuilt from the entries still
+in force.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -22,6 +25,7 @@ from sqlalchemy.orm import Session
 import scoring
 from app.domain import (
     CheckinAnswer,
+    CheckinEntry,
     CheckinSource,
     Confidence,
     Correction,
@@ -32,6 +36,7 @@ from app.domain import (
 )
 from app.models import Checkin, KeyResult
 from app.services import audit
+from app.services.checkins import batch_pg
 from app.services.errors import InvalidValue
 from app.services.okrs.writable import require_open_krs
 from app.services.text import text_problem
@@ -174,12 +179,66 @@ def record_batch(*, session: Session, workspace_id: int,
 
     Every answer is validated before anything is written. ``f"{key_prefix}:{kr.key}"`` is
     each check-in's idempotency key: keys already used record nothing, whoever used them first.
+    On PostgreSQL the rows, the KRs' projections and the audit entries are one statement
+    (:mod:`~app.services.checkins.batch_pg`), with the same values as ``_write``'s.
     """
+    return [e.kr_key for e in batch_entries(
+        session=session, workspace_id=workspace_id, items=items, author_id=author_id,
+        actor_label=actor_label, source=source, now=now, key_prefix=key_prefix)]
+
+
+def batch_entries(*, session: Session, workspace_id: int,
+                  items: Sequence[tuple[KeyResult, CheckinAnswer]], author_id: int | None,
+                  actor_label: str, source: CheckinSource,
+                  now: datetime, key_prefix: str) -> list[CheckinEntry]:
+    """:func:`record_batch`, returning the check-ins recorded now as history holds them."""
     entries = [_entry(kr, data, workspace_id=workspace_id, key=f"{key_prefix}:{kr.key}"[:200])
                for kr, data in items]
+    keys = [e.key for e in entries]
+    if session.get_bind().dialect.name == "postgresql" and len(set(keys)) == len(keys):
+        require_open_krs(session, [e.kr for e in entries])  # a closed cycle is read-only
+        fresh = batch_pg.write(session=session, workspace_id=workspace_id,
+                               items=[_new(e, now) for e in entries], author_id=author_id,
+                               actor_label=actor_label, source=source.value, now=now)
+        by_key = {e.key: e for e in entries}
+        return [_history(by_key[c.key], row_id, now) for c, row_id in fresh]
     written = _write(session=session, workspace_id=workspace_id, entries=entries,
                      author_id=author_id, actor_label=actor_label, source=source, now=now)
-    return [e.kr.key for e, _ in written]
+    return [_history(e, row.id, now) for e, row in written]
+
+
+def _history(e: _Entry, checkin_id: int, now: datetime) -> CheckinEntry:
+    return CheckinEntry(id=checkin_id, kr_key=e.kr.key, kr_title=e.kr.title, at=now,
+                        value=e.value, score=e.score, status=e.data.status,
+                        confidence=e.data.confidence, note=e.data.note or None,
+                        blockers=e.data.blockers or None, can_undo=True)
+
+
+def _new(e: _Entry, now: datetime) -> batch_pg.NewCheckin:
+    """A plain check-in as the one-statement writer takes it: what ``_write`` would store."""
+    kr = e.kr
+    state = kr.state
+    if KRType(kr.kr_type) == KRType.MILESTONE and e.value == 1.0 and state == KRState.ACTIVE:
+        state = KRState.DONE.value
+    back_dated = kr.last_checkin_at is not None and now < kr.last_checkin_at
+    projection = None if back_dated else {
+        "current_value": e.value, "manual_score": e.manual, "state": state,
+        "declared_status": e.data.status if e.data.status is not None else kr.declared_status}
+    return batch_pg.NewCheckin(
+        kr=kr, key=e.key or "", value=e.value, score=e.score, status=e.data.status,
+        confidence=e.data.confidence, note=e.data.note or None,
+        blockers=e.data.blockers or None, projection=projection,
+        before=_before(kr), after=_after(e))
+
+
+def _before(kr: KeyResult) -> dict[str, Any]:
+    return {"current": kr.current_value, "manual_score": kr.manual_score,
+            "declared_status": kr.declared_status}
+
+
+def _after(e: _Entry) -> dict[str, Any]:
+    return {"current": e.value, "manual_score": e.manual, "status": e.data.status,
+            "score": e.score}
 
 
 def _write(*, session: Session, workspace_id: int, entries: Sequence[_Entry],
@@ -206,8 +265,7 @@ def _write(*, session: Session, workspace_id: int, entries: Sequence[_Entry],
         row = fresh.get((e.kr.id, e.key))
         if row is None:
             continue
-        before = {"current": e.kr.current_value, "manual_score": e.kr.manual_score,
-                  "declared_status": e.kr.declared_status}
+        before = _before(e.kr)
         if e.correction is None:
             _project(e, now)
         else:
@@ -217,9 +275,7 @@ def _write(*, session: Session, workspace_id: int, entries: Sequence[_Entry],
         audit.record(
             session=session, workspace_id=workspace_id, actor_id=author_id,
             actor_label=actor_label, action=action, subject_type="key_result",
-            subject_key=e.kr.key, now=now, before=before,
-            after={"current": e.value, "manual_score": e.manual, "status": e.data.status,
-                   "score": e.score})
+            subject_key=e.kr.key, now=now, before=before, after=_after(e))
         written.append((e, row))
     session.flush()
     return written

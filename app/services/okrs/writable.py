@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from app.domain import CyclePhase
 from app.models import Cycle, KeyResult, Objective
@@ -41,9 +42,15 @@ def require_open_kr(session: Session, kr: KeyResult) -> None:
 
 def require_open_krs(session: Session, krs: Iterable[KeyResult]) -> None:
     """:func:`require_open_kr` for many KRs with one query for their cycles (the session's
-    identity map holds rows only while referenced: one ``get`` per KR re-read the cycle)."""
+    identity map holds rows only while referenced: one ``get`` per KR re-read the cycle).
+    Cycles this transaction read already (and still references) are not read again."""
     ids = {kr.objective.cycle_id for kr in krs}
     if not ids:
+        return
+    known = [session.identity_map.get(identity_key(Cycle, i)) for i in sorted(ids)]
+    if all(isinstance(c, Cycle) for c in known):
+        for cycle in known:
+            require_open(cycle)
         return
     for cycle in session.scalars(select(Cycle).where(Cycle.id.in_(ids)).order_by(Cycle.id)):
         require_open(cycle)

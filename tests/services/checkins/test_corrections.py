@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from app.config import ScoringSettings
@@ -249,3 +249,37 @@ def test_an_issue_linked_check_in_is_summarised_with_its_links_score(session: Se
     (entry,) = corrections.summary(session=session, workspace_id=kr.workspace_id,
                                    checkin_ids=[row.id], now=now + timedelta(hours=1))
     assert entry.score == pytest.approx(0.5)
+
+
+def test_summary_of_many_reads_each_step_of_their_chains_once(session: Session,
+                                                              now: datetime) -> None:
+    """Heads and roots found from any entry of a chain, with one query per step along the
+    chains and one for the KRs, however many check-ins (the Home tab lists twenty)."""
+    kr, ana, first, at = _setup(session, now)
+    ben = _person(session, "U0BEN")
+    k2 = _kr(session, "k2")
+    one = _correct(session, first.id, Who(ana.id), at + timedelta(minutes=1), value=8.0)
+    two = _correct(session, first.id, Who(ana.id), at + timedelta(minutes=2), value=9.0)
+    others = [_checkin(session, k2, ben, at + timedelta(minutes=i), value=float(9 - i))
+              for i in range(1, 6)]
+    session.flush()
+    seen: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        seen.append(statement)
+
+    bind = session.get_bind()
+    event.listen(bind, "before_cursor_execute", count)
+    try:
+        heads = corrections.summary(
+            session=session, workspace_id=kr.workspace_id, now=at + timedelta(hours=30),
+            checkin_ids=[one.id, *(o.id for o in others), first.id])  # type: ignore[attr-defined]
+    finally:
+        event.remove(bind, "before_cursor_execute", count)
+    assert [(h.kr_key, h.id, h.value) for h in heads] == [
+        ("k1", two.id, 9.0),  # type: ignore[attr-defined]
+        *(("k2", o.id, o.value) for o in others), ("k1", two.id, 9.0)]  # type: ignore[attr-defined]
+    assert not any(h.can_undo for h in heads)  # 24 hours after each chain's first entry
+    # The rows; one step up (from the correction to its root); two steps down and the last
+    # that finds nothing; the KRs.
+    assert len(seen) <= 6, seen

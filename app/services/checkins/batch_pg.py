@@ -1,0 +1,106 @@
+"""A batch of new check-ins on PostgreSQL as one statement.
+
+What ``record._write`` does for plain check-ins (no corrections), in one round trip: the
+history rows (a used idempotency key inserts nothing), the KRs' projections and the audit
+entries, each of the last two only for the rows actually inserted. The statement's text never
+changes (the rows travel as one JSON parameter), so PostgreSQL prepares it once per
+connection and SQLAlchemy compiles it once per process.
+
+The caller computes every value in Python exactly as the ORM writer would (``_project``'s
+rules, the audit's before and after); the KR objects in the session are then given the new
+values as already stored, so that nothing is written twice and readers of the session see
+them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from app.models import KeyResult
+from app.models.base import UTCDateTime
+
+_WRITE = text("""
+WITH v AS (
+    SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(
+        ord integer, kr_id integer, value double precision, score double precision,
+        status text, confidence text, note text, blockers text, idempotency_key text,
+        project boolean, current_value double precision, manual_score double precision,
+        declared_status text, state text, subject_key text, before jsonb, after jsonb)
+), ins AS (
+    INSERT INTO checkins (workspace_id, kr_id, author_id, at, value, score, status,
+                          confidence, note, blockers, source, idempotency_key, supersedes_id,
+                          undone)
+    SELECT :workspace_id, v.kr_id, :author_id, :at, v.value, v.score, v.status, v.confidence,
+           v.note, v.blockers, :source, v.idempotency_key, NULL, false
+    FROM v ORDER BY v.ord
+    ON CONFLICT (workspace_id, idempotency_key) DO NOTHING
+    RETURNING id, kr_id, idempotency_key
+), fresh AS (
+    SELECT v.* FROM v JOIN ins ON ins.kr_id = v.kr_id
+                              AND ins.idempotency_key = v.idempotency_key
+), moved AS (
+    UPDATE key_results AS k
+    SET current_value = f.current_value, manual_score = f.manual_score,
+        declared_status = f.declared_status, state = f.state, last_checkin_at = :at,
+        updated_at = :at
+    FROM fresh AS f
+    WHERE k.id = f.kr_id AND k.workspace_id = :workspace_id AND f.project
+), audited AS (
+    INSERT INTO audit_log (workspace_id, at, actor_id, actor_label, action, subject_type,
+                           subject_key, before, after)
+    SELECT :workspace_id, :at, :author_id, :actor_label, 'checkin', 'key_result',
+           f.subject_key, f.before, f.after
+    FROM fresh AS f ORDER BY f.ord
+)
+SELECT id, kr_id, idempotency_key FROM ins
+""").bindparams(bindparam("at", type_=UTCDateTime()))
+
+
+@dataclass(frozen=True, slots=True)
+class NewCheckin:
+    """One validated answer with everything the statement writes for it."""
+
+    kr: KeyResult
+    key: str
+    value: float | None
+    score: float | None
+    status: str | None
+    confidence: str | None
+    note: str | None
+    blockers: str | None
+    # The KR's projection after it (None: a back-dated check-in leaves the KR as it is).
+    projection: dict[str, Any] | None
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+def write(*, session: Session, workspace_id: int, items: Sequence[NewCheckin],
+          author_id: int | None, actor_label: str, source: str,
+          now: datetime) -> list[tuple[NewCheckin, int]]:
+    """Insert ``items`` (their idempotency keys unique among them); returns those inserted
+    now, in order, with their rows' ids."""
+    session.flush()  # pending changes first: the statement below is not the unit of work's
+    rows = [{"ord": i, "kr_id": c.kr.id, "value": c.value, "score": c.score,
+             "status": c.status, "confidence": c.confidence, "note": c.note,
+             "blockers": c.blockers, "idempotency_key": c.key,
+             "project": c.projection is not None, **(c.projection or {}),
+             "subject_key": c.kr.key, "before": c.before, "after": c.after}
+            for i, c in enumerate(items)]
+    inserted = {(kr_id, key): row_id for row_id, kr_id, key in session.execute(_WRITE, {
+        "rows": json.dumps(rows), "workspace_id": workspace_id, "author_id": author_id,
+        "at": now, "source": source, "actor_label": actor_label})}
+    written = [(c, inserted[(c.kr.id, c.key)]) for c in items if (c.kr.id, c.key) in inserted]
+    for c, _ in written:
+        if c.projection is not None:
+            for name, value in {**c.projection, "last_checkin_at": now,
+                                "updated_at": now}.items():
+                set_committed_value(c.kr, name, value)
+    return written
