@@ -64,3 +64,15 @@ def test_a_failing_select_raises_and_reads_nothing(session: Session) -> None:
                  else func.no_such_function())
     with pytest.raises(Exception):  # noqa: B017 - the driver's own error class
         rows.rows_many(session.connection(), [select(KeyResult.key), bad])
+
+
+def test_a_statement_of_the_same_shape_reads_with_its_own_values(session: Session) -> None:
+    _seed(session)
+    by_key = [rows.rows_of(session.connection(), select(KeyResult.title).where(
+        KeyResult.key == key)) for key in ("k0", "k2", "k1", "none")]
+    assert by_key == [[("KR 0",)], [("KR 2",)], [("KR 1",)], []]
+    # An IN list of values (its SQL text depends on the list) reads right too.
+    listed = rows.rows_many(session.connection(), [
+        select(KeyResult.key).where(KeyResult.key.in_(["k1", "k2"])).order_by(KeyResult.key),
+        select(KeyResult.key).where(KeyResult.key.in_(["k0"]))])
+    assert listed == [[("k1",), ("k2",)], [("k0",)]]
