@@ -12,10 +12,17 @@ a 5xx after posting (the ambiguous send that reconciliation must find). For the 
 
 Reports duplicates (a delivery part posted more than once), losses (a row due before the end
 that was not sent, skipped or failed for a reason; a row recorded sent with no post), the rows
-by state, the 429s and 5xx injected, and each replica's memory (RSS) after its first minute,
-at the end, and at its peak, with its live Python objects and SQLAlchemy statement cache
-entries each minute (growth there would be a leak; the cache fills up to its bound of 500 and
-stays). Expected: 0, 0, flat.
+by state, the 429s and 5xx injected, and each replica's memory: its RSS (sampled from here
+every 5 s) and, each minute between two ticks, where its memory is (``memory``: pymalloc's
+arenas and the blocks in use in them, the C heap in use and free, what the cyclic collector
+freed, live objects, SQLAlchemy's statement cache, the per-process caches' entries).
+
+"Flat" means, for each replica, from the end of the warm-up (``WARM_UP`` minutes: imports
+done, caches and connections filled) to the end of the run: RSS grows by at most
+``FLAT_RSS_MB`` and the memory Python holds (pymalloc's blocks in use plus the C heap in use)
+by at most ``FLAT_USED_MB``. The rows the run writes grow all along (every prompt of the run
+stays in the ladder's window), and so do the entries kept for them: that is what the margins
+are for. Expected: 0 duplicates, 0 lost, flat; the exit status is 1 otherwise.
 
     .venv/bin/python bench/soak.py --minutes 10 [--workspaces 4] [--people 300] [--speed 60]
 """
@@ -23,7 +30,6 @@ stays). Expected: 0, 0, flat.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import logging
 import os
@@ -49,12 +55,17 @@ from app.config import Settings
 from app.db import make_engine, make_session_factory
 from app.models import Cycle, Delivery, KeyResult, Objective, Person, Team, TeamMember, Workspace
 from bench.bench_tick import CREATED, database
+from bench.memstats import Sampler, rss_kb
 from scheduler import runner
 from scheduler.clients import make_client
 from tests.fakeslack import FakeSlack
 
 START = datetime(2026, 3, 2, 8, 58, tzinfo=UTC)  # a Monday, just before the first prompts
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]
+WARM_UP = 2  # minutes
+FLAT_RSS_MB = 2.0  # RSS growth allowed after the warm-up (of about 120 MB)
+FLAT_USED_MB = 1.0  # growth of what Python holds allowed after the warm-up
+
 
 
 class FlakySlack(FakeSlack):
@@ -128,10 +139,11 @@ def build(engine: Engine, workspaces: int, people: int, sim_minutes: int) -> Non
 
 
 def replica(url: str, api_url: str, t0: float, speed: float, trace: bool = False) -> None:
-    """One replica, as ``okr worker`` runs (APScheduler and all), until SIGTERM. With
-    ``trace``, what Python allocated and kept since its first minute, by line, at the end."""
+    """One replica, as ``okr worker`` runs (APScheduler and all), until SIGTERM. Each minute,
+    between two ticks, its memory (``memory``); with ``trace``, what Python allocated and
+    kept since its first minute, by line, at the end."""
     if trace:
-        tracemalloc.start()
+        tracemalloc.start(int(os.environ.get("SOAK_TRACE_FRAMES", "1")))
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: already running"
     settings = Settings(_env_file=None, SLACK_API_URL=api_url,  # type: ignore[call-arg]
                         SLACK_BOT_TOKEN="xoxb-soak", OKR_TICK_SECONDS=5,
@@ -145,26 +157,21 @@ def replica(url: str, api_url: str, t0: float, speed: float, trace: bool = False
     signal.signal(signal.SIGTERM, lambda *_: stop_event.set())
     stop = runner.start(container, client_for=lambda _ws: client, clock=lambda: START + (
         timedelta(seconds=(time.time() - t0) * speed)))
-    samples: list[tuple[int, int]] = []  # each minute: live Python objects, cached statements
-    first: tracemalloc.Snapshot | None = None
+    sampler = Sampler(engine)
+    stop.loop._once = sampler.after(stop.loop._once)  # type: ignore[method-assign]
     while not stop_event.wait(60):
-        samples.append((len(gc.get_objects()), len(getattr(engine, "_compiled_cache", ()))))
-        if trace and first is None:
-            first = tracemalloc.take_snapshot()
+        sampler.due.set()
     stop()
-    grown = [] if first is None else [
-        f"{st.size_diff / 1024:+.0f} KiB {st.traceback}" for st in
-        tracemalloc.take_snapshot().compare_to(first, "lineno")[:8]]
+    sampler.take()  # at the end, the last tick over
+    grown = [] if len(sampler.snapshots) < 2 else [
+        f"{st.size_diff / 1024:+.0f} KiB {st.traceback}" for st in sorted(
+            sampler.snapshots[-1].compare_to(sampler.snapshots[0], "lineno"),
+            key=lambda st: -st.size_diff)[:8]]
+    if dump := os.environ.get("SOAK_TRACE_DUMP"):
+        for i, snap in enumerate(sampler.snapshots):
+            snap.dump(f"{dump}.{os.getpid()}.{i}")
     print(json.dumps({"ticks": stop.loop.ticks, "failures": stop.loop.failures,
-                      "samples": samples, "grown": grown}), flush=True)
-
-
-def rss_kb(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+                      "samples": sampler.samples, "grown": grown}), flush=True)
 
 
 def main() -> int:
@@ -239,13 +246,13 @@ def report(engine: Engine, fake: FlakySlack, end_sim: datetime, args: argparse.N
               f"peak {max(rss[i]) / 1024:.1f} MB; each minute: "
               + ", ".join(f"{kb / 1024:.1f}" for kb in rss[i][11::12]))
         samples = s.get("samples") or []
-        if samples:
-            for line in s.get("grown") or []:
-                print(f"    grew since minute 1: {line}")
-            print("    live Python objects each minute: "
-                  + ", ".join(f"{n:,}" for n, _ in samples)
-                  + "; SQLAlchemy's statement cache (at most 500): "
-                  + ", ".join(str(c) for _, c in samples))
+        for line in s.get("grown") or []:
+            print(f"    grew since minute 1: {line}")
+        for key in (samples[0] if samples else {}):
+            values = [m.get(key, 0) for m in samples]
+            print(f"    {key:>12}: " + " ".join(
+                f"{v:7.1f}" if isinstance(v, float) else f"{v:7,}" for v in values))
+    flat = flatness(stats, rss)
     calls = sum(1 for c in fake.calls if c.method == "chat.postMessage")
     print(f"injected: {dict(fake.injected)}; chat.postMessage calls {calls:,}, messages "
           f"posted {sum(stored.values()):,}")
@@ -255,7 +262,28 @@ def report(engine: Engine, fake: FlakySlack, end_sim: datetime, args: argparse.N
     print(f"duplicates: {dupes}; lost: {len(unsent)} due before the drain and not sent (lost,"
           f" or a backlog the replicas did not catch up) + {len(no_post)} recorded sent "
           f"without a post")
-    return 0 if dupes == 0 and not unsent and not no_post else 1
+    return 0 if dupes == 0 and not unsent and not no_post and flat else 1
+
+
+def flatness(stats: list[dict[str, Any]], rss: list[list[int]]) -> bool:
+    """Prints each replica's growth after the warm-up; True if it is flat (see the module's
+    docstring)."""
+    flat = True
+    for i, s in enumerate(stats):
+        samples = s.get("samples") or []
+        if len(samples) <= WARM_UP or len(rss[i]) < WARM_UP * 12:
+            print(f"  replica {i}: too short a run to tell whether memory is flat "
+                  f"(the warm-up is {WARM_UP} min)")
+            return False
+        grew = (rss[i][-1] - rss[i][WARM_UP * 12 - 1]) / 1024
+        held = [m.get("py_used", 0) + m.get("c_used", 0) for m in (samples[WARM_UP - 1],
+                                                                    samples[-1])]
+        ok = grew <= FLAT_RSS_MB and held[1] - held[0] <= FLAT_USED_MB
+        flat &= ok
+        print(f"  replica {i}: from minute {WARM_UP} to the end RSS {grew:+.1f} MB (at most "
+              f"{FLAT_RSS_MB:g}), held by Python {held[1] - held[0]:+.1f} MB (at most "
+              f"{FLAT_USED_MB:g}; {held[0]:.1f} MB then): {'flat' if ok else 'GROWS'}")
+    return flat
 
 
 if __name__ == "__main__":

@@ -14,10 +14,10 @@ decided again at send time (``scheduler.render``).
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
-from collections.abc import Mapping
-from datetime import datetime, timedelta
-from functools import lru_cache
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,7 +42,9 @@ def due_ladder(facts: WorkspaceFacts, settings: Settings, start: datetime, now: 
     working week when the caller has them already."""
     if not settings.nudge_after_days and not settings.escalate_after_days:
         return []
-    runs = facts.prompt_runs(start - timing.MAX_SPAN - LEAD_DELAY, now)
+    since = start - timing.MAX_SPAN - LEAD_DELAY
+    STEPS.forget_before(since)  # no prompt before it is read again
+    runs = facts.prompt_runs(since, now)
     ids = {r.person_id for rs in runs.values() for r in rs if r.person_id is not None}
     if not ids:
         return []
@@ -130,37 +132,93 @@ def _escalations(facts: WorkspaceFacts, after_days: int, runs: dict[str, list[Pr
     return list(out.values())
 
 
-# Every tick works out the steps of every recent prompt again, and they are the same each
-# time: the timing is pure, so each is kept once computed (per process, bounded), keyed by
-# everything it depends on (a working week by its values).
+# Every tick works out the steps of every prompt in its window again, and they are the same
+# each time: the timing is pure, so each is kept once computed, keyed by everything it
+# depends on (a working week by its values). Kept by the prompt's day, and a day is let go
+# once the window has moved past it: what is kept is the prompts of the window (bounded by
+# the schedules, the zones and working weeks), not every prompt since the process started.
 
 
-def _week_key(week: WorkWeek) -> tuple[Any, ...]:
-    return (week.days, week.hours, week.calendar, tuple(sorted(week.extra.items())))
+class StepTimes:
+    """Step times of prompts, by the prompt's (UTC) day; ``forget_before`` drops the days a
+    ladder no longer reads; at most ``limit`` entries (the oldest days go first)."""
+
+    def __init__(self, limit: int = 1 << 16) -> None:
+        self.limit = limit
+        self._days: dict[date, dict[tuple[Any, ...], Any]] = {}
+        self._size = 0
+        self._weeks: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # one copy of each week
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return self._size
+
+    def get(self, prompted: datetime, key: tuple[Any, ...], week: WorkWeek,
+            compute: Callable[..., Any], *args: Any) -> Any:
+        """What ``compute(*args)`` gives for a prompt at ``prompted``, keyed by it, the
+        working week and ``key`` (all it depends on)."""
+        full = (prompted, self._week(week), *key)
+        day = prompted.date()
+        bucket = self._days.get(day)
+        if bucket is not None:
+            found = bucket.get(full, _MISSING)
+            if found is not _MISSING:
+                return found
+        value = compute(*args)
+        with self._lock:
+            bucket = self._days.setdefault(day, {})
+            if full not in bucket:
+                bucket[full] = value
+                self._size += 1
+            while self._size > self.limit and self._days:
+                self._size -= len(self._days.pop(min(self._days)))
+        return value
+
+    def forget_before(self, when: datetime) -> None:
+        """Let go of the prompts of the days before ``when``'s (a day's margin: a prompt is
+        kept by its own zone's date)."""
+        cutoff = when.astimezone(UTC).date() - timedelta(days=1)
+        with self._lock:
+            for day in [d for d in self._days if d < cutoff]:
+                self._size -= len(self._days.pop(day))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._days.clear()
+            self._weeks.clear()
+            self._size = 0
+
+    def _week(self, week: WorkWeek) -> tuple[Any, ...]:
+        key = (week.days, week.hours, week.calendar,
+               tuple(sorted(week.extra.items())) if week.extra else ())
+        kept = self._weeks.get(key)
+        if kept is None:
+            if len(self._weeks) >= 1024:  # sharing copies only: nothing is lost
+                self._weeks.clear()
+            kept = self._weeks.setdefault(key, key)
+        return kept
+
+
+_MISSING = object()
+STEPS = StepTimes()  # this process's
 
 
 def step_at(prompted: datetime, tz: ZoneInfo, week: WorkWeek, days: int) -> datetime | None:
     """``app.calendar.ladder.step_at``, kept."""
-    return _step_at(prompted, tz.key, _week_key(week), days)
+    value: datetime | None = STEPS.get(prompted, ("at", tz.key, days), week, timing.step_at,
+                                       prompted, tz, week, days)
+    return value
 
 
 def nudge_steps(prompted: datetime, tz: ZoneInfo, week: WorkWeek,
                 after_days: tuple[int, ...]) -> tuple[timing.Step, ...]:
     """``app.calendar.ladder.nudge_steps``, kept."""
-    return _nudge_steps(prompted, tz.key, _week_key(week), after_days)
+    value: tuple[timing.Step, ...] = STEPS.get(
+        prompted, ("nudges", tz.key, after_days), week, _nudge_steps, prompted, tz, week,
+        after_days)
+    return value
 
 
-def _week(key: tuple[Any, ...]) -> WorkWeek:
-    days, hours, calendar, extra = key
-    return WorkWeek(days=days, hours=hours, calendar=calendar, extra=dict(extra))
-
-
-@lru_cache(maxsize=1 << 16)
-def _step_at(prompted: datetime, tz: str, week: tuple[Any, ...], days: int) -> datetime | None:
-    return timing.step_at(prompted, zone(tz), _week(week), days)
-
-
-@lru_cache(maxsize=1 << 16)
-def _nudge_steps(prompted: datetime, tz: str, week: tuple[Any, ...],
+def _nudge_steps(prompted: datetime, tz: ZoneInfo, week: WorkWeek,
                  after_days: tuple[int, ...]) -> tuple[timing.Step, ...]:
-    return tuple(timing.nudge_steps(prompted, zone(tz), _week(week), after_days))
+    return tuple(timing.nudge_steps(prompted, tz, week, after_days))

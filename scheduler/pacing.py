@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 MIN_WAIT = 1e-6  # seconds; shorter waits are rounding, not rate limiting
 STORM = 3  # 429s from this many channels within a second: the workspace limit
 STORM_AGAIN = 5.0  # seconds: a storm this soon after the last one pauses the workspace
+SWEEP = 1024  # channel limiters kept before the idle ones are let go
+IDLE = 60.0  # seconds without a send after which a window is idle (longer than any answer)
 
 
 @dataclass
@@ -48,6 +50,11 @@ class TokenBucket:
         if now > self.updated:
             self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
             self.updated = now
+
+    def idle(self, now: float) -> bool:
+        """Full and not paused: no different from a new bucket."""
+        return self.paused_until <= now and \
+            self.tokens + max(now - self.updated, 0.0) * self.rate >= self.capacity
 
     def wait_time(self, now: float) -> float:
         """Seconds until a token is available (0 when one is)."""
@@ -92,6 +99,11 @@ class SlidingWindow:
             if len(self.sent) >= int(self.rate) else 0.0
         return max(pause, full)
 
+    def idle(self, now: float) -> bool:
+        """Not paused and no send for a while (an answer still to come restamps its send):
+        no different from a new window."""
+        return self.paused_until <= now and (not self.sent or self.sent[-1] <= now - IDLE)
+
     def take(self, now: float) -> None:
         bisect.insort(self.sent, now)
 
@@ -134,6 +146,7 @@ class Pacer:
     _recent_429: dict[int, deque[tuple[float, str]]] = field(default_factory=dict)
     _storms: dict[int, float] = field(default_factory=dict)  # workspace -> its last storm
     _fastest: float = float("inf")  # the quickest round trip seen (seconds)
+    _sweep_at: int = SWEEP  # channels kept when the idle ones are next let go
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _buckets(self, ws: int, channel: str) -> tuple[Limiter, Limiter]:
@@ -143,10 +156,18 @@ class Pacer:
             wb = self._workspaces[ws] = limiter(self.workspace_rate, now)
         cb = self._channels.get((ws, channel))
         if cb is None:
-            if len(self._channels) > 50_000:
-                self._channels.clear()  # DM channels are many and used once a week
+            if len(self._channels) >= self._sweep_at:
+                self._forget_idle(now)
             cb = self._channels[(ws, channel)] = limiter(self.channel_rate, now)
         return wb, cb
+
+    def _forget_idle(self, now: float) -> None:
+        """DM channels are many and each is used once a week or so: the limiters with nothing
+        left to remember (a new one would do the same) go, so they do not pile up; the next
+        sweep comes when the kept ones have doubled (at least ``SWEEP`` apart)."""
+        for key in [k for k, lim in self._channels.items() if lim.idle(now)]:
+            del self._channels[key]
+        self._sweep_at = max(SWEEP, 2 * len(self._channels))
 
     def delay(self, ws: int, channel: str) -> float:
         """Seconds before a send to ``channel`` may go out (0: now)."""

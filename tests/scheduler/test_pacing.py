@@ -148,3 +148,29 @@ def test_a_storm_again_soon_after_pauses_the_whole_workspace() -> None:
     for channel in ("U0", "U1", "U2"):
         p2.rate_limited(1, channel, 30.0)  # longer than the window: a pause, whatever else
     assert p2.delay(1, "W1") >= 29.9
+
+
+def test_idle_dm_channels_are_let_go_and_a_paused_one_is_kept() -> None:
+    for ch_rate in (0.9, 1.0):  # a token bucket per channel, a one-second window per channel
+        p, t = pacer(1000.0, ch_rate)
+        assert p.acquire(1, "UPAUSED") is not None
+        p.rate_limited(1, "UPAUSED", retry_after=3600.0)
+        for i in range(10_000):  # one DM each at 5 a second, as a weekly fan-out sends them
+            assert p.acquire(1, f"U{i}") is not None
+            t.now += 0.2
+        assert len(p._channels) < 2 * 1024  # not one limiter for every DM ever sent
+        assert p.delay(1, "UPAUSED") > 1000.0  # its pause (an hour) outlived the sweeps
+        assert p.delay(1, "U9999") > 0.0  # the latest are kept: still within their second
+
+
+def test_a_window_waiting_for_its_answer_is_not_let_go() -> None:
+    p, t = pacer(1000.0, 1.0)
+    started = p.acquire(1, "USLOW")
+    assert started is not None
+    for i in range(3000):  # a slow answer (30 s): meanwhile many other channels, answered
+        at = p.acquire(1, f"U{i}")
+        assert at is not None
+        p.answered(1, f"U{i}", at)
+        t.now += 0.01
+    p.answered(1, "USLOW", started)  # counted up to now: its second starts again
+    assert p.delay(1, "USLOW") > 0.5

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -64,15 +65,15 @@ class _PerCycle:
     """A fact per (workspace, cycle), read for every near cycle of the batch at once on the
     first miss; a cycle outside that set is read on its own."""
 
-    def __init__(self, facts: TickFacts,
+    def __init__(self, session: Session, near: Callable[[], set[int]],
                  read: Callable[[Session, list[int]], Iterable[tuple[Any, ...]]]) -> None:
-        self.facts, self.read = facts, read
+        self.session, self.near, self.read = session, near, read
         self.rows: dict[int, list[tuple[Any, ...]]] | None = None
 
     def get(self, cycle_id: int) -> list[tuple[Any, ...]]:
         if self.rows is None:
             self.rows = defaultdict(list)
-            self._load(self.facts.near_cycles() | {cycle_id})
+            self._load(self.near() | {cycle_id})
         elif cycle_id not in self.rows:
             self._load({cycle_id})
         return self.rows[cycle_id]
@@ -81,8 +82,52 @@ class _PerCycle:
         assert self.rows is not None
         for cid in cycle_ids:
             self.rows.setdefault(cid, [])
-        for row in self.read(self.facts.session, sorted(cycle_ids)):
+        for row in self.read(self.session, sorted(cycle_ids)):
             self.rows[row[0]].append(row[1:])
+
+
+class _Batch:
+    """What the workspaces of a batch share for the tick: the readers of batch-wide facts.
+    It holds nothing of :class:`WorkspaceFacts`, which hold it: no reference cycle, so a
+    tick's facts are freed as soon as it lets go of them, not at the next collection."""
+
+    def __init__(self, session: Session, now: datetime, ids: list[int],
+                 starts: dict[int, datetime], org: dict[int, tuple[Workspace, list[Cycle]]]
+                 ) -> None:
+        self.session, self.now, self.ids, self.starts, self.org = session, now, ids, starts, org
+        self.shared_weeks: dict[tuple[Any, ...], WorkWeek] = {}
+        self.placements: dict[tuple[Any, ...], Any] = {}  # scheduler.enqueue.due_prompts'
+        near = partial(_near_cycles, org, now)
+        self.owners = _PerCycle(session, near, _owners)
+        self.team_okrs = _PerCycle(session, near, _team_okrs)
+        self.objective_owners = _PerCycle(session, near, _objective_owners)
+        self.open_krs = _PerCycle(session, near, _open_krs)
+        self._deliveries: dict[str, tuple[datetime, datetime | None, dict[int, list[Any]]]] = {}
+
+    def near_cycles(self) -> set[int]:
+        return _near_cycles(self.org, self.now)
+
+    def deliveries(self, kind: str, ws_id: int, since: datetime,
+                   until: datetime | None) -> list[Any]:
+        """Rows of ``kind`` due in ``(since, until]`` (``until`` None: no bound), read for the
+        whole batch on first need with the same bounds relative to each window start."""
+        loaded = self._deliveries.get(kind)
+        start = self.starts[ws_id]
+        if loaded is None:
+            earliest = min(self.starts.values()) - (start - since)
+            loaded = self._deliveries[kind] = (earliest, until, _delivery_rows(
+                self.session, kind, self.ids, earliest, until))
+        if since < loaded[0] or until != loaded[1]:
+            return list(_delivery_rows(self.session, kind, [ws_id], since, until)[ws_id])
+        return [r for r in loaded[2].get(ws_id, []) if r[-1] > since]
+
+
+def _near_cycles(org: dict[int, tuple[Workspace, list[Cycle]]], now: datetime) -> set[int]:
+    out = set()
+    for ws, cycles in org.values():
+        today = org_today(ws, now)
+        out |= {c.id for c in cycles if c.start_date - NEAR <= today <= c.end_date + NEAR}
+    return out
 
 
 class TickFacts:
@@ -105,18 +150,18 @@ class TickFacts:
                     Cycle.workspace_id, Cycle.start_date, Cycle.id)):
                 by_ws["cycles"][c.workspace_id].append(c)
         self._load_people(ids, by_ws)
+        begins = {ws.id: starts(states.get(ws.id)) for ws in workspaces}
+        batch = self.batch = _Batch(session, now, ids, begins, {
+            ws.id: (ws, by_ws["cycles"].get(ws.id, [])) for ws in workspaces})
         self.workspaces = {ws.id: WorkspaceFacts(
-            self, ws, ws.id in states, states.get(ws.id), starts(states.get(ws.id)),
+            batch, ws, ws.id in states, states.get(ws.id), begins[ws.id],
             by_ws["cycles"].get(ws.id, []), by_ws["people"].get(ws.id, []),
             by_ws["teams"].get(ws.id, []), by_ws["members"].get(ws.id, []),
             by_ws["rules"].get(ws.id, [])) for ws in workspaces}
-        self.shared_weeks: dict[tuple[Any, ...], WorkWeek] = {}
-        self.placements: dict[tuple[Any, ...], Any] = {}  # scheduler.enqueue.due_prompts'
-        self.owners = _PerCycle(self, _owners)
-        self.team_okrs = _PerCycle(self, _team_okrs)
-        self.objective_owners = _PerCycle(self, _objective_owners)
-        self.open_krs = _PerCycle(self, _open_krs)
-        self._deliveries: dict[str, tuple[datetime, datetime | None, dict[int, list[Any]]]] = {}
+        self.shared_weeks, self.placements = batch.shared_weeks, batch.placements
+        self.owners, self.team_okrs = batch.owners, batch.team_okrs
+        self.objective_owners, self.open_krs = batch.objective_owners, batch.open_krs
+        self.near_cycles, self.deliveries = batch.near_cycles, batch.deliveries
 
     def _load_people(self, ids: list[int], by_ws: dict[str, dict[int, list[Any]]]) -> None:
         """People, teams, memberships and timeline rules."""
@@ -148,33 +193,11 @@ class TickFacts:
     def __getitem__(self, ws_id: int) -> WorkspaceFacts:
         return self.workspaces[ws_id]
 
-    def near_cycles(self) -> set[int]:
-        out = set()
-        for wf in self:
-            today = org_today(wf.ws, self.now)
-            out |= {c.id for c in wf.cycles
-                    if c.start_date - NEAR <= today <= c.end_date + NEAR}
-        return out
-
-    def deliveries(self, kind: str, ws_id: int, since: datetime,
-                   until: datetime | None) -> list[Any]:
-        """Rows of ``kind`` due in ``(since, until]`` (``until`` None: no bound), read for the
-        whole batch on first need with the same bounds relative to each window start."""
-        loaded = self._deliveries.get(kind)
-        start = self.workspaces[ws_id].start
-        if loaded is None:
-            earliest = min(wf.start for wf in self) - (start - since)
-            loaded = self._deliveries[kind] = (earliest, until, _delivery_rows(
-                self.session, kind, self.ids, earliest, until))
-        if since < loaded[0] or until != loaded[1]:
-            return list(_delivery_rows(self.session, kind, [ws_id], since, until)[ws_id])
-        return [r for r in loaded[2].get(ws_id, []) if r[-1] > since]
-
 
 class WorkspaceFacts:
     """One workspace's facts for the tick, as the per-workspace queries would read them."""
 
-    def __init__(self, batch: TickFacts, ws: Workspace, has_state: bool,
+    def __init__(self, batch: _Batch, ws: Workspace, has_state: bool,
                  last_tick_at: datetime | None, start: datetime, cycles: list[Cycle],
                  people: list[PersonFacts], teams: list[Team], members: list[tuple[int, int]],
                  rules: list[TimelineRule]) -> None:
