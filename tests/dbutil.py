@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, event, text
 
 from app.db import make_engine
 from app.migrate import upgrade
@@ -75,3 +75,18 @@ def migrated_engine(kind: str, tmp_dir: Path) -> Iterator[Engine]:
             yield engine
         finally:
             engine.dispose()
+
+
+@contextmanager
+def recorded_statements(bind: Engine | Connection) -> Iterator[list[str]]:
+    """The SQL text of every statement ``bind`` runs inside the block, in order."""
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        seen.append(statement)
+
+    event.listen(bind, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(bind, "before_cursor_execute", record)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, func, select, text, update
+from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import unit_of_work
@@ -18,6 +18,7 @@ from app.models import Delivery, SchedulerState, Workspace
 from app.services.data.imports import load
 from scheduler import enqueue as batching
 from scheduler.enqueue import enqueue, enqueue_batch
+from tests.dbutil import recorded_statements
 from tests.fixtures.scheduler import IMPORTED_AT, ORG, make_settings
 from tests.scheduler.test_ladder import LADDER
 from tests.scheduler.test_ladder_property import isolated
@@ -127,14 +128,8 @@ def test_batches_of_a_few_give_the_same_rows(db_engine: Engine,
 
 @pytest.fixture()
 def statements(db_engine: Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
-
-    event.listen(db_engine, "before_cursor_execute", count)
-    yield seen
-    event.remove(db_engine, "before_cursor_execute", count)
+    with recorded_statements(db_engine) as seen:
+        yield seen
 
 
 def test_statements_do_not_grow_with_the_workspaces(db_engine: Engine,

@@ -12,11 +12,12 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 
 from blocks.checkin import open_value
 from blocks.ids import Action
 from handlers import checkin as checkin_handler
+from tests.dbutil import recorded_statements
 from tests.fixtures.slack import Harness
 from tests.slack.state import submitted_values
 from tests.slackreq import SignedRequest, json_body
@@ -42,14 +43,8 @@ def _submission(slack: Harness, user: str = "U0BOB") -> SignedRequest:
 
 @pytest.fixture()
 def statements(db_engine: Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-        seen.append(statement)
-
-    event.listen(db_engine, "before_cursor_execute", count)
-    yield seen
-    event.remove(db_engine, "before_cursor_execute", count)
+    with recorded_statements(db_engine) as seen:
+        yield seen
 
 
 def test_the_ack_comes_before_the_follow_up(slack: Harness) -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.config import ScoringSettings
@@ -17,6 +17,7 @@ from app.services.checkins import record as checkins
 from app.services.data import export as exports
 from app.services.errors import InvalidValue, NotAllowed, NotFound
 from app.services.okrs import load, report
+from tests.dbutil import recorded_statements
 from tests.services.helpers import SMALL_ORG, run_import
 
 
@@ -263,19 +264,10 @@ def test_summary_of_many_reads_each_step_of_their_chains_once(session: Session,
     others = [_checkin(session, k2, ben, at + timedelta(minutes=i), value=float(9 - i))
               for i in range(1, 6)]
     session.flush()
-    seen: list[str] = []
-
-    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-        seen.append(statement)
-
-    bind = session.get_bind()
-    event.listen(bind, "before_cursor_execute", count)
-    try:
+    with recorded_statements(session.get_bind()) as seen:
         heads = corrections.summary(
             session=session, workspace_id=kr.workspace_id, now=at + timedelta(hours=30),
             checkin_ids=[one.id, *(o.id for o in others), first.id])  # type: ignore[attr-defined]
-    finally:
-        event.remove(bind, "before_cursor_execute", count)
     assert [(h.kr_key, h.id, h.value) for h in heads] == [
         ("k1", two.id, 9.0),  # type: ignore[attr-defined]
         *(("k2", o.id, o.value) for o in others), ("k1", two.id, 9.0)]  # type: ignore[attr-defined]

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -14,20 +14,14 @@ from app.domain import CheckinAnswer
 from app.models import AuditEntry, Checkin, Person
 from app.services.checkins import forms
 from app.services.tenancy.actors import Actor
+from tests.dbutil import recorded_statements
 from tests.slack import seed
 
 
 @pytest.fixture()
 def statements(session: Session) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-        seen.append(statement)
-
-    bind = session.get_bind()
-    event.listen(bind, "before_cursor_execute", count)
-    yield seen
-    event.remove(bind, "before_cursor_execute", count)
+    with recorded_statements(session.get_bind()) as seen:
+        yield seen
 
 
 def _answers() -> list[CheckinAnswer]:

@@ -14,13 +14,14 @@ from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from app.db import make_session_factory, unit_of_work
 from app.models import AuditEntry, Checkin, KeyResult, Objective
 from app.services.data.imports import load
 from app.services.tenancy import workspaces
+from tests.dbutil import migrated_engine, recorded_statements
 
 
 def org_file() -> str:
@@ -48,25 +49,15 @@ def org_file() -> str:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Engine]:
-    from tests.dbutil import migrated_engine
-
     with migrated_engine(request.param, tmp_path) as eng:
         yield eng
 
 
 def run(engine: Engine, text: str, now: datetime) -> tuple[load.ImportSummary, list[str]]:
-    statements: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
-        with unit_of_work(make_session_factory(engine)) as session:
-            ws = workspaces.default_workspace(session=session, now=now)
-            summary = load.import_text(session=session, workspace=ws, text=text, now=now)
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
+    with recorded_statements(engine) as statements, \
+            unit_of_work(make_session_factory(engine)) as session:
+        ws = workspaces.default_workspace(session=session, now=now)
+        summary = load.import_text(session=session, workspace=ws, text=text, now=now)
     return summary, statements
 
 

@@ -74,7 +74,8 @@ def for_new_krs(ctx: Context, doc: Document, entries: list[Entry],
 def apply(ctx: Context, doc: Document, planned: Planned) -> None:
     """Record the file's check-ins: those planned for new KRs and those of stored KRs."""
     kr_ids = ctx.ids["key_results"]
-    stored_krs = [kr for kr in _given(doc) if kr.id not in planned.rows]
+    given = _given(doc)
+    stored_krs = [kr for kr in given if kr.id not in planned.rows]
     wanted_ids = {kr_ids[kr.id] for kr in stored_krs}
     rows = {r.id: _Stored(*r) for r in ctx.session.execute(
         select(KeyResult.id, KeyResult.kr_type, KeyResult.start_value, KeyResult.target_value,
@@ -84,7 +85,7 @@ def apply(ctx: Context, doc: Document, planned: Planned) -> None:
         if wanted_ids else {}
     new_rows: list[dict[str, Any]] = []
     projections: list[dict[str, Any]] = []
-    for kr in _given(doc):
+    for kr in given:
         if kr.id in planned.rows:
             row, before, after = planned.rows[kr.id]
             new_rows.append({**row, "kr_id": kr_ids[kr.id]})
