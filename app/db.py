@@ -88,7 +88,23 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return _create(url, **kwargs)
+    engine = _create(url, **kwargs)
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "connect", _utc_session)
+    return engine
+
+
+def _utc_session(dbapi_conn: Any, _record: Any) -> None:
+    """Every PostgreSQL session in UTC, whatever the server's ``TimeZone``: the driver then
+    hands back instants as aware UTC datetimes (``datetime.UTC``), which is what the models'
+    ``UTCDateTime`` makes of them anyway, and reads them faster. Nothing here computes
+    dates in SQL, so the setting changes no result; it only makes them independent of how
+    the server is configured. (SQLAlchemy's recipe for per-connection settings.)"""
+    autocommit = dbapi_conn.autocommit
+    dbapi_conn.autocommit = True
+    with dbapi_conn.cursor() as cursor:
+        cursor.execute("SET TIME ZONE 'UTC'")
+    dbapi_conn.autocommit = autocommit
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -19,6 +19,7 @@ from scoring.pace import (
     objective_status,
     status_mismatch,
     suggest_status,
+    suggester,
     weighted_expected,
     worst_status,
 )
@@ -76,6 +77,7 @@ __all__ = [
     "rollup",
     "status_mismatch",
     "suggest_status",
+    "suggester",
     "team_score",
     "trend",
     "trend_arrow",

@@ -9,6 +9,7 @@ from typing import Any
 
 from app.domain import (
     Commitment,
+    IssueFact,
     KRFacts,
     KRState,
     KRType,
@@ -74,18 +75,21 @@ def objective_facts(rows: CycleRows, links: Alignment) -> list[ObjectiveFacts]:
     """One ``ObjectiveFacts`` per objective, in row order, each with its KRs' facts."""
     issues, children_of_kr = rows.issues, links.children_of_kr
     kr_facts: dict[int, list[KRFacts]] = defaultdict(list)
+    no_issues: tuple[IssueFact, ...] = ()
     for k in rows.key_results:
-        kr_facts[k.objective_id].append(
-            KRFacts(
-                id=k.key, kr_type=KR_TYPE[k.kr_type], start=k.start_value,
-                target=k.target_value,
-                current=k.current_value, manual_score=k.manual_score, weight=k.weight,
-                issues=tuple(issues.get(k.id, ())), children=tuple(children_of_kr.get(k.id, ())),
-                declared_status=LIGHT[k.declared_status] if k.declared_status else None,
-                state=KR_STATE[k.state], due=k.due_date,
-                targets=phased_targets(k.targets) if k.targets else (),
-            )
-        )
+        kid = k.id
+        # Positional, in KRFacts' field order (a keyword call costs twice as much, per KR):
+        # id, kr_type, start, target, current, manual_score, weight, issues, children,
+        # declared_status, state, due, targets.
+        kr_facts[k.objective_id].append(KRFacts(
+            k.key, KR_TYPE[k.kr_type], k.start_value, k.target_value, k.current_value,
+            k.manual_score, k.weight,
+            tuple(issues[kid]) if kid in issues else no_issues,
+            tuple(children_of_kr[kid]) if kid in children_of_kr else (),
+            LIGHT[k.declared_status] if k.declared_status else None,
+            KR_STATE[k.state], k.due_date,
+            phased_targets(k.targets) if k.targets else (),
+        ))
     return [
         ObjectiveFacts(
             id=o.key, key_results=tuple(kr_facts.get(o.id, ())),

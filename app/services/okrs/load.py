@@ -122,7 +122,7 @@ def cycle_rows(session: Session, workspace_id: int, cycle: Cycle) -> CycleRows:
     for kr_id, closed, weight in issue_rows:
         issues[kr_id].append(IssueFact(closed=bool(closed), weight=float(weight)))
     return CycleRows(objectives=[ObjRow._make(row) for row in obj_rows], key_results=krs,
-                     issues=issues, last=_last_by_kr(last_rows, {k.id for k in krs}),
+                     issues=issues, last=_last_by_kr(last_rows, None),
                      people=_people(session, workspace_id), teams=_teams(session, workspace_id),
                      cadence_days=_cadence_days(session, workspace_id))
 
@@ -237,28 +237,24 @@ def last_checkins(session: Session, kr_ids: list[int],
 
 
 def _last_checkins_query(krs: Select[tuple[int]] | list[int]) -> Select[Any]:
-    rn = (
-        func.row_number()
-        .over(partition_by=Checkin.kr_id, order_by=(Checkin.at.desc(), Checkin.id.desc()))
-        .label("rn")
-    )
+    """One row per KR with check-ins: the latest one's score, note and blockers, and the
+    score of the one before it (NULL when there is none)."""
+    newest_first = (Checkin.at.desc(), Checkin.id.desc())
+    rn = func.row_number().over(partition_by=Checkin.kr_id, order_by=newest_first).label("rn")
+    before = func.lead(Checkin.score).over(partition_by=Checkin.kr_id,
+                                           order_by=newest_first).label("previous")
     later = aliased(Checkin)
-    inner = select(Checkin.kr_id, Checkin.score, Checkin.note, Checkin.blockers, rn).where(
+    inner = select(Checkin.kr_id, Checkin.score, before, Checkin.note, Checkin.blockers,
+                   rn).where(
         Checkin.kr_id.in_(krs),
         Checkin.undone == false(),
         ~exists().where(later.supersedes_id == Checkin.id),
     ).subquery()
-    return select(inner.c.kr_id, inner.c.score, inner.c.note, inner.c.blockers,
-                  inner.c.rn).where(inner.c.rn <= 2)
+    return select(inner.c.kr_id, inner.c.score, inner.c.previous, inner.c.note,
+                  inner.c.blockers).where(inner.c.rn == 1)
 
 
-def _last_by_kr(rows: list[tuple[Any, ...]], wanted: set[int]) -> dict[int, LastCheckins]:
-    latest: dict[int, tuple[float | None, str | None, str | None]] = {}
-    previous: dict[int, float | None] = {}
-    for kr_id, score, note, blockers, n in rows:
-        if n == 1:
-            latest[kr_id] = (score, note, blockers)
-        else:
-            previous[kr_id] = score
-    return {kr_id: LastCheckins(score, previous.get(kr_id), note, blockers)
-            for kr_id, (score, note, blockers) in latest.items() if kr_id in wanted}
+def _last_by_kr(rows: list[tuple[Any, ...]], wanted: set[int] | None) -> dict[int, LastCheckins]:
+    return {kr_id: LastCheckins(score, previous, note, blockers)
+            for kr_id, score, previous, note, blockers in rows
+            if wanted is None or kr_id in wanted}

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from datetime import UTC
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Select
 from sqlalchemy.sql.compiler import SQLCompiler
+
+from app.models.base import UTCDateTime
 
 Rows = list[tuple[Any, ...]]
 
@@ -106,6 +110,12 @@ def _processed(db: Connection, stmt: Select[Any], description: Any, rows: Rows) 
                                                             strict=True))
              if (proc := col.type.dialect_impl(dialect).result_processor(
                  dialect, desc[1])) is not None]  # desc[1]: the DB-API type code
+    # PostgreSQL sessions run in UTC (app.db): the driver's instants are then already what
+    # UTCDateTime hands back, and converting them again per row costs as much as reading them.
+    if dialect.name == "postgresql":
+        procs = [(i, proc) for i, proc in procs
+                 if not (isinstance(stmt.selected_columns[i].type, UTCDateTime)
+                         and all(v is None or v.tzinfo is UTC for v in map(itemgetter(i), rows)))]
     if not procs:
         return rows
     out = []

@@ -59,14 +59,14 @@ def pace(facts: Sequence[ObjectiveFacts], card: ScoreCard, window: CycleWindow, 
     goals = {c: scoring.goal(c, settings.aspirational_target) for c in Commitment}
     linear = {c: scoring.kr_expected(_LINEAR, window, today, end_goal=g)
               for c, g in goals.items()}
-    suggest = scoring.suggest_status
+    suggest = scoring.suggester(yellow_gap=yellow, red_gap=red)
     for o in facts:
         plain = linear[o.commitment]
         for kr in o.key_results:
             score = scores.get(kr.id, 0.0)
             if kr.kr_type != _MILESTONE and not kr.targets:
                 kr_expected[kr.id] = plain
-                kr_suggested[kr.id] = suggest(score, plain, yellow_gap=yellow, red_gap=red)
+                kr_suggested[kr.id] = suggest(score, plain)
                 continue
             expected = scoring.kr_expected(kr, window, today, end_goal=goals[o.commitment])
             kr_expected[kr.id] = expected
@@ -78,8 +78,7 @@ def pace(facts: Sequence[ObjectiveFacts], card: ScoreCard, window: CycleWindow, 
             _objective_expected(o.id, by_key, out, set())
         for kr in o.key_results:  # children KRs now expect what their objectives expect
             if kr.kr_type == _CHILDREN:
-                kr_suggested[kr.id] = suggest(scores.get(kr.id, 0.0), kr_expected[kr.id],
-                                              yellow_gap=yellow, red_gap=red)
+                kr_suggested[kr.id] = suggest(scores.get(kr.id, 0.0), kr_expected[kr.id])
     return out
 
 

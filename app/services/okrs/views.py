@@ -61,43 +61,45 @@ def kr_views(
     elapsed = (min(today, cycle.end_date) - cycle.start_date).days
     no_checkins = LastCheckins()
     after: dict[int, timedelta] = {}  # stale_days -> timedelta, built once each
+    scores, progress = card.key_results, card.progress
+    kr_expected, kr_suggested = pace.kr_expected, pace.kr_suggested
+    green, gap = TrafficLight.GREEN, settings.mismatch_gap
+    mismatch_of = scoring.status_mismatch
     for k in rows.key_results:
-        score = card.key_results.get(k.key, 0.0)
-        suggested = pace.kr_suggested.get(k.key, TrafficLight.GREEN)
-        expected = pace.kr_expected.get(k.key, 0.0)
+        key = k.key
+        score = scores.get(key, 0.0)
+        suggested = kr_suggested.get(key, green)
+        expected = kr_expected.get(key, 0.0)
         declared = LIGHT[k.declared_status] if k.declared_status else None
         owner = people.get(k.owner_id) if k.owner_id else None
         lc = last.get(k.id, no_checkins)
+        at = k.last_checkin_at
         # Issues and children KRs move by themselves: nobody owes them a check-in.
         owed = k.state == active and k.kr_type not in _SELF_MOVING
         stale_days = 2 * periods.get(k.owner_id, 7) if k.owner_id else STALE_AFTER.days
         stale = owed and (
-            (k.last_checkin_at is None and elapsed >= stale_days)
-            or (k.last_checkin_at is not None and ref - k.last_checkin_at
+            (at is None and elapsed >= stale_days)
+            or (at is not None and ref - at
                 >= (after.get(stale_days) or after.setdefault(stale_days,
                                                               timedelta(days=stale_days))))
         )
         grade = scoring.grade(score, settings) if ended else None
-        out[k.objective_id].append(
-            KRView(
-                key=k.key, title=k.title, kr_type=KR_TYPE[k.kr_type],
-                objective_key=obj_key[k.objective_id],
-                owner_slack_id=owner[0] if owner else None, owner_name=owner[1] if owner else None,
-                start=k.start_value, target=k.target_value, current=k.current_value, unit=k.unit,
-                weight=k.weight, score=score, progress=card.progress.get(k.key, score),
-                status=grade.light if grade else declared or suggested,
-                suggested_status=suggested, declared_status=declared,
-                previous_score=lc.previous_score,
-                state=KR_STATE[k.state], last_checkin_at=k.last_checkin_at, last_note=lc.note,
-                last_blockers=lc.blockers,
-                mismatch=scoring.status_mismatch(declared, score, expected,
-                                                 gap=settings.mismatch_gap)
-                if declared and not ended else None,
-                stale=stale, expected=expected, grade=grade, due=k.due_date,
-                targets=phased_targets(k.targets) if k.targets else (),
-                pending=owed and k.last_checkin_at is None and not ended,
-            )
-        )
+        # Positional, in KRView's field order: a 28-keyword call costs three times as much,
+        # once per KR. tests/services/okrs/test_views_fields.py checks the order.
+        out[k.objective_id].append(KRView(
+            key, k.title, KR_TYPE[k.kr_type], obj_key[k.objective_id],  # key .. objective_key
+            owner[0] if owner else None, owner[1] if owner else None,  # owner_slack_id, _name
+            k.start_value, k.target_value, k.current_value, k.unit,  # start .. unit
+            k.weight, score, progress.get(key, score),  # weight, score, progress
+            grade.light if grade else declared or suggested,  # status
+            suggested, declared, lc.previous_score,  # suggested_, declared_status, previous
+            KR_STATE[k.state], at, lc.note, lc.blockers,  # state .. last_blockers
+            mismatch_of(declared, score, expected, gap=gap)
+            if declared and not ended else None,  # mismatch
+            stale, expected, owed and at is None and not ended,  # stale, expected, pending
+            grade, k.due_date,  # grade, due
+            phased_targets(k.targets) if k.targets else (),  # targets
+        ))
     return out
 
 
