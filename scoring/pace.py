@@ -315,10 +315,9 @@ def objective_light(
     suggested = suggest_status(score, expected, yellow_gap=yellow_gap, red_gap=red_gap)
     if rule == ObjectiveStatusRule.WORST:
         return objective_status(kr_lights, default=suggested)
-    declared_red = any(kr.declared_status == TrafficLight.RED
-                       for kr in counted_krs(objective.key_results))
-    if declared_red and suggested == TrafficLight.GREEN:
-        return TrafficLight.YELLOW
+    if suggested == TrafficLight.GREEN and any(
+            kr.declared_status == TrafficLight.RED for kr in counted_krs(objective.key_results)):
+        return TrafficLight.YELLOW  # a declared red caps it
     return suggested
 
 

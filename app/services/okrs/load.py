@@ -9,7 +9,8 @@ flushed first.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -17,8 +18,6 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, Select, exists, false, func, select
 from sqlalchemy.orm import Session, aliased
 
-from app.calendar import cadence
-from app.calendar.cadence import ScheduleError
 from app.domain import IssueFact, KRType
 from app.domain.records import record
 from app.models import (
@@ -27,16 +26,9 @@ from app.models import (
     IssueLink,
     KeyResult,
     Objective,
-    Person,
-    Team,
-    TeamMember,
-    Workspace,
 )
-from app.services.okrs.rows import rows_many, rows_of
-
-# A schedule's period in days, for "two of the owner's cadences" (monthly counts as 31).
-_PERIOD_DAYS = {**{name: 7 * weeks for name, weeks in cadence.WEEKS.items()}, "monthly": 31}
-_KIND_RANK = {"team": 0, "department": 1, "company": 2}
+from app.services.okrs import people_rows
+from app.services.okrs.rows import prefetch, rows_many, rows_of
 
 
 class ObjRow(NamedTuple):
@@ -96,8 +88,6 @@ class CycleRows:
     key_results: list[KRRow]
     # KR id -> its linked issues (only for ``issues`` KRs).
     issues: dict[int, list[IssueFact]] = field(default_factory=dict)
-    # KR id -> its latest two check-ins.
-    last: dict[int, LastCheckins] = field(default_factory=dict)
     # Person id -> (Slack id, name); team id -> (key, name).
     people: dict[int, tuple[str, str]] = field(default_factory=dict)
     teams: dict[int, tuple[str, str]] = field(default_factory=dict)
@@ -106,25 +96,41 @@ class CycleRows:
 
 
 def cycle_rows(session: Session, workspace_id: int, cycle: Cycle) -> CycleRows:
-    """The objectives and KRs of a cycle (in position order), with what scoring and views need."""
+    """The objectives and KRs of a cycle (in position order), with what scoring and views need
+    (the latest check-ins come from :func:`latest_checkins`)."""
     session.flush()
-    in_cycle = KeyResult.objective_id.in_(
-        select(Objective.id).where(
-            Objective.workspace_id == workspace_id, Objective.cycle_id == cycle.id
-        )
-    )
-    cycle_krs = select(KeyResult.id).where(KeyResult.workspace_id == workspace_id, in_cycle)
-    obj_rows, kr_rows, issue_rows, last_rows = rows_many(session.connection(), [
+    in_cycle = _in_cycle(workspace_id, cycle)
+    obj_rows, kr_rows, issue_rows, *people = rows_many(session.connection(), [
         _objectives_query(workspace_id, cycle), _key_results_query(workspace_id, in_cycle),
-        _issues_query(workspace_id, in_cycle), _last_checkins_query(cycle_krs)])
-    krs = [KRRow._make(row) for row in kr_rows]
+        _issues_query(workspace_id, in_cycle), *people_rows.queries(workspace_id)])
+    person_rows, team_rows, org_rows, schedule_rows = people
+    new = tuple.__new__  # KRRow._make without the classmethod call, per KR
+    krs = [new(KRRow, row) for row in kr_rows]
     issues: dict[int, list[IssueFact]] = defaultdict(list)
     for kr_id, closed, weight in issue_rows:
-        issues[kr_id].append(IssueFact(closed=bool(closed), weight=float(weight)))
-    return CycleRows(objectives=[ObjRow._make(row) for row in obj_rows], key_results=krs,
-                     issues=issues, last=_last_by_kr(last_rows, None),
-                     people=_people(session, workspace_id), teams=_teams(session, workspace_id),
-                     cadence_days=_cadence_days(session, workspace_id))
+        issues[kr_id].append(IssueFact(bool(closed), float(weight)))
+    return CycleRows(
+        objectives=[new(ObjRow, row) for row in obj_rows], key_results=krs, issues=issues,
+        people=people_rows.people(person_rows), teams=people_rows.teams(team_rows),
+        cadence_days=people_rows.cadence_days(person_rows, org_rows, schedule_rows))
+
+
+@contextmanager
+def latest_checkins(session: Session, workspace_id: int,
+                    cycle: Cycle) -> Iterator[Callable[[], dict[int, LastCheckins]]]:
+    """The latest check-ins of the cycle's KRs (see :func:`last_checkins`), asked for when
+    the block starts and read when the function it gives is called: on PostgreSQL the server
+    works them out while the caller scores the cycle. Only pure work belongs in the block."""
+    session.flush()
+    query = _last_checkins_query(select(KeyResult.id).where(
+        KeyResult.workspace_id == workspace_id, _in_cycle(workspace_id, cycle)))
+    with prefetch(session.connection(), [query]) as fetch:
+        yield lambda: _last_by_kr(fetch()[0], None)
+
+
+def _in_cycle(workspace_id: int, cycle: Cycle) -> ColumnElement[bool]:
+    return KeyResult.objective_id.in_(select(Objective.id).where(
+        Objective.workspace_id == workspace_id, Objective.cycle_id == cycle.id))
 
 
 def _objectives_query(workspace_id: int, cycle: Cycle) -> Select[Any]:
@@ -163,60 +169,6 @@ def _issues_query(workspace_id: int, in_cycle: ColumnElement[bool]) -> Select[An
             KeyResult.workspace_id == workspace_id, in_cycle,
             KeyResult.kr_type == KRType.ISSUES.value)),
     )
-
-
-def _people(session: Session, workspace_id: int) -> dict[int, tuple[str, str]]:
-    return {
-        pid: (sid, name)
-        for pid, sid, name in session.execute(
-            select(Person.id, Person.slack_id, Person.name)
-            .where(Person.workspace_id == workspace_id)
-        )
-    }
-
-
-def _teams(session: Session, workspace_id: int) -> dict[int, tuple[str, str]]:
-    return {
-        tid: (key, name)
-        for tid, key, name in session.execute(
-            select(Team.id, Team.key, Team.name).where(Team.workspace_id == workspace_id)
-        )
-    }
-
-
-def _period(data: Mapping[str, Any] | None) -> int | None:
-    if data is None:
-        return None
-    try:
-        return _PERIOD_DAYS.get(cadence.parse(data).cadence)
-    except ScheduleError:
-        return None  # unreadable: the next level decides, as for prompts
-
-
-def _cadence_days(session: Session, workspace_id: int) -> dict[int, int]:
-    """Each person's check-in period: their own schedule, else their teams' (team before
-    department before company), else the organisation's; weekly when none is set."""
-    org = _period(session.scalar(select(Workspace.checkin_schedule)
-                                 .where(Workspace.id == workspace_id)))
-    teams: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for pid, kind, sched in session.execute(
-        select(TeamMember.person_id, Team.kind, Team.checkin_schedule)
-        .join(Team, Team.id == TeamMember.team_id)
-        .where(TeamMember.workspace_id == workspace_id, Team.checkin_schedule.isnot(None))
-    ):
-        days = _period(sched)
-        if days is not None:
-            teams[pid].append((_KIND_RANK.get(kind, 0), days))
-    out: dict[int, int] = {}
-    for pid, own in session.execute(select(Person.id, Person.checkin_schedule)
-                                    .where(Person.workspace_id == workspace_id)):
-        found = _period(own)
-        if found is None and teams.get(pid):
-            found = min(teams[pid])[1]
-        found = found or org
-        if found is not None and found != 7:
-            out[pid] = found
-    return out
 
 
 def last_checkins(session: Session, kr_ids: list[int],

@@ -77,13 +77,18 @@ def cycle_report(
 
 def _cycle_report(include_private: bool, include_drafts: bool, read: ReadArgs) -> CycleReport:
     cycle, settings = read["cycle"], read["settings"]
-    rows = load.cycle_rows(read["session"], read["workspace_id"], cycle)
-    links = facts.alignment(rows.objectives, rows.key_results)
-    objective_facts = facts.objective_facts(rows, links)
-    card = score.score(objective_facts)
-    cview = score.cycle_view(cycle, read["today"])
-    pace = score.pace(objective_facts, card, cycles.window(cycle), read["today"], settings)
-    krs = views.kr_views(rows, links, card, pace=pace, settings=settings,
+    session, workspace_id = read["session"], read["workspace_id"]
+    rows = load.cycle_rows(session, workspace_id, cycle)
+    cview, window = score.cycle_view(cycle, read["today"]), cycles.window(cycle)
+    # The database works out the latest check-ins while the cycle is scored (pure work only
+    # in this block: a statement here would wait behind theirs).
+    with load.latest_checkins(session, workspace_id, cycle) as latest:
+        links = facts.alignment(rows.objectives, rows.key_results)
+        objective_facts = facts.objective_facts(rows, links)
+        card = score.score(objective_facts)
+        pace = score.pace(objective_facts, card, window, read["today"], settings)
+        last = latest()
+    krs = views.kr_views(rows, links, card, last, pace=pace, settings=settings,
                          cycle=cycle, today=read["today"], now=read["now"])
     shown = views.objective_views(rows, links, card, krs, pace=pace,
                                   facts={o.id: o for o in objective_facts}, settings=settings,

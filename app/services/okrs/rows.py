@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC
 from operator import itemgetter
 from typing import Any
@@ -42,20 +44,62 @@ def rows_many(db: Connection, stmts: list[Select[Any]]) -> list[Rows]:
         return [_run(db, stmt) for stmt in stmts]
     raw = db.connection.driver_connection
     assert raw is not None  # an open connection always has one
-    cursors = []
     with raw.pipeline():
-        for entry in compiled:
-            assert entry is not None
-            text, params = entry
-            cursor = raw.cursor(binary=True)
-            cursor.execute(text, params)
-            cursors.append(cursor)
+        cursors = _send(raw, compiled)
     out = []
     for stmt, cursor in zip(stmts, cursors, strict=True):
         with cursor:
             rows = cursor.fetchall()
             out.append(_processed(db, stmt, cursor.description, rows))
     return out
+
+
+@contextmanager
+def prefetch(db: Connection, stmts: list[Select[Any]]) -> Iterator[Callable[[], list[Rows]]]:
+    """The selects sent when the block starts, their rows read when the function it gives
+    is called (once; later calls return the same rows).
+
+    On PostgreSQL they go out in a pipeline of their own, so the server runs them while the
+    caller works; a statement run on the connection inside the block would queue behind
+    them, so only work that needs no database belongs there. Elsewhere, or for statements
+    with IN lists of values, they run when asked.
+    """
+    compiled = [_compiled(db, stmt) for stmt in stmts] \
+        if db.dialect.driver == "psycopg" else None
+    fetched: list[Rows] = []
+    if compiled is None or any(c is None for c in compiled):
+        def run() -> list[Rows]:
+            if not fetched:
+                fetched.extend(_run(db, stmt) for stmt in stmts)
+            return fetched
+        yield run
+        return
+    raw = db.connection.driver_connection
+    assert raw is not None  # an open connection always has one
+    with raw.pipeline():
+        cursors = _send(raw, compiled)
+        try:
+            def read() -> list[Rows]:
+                if not fetched:
+                    for stmt, cursor in zip(stmts, cursors, strict=True):
+                        got = cursor.fetchall()  # first: the description comes with the rows
+                        fetched.append(_processed(db, stmt, cursor.description, got))
+                return fetched
+            yield read
+        finally:
+            for cursor in cursors:
+                cursor.close()
+
+
+def _send(raw: Any, compiled: list[tuple[str, dict[str, Any]] | None]) -> list[Any]:
+    cursors = []
+    for entry in compiled:
+        assert entry is not None
+        text, params = entry
+        cursor = raw.cursor(binary=True)
+        cursor.execute(text, params)
+        cursors.append(cursor)
+    return cursors
 
 
 # Compiled statements by SQLAlchemy's cache key: compiling the read model's four selects

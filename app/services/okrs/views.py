@@ -22,6 +22,7 @@ from app.domain import (
     KRType,
     KRView,
     ObjectiveFacts,
+    ObjectiveStatusRule,
     ObjectiveView,
     ScoreCard,
     TrafficLight,
@@ -48,12 +49,13 @@ _SELF_MOVING = (KRType.ISSUES.value, KRType.CHILDREN.value)
 
 
 def kr_views(
-    rows: CycleRows, links: Alignment, card: ScoreCard, *, pace: Pace,
-    settings: ScoringSettings, cycle: Cycle, today: date, now: datetime,
+    rows: CycleRows, links: Alignment, card: ScoreCard, last: dict[int, LastCheckins], *,
+    pace: Pace, settings: ScoringSettings, cycle: Cycle, today: date, now: datetime,
 ) -> dict[int, list[KRView]]:
-    """Each objective's KR views (by objective id), in row order."""
+    """Each objective's KR views (by objective id), in row order; ``last``: each KR's latest
+    check-ins, by KR id."""
     out: dict[int, list[KRView]] = defaultdict(list)
-    people, last, obj_key, periods = rows.people, rows.last, links.obj_key, rows.cadence_days
+    people, obj_key, periods = rows.people, links.obj_key, rows.cadence_days
     active = KRState.ACTIVE.value
     ended = today > cycle.end_date
     # Staleness is measured up to the cycle's last day: nobody owes a check-in after it.
@@ -113,35 +115,38 @@ def objective_views(
     obj_key, kr_key, kr_obj = links.obj_key, links.kr_key, links.kr_obj
     depth = _depths(rows.objectives, kr_obj)
     ended = today > cycle.end_date
+    name, scores, expectations = cycle.name, card.objectives, pace.objective_expected
+    private = Visibility.PRIVATE.value
     views: list[ObjectiveView] = []
     for o in rows.objectives:
-        if not include_private and o.visibility == Visibility.PRIVATE.value:
+        if not include_private and o.visibility == private:
             continue
         if not include_drafts and o.is_draft:
             continue
-        krv = tuple(krs.get(o.id, ()))
-        score = card.objectives.get(o.key, 0.0)
+        key = o.key
+        krv = tuple(krs[o.id]) if o.id in krs else ()
+        score = scores.get(key, 0.0)
         owner = people.get(o.owner_id) if o.owner_id else None
         team = teams.get(o.team_id) if o.team_id else None
-        expected = pace.objective_expected.get(o.key, 0.0)
+        expected = expectations.get(key, 0.0)
         grade = scoring.grade(score, settings) if ended else None
         status = grade.light if grade else _objective_status(
-            facts.get(o.key), krv, score, expected, settings)
-        views.append(
-            ObjectiveView(
-                key=o.key, title=o.title, cycle=cycle.name,
-                team_key=team[0] if team else None, team_name=team[1] if team else None,
-                owner_slack_id=owner[0] if owner else None, owner_name=owner[1] if owner else None,
-                score=score, status=status, expected=expected, grade=grade,
-                visibility=VISIBILITY[o.visibility],
-                commitment=COMMITMENT[o.commitment], key_results=krv,
-                aligned_to=obj_key.get(o.aligned_objective_id) if o.aligned_objective_id
-                else (obj_key.get(kr_obj[o.aligned_kr_id]) if o.aligned_kr_id in kr_obj else None),
-                aligned_to_kr=kr_key.get(o.aligned_kr_id) if o.aligned_kr_id else None,
-                depth=depth.get(o.id, 0), is_development=o.is_development, is_draft=o.is_draft,
-                rollup_mode=ROLLUP[o.rollup_mode],
-            )
-        )
+            facts.get(key), krv, score, expected, settings)
+        # Positional, in ObjectiveView's field order (see kr_views);
+        # tests/services/okrs/test_views_fields.py checks it.
+        views.append(ObjectiveView(
+            key, o.title, name,  # key, title, cycle
+            team[0] if team else None, team[1] if team else None,  # team_key, team_name
+            owner[0] if owner else None, owner[1] if owner else None,  # owner_slack_id, _name
+            score, status, VISIBILITY[o.visibility], COMMITMENT[o.commitment],
+            krv,  # key_results
+            obj_key.get(o.aligned_objective_id) if o.aligned_objective_id
+            else (obj_key.get(kr_obj[o.aligned_kr_id]) if o.aligned_kr_id in kr_obj
+                  else None),  # aligned_to
+            kr_key.get(o.aligned_kr_id) if o.aligned_kr_id else None,  # aligned_to_kr
+            depth.get(o.id, 0), o.is_development, o.is_draft,  # depth .. is_draft
+            ROLLUP[o.rollup_mode], expected, grade,  # rollup_mode, expected, grade
+        ))
     return views
 
 
@@ -150,7 +155,9 @@ def _objective_status(objective: ObjectiveFacts | None, krv: tuple[KRView, ...],
     """``weighted``: the suggestion from the weighted score against the weighted expected
     progress, capped at yellow by a declared red. ``worst``: the worst light of the active
     KRs (with none active, the suggestion)."""
-    active = [kv.status for kv in krv if kv.state == KRState.ACTIVE]
+    # Only ``worst`` reads the KRs' lights.
+    active = [kv.status for kv in krv if kv.state == KRState.ACTIVE] \
+        if settings.objective_status == ObjectiveStatusRule.WORST else ()
     return scoring.objective_light(
         objective or ObjectiveFacts(id=""), score, expected, active,
         rule=settings.objective_status, yellow_gap=settings.yellow_gap, red_gap=settings.red_gap)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app.models import Cycle, KeyResult, Objective, Workspace
@@ -76,3 +77,33 @@ def test_a_statement_of_the_same_shape_reads_with_its_own_values(session: Sessio
         select(KeyResult.key).where(KeyResult.key.in_(["k1", "k2"])).order_by(KeyResult.key),
         select(KeyResult.key).where(KeyResult.key.in_(["k0"]))])
     assert listed == [[("k1",), ("k2",)], [("k0",)]]
+
+
+def test_prefetched_rows_are_the_same_and_read_once(session: Session) -> None:
+    _seed(session)
+    keys = select(KeyResult.key, KeyResult.last_checkin_at).order_by(KeyResult.key)
+    expected = rows.rows_of(session.connection(), keys)
+    with rows.prefetch(session.connection(), [keys, select(func.count()).select_from(
+            KeyResult)]) as fetch:
+        first = fetch()
+        assert first == [expected, [(3,)]]
+        assert fetch() is first
+    assert session.scalar(select(func.count()).select_from(Objective)) == 1
+
+
+def test_prefetch_sends_the_statements_when_the_block_starts(session: Session) -> None:
+    if session.bind.dialect.name != "postgresql":  # type: ignore[union-attr]
+        pytest.skip("SQLite runs them when asked")
+    engine = session.get_bind().engine
+    pid = session.scalar(select(func.pg_backend_pid()))
+    held = select(func.count()).select_from(text("pg_locks")).where(
+        text("locktype = 'advisory' AND objid = 424242 AND pid = :pid")).params(pid=pid)
+    with rows.prefetch(session.connection(), [select(func.pg_advisory_xact_lock(424242))]) \
+            as fetch:
+        # Nothing was read yet, and another session already sees the lock taken.
+        with engine.connect() as other:
+            deadline = time.monotonic() + 10
+            while not other.scalar(held) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert other.scalar(held) == 1
+        assert len(fetch()[0]) == 1  # (pg_advisory_xact_lock returns void)

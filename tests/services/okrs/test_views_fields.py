@@ -6,18 +6,23 @@ the keyword-built expectation."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import scoring
 from app.config import ScoringSettings
 from app.domain import (
+    Commitment,
     IssueFact,
     KRFacts,
     KRState,
     KRType,
     KRView,
+    ObjectiveView,
     PhasedTarget,
+    RollupMode,
     ScoreCard,
     TrafficLight,
+    Visibility,
 )
 from app.models import Cycle
 from app.services.okrs import facts, views
@@ -29,7 +34,7 @@ CYCLE = Cycle(id=1, workspace_id=1, name="Q1", start_date=date(2026, 2, 1),
               end_date=date(2026, 4, 30))
 
 
-def _kr(**changes: object) -> KRRow:
+def _kr(**changes: Any) -> KRRow:
     row = KRRow(
         id=11, key="k", objective_id=21, title="Cut p99", kr_type="decrease",
         start_value=90.5, target_value=10.25, current_value=50.75, manual_score=0.125,
@@ -50,9 +55,11 @@ def _rows(kr: KRRow) -> CycleRows:
                    is_draft=False)
     return CycleRows(objectives=[obj, child], key_results=[kr],
                      issues={kr.id: [IssueFact(closed=True, weight=3.0)]},
-                     last={kr.id: LastCheckins(score=0.375, previous_score=0.0625,
-                                               note="on track", blockers="the vendor")},
                      people={31: ("U31", "Pat")})
+
+
+LAST = {11: LastCheckins(score=0.375, previous_score=0.0625, note="on track",
+                         blockers="the vendor")}
 
 
 def test_kr_facts_carry_every_field_in_place() -> None:
@@ -72,7 +79,7 @@ def _view(kr: KRRow, today: date) -> KRView:
     links = facts.alignment(rows.objectives, rows.key_results)
     card = ScoreCard(key_results={"k": 0.5}, objectives={"o": 0.5}, progress={"k": 0.5078})
     pace = Pace(kr_expected={"k": 0.875}, kr_suggested={"k": TrafficLight.RED})
-    (view,) = views.kr_views(rows, links, card, pace=pace, settings=ScoringSettings(),
+    (view,) = views.kr_views(rows, links, card, LAST, pace=pace, settings=ScoringSettings(),
                              cycle=CYCLE, today=today, now=NOW)[21]
     return view
 
@@ -100,3 +107,37 @@ def test_kr_views_after_the_end_and_before_a_first_check_in() -> None:
     early = _view(_kr(declared_status=None, last_checkin_at=None), CYCLE.start_date)
     assert (early.status, early.grade, early.stale, early.pending) == (
         TrafficLight.RED, None, False, True)
+
+
+def test_objective_views_carry_every_field_in_place() -> None:
+    kr = _kr()
+    rows = _rows(kr)
+    obj, child = rows.objectives
+    rows = CycleRows(objectives=[obj._replace(team_id=41, visibility="private",
+                                              commitment="aspirational", rollup_mode="both",
+                                              is_development=True, is_draft=False),
+                                 child._replace(owner_id=None)],
+                     key_results=rows.key_results, issues=rows.issues,
+                     people=rows.people, teams={41: ("web", "Web team")})
+    links = facts.alignment(rows.objectives, rows.key_results)
+    card = ScoreCard(key_results={"k": 0.5}, objectives={"o": 0.625, "child": 0.25},
+                     progress={"k": 0.5078})
+    pace = Pace(kr_expected={"k": 0.875}, kr_suggested={"k": TrafficLight.RED},
+                objective_expected={"o": 0.75, "child": 0.125})
+    of = facts.objective_facts(rows, links)
+    krs = views.kr_views(rows, links, card, LAST, pace=pace, settings=ScoringSettings(),
+                         cycle=CYCLE, today=NOW.date(), now=NOW)
+    top, under = views.objective_views(
+        rows, links, card, krs, pace=pace, facts={o.id: o for o in of},
+        settings=ScoringSettings(), cycle=CYCLE, today=NOW.date(), include_private=True,
+        include_drafts=True)
+    assert top == ObjectiveView(
+        key="o", title="Fast", cycle="Q1", team_key="web", team_name="Web team",
+        owner_slack_id="U31", owner_name="Pat", score=0.625, status=TrafficLight.GREEN,
+        visibility=Visibility.PRIVATE, commitment=Commitment.ASPIRATIONAL,
+        key_results=tuple(krs[21]), aligned_to=None, aligned_to_kr=None, depth=0,
+        is_development=True, is_draft=False, rollup_mode=RollupMode.BOTH, expected=0.75,
+        grade=None)
+    assert (under.key, under.aligned_to, under.aligned_to_kr, under.depth, under.owner_name,
+            under.score, under.expected, under.status, under.key_results) == (
+        "child", "o", "k", 1, None, 0.25, 0.125, TrafficLight.GREEN, ())
