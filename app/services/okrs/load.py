@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, exists, false, func, select
@@ -70,6 +71,11 @@ class KRRow(NamedTuple):
     last_checkin_at: datetime | None
     due_date: date | None
     targets: list[dict[str, Any]] | None
+    position: int
+
+
+_KR_ORDER = itemgetter(*(KRRow._fields.index(name)
+                          for name in ("objective_id", "position", "id")))
 
 
 @record(frozen=True, slots=True)
@@ -96,7 +102,8 @@ class CycleRows:
 
 
 def cycle_rows(session: Session, workspace_id: int, cycle: Cycle) -> CycleRows:
-    """The objectives and KRs of a cycle (in position order), with what scoring and views need
+    """The objectives of a cycle in position order, its KRs grouped by objective and in
+    position order within each, with what scoring and views need
     (the latest check-ins come from :func:`latest_checkins`)."""
     session.flush()
     in_cycle = _in_cycle(workspace_id, cycle)
@@ -105,6 +112,11 @@ def cycle_rows(session: Session, workspace_id: int, cycle: Cycle) -> CycleRows:
         _issues_query(workspace_id, in_cycle), *people_rows.queries(workspace_id)])
     person_rows, team_rows, org_rows, schedule_rows = people
     new = tuple.__new__  # KRRow._make without the classmethod call, per KR
+    # Each objective's KRs in position order. Sorted here rather than by the database: only
+    # the order within an objective matters, and rows that come back in the order they were
+    # written (an import's) are already in it, where the server sorts 100,000 wide rows in
+    # about 80 ms.
+    kr_rows.sort(key=_KR_ORDER)
     krs = [new(KRRow, row) for row in kr_rows]
     issues: dict[int, list[IssueFact]] = defaultdict(list)
     for kr_id, closed, weight in issue_rows:
@@ -152,10 +164,9 @@ def _key_results_query(workspace_id: int, in_cycle: ColumnElement[bool]) -> Sele
             KeyResult.current_value, KeyResult.manual_score, KeyResult.unit,
             KeyResult.weight, KeyResult.owner_id, KeyResult.declared_status,
             KeyResult.state, KeyResult.last_checkin_at, KeyResult.due_date,
-            KeyResult.targets,
+            KeyResult.targets, KeyResult.position,
         )
         .where(KeyResult.workspace_id == workspace_id, in_cycle)
-        .order_by(KeyResult.position, KeyResult.id)
     )
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app.models import Cycle, KeyResult, Objective, Workspace
-from app.services.okrs import rows
+from app.services.okrs import load, rows
 
 
 def _seed(session: Session) -> None:
@@ -107,3 +107,30 @@ def test_prefetch_sends_the_statements_when_the_block_starts(session: Session) -
                 time.sleep(0.01)
             assert other.scalar(held) == 1
         assert len(fetch()[0]) == 1  # (pg_advisory_xact_lock returns void)
+
+
+def test_the_cycle_read_lists_each_objectives_krs_in_position_order(session: Session) -> None:
+    _seed(session)  # objective "o" with k0, k1, k2 written in that order
+    ws_id = session.scalars(select(Workspace.id)).one()
+    cycle = session.scalars(select(Cycle)).one()
+    other = Objective(workspace_id=ws_id, key="p", cycle_id=cycle.id, title="P", position=-1,
+                      created_at=datetime(2026, 1, 1, tzinfo=UTC),
+                      updated_at=datetime(2026, 1, 1, tzinfo=UTC))
+    session.add(other)
+    session.flush()
+    # Interleaved with o's, and positions that contradict the order of writing, ties by id.
+    for n, position in ((3, 1), (4, 0), (5, 1)):
+        session.add(KeyResult(workspace_id=ws_id, key=f"k{n}", objective_id=other.id,
+                              title=f"KR {n}", position=position,
+                              created_at=datetime(2026, 1, 1, tzinfo=UTC),
+                              updated_at=datetime(2026, 1, 1, tzinfo=UTC)))
+    for key, position in (("k0", 2), ("k1", 1), ("k2", 0)):
+        session.scalars(select(KeyResult).where(KeyResult.key == key)).one().position = position
+    session.flush()
+    read = load.cycle_rows(session, ws_id, cycle)
+    assert [o.key for o in read.objectives] == ["p", "o"]
+    by_objective: dict[int, list[str]] = {}
+    for kr in read.key_results:
+        by_objective.setdefault(kr.objective_id, []).append(kr.key)
+    assert by_objective == {other.id: ["k4", "k3", "k5"],
+                            read.objectives[1].id: ["k2", "k1", "k0"]}

@@ -40,7 +40,7 @@ def _kr(**changes: Any) -> KRRow:
         start_value=90.5, target_value=10.25, current_value=50.75, manual_score=0.125,
         unit="ms", weight=2.5, owner_id=31, declared_status="green", state="active",
         last_checkin_at=NOW - timedelta(days=3), due_date=date(2026, 4, 2),
-        targets=[{"on": "2026-03-31", "value": 40.0}])
+        targets=[{"on": "2026-03-31", "value": 40.0}], position=0)
     return row._replace(**changes)
 
 
