@@ -117,12 +117,16 @@ def cycle_rows(session: Session, workspace_id: int, cycle: Cycle) -> CycleRows:
     # written (an import's) are already in it, where the server sorts 100,000 wide rows in
     # about 80 ms.
     kr_rows.sort(key=_KR_ORDER)
-    krs = [new(KRRow, row) for row in kr_rows]
+    # Each statement reads its own snapshot: a KR written with its objective between the
+    # two reads would come without it. It waits for the next read.
+    objectives = [new(ObjRow, row) for row in obj_rows]
+    known = {o.id for o in objectives}
+    krs = [kr for kr in (new(KRRow, row) for row in kr_rows) if kr.objective_id in known]
     issues: dict[int, list[IssueFact]] = defaultdict(list)
     for kr_id, closed, weight in issue_rows:
         issues[kr_id].append(IssueFact(bool(closed), float(weight)))
     return CycleRows(
-        objectives=[new(ObjRow, row) for row in obj_rows], key_results=krs, issues=issues,
+        objectives=objectives, key_results=krs, issues=issues,
         people=people_rows.people(person_rows), teams=people_rows.teams(team_rows),
         cadence_days=people_rows.cadence_days(person_rows, org_rows, schedule_rows))
 

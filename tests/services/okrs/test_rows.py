@@ -9,8 +9,10 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from app.config import ScoringSettings
 from app.models import Cycle, KeyResult, Objective, Workspace
 from app.services.okrs import load, rows
+from app.services.okrs import report as okrs
 
 
 def _seed(session: Session) -> None:
@@ -134,3 +136,21 @@ def test_the_cycle_read_lists_each_objectives_krs_in_position_order(session: Ses
         by_objective.setdefault(kr.objective_id, []).append(kr.key)
     assert by_objective == {other.id: ["k4", "k3", "k5"],
                             read.objectives[1].id: ["k2", "k1", "k0"]}
+
+
+def test_a_kr_whose_objective_the_read_did_not_see_waits_for_the_next_read(
+        session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The objectives and the KRs are two statements, each with its own snapshot: an objective
+    # and its KR committed between them come as a KR without its objective.
+    _seed(session)
+    ws_id = session.scalars(select(Workspace.id)).one()
+    cycle = session.scalars(select(Cycle)).one()
+    older = load._objectives_query
+    monkeypatch.setattr(load, "_objectives_query", lambda ws, c: older(ws, c).where(
+        Objective.key != "o"))
+    read = load.cycle_rows(session, ws_id, cycle)
+    assert (read.objectives, read.key_results) == ([], [])
+    report = okrs.cycle_report(session=session, workspace_id=ws_id, cycle=cycle,
+                               today=date(2026, 3, 2), now=datetime(2026, 3, 2, tzinfo=UTC),
+                               settings=ScoringSettings())
+    assert report.objectives == []
