@@ -76,19 +76,17 @@ def objective_facts(rows: CycleRows, links: Alignment) -> list[ObjectiveFacts]:
     issues, children_of_kr = rows.issues, links.children_of_kr
     kr_facts: dict[int, list[KRFacts]] = defaultdict(list)
     no_issues: tuple[IssueFact, ...] = ()
-    for k in rows.key_results:
-        kid = k.id
+    for (kid, key, objective_id, _title, kr_type, start, target, current, manual, _unit,
+         weight, _owner, declared, state, _at, due, targets, _position) in rows.key_results:
         # Positional, in KRFacts' field order (a keyword call costs twice as much, per KR):
         # id, kr_type, start, target, current, manual_score, weight, issues, children,
         # declared_status, state, due, targets.
-        kr_facts[k.objective_id].append(KRFacts(
-            k.key, KR_TYPE[k.kr_type], k.start_value, k.target_value, k.current_value,
-            k.manual_score, k.weight,
+        kr_facts[objective_id].append(KRFacts(
+            key, KR_TYPE[kr_type], start, target, current, manual, weight,
             tuple(issues[kid]) if kid in issues else no_issues,
             tuple(children_of_kr[kid]) if kid in children_of_kr else (),
-            LIGHT[k.declared_status] if k.declared_status else None,
-            KR_STATE[k.state], k.due_date,
-            phased_targets(k.targets) if k.targets else (),
+            LIGHT[declared] if declared else None, KR_STATE[state], due,
+            phased_targets(targets) if targets else (),
         ))
     return [
         ObjectiveFacts(
