@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.config import ScoringSettings
-from app.domain import CycleView, KRView, ObjectiveView, ScoreCard
+from app.domain import CycleView, KRView, ObjectiveFacts, ObjectiveView, ScoreCard
 from app.models import Cycle, KeyResult, Objective
 from app.services.gcpause import paused_gc
 from app.services.okrs import cycles, facts, load, score, views
@@ -76,27 +76,50 @@ def cycle_report(
 
 
 def _cycle_report(include_private: bool, include_drafts: bool, read: ReadArgs) -> CycleReport:
-    cycle, settings = read["cycle"], read["settings"]
-    session, workspace_id = read["session"], read["workspace_id"]
+    cycle, session, workspace_id = read["cycle"], read["session"], read["workspace_id"]
     rows = load.cycle_rows(session, workspace_id, cycle)
-    cview, window = score.cycle_view(cycle, read["today"]), cycles.window(cycle)
     # The database works out the latest check-ins while the cycle is scored (pure work only
     # in this block: a statement here would wait behind theirs).
     with load.latest_checkins(session, workspace_id, cycle) as latest:
-        links = facts.alignment(rows.objectives, rows.key_results)
-        objective_facts = facts.objective_facts(rows, links)
-        card = score.score(objective_facts)
-        pace = score.pace(objective_facts, card, window, read["today"], settings)
+        done = scored(rows, cycle, read["today"], read["settings"])
         last = latest()
-    krs = views.kr_views(rows, links, card, last, pace=pace, settings=settings,
-                         cycle=cycle, today=read["today"], now=read["now"])
-    shown = views.objective_views(rows, links, card, krs, pace=pace,
-                                  facts={o.id: o for o in objective_facts}, settings=settings,
-                                  cycle=cycle, today=read["today"],
-                                  include_private=include_private,
+    return assembled(rows, done, last, cycle=cycle, today=read["today"], now=read["now"],
+                     settings=read["settings"], include_private=include_private,
+                     include_drafts=include_drafts)
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """A cycle's rows scored: alignment, facts, scores and pace (no views yet)."""
+
+    links: facts.Alignment
+    facts: list[ObjectiveFacts]
+    card: ScoreCard
+    pace: score.Pace
+
+
+def scored(rows: load.CycleRows, cycle: Cycle, today: date,
+           settings: ScoringSettings) -> Scored:
+    """Score a cycle's rows (pure: no database)."""
+    links = facts.alignment(rows.objectives, rows.key_results)
+    objective_facts = facts.objective_facts(rows, links)
+    card = score.score(objective_facts)
+    pace = score.pace(objective_facts, card, cycles.window(cycle), today, settings)
+    return Scored(links, objective_facts, card, pace)
+
+
+def assembled(rows: load.CycleRows, done: Scored, last: dict[int, load.LastCheckins], *,
+              cycle: Cycle, today: date, now: datetime, settings: ScoringSettings,
+              include_private: bool = True, include_drafts: bool = True) -> CycleReport:
+    """The report of scored rows, with each KR's latest check-ins (``last``, by KR id)."""
+    krs = views.kr_views(rows, done.links, done.card, last, pace=done.pace, settings=settings,
+                         cycle=cycle, today=today, now=now)
+    shown = views.objective_views(rows, done.links, done.card, krs, pace=done.pace,
+                                  facts={o.id: o for o in done.facts}, settings=settings,
+                                  cycle=cycle, today=today, include_private=include_private,
                                   include_drafts=include_drafts)
     return CycleReport(
-        cycle=cview, objectives=tree_order(shown), scores=card,
+        cycle=score.cycle_view(cycle, today), objectives=tree_order(shown), scores=done.card,
         team_scores=score.team_scores(shown), company_score=score.company_score(shown),
     )
 

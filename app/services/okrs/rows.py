@@ -13,12 +13,12 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Select
+from sqlalchemy import Connection, Select, event
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from app.models.base import UTCDateTime
@@ -60,9 +60,9 @@ def prefetch(db: Connection, stmts: list[Select[Any]]) -> Iterator[Callable[[], 
     is called (once; later calls return the same rows).
 
     On PostgreSQL they go out in a pipeline of their own, so the server runs them while the
-    caller works; a statement run on the connection inside the block would queue behind
-    them, so only work that needs no database belongs there. Elsewhere, or for statements
-    with IN lists of values, they run when asked.
+    caller works (pure work, to gain anything: a statement run on the connection inside the
+    block first reads the prefetched rows, waiting for them, then runs as usual). Elsewhere,
+    or for statements with IN lists of values, they run when asked.
     """
     compiled = [_compiled(db, stmt) for stmt in stmts] \
         if db.dialect.driver == "psycopg" else None
@@ -76,17 +76,26 @@ def prefetch(db: Connection, stmts: list[Select[Any]]) -> Iterator[Callable[[], 
         return
     raw = db.connection.driver_connection
     assert raw is not None  # an open connection always has one
-    with raw.pipeline():
+    with ExitStack() as pipeline:
+        pipeline.enter_context(raw.pipeline())
         cursors = _send(raw, compiled)
+
+        def read() -> list[Rows]:
+            if not fetched and cursors:
+                for stmt, cursor in zip(stmts, cursors, strict=True):
+                    got = cursor.fetchall()  # first: the description comes with the rows
+                    fetched.append(_processed(db, stmt, cursor.description, got))
+                pipeline.close()  # out of pipeline mode, where SQLAlchemy cannot read results
+            return fetched
+
+        def before_statement(*_args: Any) -> None:
+            read()
+
+        event.listen(db, "before_cursor_execute", before_statement)
         try:
-            def read() -> list[Rows]:
-                if not fetched:
-                    for stmt, cursor in zip(stmts, cursors, strict=True):
-                        got = cursor.fetchall()  # first: the description comes with the rows
-                        fetched.append(_processed(db, stmt, cursor.description, got))
-                return fetched
             yield read
         finally:
+            event.remove(db, "before_cursor_execute", before_statement)
             for cursor in cursors:
                 cursor.close()
 

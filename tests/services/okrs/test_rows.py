@@ -154,3 +154,20 @@ def test_a_kr_whose_objective_the_read_did_not_see_waits_for_the_next_read(
                                today=date(2026, 3, 2), now=datetime(2026, 3, 2, tzinfo=UTC),
                                settings=ScoringSettings())
     assert report.objectives == []
+
+
+def test_a_statement_inside_a_prefetch_block_reads_the_prefetched_rows_first(
+        session: Session) -> None:
+    _seed(session)
+    keys = select(KeyResult.key).order_by(KeyResult.key)
+    with rows.prefetch(session.connection(), [keys]) as fetch:
+        assert session.scalar(select(func.count()).select_from(Objective)) == 1
+        session.add(Objective(workspace_id=session.scalars(select(Workspace.id)).one(),
+                              key="q", cycle_id=session.scalars(select(Cycle.id)).one(),
+                              title="Q", created_at=datetime(2026, 1, 1, tzinfo=UTC),
+                              updated_at=datetime(2026, 1, 1, tzinfo=UTC)))
+        session.flush()
+        assert fetch() == [[("k0",), ("k1",), ("k2",)]]
+    with pytest.raises(ValueError), rows.prefetch(session.connection(), [keys]):
+        raise ValueError("the block failed")
+    assert session.scalar(select(func.count()).select_from(Objective)) == 2
