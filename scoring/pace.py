@@ -64,7 +64,6 @@ from app.domain import (
     Commitment,
     CycleWindow,
     KRFacts,
-    KRState,
     KRType,
     ObjectiveFacts,
     ObjectiveStatusRule,
@@ -76,7 +75,7 @@ from scoring.rollups import counted_krs
 
 BEHIND_PACE = "declared green but behind pace"
 AHEAD_OF_PACE = "declared red but ahead of pace"
-_PAUSED = KRState.PAUSED
+_DONE = 1.0 - EPS  # a score this close to 1 is done
 
 
 def expected_progress(cycle: CycleWindow, today: date) -> float:
@@ -167,14 +166,17 @@ def suggest_status(
     decimal inputs such as ``0.45 - 0.30`` against ``0.15`` land on the boundary as written.
     Being ahead of pace (a negative gap) is green.
     """
-    if score >= 1.0 - EPS:
+    return _light(score, expected, yellow_gap - EPS, red_gap - EPS)
+
+
+def _light(score: float, expected: float, yellow: float, red: float) -> TrafficLight:
+    """The rule of :func:`suggest_status`, with the gaps' tolerances already applied."""
+    if score >= _DONE:
         return TrafficLight.GREEN
     gap = expected - score
-    if gap < yellow_gap - EPS:
+    if gap < yellow:
         return TrafficLight.GREEN
-    if gap < red_gap - EPS:
-        return TrafficLight.YELLOW
-    return TrafficLight.RED
+    return TrafficLight.YELLOW if gap < red else TrafficLight.RED
 
 
 def effective_status(
@@ -243,44 +245,14 @@ def weighted_expected(krs: Sequence[KRFacts], expected: Mapping[str, float],
                       mode_children: bool = False, mode_both: bool = False) -> float:
     """An objective's expected progress: the weighted mean of its counted KRs' expected
     scores (same weights as its score); ``children`` are the ``(expected, weight)`` pairs of
-    its child objectives, used as in the ``children`` and ``both`` rollup modes.
-
-    Once per objective of a cycle: running sums instead of pair lists, added in the same
-    order as :func:`~scoring._num.weighted_mean` over the pairs, so the result is the same
-    to the last bit.
-    """
-    kids = children if isinstance(children, list) else list(children)
+    its child objectives, used as in the ``children`` and ``both`` rollup modes."""
+    kids = list(children)
     if mode_children and kids:
         return weighted_mean(kids)
-    # Active KRs' sums, and paused ones' (used when every KR is paused).
-    a_ws = a_tw = a_sum = p_ws = p_tw = p_sum = 0.0
-    a_n = p_n = 0
-    get = expected.get
-    for kr in krs:
-        value, weight = get(kr.id, 0.0), kr.weight
-        if kr.state == _PAUSED:
-            p_n += 1
-            p_sum += value
-            if weight > 0.0:
-                p_tw += weight
-                p_ws += value * weight
-        else:
-            a_n += 1
-            a_sum += value
-            if weight > 0.0:
-                a_tw += weight
-                a_ws += value * weight
-    ws, tw, total, n = (a_ws, a_tw, a_sum, a_n) if a_n else (p_ws, p_tw, p_sum, p_n)
+    pairs = [(expected.get(kr.id, 0.0), kr.weight) for kr in counted_krs(krs)]
     if mode_both:
-        for value, weight in kids:
-            n += 1
-            total += value
-            if weight > 0.0:
-                tw += weight
-                ws += value * weight
-    if tw > 0.0:
-        return ws / tw
-    return total / n if n else 0.0
+        return weighted_mean(pairs + kids)
+    return weighted_mean(pairs)
 
 
 def suggester(*, yellow_gap: float = 0.15, red_gap: float = 0.30,
@@ -288,16 +260,10 @@ def suggester(*, yellow_gap: float = 0.15, red_gap: float = 0.30,
     """:func:`suggest_status` with its gaps bound: ``suggest(score, expected)``, for loops
     that suggest a light for every KR of a cycle (a keyword call per KR costs as much as
     the rule itself)."""
-    one, yellow, red = 1.0 - EPS, yellow_gap - EPS, red_gap - EPS
-    green, amber, redl = TrafficLight.GREEN, TrafficLight.YELLOW, TrafficLight.RED
+    yellow, red = yellow_gap - EPS, red_gap - EPS
 
     def suggest(score: float, expected: float) -> TrafficLight:
-        if score >= one:
-            return green
-        gap = expected - score
-        if gap < yellow:
-            return green
-        return amber if gap < red else redl
+        return _light(score, expected, yellow, red)
 
     return suggest
 
