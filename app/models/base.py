@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, MetaData
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -52,8 +52,17 @@ class Base(DeclarativeBase):
 
 
 class WorkspaceScoped:
-    """Every row carries its workspace; every query filters by it."""
+    """Every row carries its workspace; every query filters by it.
 
-    workspace_id: Mapped[int] = mapped_column(
-        Integer, ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
-    )
+    ``workspace_id`` has an index of its own unless the table sets ``workspace_indexed``:
+    it does when one of its unique constraints or indexes begins with ``workspace_id``, which
+    serves the same lookups (and a workspace's cascade delete), so a second index would only
+    be upkeep on every write (tests/models/test_indexes.py checks both ways).
+    """
+
+    workspace_indexed: ClassVar[bool] = False
+
+    @declared_attr
+    def workspace_id(cls) -> Mapped[int]:
+        return mapped_column(Integer, ForeignKey("workspaces.id", ondelete="CASCADE"),
+                             index=not cls.workspace_indexed)

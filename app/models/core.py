@@ -56,6 +56,7 @@ class Workspace(Base):
 
 class Person(WorkspaceScoped, Base):
     __tablename__ = "people"
+    workspace_indexed = True  # see WorkspaceScoped
     __table_args__ = (UniqueConstraint("workspace_id", "slack_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -90,6 +91,7 @@ class Person(WorkspaceScoped, Base):
 
 class Team(WorkspaceScoped, Base):
     __tablename__ = "teams"
+    workspace_indexed = True  # see WorkspaceScoped
     __table_args__ = (UniqueConstraint("workspace_id", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -131,6 +133,7 @@ class TeamMember(WorkspaceScoped, Base):
 
 class Cycle(WorkspaceScoped, Base):
     __tablename__ = "cycles"
+    workspace_indexed = True  # see WorkspaceScoped
     __table_args__ = (
         UniqueConstraint("workspace_id", "name"),
         CheckConstraint("end_date >= start_date", name="dates_ordered"),
@@ -145,6 +148,7 @@ class Cycle(WorkspaceScoped, Base):
 
 class Objective(WorkspaceScoped, Base):
     __tablename__ = "objectives"
+    workspace_indexed = True  # see WorkspaceScoped
     __table_args__ = (UniqueConstraint("workspace_id", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -187,6 +191,7 @@ class Objective(WorkspaceScoped, Base):
 
 class KeyResult(WorkspaceScoped, Base):
     __tablename__ = "key_results"
+    workspace_indexed = True  # see WorkspaceScoped
     __table_args__ = (
         UniqueConstraint("workspace_id", "key"),
         CheckConstraint("weight > 0", name="weight_positive"),
@@ -229,6 +234,7 @@ class Checkin(WorkspaceScoped, Base):
     """Append-only: a correction is a new row, never an update."""
 
     __tablename__ = "checkins"
+    workspace_indexed = True  # see WorkspaceScoped
     __table_args__ = (
         Index("ix_checkins_kr_at", "kr_id", "at"),
         UniqueConstraint("workspace_id", "idempotency_key"),
@@ -288,6 +294,7 @@ class Reflection(WorkspaceScoped, Base):
 
 class AuditEntry(WorkspaceScoped, Base):
     __tablename__ = "audit_log"
+    workspace_indexed = True  # see WorkspaceScoped
     __table_args__ = (Index("ix_audit_subject", "workspace_id", "subject_type", "subject_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -25,6 +25,7 @@ class IssueLink(WorkspaceScoped, Base):
     """
 
     __tablename__ = "issue_links"
+    workspace_indexed = True  # see WorkspaceScoped
     __table_args__ = (
         UniqueConstraint("workspace_id", "kr_id", "url"),
         # Webhooks and reconciliation find links by the tracker's coordinates.
@@ -62,6 +63,7 @@ class KRQuery(WorkspaceScoped, Base):
     """
 
     __tablename__ = "kr_queries"
+    workspace_indexed = True  # see WorkspaceScoped
     __table_args__ = (
         UniqueConstraint("workspace_id", "kr_id"),
         Index("ix_kr_queries_where", "workspace_id", "provider", "host", "project"),
@@ -91,6 +93,7 @@ class TrackerConnection(WorkspaceScoped, Base):
     """
 
     __tablename__ = "tracker_connections"
+    workspace_indexed = True  # see WorkspaceScoped
     __table_args__ = (UniqueConstraint("workspace_id", "provider", "host"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -18,6 +18,7 @@ class ReviewRound(WorkspaceScoped, Base):
     """A cycle's scoring round: opened once, with the date scores are due."""
 
     __tablename__ = "review_rounds"
+    workspace_indexed = True  # see WorkspaceScoped
     __table_args__ = (UniqueConstraint("workspace_id", "cycle_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

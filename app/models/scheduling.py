@@ -30,6 +30,7 @@ class Delivery(WorkspaceScoped, Base):
     """
 
     __tablename__ = "deliveries"
+    workspace_indexed = True  # see WorkspaceScoped
     __table_args__ = (
         UniqueConstraint("workspace_id", "kind", "target", "occurrence", name="uq_deliveries_key"),
         Index("ix_deliveries_due", "state", "due_at"),
@@ -68,6 +69,7 @@ class PromptSkip(WorkspaceScoped, Base):
     """A person's "skip this week" on a prompt: no prompt, snooze or nudge that week."""
 
     __tablename__ = "prompt_skips"
+    workspace_indexed = True  # see WorkspaceScoped
     __table_args__ = (UniqueConstraint("workspace_id", "person_id", "week_of"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -83,6 +85,7 @@ class DigestSnapshot(WorkspaceScoped, Base):
     """
 
     __tablename__ = "digest_snapshots"
+    workspace_indexed = True  # see WorkspaceScoped
     __table_args__ = (
         UniqueConstraint("delivery_id"),
         Index("ix_digest_snapshots_team", "workspace_id", "team_id", "taken_at"),
@@ -101,6 +104,7 @@ class TimelineRule(WorkspaceScoped, Base):
     """A custom planning-timeline reminder, posted once per cycle (besides the preset's)."""
 
     __tablename__ = "timeline_rules"
+    workspace_indexed = True  # see WorkspaceScoped
     __table_args__ = (UniqueConstraint("workspace_id", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

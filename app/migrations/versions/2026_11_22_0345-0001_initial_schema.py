@@ -153,9 +153,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_cycles')),
     sa.UniqueConstraint('workspace_id', 'name', name=op.f('uq_cycles_workspace_id_name'))
     )
-    with op.batch_alter_table('cycles', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_cycles_workspace_id'), ['workspace_id'], unique=False)
-
     op.create_table('people',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('slack_id', sa.String(length=32), nullable=False),
@@ -181,9 +178,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_people')),
     sa.UniqueConstraint('workspace_id', 'slack_id', name=op.f('uq_people_workspace_id_slack_id'))
     )
-    with op.batch_alter_table('people', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_people_workspace_id'), ['workspace_id'], unique=False)
-
     op.create_table('scheduler_leases',
     sa.Column('workspace_id', sa.Integer(), nullable=False),
     sa.Column('lease_owner', sa.String(length=100), nullable=True),
@@ -217,9 +211,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_timeline_rules')),
     sa.UniqueConstraint('workspace_id', 'key', name=op.f('uq_timeline_rules_workspace_id_key'))
     )
-    with op.batch_alter_table('timeline_rules', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_timeline_rules_workspace_id'), ['workspace_id'], unique=False)
-
     op.create_table('tracker_connections',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('provider', sa.String(length=16), nullable=False),
@@ -239,9 +230,6 @@ def upgrade() -> None:
     sa.UniqueConstraint('hook_key', name=op.f('uq_tracker_connections_hook_key')),
     sa.UniqueConstraint('workspace_id', 'provider', 'host', name=op.f('uq_tracker_connections_workspace_id_provider_host'))
     )
-    with op.batch_alter_table('tracker_connections', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_tracker_connections_workspace_id'), ['workspace_id'], unique=False)
-
     op.create_table('audit_log',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
@@ -258,7 +246,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_log'))
     )
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_audit_log_workspace_id'), ['workspace_id'], unique=False)
         batch_op.create_index('ix_audit_subject', ['workspace_id', 'subject_type', 'subject_key'], unique=False)
 
     op.create_table('prompt_skips',
@@ -272,9 +259,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_prompt_skips')),
     sa.UniqueConstraint('workspace_id', 'person_id', 'week_of', name=op.f('uq_prompt_skips_workspace_id_person_id_week_of'))
     )
-    with op.batch_alter_table('prompt_skips', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_prompt_skips_workspace_id'), ['workspace_id'], unique=False)
-
     op.create_table('review_rounds',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('cycle_id', sa.Integer(), nullable=False),
@@ -288,9 +272,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_review_rounds')),
     sa.UniqueConstraint('workspace_id', 'cycle_id', name=op.f('uq_review_rounds_workspace_id_cycle_id'))
     )
-    with op.batch_alter_table('review_rounds', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_review_rounds_workspace_id'), ['workspace_id'], unique=False)
-
     op.create_table('teams',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('key', sa.String(length=100), nullable=False),
@@ -313,9 +294,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_teams')),
     sa.UniqueConstraint('workspace_id', 'key', name=op.f('uq_teams_workspace_id_key'))
     )
-    with op.batch_alter_table('teams', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_teams_workspace_id'), ['workspace_id'], unique=False)
-
     op.create_table('deliveries',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
@@ -349,7 +327,6 @@ def upgrade() -> None:
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.create_index('ix_deliveries_due', ['state', 'due_at'], unique=False)
         batch_op.create_index('ix_deliveries_person', ['workspace_id', 'person_id', 'kind', 'due_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_deliveries_workspace_id'), ['workspace_id'], unique=False)
         batch_op.create_index('ix_deliveries_ws_due', ['workspace_id', 'due_at'], unique=False)
 
     op.create_table('objectives',
@@ -387,7 +364,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_objectives_cycle_id'), ['cycle_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_objectives_owner_id'), ['owner_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_objectives_team_id'), ['team_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_objectives_workspace_id'), ['workspace_id'], unique=False)
 
     op.create_table('team_members',
     sa.Column('team_id', sa.Integer(), nullable=False),
@@ -419,7 +395,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('digest_snapshots', schema=None) as batch_op:
         batch_op.create_index('ix_digest_snapshots_team', ['workspace_id', 'team_id', 'taken_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_digest_snapshots_workspace_id'), ['workspace_id'], unique=False)
 
     op.create_table('key_results',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -453,7 +428,6 @@ def upgrade() -> None:
     with op.batch_alter_table('key_results', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_key_results_objective_id'), ['objective_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_key_results_owner_id'), ['owner_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_key_results_workspace_id'), ['workspace_id'], unique=False)
 
     op.create_table('reflections',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -501,7 +475,6 @@ def upgrade() -> None:
     with op.batch_alter_table('checkins', schema=None) as batch_op:
         batch_op.create_index('ix_checkins_kr_at', ['kr_id', 'at'], unique=False)
         batch_op.create_index(batch_op.f('ix_checkins_supersedes_id'), ['supersedes_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_checkins_workspace_id'), ['workspace_id'], unique=False)
 
     op.create_table('kr_queries',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -523,7 +496,6 @@ def upgrade() -> None:
     with op.batch_alter_table('kr_queries', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_kr_queries_kr_id'), ['kr_id'], unique=False)
         batch_op.create_index('ix_kr_queries_where', ['workspace_id', 'provider', 'host', 'project'], unique=False)
-        batch_op.create_index(batch_op.f('ix_kr_queries_workspace_id'), ['workspace_id'], unique=False)
 
     op.create_table('kr_revisions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -597,7 +569,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_issue_links_kr_id'), ['kr_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_issue_links_query_id'), ['query_id'], unique=False)
         batch_op.create_index('ix_issue_links_ref', ['provider', 'host', 'project', 'number'], unique=False)
-        batch_op.create_index(batch_op.f('ix_issue_links_workspace_id'), ['workspace_id'], unique=False)
 
     with op.batch_alter_table('objectives', schema=None) as batch_op:
         batch_op.create_foreign_key(batch_op.f('fk_objectives_aligned_kr_id_key_results'), 'key_results', ['aligned_kr_id'], ['id'], ondelete='SET NULL', use_alter=True)
@@ -611,7 +582,6 @@ def downgrade() -> None:
         batch_op.drop_constraint(batch_op.f('fk_objectives_aligned_kr_id_key_results'), type_='foreignkey')
 
     with op.batch_alter_table('issue_links', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_issue_links_workspace_id'))
         batch_op.drop_index('ix_issue_links_ref')
         batch_op.drop_index(batch_op.f('ix_issue_links_query_id'))
         batch_op.drop_index(batch_op.f('ix_issue_links_kr_id'))
@@ -630,13 +600,11 @@ def downgrade() -> None:
 
     op.drop_table('kr_revisions')
     with op.batch_alter_table('kr_queries', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_kr_queries_workspace_id'))
         batch_op.drop_index('ix_kr_queries_where')
         batch_op.drop_index(batch_op.f('ix_kr_queries_kr_id'))
 
     op.drop_table('kr_queries')
     with op.batch_alter_table('checkins', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_checkins_workspace_id'))
         batch_op.drop_index(batch_op.f('ix_checkins_supersedes_id'))
         batch_op.drop_index('ix_checkins_kr_at')
 
@@ -647,13 +615,11 @@ def downgrade() -> None:
 
     op.drop_table('reflections')
     with op.batch_alter_table('key_results', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_key_results_workspace_id'))
         batch_op.drop_index(batch_op.f('ix_key_results_owner_id'))
         batch_op.drop_index(batch_op.f('ix_key_results_objective_id'))
 
     op.drop_table('key_results')
     with op.batch_alter_table('digest_snapshots', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_digest_snapshots_workspace_id'))
         batch_op.drop_index('ix_digest_snapshots_team')
 
     op.drop_table('digest_snapshots')
@@ -663,7 +629,6 @@ def downgrade() -> None:
 
     op.drop_table('team_members')
     with op.batch_alter_table('objectives', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_objectives_workspace_id'))
         batch_op.drop_index(batch_op.f('ix_objectives_team_id'))
         batch_op.drop_index(batch_op.f('ix_objectives_owner_id'))
         batch_op.drop_index(batch_op.f('ix_objectives_cycle_id'))
@@ -673,48 +638,25 @@ def downgrade() -> None:
     op.drop_table('objectives')
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.drop_index('ix_deliveries_ws_due')
-        batch_op.drop_index(batch_op.f('ix_deliveries_workspace_id'))
         batch_op.drop_index('ix_deliveries_person')
         batch_op.drop_index('ix_deliveries_due')
 
     op.drop_table('deliveries')
-    with op.batch_alter_table('teams', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_teams_workspace_id'))
-
     op.drop_table('teams')
-    with op.batch_alter_table('review_rounds', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_review_rounds_workspace_id'))
-
     op.drop_table('review_rounds')
-    with op.batch_alter_table('prompt_skips', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_prompt_skips_workspace_id'))
-
     op.drop_table('prompt_skips')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_subject')
-        batch_op.drop_index(batch_op.f('ix_audit_log_workspace_id'))
 
     op.drop_table('audit_log')
-    with op.batch_alter_table('tracker_connections', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_tracker_connections_workspace_id'))
-
     op.drop_table('tracker_connections')
-    with op.batch_alter_table('timeline_rules', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_timeline_rules_workspace_id'))
-
     op.drop_table('timeline_rules')
     op.drop_table('scheduler_state')
     with op.batch_alter_table('scheduler_leases', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_scheduler_leases_lease_owner'))
 
     op.drop_table('scheduler_leases')
-    with op.batch_alter_table('people', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_people_workspace_id'))
-
     op.drop_table('people')
-    with op.batch_alter_table('cycles', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_cycles_workspace_id'))
-
     op.drop_table('cycles')
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_api_tokens_workspace_id'))
