@@ -23,6 +23,7 @@ from app.services import access
 from app.services.access import Principal
 from app.services.checkins import record as checkins
 from app.services.errors import InvalidValue
+from app.services.okrs.cache import KRWrite
 
 MAX_ANSWERS = 100
 
@@ -35,6 +36,9 @@ class FormOutcome:
     # none needs more than the form knows (an issues KR's score comes from its links);
     # empty otherwise: read them back with :func:`corrections.recorded`.
     entries: list[CheckinEntry] = field(default_factory=list)
+    # What the writes did to the report cache's stamp, once committed (see
+    # ``ReportCache.note_write``); empty when the writer could not tell.
+    changes: list[KRWrite | None] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -105,8 +109,10 @@ def _field_of(exc: InvalidValue) -> str:
 
 def submit(*, session: Session, workspace_id: int, actor: Principal, actor_label: str,
            answers: Sequence[CheckinAnswer], now: datetime, key_prefix: str,
-           source: CheckinSource = CheckinSource.SLACK) -> FormOutcome:
-    """Validate every answer, then record them all, or record nothing."""
+           source: CheckinSource = CheckinSource.SLACK, track: bool = False) -> FormOutcome:
+    """Validate every answer, then record them all, or record nothing.
+
+    ``track``: tell in ``changes`` what the write did to the report cache's stamp."""
     out = FormOutcome()
     if not answers:
         out.errors[("", "kr")] = "there is nothing to check in on"
@@ -139,7 +145,8 @@ def submit(*, session: Session, workspace_id: int, actor: Principal, actor_label
         return out
     fresh = checkins.batch_entries(session=session, workspace_id=workspace_id, items=inputs,
                                    author_id=actor.id, actor_label=actor_label, source=source,
-                                   now=now, key_prefix=key_prefix)
+                                   now=now, key_prefix=key_prefix,
+                                   changes=out.changes if track else None)
     out.recorded = [kr.key for kr, _ in inputs]
     if len(fresh) == len(inputs) and not any(
             kr.kr_type == KRType.ISSUES.value for kr, _ in inputs):
