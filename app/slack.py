@@ -163,6 +163,7 @@ def create_bolt_app(
     # own revocation listeners would shadow ours: only the first matching listener runs).
     env.installation_store = kwargs.get("installation_store")
     env.authorize = kwargs.get("authorize")
+    app.use(_busy_middleware(env))
     app.use(_dedupe_events_middleware(env))
     app.use(text_guard.guard)
     app.use(_context_middleware(env, oauth=uses_oauth(settings)))
@@ -175,6 +176,16 @@ def create_bolt_app(
 def env_of(app: App) -> Env:
     env: Env = app.okr_env  # type: ignore[attr-defined]
     return env
+
+
+def _busy_middleware(env: Env) -> Callable[..., BoltResponse | None]:
+    """Work queued after an ack waits until no request is being answered (see Env.busy)."""
+
+    def busy(next: Callable[[], BoltResponse]) -> BoltResponse | None:
+        with env.busy():
+            return next()
+
+    return busy
 
 
 def _dedupe_events_middleware(env: Env) -> Callable[..., BoltResponse | None]:
