@@ -54,6 +54,7 @@ WITH v AS (
         updated_at = :at
     FROM fresh AS f
     WHERE k.id = f.kr_id AND k.workspace_id = :workspace_id AND f.project
+      AND k.id = ANY(CAST(:kr_ids AS integer[]))  -- by primary key, not the workspace's KRs
     RETURNING k.id, (k.xmin::text)::bigint AS xmin, k.objective_id, k.position
 ), audited AS (
     INSERT INTO audit_log (workspace_id, at, actor_id, actor_label, action, subject_type,
@@ -124,8 +125,9 @@ def write(*, session: Session, workspace_id: int, items: Sequence[NewCheckin],
              "subject_key": c.kr.key, "before": c.before, "after": c.after}
             for i, c in enumerate(items)]
     result = session.execute(_WRITE_TRACKED if track else _WRITE, {
-        "rows": json.dumps(rows), "workspace_id": workspace_id, "author_id": author_id,
-        "at": now, "source": source, "actor_label": actor_label}).all()
+        "rows": json.dumps(rows), "kr_ids": sorted({c.kr.id for c in items}),
+        "workspace_id": workspace_id, "author_id": author_id, "at": now, "source": source,
+        "actor_label": actor_label}).all()
     inserted = {(kr_id, key): row_id for row_id, kr_id, key, *_ in result}
     written = [(c, inserted[(c.kr.id, c.key)]) for c in items if (c.kr.id, c.key) in inserted]
     for c, _ in written:
