@@ -163,29 +163,32 @@ def create_bolt_app(
     # own revocation listeners would shadow ours: only the first matching listener runs).
     env.installation_store = kwargs.get("installation_store")
     env.authorize = kwargs.get("authorize")
-    app.use(_busy_middleware(env))
     app.use(_dedupe_events_middleware(env))
     app.use(text_guard.guard)
     app.use(_context_middleware(env, oauth=uses_oauth(settings)))
     app.error(_error_handler)
     app.okr_env = env  # type: ignore[attr-defined] # tests and serve reach the Env through the app
     handlers.register_all(app, env)
+    _mark_busy(app, env)
     return app
+
+
+def _mark_busy(app: App, env: Env) -> None:
+    """Every request Bolt answers (over HTTP, Socket Mode or in tests) counts as one being
+    answered until its answer is ready: work queued after an ack waits (see Env.busy).
+    A middleware cannot: Bolt runs the listener after the middleware chain has returned."""
+    dispatch = app.dispatch
+
+    def busy_dispatch(req: BoltRequest) -> BoltResponse:
+        with env.busy():
+            return dispatch(req)
+
+    app.dispatch = busy_dispatch  # type: ignore[method-assign]
 
 
 def env_of(app: App) -> Env:
     env: Env = app.okr_env  # type: ignore[attr-defined]
     return env
-
-
-def _busy_middleware(env: Env) -> Callable[..., BoltResponse | None]:
-    """Work queued after an ack waits until no request is being answered (see Env.busy)."""
-
-    def busy(next: Callable[[], BoltResponse]) -> BoltResponse | None:
-        with env.busy():
-            return next()
-
-    return busy
 
 
 def _dedupe_events_middleware(env: Env) -> Callable[..., BoltResponse | None]:

@@ -51,7 +51,7 @@ class Env:
         self.coalesce_delay = 1.0
         # Work queued with later() waits until no Slack request is being answered (see busy)
         # and ``idle_grace`` seconds more, ``max_defer`` seconds at most (0: it does not wait).
-        self.idle_grace = 0.002
+        self.idle_grace = 0.01
         self.max_defer = 0.25
         self._pending: set[Future[Any]] = set()
         self._timers: set[threading.Timer] = set()
@@ -61,6 +61,7 @@ class Env:
         self._busy = 0
         self._deferred: list[tuple[Future[Any], Callable[[], Any]]] = []
         self._oldest = 0.0  # when the first of the deferred tasks was queued (monotonic)
+        self._quiet_since = 0.0  # when the last request was answered (monotonic)
         self._dispatcher: threading.Thread | None = None
 
     def __copy__(self) -> Env:
@@ -90,6 +91,7 @@ class Env:
             with self._idle:
                 self._busy -= 1
                 if not self._busy:
+                    self._quiet_since = time.monotonic()
                     self._idle.notify_all()
 
     def later(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
@@ -141,15 +143,23 @@ class Env:
                 while not self._deferred:
                     self._idle.wait()
                 deadline = self._oldest + self.max_defer
-                while self._busy and (left := deadline - time.monotonic()) > 0:
-                    self._idle.wait(left)
-            time.sleep(self.idle_grace)
-            with self._idle:
-                if self._busy and time.monotonic() < deadline:
-                    continue  # a request began meanwhile: wait for its end
+                while (now := time.monotonic()) < deadline:
+                    quiet = 0.0 if self._busy else self._quiet_since + self.idle_grace - now
+                    if not self._busy and quiet <= 0:
+                        break
+                    self._idle.wait(min(deadline - now, quiet) if quiet > 0 else
+                                    deadline - now)
                 tasks, self._deferred = self._deferred, []
             for future, run in tasks:
                 self._submit(future, run)
+
+    def wait_idle(self) -> None:
+        """(In work queued with :meth:`later`.) Let requests being answered go first: wait
+        until none is, ``max_defer`` seconds at most. Long work calls it between its steps."""
+        deadline = time.monotonic() + self.max_defer
+        with self._idle:
+            while self._busy and (left := deadline - time.monotonic()) > 0:
+                self._idle.wait(left)
 
     def later_once(self, key: object, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn`` after ``coalesce_delay`` seconds, once for any burst of calls with the same

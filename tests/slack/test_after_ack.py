@@ -60,3 +60,36 @@ def test_drain_runs_what_waits() -> None:
         env.later(done.append, 1)
         env.drain()
         assert done == [1]
+
+
+def test_work_waits_for_a_quiet_moment_after_the_last_request() -> None:
+    env = _env()
+    env.idle_grace = 0.05
+    ran = threading.Event()
+    with env.busy():
+        env.later(ran.set)
+    with env.busy():  # the next request, right after: still not
+        assert not ran.wait(0.02)
+    started = time.monotonic()
+    assert ran.wait(2)
+    assert time.monotonic() - started >= 0.04
+
+
+def test_long_work_lets_requests_go_first_between_its_steps() -> None:
+    env = _env()
+    steps: list[str] = []
+    answered = threading.Event()
+
+    def work() -> None:
+        steps.append("first")
+        answered.wait(1)  # a request comes in meanwhile
+        env.wait_idle()
+        steps.append("second")
+
+    env.later(work)
+    with env.busy():
+        answered.set()
+        time.sleep(0.05)
+        assert steps == ["first"]
+    env.drain()
+    assert steps == ["first", "second"]
