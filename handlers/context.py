@@ -126,7 +126,11 @@ class Env:
             if future.set_running_or_notify_cancel():
                 future.set_result(run())
 
-        self.executor.submit(task)
+        try:
+            self.executor.submit(task)
+        except RuntimeError:  # shut down: the work is dropped, as the executor would
+            log.warning("slack.after_ack_dropped")
+            future.cancel()  # (its done callback forgets it)
 
     def _start_dispatcher(self) -> None:
         """(Holding the lock.) The thread that starts deferred work, once."""
@@ -141,7 +145,9 @@ class Env:
         while True:
             with self._idle:
                 while not self._deferred:
-                    self._idle.wait()
+                    if not self._idle.wait(60) and not self._deferred:
+                        self._dispatcher = None  # idle a minute: the next deferral starts one
+                        return
                 deadline = self._oldest + self.max_defer
                 while (now := time.monotonic()) < deadline:
                     quiet = 0.0 if self._busy else self._quiet_since + self.idle_grace - now

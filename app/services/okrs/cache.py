@@ -161,6 +161,14 @@ class ReportCache:
             return any(k[0] == workspace_id and e.basis is not None
                        for k, e in self._entries.items())
 
+    def _kept(self, workspace_id: int, cycle_id: int) -> _Entry[object] | None:
+        """(Holding the lock.) The newest entry of this cycle kept with its rows."""
+        for key in reversed(self._entries):
+            entry = self._entries[key]
+            if key[:2] == (workspace_id, cycle_id) and entry.basis is not None:
+                return entry
+        return None
+
     def get(self, session: Session, workspace_id: int, cycle_id: int, today: date,
             now: datetime, build: Callable[[], tuple[CycleReport, B | None]],
             stamp: str | None = None,
@@ -180,9 +188,13 @@ class ReportCache:
                 self._entries.move_to_end(key)
                 self.hits += 1
                 return found.report
+            if found is None or found.basis is None:
+                # An earlier hour's or day's rows serve as well: only the scoring is dated.
+                found = self._kept(workspace_id, cycle_id)
             moved = None
             if found is not None and found.basis is not None and patch is not None:
-                moved = krs_moved(found.stamp, stamp, list(self._writes.get(workspace_id, ())))
+                moved = frozenset() if found.stamp == stamp else krs_moved(
+                    found.stamp, stamp, list(self._writes.get(workspace_id, ())))
         fresh = patch(cast(B, found.basis), moved) \
             if found is not None and moved is not None and patch is not None else None
         report, basis = fresh if fresh is not None else build()

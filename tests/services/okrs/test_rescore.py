@@ -215,3 +215,24 @@ def test_a_back_dated_check_in_drops_the_workspaces_reports(session: Session,
     org.cache.note_write(org.ws.id, None)
     fresh = org.cached(now)
     assert fresh is not cached and fresh == org.full(now)
+
+
+def test_the_next_hour_and_day_score_the_kept_rows(session: Session, now: datetime) -> None:
+    """Reports are kept by the hour (staleness moves with the clock), the rows they were
+    built from are not dated: a later hour or day scores them again without reading the
+    cycle, and gets what a full read gives then."""
+    org = _Org(session, now)
+    org.cached(now)
+    for later in (now + timedelta(hours=1, minutes=30), now + timedelta(days=3)):
+        misses, patched = org.cache.misses, org.cache.patched
+        assert org.cached(later) == org.full(later)
+        assert (org.cache.misses, org.cache.patched) == (misses, patched + 1)
+    # A check-in in between is picked up too.
+    out = forms.submit(session=session, workspace_id=org.ws.id, actor=org.admin,
+                       actor_label="test", now=now + timedelta(days=3, hours=2),
+                       key_prefix="c", track=True,
+                       answers=[CheckinAnswer("k4", value_text="90", status="green")])
+    session.commit()
+    org.cache.note_write(org.ws.id, out.changes[0])
+    at = now + timedelta(days=4)
+    assert org.cached(at) == org.full(at)
