@@ -36,8 +36,9 @@ class FormOutcome:
     # none needs more than the form knows (an issues KR's score comes from its links);
     # empty otherwise: read them back with :func:`corrections.recorded`.
     entries: list[CheckinEntry] = field(default_factory=list)
-    # What the writes did to the report cache's stamp, once committed (see
-    # ``ReportCache.note_write``); empty when the writer could not tell.
+    # With ``track``: what the writes did to the report cache's stamp, for
+    # ``ReportCache.note_write`` once committed (None: a change the stamp cannot show). Empty
+    # without ``track`` or from the ORM writer: the next read reads the cycle whole.
     changes: list[KRWrite | None] = field(default_factory=list)
 
     @property
