@@ -14,16 +14,20 @@ snapshot and never waits for a writer.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 # Execution option for a connection that only reads: on SQLite its transaction begins deferred.
 DEFERRED = "okr_deferred"
+# A pooled PostgreSQL connection idle this long is pinged before use (see _ping_when_idle).
+PING_AFTER_IDLE_S = 1.0
+_RETURNED_AT = "okr_returned_at"
 # How long a SQLite writer waits for the one write lock before "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 15000
 
@@ -85,10 +89,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
+    ping_idle = "pool_pre_ping" not in kwargs and "poolclass" not in kwargs
     engine = _create(url, **kwargs)
+    if ping_idle:
+        _ping_when_idle(engine)
     if engine.dialect.name == "postgresql":
         event.listen(engine, "connect", _utc_session)
     return engine
@@ -105,6 +111,30 @@ def _utc_session(dbapi_conn: Any, _record: Any) -> None:
     with dbapi_conn.cursor() as cursor:
         cursor.execute("SET TIME ZONE 'UTC'")
     dbapi_conn.autocommit = autocommit
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """SQLAlchemy's pre-ping, only for connections that sat in the pool ``PING_AFTER_IDLE_S``
+    or longer: a dropped connection (a restart, a failover, an idle timeout) is replaced
+    before use, as with ``pool_pre_ping``, while one handed back a moment ago is used at once
+    instead of costing a round trip per request."""
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_conn: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.pop(_RETURNED_AT, None)
+        if returned is not None and time.monotonic() - returned < PING_AFTER_IDLE_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            # The pool discards this connection and checks out another (SQLAlchemy's
+            # pessimistic disconnect handling).
+            raise DisconnectionError() from exc
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -169,7 +169,21 @@ def create_bolt_app(
     app.error(_error_handler)
     app.okr_env = env  # type: ignore[attr-defined] # tests and serve reach the Env through the app
     handlers.register_all(app, env)
+    _mark_busy(app, env)
     return app
+
+
+def _mark_busy(app: App, env: Env) -> None:
+    """Every request Bolt answers (over HTTP, Socket Mode or in tests) counts as one being
+    answered until its answer is ready: work queued after an ack waits (see Env.busy).
+    A middleware cannot: Bolt runs the listener after the middleware chain has returned."""
+    dispatch = app.dispatch
+
+    def busy_dispatch(req: BoltRequest) -> BoltResponse:
+        with env.busy():
+            return dispatch(req)
+
+    app.dispatch = busy_dispatch  # type: ignore[method-assign]
 
 
 def env_of(app: App) -> Env:

@@ -74,12 +74,20 @@ def create_web_app(container: Container, bolt_app: App | None = None) -> Flask:
         return jsonify(status="database unavailable"), 503
 
     if bolt_app is not None:
+        # Deferred: the Slack listeners load only with a Bolt app.
+        from app.slack import env_of
+
+        env = env_of(bolt_app)
         handler = SlackRequestHandler(bolt_app)
         secret = container.settings.slack_signing_secret
         verifier = SignatureVerifier(secret) if secret else None
 
         @web.post("/slack/events")
         def slack_events() -> Response | tuple[Response, int]:
+            with env.busy():  # reading the request counts too (see Env.busy)
+                return _slack_events()
+
+        def _slack_events() -> Response | tuple[Response, int]:
             if not slack_request_signed(verifier):
                 log.warning("slack.unsigned_request")
                 return jsonify(error="invalid request"), 401

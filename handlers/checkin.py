@@ -134,7 +134,8 @@ def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClie
             outcome = checkin_forms.submit(
                 session=tx, workspace_id=workspace_id, actor=person,
                 actor_label=f"slack:{person.slack_id}", answers=raw, now=now,
-                key_prefix=f"slack:{view.get('id')}:{meta.page}")
+                key_prefix=f"slack:{view.get('id')}:{meta.page}",
+                track=env.report_cache.tracks(workspace_id))
             if not outcome.ok:
                 discard(tx)
     except Exception as exc:
@@ -147,6 +148,8 @@ def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClie
         log.info("checkin.invalid", extra={"user": person.slack_id, "errors": len(errors)})
         ack(response_action="errors", errors=errors or {"": "invalid submission"})
         return
+    for change in outcome.changes:  # committed: later reads need not score the cycle anew
+        env.report_cache.note_write(workspace_id, change)
     keys = [a.kr_key for a in raw]
     next_meta = ui.CheckinMeta(channel=meta.channel, ts=meta.ts, delivery_id=meta.delivery_id,
                                page=meta.page + 1, kr_keys=meta.kr_keys,

@@ -64,31 +64,43 @@ def home_data(facts: HomeFacts, next_checkin: datetime | None,
                     recent_checkins=tuple(recent), settings=access or SettingsAccess())
 
 
+def _no_pause() -> None:
+    return None
+
+
 def publish_home(client: WebClient, tx: Tx, workspace_id: int, person_id: int, now: datetime,
-                 settings: Settings, *, cache: ReportCache | None = None) -> bool:
+                 settings: Settings, *, cache: ReportCache | None = None,
+                 pause: Callable[[], None] = _no_pause) -> bool:
     """Render and publish someone's Home tab; False when they are not in this workspace, or
     (logged) when Slack refused.
 
     Pass the Env's ``report_cache`` when there is one: an unchanged cycle is not re-scored.
+    ``pause``: called between the steps (after an ack: ``Env.wait_idle``, so that requests
+    being answered meanwhile do not wait for the whole refresh).
     """
     facts = personal.home_facts(session=tx, workspace_id=workspace_id, person_id=person_id,
                                 now=now, settings=settings, cache=cache)
     if facts is None:
         return False
+    pause()
     try:
         due = _provider[0](tx, workspace_id, person_id, now)
     except Exception:
         log.warning("home.next_checkin_failed", extra={"person": person_id}, exc_info=True)
         due = None
+    pause()
     recent = corrections.recent(session=tx, workspace_id=workspace_id, author_id=person_id,
                                 now=now)
     found = settings_service.access_of(session=tx, workspace_id=workspace_id,
                                        person_id=person_id, env_admins=settings.admins)
     access = SettingsAccess(found.is_admin, found.teams)
+    pause()
     led = digest_facts.led_participation(session=tx, workspace_id=workspace_id,
                                          person_id=person_id, now=now)
-    data = replace(home_data(facts, due, recent, access, led),
-                   setup=setup_view(client, tx, workspace_id, person_id, now, settings))
+    pause()
+    setup = setup_view(client, tx, workspace_id, person_id, now, settings)
+    pause()
+    data = replace(home_data(facts, due, recent, access, led), setup=setup)
     try:
         client.views_publish(user_id=facts.slack_id, view=home_view(data))
     except SlackApiError as exc:
@@ -104,7 +116,7 @@ def refresh_later(env: Env, client: WebClient, workspace_id: int, person_id: int
     def run() -> None:
         with env.session() as tx:
             publish_home(client, tx, workspace_id, person_id, env.clock(), env.settings,
-                         cache=env.report_cache)
+                         cache=env.report_cache, pause=env.wait_idle)
 
     env.later_once(("home", workspace_id, person_id), run)
 
@@ -121,7 +133,7 @@ def _publish_and_mark(env: Env, client: WebClient, workspace_id: int, person_id:
                       event_id: str) -> None:
     with env.session() as tx:
         published = publish_home(client, tx, workspace_id, person_id, env.clock(),
-                                 env.settings, cache=env.report_cache)
+                                 env.settings, cache=env.report_cache, pause=env.wait_idle)
         if published and event_id:
             slack_events.mark_processed(session=tx, key=event_id, now=env.clock())
 

@@ -110,3 +110,22 @@ def test_a_follow_up_that_raises_is_logged_and_keeps_the_check_in(
     assert slack.fake.calls_to("chat.update")  # the prompt was updated before the failure
     failed = [r for r in caplog.records if r.getMessage() == "slack.after_ack_failed"]
     assert failed and getattr(failed[0], "task", None) == "after_checkin"
+
+
+@pytest.mark.parametrize("db_engine", ["postgresql"], indirect=True)
+def test_after_a_check_in_the_report_is_brought_up_to_date_not_read_again(
+        slack: Harness, statements: list[str]) -> None:
+    """The submission tells the report cache what it moved: the Home refresh after it reads
+    those KRs again, not the whole cycle, and the next ``/okr mine`` costs the stamp alone
+    and shows the new values."""
+    slack.command("U0BOB", "mine")  # a report in the cache
+    cache = slack.env.report_cache
+    misses = cache.misses
+    submission = _submission(slack)
+    slack.send(submission)
+    statements.clear()
+    _, body = slack.command("U0BOB", "mine")
+    assert (cache.misses, cache.patched) == (misses, 1)
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(reads) == 1 and "xmin" in reads[0], reads
+    assert "30" in json.dumps(body)  # kr-inc's new value

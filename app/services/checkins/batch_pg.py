@@ -18,7 +18,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
@@ -26,8 +26,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.models import KeyResult
 from app.models.base import UTCDateTime
+from app.services.okrs.cache import KRWrite, stamp_part
 
-_WRITE = text("""
+_CTES = """
 WITH v AS (
     SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(
         ord integer, kr_id integer, value double precision, score double precision,
@@ -53,6 +54,8 @@ WITH v AS (
         updated_at = :at
     FROM fresh AS f
     WHERE k.id = f.kr_id AND k.workspace_id = :workspace_id AND f.project
+      AND k.id = ANY(CAST(:kr_ids AS integer[]))  -- by primary key, not the workspace's KRs
+    RETURNING k.id, (k.xmin::text)::bigint AS xmin, k.objective_id, k.position
 ), audited AS (
     INSERT INTO audit_log (workspace_id, at, actor_id, actor_label, action, subject_type,
                            subject_key, before, after)
@@ -60,7 +63,23 @@ WITH v AS (
            f.subject_key, f.before, f.after
     FROM fresh AS f ORDER BY f.ord
 )
-SELECT id, kr_id, idempotency_key FROM ins
+"""
+_WRITE = text(_CTES + "SELECT id, kr_id, idempotency_key FROM ins").bindparams(
+    bindparam("at", type_=UTCDateTime()))
+# The same, with what it does to the report cache's stamp. Every part of the statement reads
+# one snapshot (the updates' effects are not visible to it): the workspace's KRs' part of the
+# stamp before, the moved KRs' ``xmin`` before (snapshot) and after (RETURNING), and whether
+# a moved KR left its objective or place (another transaction's update, re-applied to).
+_WRITE_TRACKED = text(_CTES + f"""
+SELECT id, kr_id, idempotency_key,
+       {stamp_part("key_results", ":workspace_id")} AS krs_before,
+       (SELECT count(*) FROM moved) AS moved,
+       (SELECT coalesce(sum(m.xmin - (o.xmin::text)::bigint), 0)
+        FROM moved AS m JOIN key_results AS o ON o.id = m.id) AS moved_by,
+       (SELECT count(*) FROM moved AS m JOIN key_results AS o ON o.id = m.id
+        WHERE o.objective_id IS DISTINCT FROM m.objective_id
+           OR o.position IS DISTINCT FROM m.position) AS displaced
+FROM ins
 """).bindparams(bindparam("at", type_=UTCDateTime()))
 
 
@@ -82,11 +101,22 @@ class NewCheckin:
     after: dict[str, Any]
 
 
+class Written(NamedTuple):
+    rows: list[tuple[NewCheckin, int]]  # the items inserted now, in order, with their ids
+    # With ``track``: what the statement did to the report cache's stamp (see okrs/cache.py);
+    # None: what it changed does not show there (a back-dated check-in moves no KR), or a KR
+    # it moved changed place meanwhile.
+    change: KRWrite | None = KRWrite.NOTHING
+
+
 def write(*, session: Session, workspace_id: int, items: Sequence[NewCheckin],
-          author_id: int | None, actor_label: str, source: str,
-          now: datetime) -> list[tuple[NewCheckin, int]]:
-    """Insert ``items`` (their idempotency keys unique among them); returns those inserted
-    now, in order, with their rows' ids."""
+          author_id: int | None, actor_label: str, source: str, now: datetime,
+          track: bool = False) -> Written:
+    """Insert ``items`` (their idempotency keys unique among them).
+
+    ``track``: also tell what the write does to the report cache's stamp (it costs a count
+    of the workspace's KRs). A concurrent update of a KR it moves does not spoil that: READ
+    COMMITTED re-applies the update to the newer row, whose ``xmin`` is replaced in turn."""
     session.flush()  # pending changes first: the statement below is not the unit of work's
     rows = [{"ord": i, "kr_id": c.kr.id, "value": c.value, "score": c.score,
              "status": c.status, "confidence": c.confidence, "note": c.note,
@@ -94,13 +124,26 @@ def write(*, session: Session, workspace_id: int, items: Sequence[NewCheckin],
              "project": c.projection is not None, **(c.projection or {}),
              "subject_key": c.kr.key, "before": c.before, "after": c.after}
             for i, c in enumerate(items)]
-    inserted = {(kr_id, key): row_id for row_id, kr_id, key in session.execute(_WRITE, {
-        "rows": json.dumps(rows), "workspace_id": workspace_id, "author_id": author_id,
-        "at": now, "source": source, "actor_label": actor_label})}
+    result = session.execute(_WRITE_TRACKED if track else _WRITE, {
+        "rows": json.dumps(rows), "kr_ids": sorted({c.kr.id for c in items}),
+        "workspace_id": workspace_id, "author_id": author_id, "at": now, "source": source,
+        "actor_label": actor_label}).all()
+    inserted = {(kr_id, key): row_id for row_id, kr_id, key, *_ in result}
     written = [(c, inserted[(c.kr.id, c.key)]) for c in items if (c.kr.id, c.key) in inserted]
     for c, _ in written:
         if c.projection is not None:
             for name, value in {**c.projection, "last_checkin_at": now,
                                 "updated_at": now}.items():
                 set_committed_value(c.kr, name, value)
-    return written
+    return Written(written, _change(written, result) if track else KRWrite.NOTHING)
+
+
+def _change(written: list[tuple[NewCheckin, int]], result: Sequence[Any]) -> KRWrite | None:
+    if not result:
+        return KRWrite.NOTHING
+    moved_krs = frozenset(c.kr.id for c, _ in written if c.projection is not None)
+    _, _, _, before, moved, moved_by, displaced = result[0]
+    if len(moved_krs) != len(written) or moved != len(moved_krs) or displaced:
+        return None
+    count, _, total = str(before).partition("/")
+    return KRWrite(str(before), f"{count}/{int(total) + int(moved_by)}", moved_krs)

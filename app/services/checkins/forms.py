@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, contains_eager
 
 from app.domain import CheckinAnswer, CheckinEntry, CheckinSource, KRType
@@ -23,6 +23,7 @@ from app.services import access
 from app.services.access import Principal
 from app.services.checkins import record as checkins
 from app.services.errors import InvalidValue
+from app.services.okrs.cache import KRWrite
 
 MAX_ANSWERS = 100
 
@@ -35,6 +36,10 @@ class FormOutcome:
     # none needs more than the form knows (an issues KR's score comes from its links);
     # empty otherwise: read them back with :func:`corrections.recorded`.
     entries: list[CheckinEntry] = field(default_factory=list)
+    # With ``track``: what the writes did to the report cache's stamp, for
+    # ``ReportCache.note_write`` once committed (None: a change the stamp cannot show). Empty
+    # without ``track`` or from the ORM writer: the next read reads the cycle whole.
+    changes: list[KRWrite | None] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -87,15 +92,22 @@ def measured(kr: KeyResult, a: CheckinAnswer) -> CheckinAnswer:
     return base
 
 
+# Built once: building the statement and its cache key for every form cost a third of the
+# read's time.
+_KRS = (
+    select(KeyResult, Cycle)
+    .join(Objective, Objective.id == KeyResult.objective_id)
+    .join(Cycle, Cycle.id == Objective.cycle_id)
+    .options(contains_eager(KeyResult.objective))
+    .where(KeyResult.workspace_id == bindparam("workspace_id"),
+           KeyResult.key.in_(bindparam("keys", expanding=True)))
+)
+
+
 def _krs(session: Session, workspace_id: int,
          keys: list[str]) -> tuple[dict[str, KeyResult], list[Cycle]]:
     """The answers' KRs by key, with their objectives, and their cycles, in one query."""
-    rows = session.execute(
-        select(KeyResult, Cycle)
-        .join(Objective, Objective.id == KeyResult.objective_id)
-        .join(Cycle, Cycle.id == Objective.cycle_id)
-        .options(contains_eager(KeyResult.objective))
-        .where(KeyResult.workspace_id == workspace_id, KeyResult.key.in_(keys))).all()
+    rows = session.execute(_KRS, {"workspace_id": workspace_id, "keys": keys}).all()
     return {kr.key: kr for kr, _ in rows}, [c for _, c in rows]
 
 
@@ -105,8 +117,10 @@ def _field_of(exc: InvalidValue) -> str:
 
 def submit(*, session: Session, workspace_id: int, actor: Principal, actor_label: str,
            answers: Sequence[CheckinAnswer], now: datetime, key_prefix: str,
-           source: CheckinSource = CheckinSource.SLACK) -> FormOutcome:
-    """Validate every answer, then record them all, or record nothing."""
+           source: CheckinSource = CheckinSource.SLACK, track: bool = False) -> FormOutcome:
+    """Validate every answer, then record them all, or record nothing.
+
+    ``track``: tell in ``changes`` what the write did to the report cache's stamp."""
     out = FormOutcome()
     if not answers:
         out.errors[("", "kr")] = "there is nothing to check in on"
@@ -139,7 +153,8 @@ def submit(*, session: Session, workspace_id: int, actor: Principal, actor_label
         return out
     fresh = checkins.batch_entries(session=session, workspace_id=workspace_id, items=inputs,
                                    author_id=actor.id, actor_label=actor_label, source=source,
-                                   now=now, key_prefix=key_prefix)
+                                   now=now, key_prefix=key_prefix,
+                                   changes=out.changes if track else None)
     out.recorded = [kr.key for kr, _ in inputs]
     if len(fresh) == len(inputs) and not any(
             kr.kr_type == KRType.ISSUES.value for kr, _ in inputs):

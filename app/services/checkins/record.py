@@ -38,6 +38,7 @@ from app.models import Checkin, KeyResult
 from app.services import audit
 from app.services.checkins import batch_pg
 from app.services.errors import InvalidValue
+from app.services.okrs.cache import KRWrite
 from app.services.okrs.writable import require_open_krs
 from app.services.text import text_problem
 
@@ -190,8 +191,13 @@ def record_batch(*, session: Session, workspace_id: int,
 def batch_entries(*, session: Session, workspace_id: int,
                   items: Sequence[tuple[KeyResult, CheckinAnswer]], author_id: int | None,
                   actor_label: str, source: CheckinSource,
-                  now: datetime, key_prefix: str) -> list[CheckinEntry]:
-    """:func:`record_batch`, returning the check-ins recorded now as history holds them."""
+                  now: datetime, key_prefix: str,
+                  changes: list[KRWrite | None] | None = None) -> list[CheckinEntry]:
+    """:func:`record_batch`, returning the check-ins recorded now as history holds them.
+
+    ``changes``: given a list, the one-statement writer adds what it did to the report
+    cache's stamp (see :meth:`~app.services.okrs.cache.ReportCache.note_write`); the ORM
+    writer adds nothing (a cache not told re-reads the cycle)."""
     entries = [_entry(kr, data, workspace_id=workspace_id, key=f"{key_prefix}:{kr.key}"[:200])
                for kr, data in items]
     keys = [e.key for e in entries]
@@ -199,9 +205,12 @@ def batch_entries(*, session: Session, workspace_id: int,
         require_open_krs(session, [e.kr for e in entries])  # a closed cycle is read-only
         fresh = batch_pg.write(session=session, workspace_id=workspace_id,
                                items=[_new(e, now) for e in entries], author_id=author_id,
-                               actor_label=actor_label, source=source.value, now=now)
+                               actor_label=actor_label, source=source.value, now=now,
+                               track=changes is not None)
+        if changes is not None:
+            changes.append(fresh.change)
         by_key = {e.key: e for e in entries}
-        return [_history(by_key[c.key], row_id, now) for c, row_id in fresh]
+        return [_history(by_key[c.key], row_id, now) for c, row_id in fresh.rows]
     written = _write(session=session, workspace_id=workspace_id, entries=entries,
                      author_id=author_id, actor_label=actor_label, source=source, now=now)
     return [_history(e, row.id, now) for e, row in written]

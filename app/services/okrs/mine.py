@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import NamedTuple
@@ -22,7 +23,7 @@ from app.domain import (
 from app.models import Cycle, Person, Team, TeamMember, Workspace
 from app.services import access
 from app.services.errors import CycleClosed, NotFound
-from app.services.okrs import cycles
+from app.services.okrs import cycles, rescore
 from app.services.okrs import report as okrs
 from app.services.okrs.cache import ReportCache, data_stamp
 from app.services.okrs.report import CycleReport
@@ -65,13 +66,30 @@ def _report(session: Session, workspace_id: int, now: datetime, settings: Scorin
         return None
     cycle = found
 
-    def build() -> CycleReport:
+    if cache is None:
         return okrs.cycle_report(session=session, workspace_id=workspace_id, cycle=cycle,
                                  today=today, now=now, settings=settings)
 
-    if cache is None:
-        return build()
-    return cache.get(session, workspace_id, cycle.id, today, now, build)
+    def build() -> tuple[CycleReport, rescore.Basis | None]:
+        return rescore.build(session=session, workspace_id=workspace_id, cycle=cycle,
+                             today=today, now=now, settings=settings)
+
+    return cache.get(session, workspace_id, cycle.id, today, now, build,
+                     patch=_patcher(session, workspace_id, today, now, settings))
+
+
+def _patcher(session: Session, workspace_id: int, today: date, now: datetime,
+             settings: ScoringSettings,
+             ) -> Callable[[rescore.Basis, frozenset[int]],
+                           tuple[CycleReport, rescore.Basis] | None]:
+    """How the cache brings a report up to date after check-ins on some KRs."""
+
+    def patch(basis: rescore.Basis,
+              kr_ids: frozenset[int]) -> tuple[CycleReport, rescore.Basis] | None:
+        return rescore.patched(session=session, workspace_id=workspace_id, basis=basis,
+                               kr_ids=kr_ids, today=today, now=now, settings=settings)
+
+    return patch
 
 
 class _Calendar(NamedTuple):
@@ -100,7 +118,7 @@ def _cached_report(session: Session, workspace_id: int, now: datetime,
     """:func:`current_report` when nothing changed since the cache saw the workspace: the
     stamp is the only query (the time zone and cycles are kept under it too)."""
     cal = cache.memo(workspace_id, ("calendar",), stamp,
-                     lambda: _calendar(session, workspace_id))
+                     lambda: _calendar(session, workspace_id), tables=("workspaces", "cycles"))
     today = cycles.zone_today(cal.timezone, now)
     dated = [_Dates(*c) for c in cal.cycles]
     if cycle_name:
@@ -113,14 +131,15 @@ def _cached_report(session: Session, workspace_id: int, now: datetime,
         return None
     cycle_id = found.id
 
-    def build() -> CycleReport:
+    def build() -> tuple[CycleReport, rescore.Basis | None]:
         cycle = session.get(Cycle, cycle_id)
         if cycle is None:  # deleted by another transaction since the stamp was read
             raise NotFound("that cycle no longer exists")
-        return okrs.cycle_report(session=session, workspace_id=workspace_id, cycle=cycle,
-                                 today=today, now=now, settings=settings)
+        return rescore.build(session=session, workspace_id=workspace_id, cycle=cycle,
+                             today=today, now=now, settings=settings)
 
-    return cache.get(session, workspace_id, cycle_id, today, now, build, stamp=stamp)
+    return cache.get(session, workspace_id, cycle_id, today, now, build, stamp=stamp,
+                     patch=_patcher(session, workspace_id, today, now, settings))
 
 
 def visible(session: Session, workspace_id: int, report: CycleReport, scope: Scope,
@@ -135,7 +154,8 @@ def visible(session: Session, workspace_id: int, report: CycleReport, scope: Sco
     if scope.is_admin:
         led: set[str] = set()
     elif cache is not None and stamp is not None:  # the teams table is in the stamp
-        led = cache.memo(workspace_id, ("led", scope.person_id), stamp, led_keys)
+        led = cache.memo(workspace_id, ("led", scope.person_id), stamp, led_keys,
+                         tables=("teams",))
     else:
         led = led_keys()
     return access.visible_views(report.objectives, slack_id=scope.slack_id,

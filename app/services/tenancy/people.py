@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.models import Person
@@ -80,14 +81,22 @@ def upsert_from_slack(
 
 
 def add(*, session: Session, workspace_id: int, user: SlackUser, now: datetime) -> Person:
+    """A new person from Slack's user. When someone else added them meanwhile (a directory
+    sync and a first command of the same new user, say), theirs stands and is returned."""
     person = Person(
         workspace_id=workspace_id, slack_id=user.slack_id, name=user.name,
         display_name=user.display_name, tz=user.tz or "UTC", tz_source=SLACK, email=user.email,
         active=not user.deleted, deactivated_in_slack=user.deleted,
         deactivated_at=now if user.deleted else None, created_at=now,
     )
-    session.add(person)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(person)
+    except IntegrityError:
+        theirs = by_slack_id(session=session, workspace_id=workspace_id, slack_id=user.slack_id)
+        if theirs is None:
+            raise
+        return theirs
     return person
 
 

@@ -204,3 +204,26 @@ def test_unbound_workspace_is_not_synced_by_the_tick(
     settings = make_settings(fake_slack)
     done = directory.sync_due(session_factory, now, clients(settings))
     assert done == {} and fake_slack.calls_to("users.list") == []
+
+
+@pytest.mark.parametrize("fresh_engine", ["sqlite", "postgresql"], indirect=True)
+def test_a_person_someone_else_added_meanwhile_is_the_one_returned(
+        fresh_engine: Engine, now: datetime) -> None:
+    # A directory sync and the new user's first command both add them: the second add finds
+    # the first one's row instead of failing on the unique Slack id.
+    factory = make_session_factory(fresh_engine)
+    with unit_of_work(factory) as s:
+        ws_id = workspaces.default_workspace(session=s, now=now).id
+    ada = people.SlackUser.of({"id": "U0ADA", "name": "Ada"})
+    with unit_of_work(factory) as s:
+        first = people.add(session=s, workspace_id=ws_id, user=ada, now=now).id
+    with unit_of_work(factory) as s:
+        workspace = s.get(Workspace, ws_id)
+        assert workspace is not None
+        workspace.name = "renamed before the add"
+        again = people.add(session=s, workspace_id=ws_id, user=ada, now=now)
+        assert again.id == first
+    with factory() as s:
+        assert s.scalars(select(Person.id).where(Person.slack_id == "U0ADA")).all() == [first]
+        # The rest of the transaction went through.
+        assert s.scalars(select(Workspace.name)).all() == ["renamed before the add"]
