@@ -8,7 +8,14 @@ cyclic garbage, and reference counting frees the rest as usual, so the collector
 until the outermost pause in the process ends.
 
 Pauses nest and may overlap across threads: the collector resumes when the last one ends,
-and only if it was enabled when the first one began.
+and only if it was enabled when the first one began. When it resumes after a large build
+(``PROMOTE_AFTER`` new tracked objects or more), what was built moves to the oldest
+generation first (``gc.freeze()`` then ``gc.unfreeze()``, which splice lists and scan
+nothing): the young generation's count is far past its threshold by then, so the collector
+would at once traverse everything the build made that is still alive (a tenth of a second
+for a 100,000-KR report) and again a generation later, for objects that reference counting
+frees anyway. Any cyclic garbage among them is found by the next full collection. Small
+builds (a Slack read of an ordinary cycle) leave the generations as they are.
 """
 
 from __future__ import annotations
@@ -17,6 +24,9 @@ import gc
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+# New tracked objects (the young generation's count) that make a pause's end promote them.
+PROMOTE_AFTER = 100_000
 
 _lock = threading.Lock()
 _depth = 0
@@ -37,4 +47,7 @@ def paused_gc() -> Iterator[None]:
         with _lock:
             _depth -= 1
             if _depth == 0 and _resume:
+                if gc.get_count()[0] >= PROMOTE_AFTER:
+                    gc.freeze()  # every tracked object to the permanent generation...
+                    gc.unfreeze()  # ...and from there to the oldest: no young scan of it
                 gc.enable()

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from app.services import gcpause
 from app.services.data.imports.load import ImportInvalid, load_yaml
 from app.services.gcpause import paused_gc
 
@@ -73,3 +74,30 @@ def test_the_collector_pause_nests_and_restores() -> None:
         assert not gc.isenabled()  # it was off before: it stays off
     finally:
         gc.enable()
+
+
+class _Node:
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.kids: list[_Node] = []
+
+
+def _in_generation(obj: object, generation: int) -> bool:
+    return any(o is obj for o in gc.get_objects(generation=generation))
+
+
+def test_a_large_build_goes_to_the_oldest_generation_unscanned() -> None:
+    # After a large pause the young generation holds none of what was built, so the
+    # collector does not traverse it all at once; a small pause changes nothing.
+    with paused_gc():
+        built = [_Node(n) for n in range(gcpause.PROMOTE_AFTER + 1000)]
+    assert gc.get_count()[0] < 1000
+    assert _in_generation(built[-1], 2) and not _in_generation(built[-1], 0)
+    with paused_gc():
+        small = [_Node(n) for n in range(10)]
+    assert not _in_generation(small[-1], 2)
+    # Cyclic garbage among what was promoted is still found by a full collection.
+    ring = built[0]
+    ring.kids.append(ring)
+    del built
+    assert gc.collect() >= 1
