@@ -127,7 +127,9 @@ def _ping_when_idle(engine: Engine) -> None:
     @event.listens_for(engine, "checkout")
     def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
         returned = record.info.pop(_RETURNED_AT, None)
-        if returned is not None and time.monotonic() - returned < PING_AFTER_IDLE_S:
+        # One that was never handed back has just connected: not pinged (nor is it by
+        # pool_pre_ping, and a connect listener may have left a transaction open on it).
+        if returned is None or time.monotonic() - returned < PING_AFTER_IDLE_S:
             return
         try:
             engine.dialect.do_ping(dbapi_conn)

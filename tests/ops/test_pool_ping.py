@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from app import db
 from tests.dbutil import fresh_postgres_database
@@ -69,3 +69,21 @@ def test_a_dropped_idle_connection_is_replaced_before_use(
     monkeypatch.setattr(db, "PING_AFTER_IDLE_S", 0.0)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT pg_backend_pid()")).scalar() != pid
+
+
+def test_a_new_connection_is_used_as_connected(engine: Engine) -> None:
+    # A connect listener that reads something leaves the new connection in a transaction;
+    # pinging it then (autocommit cannot change mid-transaction) would discard every new one.
+    pids: list[int] = []
+
+    @event.listens_for(engine, "connect")
+    def _pid(dbapi_conn: Any, _record: Any) -> None:
+        with dbapi_conn.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            pids.append(cur.fetchone()[0])
+
+    engine.dispose()
+    pings = _count_pings(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT pg_backend_pid()")).scalar() == pids[-1]
+    assert (len(pids), pings) == (1, [])
