@@ -80,7 +80,8 @@ class Env:
 
     @contextmanager
     def busy(self) -> Iterator[None]:
-        """A Slack request is being answered (the Bolt app's first middleware). Work queued
+        """A Slack request is being answered (entered by the HTTP view and again around Bolt's
+        dispatch, see ``app.slack``). Work queued
         with :meth:`later` meanwhile waits until none is: its CPU would hold the interpreter
         lock while the answer is written, and the next request would wait for it in turn."""
         with self._idle:

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, exists, false, func, select
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.util import AliasedClass
 
 from app.domain import IssueFact, KRType
 from app.domain.records import record
@@ -203,20 +204,27 @@ def last_checkins(session: Session, kr_ids: list[int],
     return _last_by_kr(rows, set(kr_ids))
 
 
+def in_force(entry: type[Checkin] | AliasedClass[Checkin]) -> tuple[ColumnElement[bool], ...]:
+    """The conditions for a history row ``entry`` (``Checkin`` or an alias of it) to count
+    among a KR's latest check-ins: not an undo row, not superseded by a correction."""
+    later = aliased(Checkin)
+    return entry.undone == false(), ~exists().where(later.supersedes_id == entry.id)
+
+
+def newest_first(entry: type[Checkin] | AliasedClass[Checkin]) -> tuple[ColumnElement[Any], ...]:
+    """The order of a KR's history, latest first (ties by id)."""
+    return entry.at.desc(), entry.id.desc()
+
+
 def _last_checkins_query(krs: Select[tuple[int]] | list[int]) -> Select[Any]:
     """One row per KR with check-ins: the latest one's score, note and blockers, and the
     score of the one before it (NULL when there is none)."""
-    newest_first = (Checkin.at.desc(), Checkin.id.desc())
-    rn = func.row_number().over(partition_by=Checkin.kr_id, order_by=newest_first).label("rn")
+    order = newest_first(Checkin)
+    rn = func.row_number().over(partition_by=Checkin.kr_id, order_by=order).label("rn")
     before = func.lead(Checkin.score).over(partition_by=Checkin.kr_id,
-                                           order_by=newest_first).label("previous")
-    later = aliased(Checkin)
+                                           order_by=order).label("previous")
     inner = select(Checkin.kr_id, Checkin.score, before, Checkin.note, Checkin.blockers,
-                   rn).where(
-        Checkin.kr_id.in_(krs),
-        Checkin.undone == false(),
-        ~exists().where(later.supersedes_id == Checkin.id),
-    ).subquery()
+                   rn).where(Checkin.kr_id.in_(krs), *in_force(Checkin)).subquery()
     return select(inner.c.kr_id, inner.c.score, inner.c.previous, inner.c.note,
                   inner.c.blockers).where(inner.c.rn == 1)
 

@@ -20,8 +20,6 @@ from sqlalchemy import (
     Select,
     any_,
     bindparam,
-    exists,
-    false,
     func,
     inspect,
     select,
@@ -83,14 +81,14 @@ def report_of(basis: Basis, *, today: date, now: datetime,
 
 def _changed_query() -> Select[Any]:
     """The KRs ``:ids`` of workspace ``:w`` as the read model reads them, each with its
-    latest two check-ins in force (as ``load.last_checkins`` picks them), in one statement."""
-    entry, later = aliased(Checkin), aliased(Checkin)
-    order = (entry.at.desc(), entry.id.desc())
+    latest two check-ins in force (by ``load``'s own rules), in one statement."""
+    entry = aliased(Checkin)
+    order = load.newest_first(entry)
     recent = (
         select(entry.score, entry.note, entry.blockers,
                func.row_number().over(order_by=order).label("rn"))
         .where(entry.workspace_id == KeyResult.workspace_id, entry.kr_id == KeyResult.id,
-               entry.undone == false(), ~exists().where(later.supersedes_id == entry.id))
+               *load.in_force(entry))
         .order_by(*order).limit(2).lateral()
     )
     return (select(*_KR_COLUMNS, recent.c.score, recent.c.note, recent.c.blockers,
